@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: Apache-2.0
+# Finds gqs's dependencies from the system (Debian: libsqlite3-dev, libsqlitecpp-dev,
+# nlohmann-json3-dev). A target that already exists (the consumer built it) is used as is.
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+
+if(NOT TARGET SQLite::SQLite3)
+  find_package(SQLite3 REQUIRED)
+endif()
+
+if(NOT TARGET SQLiteCpp)
+  find_package(SQLiteCpp CONFIG QUIET)
+endif()
+# Debian's SQLiteCpp exports a plain `SQLiteCpp` target; without this check a missing
+# package would silently turn into `-lSQLiteCpp` at link time.
+if(NOT TARGET SQLiteCpp)
+  message(FATAL_ERROR
+    "gqs needs SQLiteCpp (CMake target 'SQLiteCpp'). On Debian: apt-get install libsqlitecpp-dev. "
+    "Or add SQLiteCpp to your build before gqs, built against the system SQLite "
+    "(SQLITECPP_INTERNAL_SQLITE=OFF): two copies of SQLite in one process can corrupt a database.")
+endif()
+
+if(NOT TARGET nlohmann_json::nlohmann_json)
+  find_package(nlohmann_json 3.2 CONFIG QUIET)
+endif()
+if(NOT TARGET nlohmann_json::nlohmann_json)
+  message(FATAL_ERROR
+    "gqs needs nlohmann_json (target nlohmann_json::nlohmann_json). "
+    "On Debian: apt-get install nlohmann-json3-dev")
+endif()

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: Apache-2.0
+# Install rules: headers, the library, gqsConfig.cmake with gqs::gqs, and gqs.pc.
+include(CMakePackageConfigHelpers)
+
+set(GQS_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/gqs" CACHE STRING
+    "Where gqsConfig.cmake is installed")
+
+install(TARGETS gqs EXPORT gqsTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/gqs DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT gqsTargets NAMESPACE gqs:: DESTINATION ${GQS_INSTALL_CMAKEDIR})
+
+configure_package_config_file(cmake/gqsConfig.cmake.in
+  "${CMAKE_CURRENT_BINARY_DIR}/gqsConfig.cmake"
+  INSTALL_DESTINATION ${GQS_INSTALL_CMAKEDIR})
+write_basic_package_version_file("${CMAKE_CURRENT_BINARY_DIR}/gqsConfigVersion.cmake"
+  COMPATIBILITY SameMinorVersion)
+install(FILES "${CMAKE_CURRENT_BINARY_DIR}/gqsConfig.cmake"
+              "${CMAKE_CURRENT_BINARY_DIR}/gqsConfigVersion.cmake"
+        DESTINATION ${GQS_INSTALL_CMAKEDIR})
+
+configure_file(cmake/gqs.pc.in "${CMAKE_CURRENT_BINARY_DIR}/gqs.pc" @ONLY)
+install(FILES "${CMAKE_CURRENT_BINARY_DIR}/gqs.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+// Umbrella header for the storage-agnostic core of gqs.
+#pragma once
+
+#include <gqs/errors.hpp>
+#include <gqs/interfaces.hpp>
+#include <gqs/job.hpp>
+#include <gqs/logger.hpp>
+#include <gqs/message.hpp>
+#include <gqs/status.hpp>
+#include <gqs/time.hpp>
+#include <gqs/uuid.hpp>
+#include <gqs/version.hpp>

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+// A message: what a producer pushes.
+#pragma once
+
+#include <gqs/uuid.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gqs {
+
+/// What a producer pushes: an id, JSON metadata and binary-safe payload bytes.
+/// Value type; not synchronised.
+struct Message {
+    /// Unique per queue; a fresh time-ordered id by default.
+    Uuid id = Uuid::generate();
+    /// Free-form JSON (null or an object in practice); stored as JSON text.
+    nlohmann::json metadata;
+    /// Opaque bytes; NUL bytes and any size SQLite accepts are kept as they are.
+    std::string payload;
+
+    /// Sets metadata[key] = value (metadata becomes an object if it was null).
+    /// Throws nlohmann::json::type_error if metadata holds a non-object value.
+    template <class T>
+    Message& set(std::string_view key, T&& value) {
+        metadata[std::string(key)] = std::forward<T>(value);
+        return *this;
+    }
+
+    /// metadata[key] converted to T, or nullopt when metadata is not an object, the key is
+    /// missing, or the value does not convert to T.
+    template <class T>
+    [[nodiscard]] std::optional<T> get(std::string_view key) const {
+        if (!metadata.is_object()) return std::nullopt;
+        auto it = metadata.find(key);
+        if (it == metadata.end()) return std::nullopt;
+        try {
+            return it->template get<T>();
+        } catch (const nlohmann::json::exception&) {
+            return std::nullopt;
+        }
+    }
+};
+
+} // namespace gqs

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+// gqs::Observer over SQLite.
+#pragma once
+
+#include <gqs/interfaces.hpp>
+#include <gqs/sqlite/connection.hpp>
+
+#include <memory>
+
+namespace gqs::sqlite {
+
+/// Reads jobs from the `jobs` table. A row written by another program with metadata that is
+/// not valid JSON reads back as a JSON string holding the raw text; an unknown status value
+/// reads as Status::Unknown. Thread-safety: safe from any thread; shares the Connection's
+/// lock. Throws std::invalid_argument for a null connection.
+class Observer final : public gqs::Observer {
+public:
+    explicit Observer(std::shared_ptr<Connection> connection);
+    [[nodiscard]] std::optional<Job> get(const Uuid& id) override;
+    [[nodiscard]] std::vector<Job> list(Status status, int limit) override;
+
+private:
+    std::shared_ptr<Connection> connection_;
+};
+
+} // namespace gqs::sqlite

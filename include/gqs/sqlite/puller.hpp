@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+// gqs::Puller over SQLite.
+#pragma once
+
+#include <gqs/interfaces.hpp>
+#include <gqs/sqlite/connection.hpp>
+
+#include <memory>
+
+namespace gqs::sqlite {
+
+/// Leases and transitions jobs in the `jobs` table; every transition is one statement,
+/// fenced by the job's attempts. Thread-safety: safe from any thread; shares the
+/// Connection's lock. Throws std::invalid_argument for a null connection.
+class Puller final : public gqs::Puller {
+public:
+    explicit Puller(std::shared_ptr<Connection> connection);
+    [[nodiscard]] std::vector<Job> pull(int batch, Duration lock) override;
+    void extend_lock(Job& job, Duration lock) override;
+    void complete(Job& job) override;
+    void requeue(Job& job, Duration backoff) override;
+    void kill(Job& job) override;
+
+private:
+    std::shared_ptr<Connection> connection_;
+};
+
+} // namespace gqs::sqlite

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+// Connection: opening, settings, the statement cache, and SQLite error translation.
+#include "connection_impl.hpp"
+
+#include <SQLiteCpp/Exception.h>
+
+#include <climits>
+#include <iterator>
+#include <limits>
+
+namespace gqs::sqlite {
+
+struct Connection::Impl {
+    explicit Impl(SQLite::Database&& db) : state(std::move(db)) {}
+    detail::State state;
+};
+
+namespace detail {
+
+namespace {
+
+// The names users search for; sqlite3_errstr only gives the prose.
+const char* code_name(int primary) {
+    static constexpr const char* names[] = {
+        "SQLITE_OK",       "SQLITE_ERROR",    "SQLITE_INTERNAL", "SQLITE_PERM",
+        "SQLITE_ABORT",    "SQLITE_BUSY",     "SQLITE_LOCKED",   "SQLITE_NOMEM",
+        "SQLITE_READONLY", "SQLITE_INTERRUPT", "SQLITE_IOERR",   "SQLITE_CORRUPT",
+        "SQLITE_NOTFOUND", "SQLITE_FULL",     "SQLITE_CANTOPEN", "SQLITE_PROTOCOL",
+        "SQLITE_EMPTY",    "SQLITE_SCHEMA",   "SQLITE_TOOBIG",   "SQLITE_CONSTRAINT",
+        "SQLITE_MISMATCH", "SQLITE_MISUSE",   "SQLITE_NOLFS",    "SQLITE_AUTH",
+        "SQLITE_FORMAT",   "SQLITE_RANGE",    "SQLITE_NOTADB",   "SQLITE_NOTICE",
+        "SQLITE_WARNING"};
+    if (primary >= 0 && primary < static_cast<int>(std::size(names))) return names[primary];
+    return "SQLITE_UNKNOWN";
+}
+
+} // namespace
+
+void throw_error(sqlite3* db, int rc, std::string_view doing) {
+    const int primary = rc & 0xFF;
+    int extended = rc;
+    const char* message = sqlite3_errstr(rc);
+    // The handle's message is more precise ("UNIQUE constraint failed: jobs.id"), but only
+    // when the handle's last error is the one we are reporting.
+    if (db != nullptr && (sqlite3_extended_errcode(db) & 0xFF) == primary) {
+        extended = sqlite3_extended_errcode(db);
+        message = sqlite3_errmsg(db);
+    }
+    std::string what = "gqs: ";
+    what += doing;
+    what += ": ";
+    what += message;
+    what += " (";
+    what += code_name(primary);
+    what += ", code ";
+    what += std::to_string(primary);
+    if (extended != primary) what += "/" + std::to_string(extended);
+    what += ")";
+    throw StorageError(what, primary, extended);
+}
+
+void Stmt::bind_blob(int index, const void* data, std::size_t size) {
+    if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+        throw std::invalid_argument("gqs: value too large for SQLite");
+    // A zero-length blob must still be a blob, not NULL: SQLite turns a null pointer into NULL.
+    static const char empty = 0;
+    check(sqlite3_bind_blob(stmt_, index, size ? data : &empty, static_cast<int>(size),
+                            SQLITE_STATIC));
+}
+
+void Stmt::bind_text(int index, std::string_view text) {
+    if (text.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+        throw std::invalid_argument("gqs: value too large for SQLite");
+    check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                            SQLITE_STATIC));
+}
+
+bool Stmt::step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw_error(db_, rc, doing_);
+}
+
+int Stmt::run() {
+    while (step()) {
+    }
+    return sqlite3_changes(db_);
+}
+
+State::State(SQLite::Database&& database)
+    : db(std::move(database)), handle(db.getHandle()) {}
+
+State::~State() {
+    for (auto& [sql, stmt] : statements) sqlite3_finalize(stmt);
+}
+
+Stmt State::statement(const char* sql, std::string_view doing) {
+    auto it = statements.find(sql);
+    if (it == statements.end()) {
+        sqlite3_stmt* stmt = nullptr;
+        int rc = sqlite3_prepare_v3(handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+        if (rc != SQLITE_OK) throw_error(handle, rc, doing);
+        it = statements.emplace(sql, stmt).first;
+    }
+    return Stmt(handle, it->second, doing);
+}
+
+void State::exec(const char* sql, std::string_view doing) {
+    int rc = sqlite3_exec(handle, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) throw_error(handle, rc, doing);
+}
+
+State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
+
+Connection& require(const std::shared_ptr<Connection>& connection, const char* who) {
+    if (!connection) throw std::invalid_argument(std::string("gqs: ") + who + ": null connection");
+    return *connection;
+}
+
+} // namespace detail
+
+namespace {
+
+const char* synchronous_pragma(Synchronous s) {
+    switch (s) {
+    case Synchronous::Off: return "PRAGMA synchronous=OFF";
+    case Synchronous::Normal: return "PRAGMA synchronous=NORMAL";
+    case Synchronous::Full: return "PRAGMA synchronous=FULL";
+    case Synchronous::Extra: return "PRAGMA synchronous=EXTRA";
+    }
+    throw std::invalid_argument("gqs: unknown Synchronous value");
+}
+
+[[noreturn]] void rethrow_opening(const SQLite::Exception& e, const std::filesystem::path& path) {
+    std::string what = "gqs: opening " + path.string() + ": " + e.what() + " (" +
+                       detail::code_name(e.getErrorCode() & 0xFF) + ", code " +
+                       std::to_string(e.getErrorCode() & 0xFF) + ")";
+    throw StorageError(what, e.getErrorCode() & 0xFF, e.getExtendedErrorCode());
+}
+
+} // namespace
+
+std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
+                                             const Options& options) {
+    if (options.busy_timeout.count() < 0)
+        throw std::invalid_argument("gqs: Options::busy_timeout must not be negative");
+    if (options.busy_timeout.count() > INT_MAX)
+        throw std::invalid_argument("gqs: Options::busy_timeout is too large");
+    int flags = options.read_only ? SQLite::OPEN_READONLY
+                                  : SQLite::OPEN_READWRITE |
+                                        (options.create ? SQLite::OPEN_CREATE : 0);
+    // gqs serialises every use of the handle with its own mutex; SQLite's full mutex stays on
+    // because database() hands the handle to the caller too.
+    std::shared_ptr<Connection> connection;
+    try {
+        SQLite::Database db(path, flags | SQLite::OPEN_FULLMUTEX,
+                            static_cast<int>(options.busy_timeout.count()));
+        connection = std::make_shared<Connection>(std::move(db));
+    } catch (const SQLite::Exception& e) {
+        rethrow_opening(e, path);
+    }
+    auto& state = detail::Access::state(*connection);
+    std::lock_guard lock(state.mutex);
+    // The first statement reads the header: a file that is not SQLite fails here, at open.
+    state.exec("SELECT count(*) FROM sqlite_schema", "opening the database");
+    if (options.wal && !options.read_only) {
+        // journal_mode answers with the mode in force; a file SQLite cannot put in WAL mode
+        // (e.g. ":memory:") keeps its own, which is not an error.
+        state.exec("PRAGMA journal_mode=WAL", "enabling WAL");
+    }
+    state.exec(synchronous_pragma(options.synchronous), "setting synchronous");
+    return connection;
+}
+
+Connection::Connection(SQLite::Database&& database)
+    : impl_(std::make_unique<Impl>(std::move(database))) {}
+
+Connection::~Connection() = default;
+
+SQLite::Database& Connection::database() noexcept { return impl_->state.db; }
+
+} // namespace gqs::sqlite

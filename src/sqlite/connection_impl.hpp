@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private to the SQLite backend: the Connection's state, statements and error translation.
+#pragma once
+
+#include <gqs/errors.hpp>
+#include <gqs/job.hpp>
+#include <gqs/sqlite/connection.hpp>
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace gqs::sqlite::detail {
+
+/// Throws the StorageError for `rc`, with SQLite's message for `db` and what we were doing.
+[[noreturn]] void throw_error(sqlite3* db, int rc, std::string_view doing);
+
+/// A cached prepared statement in use: reset and unbound when the guard goes away, so the
+/// statement never holds a read snapshot or a reference to the caller's buffers.
+class Stmt {
+public:
+    Stmt(sqlite3* db, sqlite3_stmt* stmt, std::string_view doing) noexcept
+        : db_(db), stmt_(stmt), doing_(doing) {}
+    ~Stmt() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+
+    void bind(int index, std::int64_t value) { check(sqlite3_bind_int64(stmt_, index, value)); }
+    void bind_null(int index) { check(sqlite3_bind_null(stmt_, index)); }
+    /// Binds without copying: the bytes must outlive the statement's next reset.
+    void bind_blob(int index, const void* data, std::size_t size);
+    void bind_text(int index, std::string_view text);
+
+    /// Steps once: true when a row is ready, false when done; throws on error.
+    bool step();
+    /// Steps to the end of a statement that returns no rows; returns the rows changed.
+    int run();
+
+    [[nodiscard]] sqlite3_stmt* get() const noexcept { return stmt_; }
+
+private:
+    void check(int rc) const {
+        if (rc != SQLITE_OK) throw_error(db_, rc, doing_);
+    }
+    sqlite3* db_;
+    sqlite3_stmt* stmt_;
+    std::string_view doing_;
+};
+
+/// A Connection's insides. The mutex guards db and the statements.
+struct State {
+    explicit State(SQLite::Database&& database);
+    ~State();
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+
+    /// The cached statement for `sql` (a string literal: cached by address), prepared on
+    /// first use. Caller holds `mutex`.
+    Stmt statement(const char* sql, std::string_view doing);
+    /// Runs SQL text without results (transaction control, DDL). Caller holds `mutex`.
+    void exec(const char* sql, std::string_view doing);
+
+    std::mutex mutex;
+    SQLite::Database db;
+    sqlite3* handle;
+    std::unordered_map<const char*, sqlite3_stmt*> statements;
+};
+
+/// Runs `fn` inside BEGIN IMMEDIATE ... COMMIT, rolling back if anything throws.
+/// Caller holds the state's mutex.
+template <class Fn>
+decltype(auto) in_write_transaction(State& state, std::string_view doing, Fn&& fn) {
+    // IMMEDIATE takes the write lock up front. A deferred transaction in WAL mode that reads
+    // first and upgrades later fails with SQLITE_BUSY without waiting if another connection
+    // wrote in between; taking the lock first lets busy_timeout do its job.
+    state.exec("BEGIN IMMEDIATE", doing);
+    try {
+        if constexpr (std::is_void_v<decltype(fn())>) {
+            fn();
+            state.exec("COMMIT", doing);
+        } else {
+            auto result = fn();
+            state.exec("COMMIT", doing);
+            return result;
+        }
+    } catch (...) {
+        // If COMMIT itself failed the transaction may still be open; ROLLBACK is harmless
+        // when SQLite already rolled back.
+        if (!sqlite3_get_autocommit(state.handle)) sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+/// Access to a Connection's state for the backend's classes.
+struct Access {
+    static State& state(Connection& connection) noexcept;
+};
+
+/// The shared_ptr must not be null (std::invalid_argument otherwise).
+Connection& require(const std::shared_ptr<Connection>& connection, const char* who);
+
+// Storage keeps times as INTEGER microseconds since the Unix epoch.
+using Micros = std::chrono::microseconds;
+
+inline std::int64_t to_micros(TimePoint t) noexcept {
+    return std::chrono::duration_cast<Micros>(t.time_since_epoch()).count();
+}
+inline TimePoint from_micros(std::int64_t us) noexcept {
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Micros(us)));
+}
+/// The current time, already truncated to what storage keeps.
+inline std::int64_t now_micros() noexcept { return to_micros(std::chrono::system_clock::now()); }
+
+/// now + d in microseconds, saturating instead of overflowing for huge durations.
+inline std::int64_t add_micros(std::int64_t now, Duration d) noexcept {
+    constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    constexpr std::int64_t per_ms = 1000;
+    std::int64_t ms = d.count();
+    if (ms > (max - now) / per_ms) return max;
+    return now + ms * per_ms;
+}
+
+/// The columns every job-reading statement returns, in this order.
+#define GQS_JOB_COLUMNS \
+    "id, created_at, updated_at, status, attempts, locked_until, next_run_at, metadata, payload"
+
+/// Reads a row of GQS_JOB_COLUMNS starting at column 0.
+Job read_job(sqlite3_stmt* stmt);
+
+/// Binds a Uuid as a 16-byte blob (copied by SQLite? no: the Uuid must outlive the step).
+inline void bind_id(Stmt& stmt, int index, const Uuid& id) {
+    stmt.bind_blob(index, id.bytes().data(), id.bytes().size());
+}
+
+} // namespace gqs::sqlite::detail

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// Decoding a jobs row into a Job, tolerant of rows other programs wrote by hand.
+#include "connection_impl.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace gqs::sqlite::detail {
+
+namespace {
+
+std::int64_t int_or(sqlite3_stmt* stmt, int col, std::int64_t fallback) {
+    return sqlite3_column_type(stmt, col) == SQLITE_NULL ? fallback
+                                                         : sqlite3_column_int64(stmt, col);
+}
+
+std::string bytes(sqlite3_stmt* stmt, int col) {
+    // Blob first, then the size (the order SQLite documents as safe).
+    const void* data = sqlite3_column_blob(stmt, col);
+    int size = sqlite3_column_bytes(stmt, col);
+    if (data == nullptr || size <= 0) return {};
+    return std::string(static_cast<const char*>(data), static_cast<std::size_t>(size));
+}
+
+} // namespace
+
+Job read_job(sqlite3_stmt* stmt) {
+    Job job;
+    std::string id = bytes(stmt, 0);
+    Uuid::Bytes raw{};
+    // The schema's CHECK keeps ids at 16 bytes; a shorter one (CHECKs off) is zero-padded.
+    std::memcpy(raw.data(), id.data(), std::min(id.size(), raw.size()));
+    job.id = Uuid(raw);
+    job.created_at = from_micros(int_or(stmt, 1, 0));
+    job.updated_at = from_micros(int_or(stmt, 2, 0));
+    auto status = int_or(stmt, 3, 0);
+    job.status = status >= 1 && status <= 4 ? static_cast<Status>(status) : Status::Unknown;
+    job.attempts = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+        int_or(stmt, 4, 0), 0, std::numeric_limits<std::uint32_t>::max()));
+    if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
+        job.locked_until = from_micros(sqlite3_column_int64(stmt, 5));
+    job.next_run_at = from_micros(int_or(stmt, 6, 0));
+    if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) {
+        std::string text = bytes(stmt, 7);
+        job.metadata = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+        // Metadata another program wrote that is not JSON comes back as the raw text, so a
+        // bad row can still be seen, pulled and finished instead of failing every read.
+        if (job.metadata.is_discarded()) job.metadata = std::move(text);
+    }
+    job.payload = bytes(stmt, 8);
+    return job;
+}
+
+} // namespace gqs::sqlite::detail

@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: Apache-2.0
+# cmake -P script: configure, build and run one consumer project (see CMakeLists.txt).
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(_args)
+if(WAY STREQUAL "find_package")
+  # Install gqs alone (no tests, examples, bench, tools) into a private prefix first.
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -S "${GQS_SOURCE_DIR}" -B "${WORK_DIR}/gqs-build"
+            -DCMAKE_BUILD_TYPE=Release -DGQS_BUILD_TESTS=OFF -DGQS_BUILD_EXAMPLES=OFF
+            -DGQS_BUILD_BENCH=OFF -DGQS_BUILD_TOOLS=OFF -DGQS_INSTALL=ON
+            "-DCMAKE_INSTALL_PREFIX=${WORK_DIR}/prefix"
+    COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/gqs-build" -j 2
+                  COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND ${CMAKE_COMMAND} --install "${WORK_DIR}/gqs-build"
+                  COMMAND_ERROR_IS_FATAL ANY)
+  list(APPEND _args "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
+else()
+  list(APPEND _args "-DGQS_SOURCE_DIR=${GQS_SOURCE_DIR}")
+endif()
+execute_process(
+  COMMAND ${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/build"
+          -DCMAKE_BUILD_TYPE=Release ${_args}
+  COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/build" -j 2
+                COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND "${WORK_DIR}/build/consumer" "${WORK_DIR}/consumer.db"
+                COMMAND_ERROR_IS_FATAL ANY)

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "support/catch.hpp"
+#include "support/sqlite_queue.hpp"
+
+#include <SQLiteCpp/Statement.h>
+
+#include <fstream>
+
+using namespace std::chrono_literals;
+using gqs::test::SqliteQueue;
+using gqs::test::TempDb;
+
+namespace {
+
+std::string pragma_text(SQLite::Database& db, const char* pragma) {
+    SQLite::Statement st(db, pragma);
+    REQUIRE(st.executeStep());
+    return st.getColumn(0).getString();
+}
+
+std::string schema_sql(SQLite::Database& db) {
+    SQLite::Statement st(db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
+    REQUIRE(st.executeStep());
+    return st.getColumn(0).getString();
+}
+
+} // namespace
+
+TEST_CASE("connection: open applies WAL, busy_timeout and synchronous", "[connection][sqlite]") {
+    TempDb tmp;
+    SECTION("defaults") {
+        auto db = gqs::sqlite::Connection::open(tmp.path());
+        CHECK(pragma_text(db->database(), "PRAGMA journal_mode") == "wal");
+        CHECK(pragma_text(db->database(), "PRAGMA busy_timeout") == "5000");
+        CHECK(pragma_text(db->database(), "PRAGMA synchronous") == "1");
+    }
+    SECTION("configured") {
+        gqs::sqlite::Options o;
+        o.busy_timeout = 250ms;
+        o.synchronous = gqs::sqlite::Synchronous::Full;
+        auto db = gqs::sqlite::Connection::open(tmp.path(), o);
+        CHECK(pragma_text(db->database(), "PRAGMA busy_timeout") == "250");
+        CHECK(pragma_text(db->database(), "PRAGMA synchronous") == "2");
+    }
+    SECTION("bad options") {
+        gqs::sqlite::Options o;
+        o.busy_timeout = -1ms;
+        CHECK_THROWS_AS(gqs::sqlite::Connection::open(tmp.path(), o), std::invalid_argument);
+    }
+}
+
+TEST_CASE("connection: adopts a database the caller configured", "[connection][sqlite]") {
+    TempDb tmp;
+    SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA journal_mode=DELETE");
+    auto db = std::make_shared<gqs::sqlite::Connection>(std::move(raw));
+    gqs::sqlite::init_db(*db);
+    CHECK(pragma_text(db->database(), "PRAGMA journal_mode") == "delete");
+    gqs::sqlite::Pusher(db).push(gqs::Message{});
+    CHECK(gqs::sqlite::Observer(db).list(gqs::Status::Pending, 0).size() == 1);
+}
+
+TEST_CASE("connection: a file that is not SQLite fails at open, untouched", "[connection][sqlite]") {
+    TempDb tmp;
+    std::string junk(4096, 'x');
+    junk.replace(0, 20, "this is not sqlite!!");
+    {
+        std::ofstream out(tmp.path(), std::ios::binary);
+        out << junk;
+    }
+    try {
+        (void)gqs::sqlite::Connection::open(tmp.path());
+        FAIL("open succeeded on a non-database file");
+    } catch (const gqs::StorageError& e) {
+        CHECK(e.code() == 26); // SQLITE_NOTADB
+        CHECK(std::string(e.what()).find("SQLITE_NOTADB") != std::string::npos);
+    }
+    CHECK(gqs::test::read_file(tmp.path()) == junk);
+}
+
+TEST_CASE("connection: a missing file without create fails clearly", "[connection][sqlite]") {
+    TempDb tmp;
+    gqs::sqlite::Options o;
+    o.create = false;
+    CHECK_THROWS_AS(gqs::sqlite::Connection::open(tmp.path(), o), gqs::StorageError);
+    CHECK_FALSE(std::filesystem::exists(tmp.path()));
+}
+
+TEST_CASE("connection: a read-only database refuses writes and keeps its data",
+          "[connection][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push("keep");
+    gqs::sqlite::Options o;
+    o.read_only = true;
+    auto ro = gqs::sqlite::Connection::open(q.tmp.path(), o);
+    gqs::sqlite::Pusher pusher(ro);
+    gqs::sqlite::Puller puller(ro);
+    try {
+        pusher.push(gqs::Message{});
+        FAIL("push succeeded on a read-only connection");
+    } catch (const gqs::StorageError& e) {
+        CHECK(e.code() == 8); // SQLITE_READONLY
+        CHECK(std::string(e.what()).find("SQLITE_READONLY") != std::string::npos);
+    }
+    CHECK_THROWS_AS((void)puller.pull(1, 1s), gqs::StorageError);
+    // Already initialised: init_db has nothing to write, so it succeeds read-only.
+    CHECK_NOTHROW(gqs::sqlite::init_db(*ro));
+    // Reads work, and nothing changed.
+    gqs::sqlite::Observer observer(ro);
+    auto all = observer.list(gqs::Status::Unknown, 0);
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].payload == "keep");
+    CHECK(all[0].status == gqs::Status::Pending);
+}
+
+TEST_CASE("schema: init_db creates the table, three indexes and the version", "[schema][sqlite]") {
+    SqliteQueue q;
+    auto& raw = q.db->database();
+    CHECK(pragma_text(raw, "PRAGMA user_version") == std::to_string(gqs::sqlite::schema_version));
+    auto sql = schema_sql(raw);
+    CHECK(sql.find("jobs_status_next_run_at ON jobs (status, next_run_at)") != std::string::npos);
+    CHECK(sql.find("jobs_status_locked_until ON jobs (status, locked_until)") != std::string::npos);
+    CHECK(sql.find("jobs_status_updated_at ON jobs (status, updated_at)") != std::string::npos);
+}
+
+TEST_CASE("schema: init_db is idempotent and keeps data", "[schema][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push("stay");
+    auto before = schema_sql(q.db->database());
+    gqs::sqlite::init_db(*q.db);
+    gqs::sqlite::init_db(*q.second_connection());
+    CHECK(schema_sql(q.db->database()) == before);
+    CHECK(q.stored(m.id).payload == "stay");
+}
+
+TEST_CASE("schema: a foreign jobs table is refused and left untouched", "[schema][sqlite]") {
+    TempDb tmp;
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    db->database().exec("CREATE TABLE jobs (name TEXT, cron TEXT); "
+                        "INSERT INTO jobs VALUES ('backup', '0 3 * * *')");
+    CHECK_THROWS_AS(gqs::sqlite::init_db(*db), gqs::SchemaMismatch);
+    CHECK(schema_sql(db->database()) == "CREATE TABLE jobs (name TEXT, cron TEXT)");
+    CHECK(pragma_text(db->database(), "PRAGMA user_version") == "0");
+    CHECK(pragma_text(db->database(), "SELECT name || cron FROM jobs") == "backup0 3 * * *");
+}
+
+TEST_CASE("schema: a newer schema version is refused", "[schema][sqlite]") {
+    TempDb tmp;
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    db->database().exec("PRAGMA user_version = 999");
+    try {
+        gqs::sqlite::init_db(*db);
+        FAIL("init_db accepted a newer schema");
+    } catch (const gqs::SchemaMismatch& e) {
+        CHECK(std::string(e.what()).find("999") != std::string::npos);
+    }
+    CHECK(schema_sql(db->database()).empty());
+}
+
+TEST_CASE("schema: hand-written rows read back with documented fallbacks", "[schema][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push();
+    q.db->database().exec("UPDATE jobs SET metadata = '{not json' ");
+    auto job = q.stored(m.id);
+    CHECK(job.metadata == nlohmann::json("{not json"));
+    auto pulled = q.puller.pull(1, 1s);
+    REQUIRE(pulled.size() == 1);
+    q.puller.complete(pulled[0]);
+    // Out-of-range values are stopped by the schema's CHECK constraints.
+    CHECK_THROWS_AS(q.db->database().exec("UPDATE jobs SET status = 9"), SQLite::Exception);
+    CHECK_THROWS_AS(q.db->database().exec("UPDATE jobs SET id = x'00'"), SQLite::Exception);
+}

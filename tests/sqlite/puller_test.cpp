@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "support/catch.hpp"
+#include "support/sqlite_queue.hpp"
+
+#include "sqlite/sql.hpp"
+
+#include <SQLiteCpp/Statement.h>
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace std::chrono_literals;
+using gqs::Status;
+using gqs::test::SqliteQueue;
+
+namespace {
+
+// Pulls the only job with a short lease, then waits until its lease has expired and
+// `other` re-pulled it. Returns {stale, fresh}.
+std::pair<gqs::Job, gqs::Job> steal(SqliteQueue& q, gqs::Puller& other) {
+    auto first = q.puller.pull(1, 1ms);
+    REQUIRE(first.size() == 1);
+    std::vector<gqs::Job> second;
+    REQUIRE(gqs::test::wait_until([&] {
+        second = other.pull(1, 1h);
+        return !second.empty();
+    }));
+    REQUIRE(second[0].id == first[0].id);
+    return {first[0], second[0]};
+}
+
+} // namespace
+
+TEST_CASE("puller: pull leases a job as Processing with attempts + 1", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push("x");
+    auto before = std::chrono::system_clock::now();
+    auto jobs = q.puller.pull(5, 30s);
+    REQUIRE(jobs.size() == 1);
+    auto& job = jobs[0];
+    CHECK(job.id == m.id);
+    CHECK(job.status == Status::Processing);
+    CHECK(job.attempts == 1);
+    REQUIRE(job.locked_until.has_value());
+    CHECK(*job.locked_until >= before + 30s - 1ms);
+    CHECK(*job.locked_until - job.updated_at == 30s);
+    auto stored = q.stored(m.id);
+    CHECK(stored.status == Status::Processing);
+    CHECK(stored.locked_until == job.locked_until);
+    CHECK(stored.updated_at == job.updated_at);
+    CHECK(q.puller.pull(5, 30s).empty()); // leased: not eligible again
+}
+
+TEST_CASE("puller: bad arguments throw and change nothing", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push();
+    CHECK_THROWS_AS((void)q.puller.pull(0, 1s), std::invalid_argument);
+    CHECK_THROWS_AS((void)q.puller.pull(-3, 1s), std::invalid_argument);
+    CHECK_THROWS_AS((void)q.puller.pull(1, 0ms), std::invalid_argument);
+    CHECK_THROWS_AS((void)q.puller.pull(1, -5ms), std::invalid_argument);
+    CHECK(q.stored(m.id).status == Status::Pending);
+    auto job = q.puller.pull(1, 10s).at(0);
+    auto until = job.locked_until;
+    CHECK_THROWS_AS(q.puller.extend_lock(job, 0ms), std::invalid_argument);
+    CHECK_THROWS_AS(q.puller.requeue(job, -1ms), std::invalid_argument);
+    CHECK(q.stored(m.id).locked_until == until);
+    CHECK(q.stored(m.id).status == Status::Processing);
+}
+
+TEST_CASE("puller: pull orders by next_run_at and honours the batch size", "[puller][sqlite]") {
+    SqliteQueue q;
+    std::vector<gqs::Message> msgs(20);
+    q.pusher.push_batch(msgs);
+    auto all = q.puller.pull(20, 10s);
+    REQUIRE(all.size() == 20);
+    // Give each job a distinct next_run_at in the past, in an order unrelated to the ids.
+    auto& raw = q.db->database();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        q.puller.requeue(all[i], 0ms);
+        SQLite::Statement st(raw, "UPDATE jobs SET next_run_at = ? WHERE id = ?");
+        st.bind(1, static_cast<int64_t>(1000000 + ((i * 7) % 20) * 1000));
+        st.bind(2, all[i].id.bytes().data(), 16);
+        st.exec();
+    }
+    std::vector<gqs::Job> pulled;
+    for (int round = 0; round < 4; ++round) {
+        auto got = q.puller.pull(6, 10s);
+        CHECK(got.size() == (round < 3 ? 6u : 2u));
+        pulled.insert(pulled.end(), got.begin(), got.end());
+    }
+    REQUIRE(pulled.size() == 20);
+    CHECK(std::is_sorted(pulled.begin(), pulled.end(), [](auto& a, auto& b) {
+        return a.next_run_at < b.next_run_at;
+    }));
+    CHECK(q.puller.pull(6, 10s).empty());
+}
+
+TEST_CASE("puller: complete marks Done and clears the lease", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push();
+    auto job = q.puller.pull(1, 10s).at(0);
+    q.puller.complete(job);
+    CHECK(job.status == Status::Done);
+    CHECK_FALSE(job.locked_until.has_value());
+    auto stored = q.stored(m.id);
+    CHECK(stored.status == Status::Done);
+    CHECK_FALSE(stored.locked_until.has_value());
+    CHECK(stored.updated_at == job.updated_at);
+    CHECK(stored.attempts == 1);
+    CHECK_THROWS_AS(q.puller.complete(job), gqs::CompleteFailed); // already Done
+}
+
+TEST_CASE("puller: requeue makes the job Pending after the backoff", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push();
+    auto job = q.puller.pull(1, 10s).at(0);
+    q.puller.requeue(job, 1h);
+    CHECK(job.status == Status::Pending);
+    CHECK_FALSE(job.locked_until.has_value());
+    CHECK(job.next_run_at - job.updated_at == 1h);
+    auto stored = q.stored(m.id);
+    CHECK(stored.status == Status::Pending);
+    CHECK(stored.next_run_at == job.next_run_at);
+    CHECK(q.puller.pull(1, 10s).empty()); // not before the backoff
+    CHECK_THROWS_AS(q.puller.requeue(job, 0ms), gqs::JobLost); // no longer leased
+}
+
+TEST_CASE("puller: a requeued job is pulled again with the next attempt", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push();
+    auto job = q.puller.pull(1, 10s).at(0);
+    q.puller.requeue(job, 0ms);
+    auto again = q.puller.pull(1, 10s).at(0);
+    CHECK(again.id == m.id);
+    CHECK(again.attempts == 2);
+}
+
+TEST_CASE("puller: kill takes a leased or a Pending job to Dead", "[puller][sqlite]") {
+    SqliteQueue q;
+    SECTION("leased") {
+        auto m = q.push();
+        auto job = q.puller.pull(1, 10s).at(0);
+        q.puller.kill(job);
+        CHECK(job.status == Status::Dead);
+        CHECK_FALSE(job.locked_until.has_value());
+        CHECK(q.stored(m.id).status == Status::Dead);
+        CHECK_THROWS_AS(q.puller.kill(job), gqs::JobLost);
+    }
+    SECTION("pending") {
+        auto m = q.push();
+        auto job = q.stored(m.id);
+        q.puller.kill(job);
+        CHECK(q.stored(m.id).status == Status::Dead);
+        CHECK(q.puller.pull(1, 10s).empty());
+    }
+    SECTION("a Pending snapshot that was pulled since is refused") {
+        auto m = q.push();
+        auto snapshot = q.stored(m.id);
+        auto leased = q.puller.pull(1, 10s).at(0);
+        CHECK_THROWS_AS(q.puller.kill(snapshot), gqs::JobLost);
+        CHECK(q.stored(m.id).status == Status::Processing);
+        q.puller.complete(leased);
+    }
+}
+
+TEST_CASE("puller: extend_lock moves the lease end", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push();
+    auto job = q.puller.pull(1, 1s).at(0);
+    q.puller.extend_lock(job, 1h);
+    REQUIRE(job.locked_until.has_value());
+    CHECK(*job.locked_until - job.updated_at == 1h);
+    CHECK(q.stored(m.id).locked_until == job.locked_until);
+    CHECK(job.status == Status::Processing);
+}
+
+TEST_CASE("puller: transitions of an unknown job fail with their errors", "[puller][sqlite]") {
+    SqliteQueue q;
+    gqs::Job ghost;
+    ghost.status = Status::Processing;
+    ghost.attempts = 1;
+    CHECK_THROWS_AS(q.puller.complete(ghost), gqs::CompleteFailed);
+    CHECK_THROWS_AS(q.puller.extend_lock(ghost, 1s), gqs::LockLost);
+    CHECK_THROWS_AS(q.puller.requeue(ghost, 0ms), gqs::JobLost);
+    CHECK_THROWS_AS(q.puller.kill(ghost), gqs::JobLost);
+}
+
+TEST_CASE("puller: an expired lease is pulled again", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push();
+    auto first = q.puller.pull(1, 20ms).at(0);
+    std::vector<gqs::Job> second;
+    REQUIRE(gqs::test::wait_until([&] {
+        second = q.puller.pull(1, 10s);
+        return !second.empty();
+    }));
+    CHECK(second[0].id == m.id);
+    CHECK(second[0].attempts == first.attempts + 1);
+    CHECK(second[0].status == Status::Processing);
+}
+
+TEST_CASE("puller: a stale lease holder is fenced off", "[puller][sqlite][fencing]") {
+    SqliteQueue q;
+    auto m = q.push();
+    gqs::sqlite::Puller other(q.second_connection());
+    auto [stale, fresh] = steal(q, other);
+    auto lease_before = q.stored(m.id).locked_until;
+
+    CHECK_THROWS_AS(q.puller.extend_lock(stale, 1h), gqs::LockLost);
+    CHECK_THROWS_AS(q.puller.complete(stale), gqs::CompleteFailed);
+    CHECK_THROWS_AS(q.puller.requeue(stale, 0ms), gqs::JobLost);
+    CHECK_THROWS_AS(q.puller.kill(stale), gqs::JobLost);
+
+    auto stored = q.stored(m.id);
+    CHECK(stored.status == Status::Processing);
+    CHECK(stored.attempts == fresh.attempts);
+    CHECK(stored.locked_until == lease_before);
+    // The new holder still owns it.
+    other.complete(fresh);
+    CHECK(q.stored(m.id).status == Status::Done);
+}
+
+TEST_CASE("puller: an expired but untaken lease can still be completed", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto m = q.push();
+    auto job = q.puller.pull(1, 1ms).at(0);
+    REQUIRE(gqs::test::wait_until([&] { return std::chrono::system_clock::now() > *job.locked_until; }));
+    q.puller.complete(job);
+    CHECK(q.stored(m.id).status == Status::Done);
+}
+
+TEST_CASE("puller: the pull query reads indexes in order, never sorting the table",
+          "[puller][sqlite][plan]") {
+    SqliteQueue q;
+    std::vector<gqs::Message> msgs(200);
+    q.pusher.push_batch(msgs);
+    q.db->database().exec("ANALYZE");
+    // The very statement the Puller runs, as EXPLAIN QUERY PLAN sees it.
+    SQLite::Statement plan(q.db->database(),
+                           std::string("EXPLAIN QUERY PLAN ") + gqs::sqlite::detail::pull_sql);
+    std::vector<std::pair<int, std::string>> rows; // (parent, detail)
+    std::string text;
+    while (plan.executeStep()) {
+        rows.emplace_back(plan.getColumn(1).getInt(), plan.getColumn(3).getString());
+        text += plan.getColumn(3).getString() + "\n";
+    }
+    INFO(text);
+    CHECK(text.find("USING COVERING INDEX jobs_status_next_run_at (status=? AND next_run_at<?)") != std::string::npos);
+    CHECK(text.find("USING INDEX jobs_status_locked_until (status=? AND locked_until<?)") != std::string::npos);
+    CHECK(text.find("MULTI-INDEX OR") == std::string::npos);
+    CHECK(text.find("SCAN jobs") == std::string::npos);
+    // A temp B-tree may sort the <= batch rows an arm returned ("SCAN (subquery-N)"), but
+    // never rows read straight from the table.
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i].second.find("USE TEMP B-TREE") == std::string::npos) continue;
+        bool sibling_reads_jobs = false;
+        for (auto& r : rows)
+            if (r.first == rows[i].first && r.second.find(" jobs ") != std::string::npos)
+                sibling_reads_jobs = true;
+        CHECK_FALSE(sibling_reads_jobs);
+    }
+}
+
+TEST_CASE("puller: threads pulling from one connection never share a lease",
+          "[puller][sqlite][concurrency]") {
+    SqliteQueue q;
+    constexpr int jobs = 2000, threads = 4;
+    std::vector<gqs::Message> msgs(jobs);
+    q.pusher.push_batch(msgs);
+    std::vector<std::vector<gqs::Uuid>> got(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            while (true) {
+                auto batch = q.puller.pull(3, 1h);
+                if (batch.empty()) return;
+                for (auto& j : batch) got[static_cast<std::size_t>(t)].push_back(j.id);
+            }
+        });
+    for (auto& th : pool) th.join();
+    std::set<gqs::Uuid> seen;
+    std::size_t total = 0;
+    for (auto& v : got) {
+        total += v.size();
+        seen.insert(v.begin(), v.end());
+    }
+    CHECK(total == jobs);
+    CHECK(seen.size() == jobs);
+}
+
+TEST_CASE("puller: processes pulling from one file never share a lease",
+          "[puller][sqlite][concurrency][process]") {
+    SqliteQueue q;
+    constexpr int jobs = 1500, processes = 3;
+    std::vector<gqs::Message> msgs(jobs);
+    q.pusher.push_batch(msgs);
+    std::vector<gqs::test::Child> children;
+    for (int i = 0; i < processes; ++i)
+        children.push_back(gqs::test::spawn(
+            gqs::test::child_program(), {"pull", q.tmp.path().string(), "3600000"},
+            q.tmp.dir() / ("child" + std::to_string(i) + ".out")));
+    // The parent pulls too, through its own connection.
+    std::vector<gqs::Uuid> mine;
+    while (true) {
+        auto batch = q.puller.pull(1, 1h);
+        if (batch.empty()) break;
+        mine.push_back(batch[0].id);
+    }
+    std::set<gqs::Uuid> seen(mine.begin(), mine.end());
+    std::size_t total = mine.size();
+    for (auto& c : children) {
+        INFO(gqs::test::read_file(c.output));
+        REQUIRE(gqs::test::wait_child(c) == 0);
+        for (auto& line : gqs::test::lines(gqs::test::read_file(c.output))) {
+            auto id = gqs::Uuid::parse(line);
+            REQUIRE(id.has_value());
+            seen.insert(*id);
+            ++total;
+        }
+    }
+    CHECK(total == jobs);
+    CHECK(seen.size() == jobs);
+    CHECK(q.observer.list(Status::Processing, 0).size() == jobs);
+}
