@@ -9,8 +9,12 @@
 #include <gqs/uuid.hpp>
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <optional>
 #include <span>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace gqs {
@@ -25,6 +29,44 @@ public:
     /// Stores all jobs in one transaction, or none of them (same errors as push; an id
     /// repeated inside the batch is a DuplicateJob too).
     virtual void push_batch(std::span<const Message> messages, Duration delay = {}) = 0;
+};
+
+/// What to do with a leased job, for Puller::settle.
+enum class Action : std::uint8_t { Complete, Requeue, Kill };
+
+/// One transition for Puller::settle: `job` is updated on success like the single call.
+struct Settlement {
+    Job* job = nullptr;
+    Action action = Action::Complete;
+    /// For Action::Requeue: how long until the job is runnable again (>= 0).
+    Duration backoff{};
+};
+
+/// Keeps a Puller::on_push registration alive; unregisters when destroyed or reset.
+/// Move-only. Thread-safety: destroy it from any thread, not concurrently with itself.
+class Subscription {
+public:
+    Subscription() = default;
+    /// Wraps the function that cancels the registration (called once, at most).
+    explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+    Subscription(Subscription&& other) noexcept : cancel_(std::exchange(other.cancel_, {})) {}
+    Subscription& operator=(Subscription&& other) noexcept {
+        if (this != &other) {
+            reset();
+            cancel_ = std::exchange(other.cancel_, {});
+        }
+        return *this;
+    }
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    ~Subscription() { reset(); }
+    /// Unregisters now; after it returns the callback is not running and never runs again.
+    void reset() noexcept {
+        if (cancel_) std::exchange(cancel_, {})();
+    }
+
+private:
+    std::function<void()> cancel_;
 };
 
 /// Leases jobs and moves leased jobs to their next state. Every transition acts only on
@@ -47,6 +89,61 @@ public:
     virtual void requeue(Job& job, Duration backoff) = 0;
     /// Marks a leased (by the caller) or Pending job Dead. Throws JobLost otherwise.
     virtual void kill(Job& job) = 0;
+
+    /// Applies many transitions at once; a backend may group them into one transaction.
+    /// Returns one entry per settlement: nullptr on success, else the exception the single
+    /// call would have thrown (a lost lease fails only its own entry). Throws only for
+    /// a null job pointer or a negative backoff (std::invalid_argument, nothing applied).
+    [[nodiscard]] virtual std::vector<std::exception_ptr>
+    settle(std::span<const Settlement> settlements) {
+        check_settlements(settlements);
+        std::vector<std::exception_ptr> results(settlements.size());
+        for (std::size_t i = 0; i < settlements.size(); ++i) {
+            const auto& s = settlements[i];
+            try {
+                switch (s.action) {
+                case Action::Complete: complete(*s.job); break;
+                case Action::Requeue: requeue(*s.job, s.backoff); break;
+                case Action::Kill: kill(*s.job); break;
+                }
+            } catch (...) {
+                results[i] = std::current_exception();
+            }
+        }
+        return results;
+    }
+
+    /// Completes every job through settle(); same results.
+    [[nodiscard]] std::vector<std::exception_ptr> complete_batch(std::span<Job> jobs) {
+        std::vector<Settlement> all;
+        all.reserve(jobs.size());
+        for (auto& job : jobs) all.push_back({&job, Action::Complete, {}});
+        return settle(all);
+    }
+
+    /// Calls `notify` whenever jobs were pushed through this backend in this process (after
+    /// they are committed), so an idle worker can pull at once. `notify` runs on the
+    /// pushing thread and must be quick and not throw. The default never notifies: workers
+    /// then find new jobs by polling.
+    [[nodiscard]] virtual Subscription on_push(std::function<void()> notify) {
+        (void)notify;
+        return {};
+    }
+
+    /// A cheap read-only check that a pull now could return a job; false positives allowed,
+    /// false negatives not. Lets an idle worker poll without taking a write lock. The
+    /// default always answers true.
+    [[nodiscard]] virtual bool has_ready() { return true; }
+
+protected:
+    /// Throws std::invalid_argument for a null job or a negative backoff.
+    static void check_settlements(std::span<const Settlement> settlements) {
+        for (const auto& s : settlements) {
+            if (s.job == nullptr) throw std::invalid_argument("gqs: settle: null job");
+            if (s.action == Action::Requeue && s.backoff.count() < 0)
+                throw std::invalid_argument("gqs: settle: negative backoff");
+        }
+    }
 };
 
 /// Reads jobs without changing them.

@@ -111,6 +111,32 @@ void State::exec(const char* sql, std::string_view doing) {
     if (rc != SQLITE_OK) throw_error(handle, rc, doing);
 }
 
+Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
+    if (!notify) throw std::invalid_argument("gqs: on_push: empty callback");
+    std::uint64_t id = 0;
+    {
+        std::lock_guard guard(subscribers_mutex);
+        id = next_subscriber++;
+        subscribers.emplace(id, std::move(notify));
+    }
+    return Subscription([owner = std::move(owner), id] {
+        auto& state = Access::state(*owner);
+        std::lock_guard guard(state.subscribers_mutex);
+        state.subscribers.erase(id);
+    });
+}
+
+void State::notify_push() {
+    std::lock_guard guard(subscribers_mutex);
+    for (auto& [id, notify] : subscribers) {
+        try {
+            notify();
+        } catch (...) {
+            // A callback must not throw; if one does, the push has still succeeded.
+        }
+    }
+}
+
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
 
 Connection& require(const std::shared_ptr<Connection>& connection, const char* who) {

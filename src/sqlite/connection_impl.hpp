@@ -3,12 +3,16 @@
 #pragma once
 
 #include <gqs/errors.hpp>
+#include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
 #include <gqs/sqlite/connection.hpp>
 
 #include <sqlite3.h>
 
 #include <chrono>
+#include <functional>
+#include <limits>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
@@ -70,10 +74,21 @@ struct State {
     /// Runs SQL text without results (transaction control, DDL). Caller holds `mutex`.
     void exec(const char* sql, std::string_view doing);
 
+    /// Registers a push callback; the Subscription keeps `owner` alive until it is reset.
+    Subscription subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify);
+    /// Calls every push callback. Call after the push committed, without holding `mutex`.
+    void notify_push();
+
     std::mutex mutex;
     SQLite::Database db;
     sqlite3* handle;
     std::unordered_map<const char*, sqlite3_stmt*> statements;
+
+    // Push callbacks have their own lock: they run after the database lock is released, and
+    // cancelling waits for a callback that is running (the Subscription promise).
+    std::mutex subscribers_mutex;
+    std::uint64_t next_subscriber = 0;
+    std::unordered_map<std::uint64_t, std::function<void()>> subscribers;
 };
 
 /// Runs `fn` inside BEGIN IMMEDIATE ... COMMIT, rolling back if anything throws.

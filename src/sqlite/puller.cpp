@@ -30,6 +30,10 @@ constexpr const char* kill_sql =
     "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2 "
     "WHERE id = ?1 AND status IN (1, 2) AND status = ?4 AND attempts = ?3";
 
+constexpr const char* has_ready_sql =
+    "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 1 AND next_run_at <= ?1)"
+    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1)";
+
 void check_lock(Duration lock, const char* what) {
     if (lock.count() <= 0) throw std::invalid_argument(std::string("gqs: ") + what);
 }
@@ -38,6 +42,56 @@ std::string lost(const char* verb, const Job& job) {
     return std::string("gqs: cannot ") + verb + " job " + job.id.to_string() + " (attempt " +
            std::to_string(job.attempts) +
            "): it is gone, finished, or leased by someone else";
+}
+
+// The error a transition that matched no row reports, as the single calls throw it.
+std::exception_ptr lost_error(Action action, const Job& job) {
+    switch (action) {
+    case Action::Complete: return std::make_exception_ptr(CompleteFailed(lost("complete", job)));
+    case Action::Requeue: return std::make_exception_ptr(JobLost(lost("requeue", job)));
+    case Action::Kill: break;
+    }
+    return std::make_exception_ptr(JobLost(lost("kill", job)));
+}
+
+// Runs the fenced UPDATE of one transition at `now`; true if it applied. Caller holds the
+// mutex. The caller's Job is not touched: that waits until the transaction has committed.
+bool run_transition(detail::State& state, const Job& job, Action action, Duration backoff,
+                    std::int64_t now) {
+    switch (action) {
+    case Action::Complete: {
+        auto stmt = state.statement(complete_sql, "completing a job");
+        detail::bind_id(stmt, 1, job.id);
+        stmt.bind(2, now);
+        stmt.bind(3, job.attempts);
+        return stmt.run() > 0;
+    }
+    case Action::Requeue: {
+        auto stmt = state.statement(requeue_sql, "requeueing a job");
+        detail::bind_id(stmt, 1, job.id);
+        stmt.bind(2, now);
+        stmt.bind(3, detail::add_micros(now, backoff));
+        stmt.bind(4, job.attempts);
+        return stmt.run() > 0;
+    }
+    case Action::Kill: break;
+    }
+    auto stmt = state.statement(kill_sql, "killing a job");
+    detail::bind_id(stmt, 1, job.id);
+    stmt.bind(2, now);
+    stmt.bind(3, job.attempts);
+    stmt.bind(4, static_cast<std::int64_t>(job.status));
+    return stmt.run() > 0;
+}
+
+// Brings the caller's snapshot in line with what run_transition wrote.
+void apply(Job& job, Action action, Duration backoff, std::int64_t now) {
+    job.status = action == Action::Complete  ? Status::Done
+                 : action == Action::Requeue ? Status::Pending
+                                             : Status::Dead;
+    job.locked_until.reset();
+    if (action == Action::Requeue) job.next_run_at = detail::from_micros(detail::add_micros(now, backoff));
+    job.updated_at = detail::from_micros(now);
 }
 
 } // namespace
@@ -85,51 +139,69 @@ void Puller::extend_lock(Job& job, Duration lock) {
     job.updated_at = detail::from_micros(now);
 }
 
-void Puller::complete(Job& job) {
+void Puller::transition(Job& job, Action action, Duration backoff) {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     auto now = detail::now_micros();
-    auto stmt = state.statement(complete_sql, "completing a job");
-    detail::bind_id(stmt, 1, job.id);
-    stmt.bind(2, now);
-    stmt.bind(3, job.attempts);
-    if (stmt.run() == 0) throw CompleteFailed(lost("complete", job));
-    job.status = Status::Done;
-    job.locked_until.reset();
-    job.updated_at = detail::from_micros(now);
+    // One statement in autocommit mode: its own write transaction.
+    if (!run_transition(state, job, action, backoff, now)) std::rethrow_exception(lost_error(action, job));
+    apply(job, action, backoff, now);
 }
+
+void Puller::complete(Job& job) { transition(job, Action::Complete, {}); }
 
 void Puller::requeue(Job& job, Duration backoff) {
     if (backoff.count() < 0) throw std::invalid_argument("gqs: requeue backoff must not be negative");
-    auto& state = detail::Access::state(*connection_);
-    std::lock_guard guard(state.mutex);
-    auto now = detail::now_micros();
-    auto run_at = detail::add_micros(now, backoff);
-    auto stmt = state.statement(requeue_sql, "requeueing a job");
-    detail::bind_id(stmt, 1, job.id);
-    stmt.bind(2, now);
-    stmt.bind(3, run_at);
-    stmt.bind(4, job.attempts);
-    if (stmt.run() == 0) throw JobLost(lost("requeue", job));
-    job.status = Status::Pending;
-    job.locked_until.reset();
-    job.next_run_at = detail::from_micros(run_at);
-    job.updated_at = detail::from_micros(now);
+    transition(job, Action::Requeue, backoff);
 }
 
-void Puller::kill(Job& job) {
+void Puller::kill(Job& job) { transition(job, Action::Kill, {}); }
+
+std::vector<std::exception_ptr> Puller::settle(std::span<const Settlement> settlements) {
+    check_settlements(settlements);
+    std::vector<std::exception_ptr> results(settlements.size());
+    if (settlements.empty()) return results;
+    std::vector<char> applied(settlements.size(), 0);
+    auto& state = detail::Access::state(*connection_);
+    std::int64_t now = 0;
+    try {
+        std::lock_guard guard(state.mutex);
+        now = detail::now_micros();
+        // One transaction for the lot: one commit (and one fsync with synchronous=FULL)
+        // instead of one per job. A transition whose lease is lost changes no row, so it
+        // fails alone without spoiling the others.
+        detail::in_write_transaction(state, "settling jobs", [&] {
+            for (std::size_t i = 0; i < settlements.size(); ++i) {
+                const auto& s = settlements[i];
+                applied[i] = run_transition(state, *s.job, s.action, s.backoff, now);
+            }
+        });
+    } catch (const StorageError&) {
+        // Nothing was committed: every entry failed with the storage error.
+        for (auto& r : results) r = std::current_exception();
+        return results;
+    }
+    for (std::size_t i = 0; i < settlements.size(); ++i) {
+        const auto& s = settlements[i];
+        if (applied[i]) {
+            apply(*s.job, s.action, s.backoff, now);
+        } else {
+            results[i] = lost_error(s.action, *s.job);
+        }
+    }
+    return results;
+}
+
+bool Puller::has_ready() {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    auto now = detail::now_micros();
-    auto stmt = state.statement(kill_sql, "killing a job");
-    detail::bind_id(stmt, 1, job.id);
-    stmt.bind(2, now);
-    stmt.bind(3, job.attempts);
-    stmt.bind(4, static_cast<std::int64_t>(job.status));
-    if (stmt.run() == 0) throw JobLost(lost("kill", job));
-    job.status = Status::Dead;
-    job.locked_until.reset();
-    job.updated_at = detail::from_micros(now);
+    auto stmt = state.statement(has_ready_sql, "checking for ready jobs");
+    stmt.bind(1, detail::now_micros());
+    return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
+}
+
+Subscription Puller::on_push(std::function<void()> notify) {
+    return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));
 }
 
 } // namespace gqs::sqlite

@@ -60,11 +60,14 @@ void Pusher::push(const Message& message, Duration delay) {
     check_delay(delay);
     std::string metadata = encode_metadata(message);
     auto& state = detail::Access::state(*connection_);
-    std::lock_guard lock(state.mutex);
-    auto now = detail::now_micros();
-    // One statement in autocommit mode is its own write transaction: SQLite takes the write
-    // lock before reading anything, so busy_timeout applies.
-    insert(state, message, metadata, now, detail::add_micros(now, delay));
+    {
+        std::lock_guard lock(state.mutex);
+        auto now = detail::now_micros();
+        // One statement in autocommit mode is its own write transaction: SQLite takes the
+        // write lock before reading anything, so busy_timeout applies.
+        insert(state, message, metadata, now, detail::add_micros(now, delay));
+    }
+    state.notify_push();
 }
 
 void Pusher::push_batch(std::span<const Message> messages, Duration delay) {
@@ -75,13 +78,16 @@ void Pusher::push_batch(std::span<const Message> messages, Duration delay) {
     metadata.reserve(messages.size());
     for (const auto& m : messages) metadata.push_back(encode_metadata(m));
     auto& state = detail::Access::state(*connection_);
-    std::lock_guard lock(state.mutex);
-    detail::in_write_transaction(state, "pushing a batch of jobs", [&] {
-        auto now = detail::now_micros();
-        auto run_at = detail::add_micros(now, delay);
-        for (std::size_t i = 0; i < messages.size(); ++i)
-            insert(state, messages[i], metadata[i], now, run_at);
-    });
+    {
+        std::lock_guard lock(state.mutex);
+        detail::in_write_transaction(state, "pushing a batch of jobs", [&] {
+            auto now = detail::now_micros();
+            auto run_at = detail::add_micros(now, delay);
+            for (std::size_t i = 0; i < messages.size(); ++i)
+                insert(state, messages[i], metadata[i], now, run_at);
+        });
+    }
+    state.notify_push();
 }
 
 } // namespace gqs::sqlite

@@ -20,8 +20,17 @@ public:
     void complete(Job& job) override;
     void requeue(Job& job, Duration backoff) override;
     void kill(Job& job) override;
+    /// All settlements in one transaction (one commit). A storage failure fails every entry.
+    [[nodiscard]] std::vector<std::exception_ptr>
+    settle(std::span<const Settlement> settlements) override;
+    /// Notifies after every push committed through the same Connection object.
+    [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
+    /// A read-only query; never takes the write lock.
+    [[nodiscard]] bool has_ready() override;
 
 private:
+    void transition(Job& job, Action action, Duration backoff);
+
     std::shared_ptr<Connection> connection_;
 };
 
