@@ -13,8 +13,10 @@ namespace gqs::sqlite::detail {
 // ?3 rows, and only the <= 2 x ?3 survivors are sorted.
 // Expired leases are taken oldest-expiry first through (status, locked_until); a Processing
 // row's next_run_at is always in the past, the check only keeps the rule in one place.
+// max(attempts, 0): a row written by hand with CHECKs off must not make every pull fail.
 inline constexpr const char* pull_sql =
-    "UPDATE jobs SET status = 2, attempts = attempts + 1, locked_until = ?2, updated_at = ?1 "
+    "UPDATE jobs SET status = 2, attempts = max(attempts, 0) + 1, locked_until = ?2, "
+    "updated_at = ?1 "
     "WHERE rowid IN ("
     " SELECT rowid FROM ("
     "  SELECT rowid, next_run_at FROM ("

@@ -1,29 +1,66 @@
 // SPDX-License-Identifier: Apache-2.0
-// A separate process for multi-process tests: `child pull DB LEASE_MS` leases jobs one at a
-// time until the queue is empty and prints each leased id on its own line.
+// A separate process for multi-process tests. Modes:
+//   pull DB LEASE_MS          lease jobs one at a time until none is left; print each id
+//   hold-lock DB MS           take the write lock, print "locked", hold it MS ms, roll back
+//   push-batches DB SIZE      push batches of SIZE jobs forever, printing "batch N" after each
+//                             commit (the test kills it with SIGKILL)
 #include <gqs/sqlite.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+int pull(const char* path, long long lease_ms) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Puller puller(db);
+    std::string out;
+    while (true) {
+        auto jobs = puller.pull(1, gqs::Duration(lease_ms));
+        if (jobs.empty()) break;
+        for (const auto& job : jobs) out += job.id.to_string() + "\n";
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+}
+
+int hold_lock(const char* path, long long ms) {
+    auto db = gqs::sqlite::Connection::open(path);
+    db->database().exec("BEGIN IMMEDIATE");
+    std::printf("locked\n");
+    std::fflush(stdout);
+    // Holding the lock for a fixed time is the point of this mode, not a synchronisation.
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    db->database().exec("ROLLBACK");
+    return 0;
+}
+
+int push_batches(const char* path, int size) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Pusher pusher(db);
+    for (long n = 1;; ++n) {
+        std::vector<gqs::Message> batch(static_cast<std::size_t>(size));
+        for (auto& m : batch) m.payload = std::string(100, 'x');
+        pusher.push_batch(batch);
+        std::printf("batch %ld\n", n);
+        std::fflush(stdout);
+    }
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     try {
         std::string mode = argc > 1 ? argv[1] : "";
-        if (mode == "pull" && argc == 4) {
-            auto db = gqs::sqlite::Connection::open(argv[2]);
-            gqs::sqlite::Puller puller(db);
-            gqs::Duration lease(std::stoll(argv[3]));
-            std::string out;
-            while (true) {
-                auto jobs = puller.pull(1, lease);
-                if (jobs.empty()) break;
-                for (const auto& job : jobs) out += job.id.to_string() + "\n";
-            }
-            std::fwrite(out.data(), 1, out.size(), stdout);
-            return 0;
-        }
-        std::cerr << "usage: gqs_test_child pull DB LEASE_MS\n";
+        if (mode == "pull" && argc == 4) return pull(argv[2], std::stoll(argv[3]));
+        if (mode == "hold-lock" && argc == 4) return hold_lock(argv[2], std::stoll(argv[3]));
+        if (mode == "push-batches" && argc == 4) return push_batches(argv[2], std::stoi(argv[3]));
+        std::cerr << "usage: gqs_test_child pull DB LEASE_MS | hold-lock DB MS | "
+                     "push-batches DB SIZE\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_test_child: " << e.what() << "\n";
