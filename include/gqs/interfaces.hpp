@@ -8,6 +8,7 @@
 #include <gqs/time.hpp>
 #include <gqs/uuid.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -146,6 +147,28 @@ protected:
     }
 };
 
+/// Where a page of Observer::list ended: the last job's (created_at, id).
+struct Cursor {
+    TimePoint created_at{};
+    Uuid id;
+};
+
+/// A cheap summary of the queue, as of `at`.
+struct Stats {
+    TimePoint at{};
+    std::int64_t pending = 0;
+    std::int64_t processing = 0;
+    std::int64_t done = 0;
+    std::int64_t dead = 0;
+    /// Processing jobs whose lease has run out (their worker died or stalled): pulled again.
+    std::int64_t expired_leases = 0;
+    /// next_run_at of the runnable Pending job that has waited longest; `at` minus this is
+    /// the queue's lag. nullopt when no Pending job is runnable.
+    std::optional<TimePoint> oldest_ready;
+    /// The earliest next_run_at still in the future (delayed or backing-off jobs).
+    std::optional<TimePoint> next_scheduled;
+};
+
 /// Reads jobs without changing them.
 class Observer {
 public:
@@ -155,6 +178,65 @@ public:
     /// Jobs with this status (Unknown: any), oldest created first (ties by id);
     /// at most `limit` of them, or all when limit <= 0.
     [[nodiscard]] virtual std::vector<Job> list(Status status, int limit) = 0;
+
+    /// The page of list(status, limit) that starts after `after` (the last job of the
+    /// previous page; see cursor_of). The default filters list(status, 0) in memory.
+    [[nodiscard]] virtual std::vector<Job> list_after(Status status, int limit, const Cursor& after) {
+        std::vector<Job> page;
+        for (auto& job : list(status, 0)) {
+            if (job.created_at < after.created_at ||
+                (job.created_at == after.created_at && job.id <= after.id))
+                continue;
+            page.push_back(std::move(job));
+            if (limit > 0 && static_cast<int>(page.size()) == limit) break;
+        }
+        return page;
+    }
+
+    /// Counts and times of the queue. The default reads every job through list().
+    [[nodiscard]] virtual Stats stats() {
+        Stats s;
+        s.at = std::chrono::system_clock::now();
+        for (const auto& job : list(Status::Unknown, 0)) {
+            switch (job.status) {
+            case Status::Pending:
+                ++s.pending;
+                if (job.next_run_at <= s.at) {
+                    if (!s.oldest_ready || job.next_run_at < *s.oldest_ready)
+                        s.oldest_ready = job.next_run_at;
+                } else if (!s.next_scheduled || job.next_run_at < *s.next_scheduled) {
+                    s.next_scheduled = job.next_run_at;
+                }
+                break;
+            case Status::Processing:
+                ++s.processing;
+                if (job.locked_until && *job.locked_until < s.at) ++s.expired_leases;
+                break;
+            case Status::Done: ++s.done; break;
+            case Status::Dead: ++s.dead; break;
+            case Status::Unknown: break;
+            }
+        }
+        return s;
+    }
+};
+
+/// The cursor that continues a listing after `job`.
+[[nodiscard]] inline Cursor cursor_of(const Job& job) { return Cursor{job.created_at, job.id}; }
+
+/// Operator actions on single jobs, for tools and admin pages. Each is atomic. An unknown id
+/// throws JobLost; a job in a state the action does not take throws BadStatus.
+class Admin {
+public:
+    virtual ~Admin() = default;
+    /// Dead -> Pending with attempts reset to 0, runnable after `delay`.
+    virtual void retry(const Uuid& id, Duration delay = {}) = 0;
+    /// Every Dead job -> Pending as retry() does, in one transaction; returns how many.
+    virtual std::int64_t retry_all_dead(Duration delay = {}) = 0;
+    /// Pending -> Dead (gives up on a job that has not started).
+    virtual void cancel(const Uuid& id) = 0;
+    /// Deletes a job that is not Processing (a leased job may be running right now).
+    virtual void remove(const Uuid& id) = 0;
 };
 
 /// Deletes finished jobs.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gqs/gqs.hpp>
+#include <gqs/sqlite/admin.hpp>
 #include <gqs/sqlite/cleaner.hpp>
 #include <gqs/sqlite/connection.hpp>
 #include <gqs/sqlite/observer.hpp>

@@ -13,6 +13,21 @@ constexpr const char* get_sql = "SELECT " GQS_JOB_COLUMNS " FROM jobs WHERE id =
 constexpr const char* list_sql = "SELECT " GQS_JOB_COLUMNS
                                  " FROM jobs WHERE ?1 = 0 OR status = ?1"
                                  " ORDER BY created_at, id LIMIT ?2";
+constexpr const char* page_sql = "SELECT " GQS_JOB_COLUMNS
+                                 " FROM jobs WHERE (?1 = 0 OR status = ?1)"
+                                 " AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))"
+                                 " ORDER BY created_at, id LIMIT ?2";
+// Every part reads an index, never the table: counts are covering-index range counts over
+// one of the status indexes; the times are the ends of (status, next_run_at) ranges.
+constexpr const char* stats_sql =
+    "SELECT"
+    " (SELECT count(*) FROM jobs WHERE status = 1),"
+    " (SELECT count(*) FROM jobs WHERE status = 2),"
+    " (SELECT count(*) FROM jobs WHERE status = 3),"
+    " (SELECT count(*) FROM jobs WHERE status = 4),"
+    " (SELECT count(*) FROM jobs WHERE status = 2 AND locked_until < ?1),"
+    " (SELECT min(next_run_at) FROM jobs WHERE status = 1 AND next_run_at <= ?1),"
+    " (SELECT min(next_run_at) FROM jobs WHERE status = 1 AND next_run_at > ?1)";
 
 } // namespace
 
@@ -38,6 +53,41 @@ std::vector<Job> Observer::list(Status status, int limit) {
     std::vector<Job> jobs;
     while (stmt.step()) jobs.push_back(detail::read_job(stmt.get()));
     return jobs;
+}
+
+std::vector<Job> Observer::list_after(Status status, int limit, const Cursor& after) {
+    auto& state = detail::Access::state(*connection_);
+    std::lock_guard guard(state.mutex);
+    auto stmt = state.statement(page_sql, "listing jobs");
+    stmt.bind(1, static_cast<std::int64_t>(status));
+    stmt.bind(2, limit <= 0 ? -1 : limit);
+    stmt.bind(3, detail::to_micros(after.created_at));
+    detail::bind_id(stmt, 4, after.id);
+    std::vector<Job> jobs;
+    while (stmt.step()) jobs.push_back(detail::read_job(stmt.get()));
+    return jobs;
+}
+
+Stats Observer::stats() {
+    auto& state = detail::Access::state(*connection_);
+    std::lock_guard guard(state.mutex);
+    Stats s;
+    auto now = detail::now_micros();
+    s.at = detail::from_micros(now);
+    auto stmt = state.statement(stats_sql, "reading queue stats");
+    stmt.bind(1, now);
+    if (!stmt.step()) return s;
+    auto* raw = stmt.get();
+    s.pending = sqlite3_column_int64(raw, 0);
+    s.processing = sqlite3_column_int64(raw, 1);
+    s.done = sqlite3_column_int64(raw, 2);
+    s.dead = sqlite3_column_int64(raw, 3);
+    s.expired_leases = sqlite3_column_int64(raw, 4);
+    if (sqlite3_column_type(raw, 5) != SQLITE_NULL)
+        s.oldest_ready = detail::from_micros(sqlite3_column_int64(raw, 5));
+    if (sqlite3_column_type(raw, 6) != SQLITE_NULL)
+        s.next_scheduled = detail::from_micros(sqlite3_column_int64(raw, 6));
+    return s;
 }
 
 } // namespace gqs::sqlite

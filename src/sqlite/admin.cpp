@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+// Admin: operator actions on single jobs.
+#include "connection_impl.hpp"
+
+#include <gqs/sqlite/admin.hpp>
+
+namespace gqs::sqlite {
+
+namespace {
+
+constexpr const char* retry_sql =
+    "UPDATE jobs SET status = 1, attempts = 0, locked_until = NULL, next_run_at = ?3, "
+    "updated_at = ?2 WHERE id = ?1 AND status = 4";
+constexpr const char* retry_all_sql =
+    "UPDATE jobs SET status = 1, attempts = 0, locked_until = NULL, next_run_at = ?2, "
+    "updated_at = ?1 WHERE status = 4";
+constexpr const char* cancel_sql =
+    "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2 WHERE id = ?1 AND status = 1";
+constexpr const char* remove_sql = "DELETE FROM jobs WHERE id = ?1 AND status <> 2";
+constexpr const char* status_sql = "SELECT status FROM jobs WHERE id = ?1";
+
+void check_delay(Duration delay) {
+    if (delay.count() < 0) throw std::invalid_argument("gqs: retry delay must not be negative");
+}
+
+// After an action matched no row: says why (no such job, or the wrong state). Runs inside
+// the action's transaction, so the answer describes the same state the action saw.
+[[noreturn]] void explain(detail::State& state, const Uuid& id, const char* action,
+                          const char* wanted) {
+    auto stmt = state.statement(status_sql, "reading a job's status");
+    detail::bind_id(stmt, 1, id);
+    if (!stmt.step()) throw JobLost("gqs: " + std::string(action) + ": no job " + id.to_string());
+    auto status = sqlite3_column_int64(stmt.get(), 0);
+    std::string name(to_string(status >= 1 && status <= 4 ? static_cast<Status>(status)
+                                                          : Status::Unknown));
+    throw BadStatus("gqs: " + std::string(action) + ": job " + id.to_string() + " is " + name +
+                    "; " + action + " takes " + wanted);
+}
+
+} // namespace
+
+Admin::Admin(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
+    detail::require(connection_, "Admin");
+}
+
+void Admin::retry(const Uuid& id, Duration delay) {
+    check_delay(delay);
+    auto& state = detail::Access::state(*connection_);
+    {
+        std::lock_guard guard(state.mutex);
+        detail::in_write_transaction(state, "retrying a job", [&] {
+            auto now = detail::now_micros();
+            auto stmt = state.statement(retry_sql, "retrying a job");
+            detail::bind_id(stmt, 1, id);
+            stmt.bind(2, now);
+            stmt.bind(3, detail::add_micros(now, delay));
+            if (stmt.run() == 0) explain(state, id, "retry", "a dead job");
+        });
+    }
+    state.notify_push();
+}
+
+std::int64_t Admin::retry_all_dead(Duration delay) {
+    check_delay(delay);
+    auto& state = detail::Access::state(*connection_);
+    std::int64_t changed = 0;
+    {
+        std::lock_guard guard(state.mutex);
+        auto now = detail::now_micros();
+        auto stmt = state.statement(retry_all_sql, "retrying dead jobs");
+        stmt.bind(1, now);
+        stmt.bind(2, detail::add_micros(now, delay));
+        changed = stmt.run();
+    }
+    if (changed > 0) state.notify_push();
+    return changed;
+}
+
+void Admin::cancel(const Uuid& id) {
+    auto& state = detail::Access::state(*connection_);
+    std::lock_guard guard(state.mutex);
+    detail::in_write_transaction(state, "cancelling a job", [&] {
+        auto stmt = state.statement(cancel_sql, "cancelling a job");
+        detail::bind_id(stmt, 1, id);
+        stmt.bind(2, detail::now_micros());
+        if (stmt.run() == 0) explain(state, id, "cancel", "a pending job");
+    });
+}
+
+void Admin::remove(const Uuid& id) {
+    auto& state = detail::Access::state(*connection_);
+    std::lock_guard guard(state.mutex);
+    detail::in_write_transaction(state, "deleting a job", [&] {
+        auto stmt = state.statement(remove_sql, "deleting a job");
+        detail::bind_id(stmt, 1, id);
+        if (stmt.run() == 0) explain(state, id, "delete", "a job that is not processing");
+    });
+}
+
+} // namespace gqs::sqlite
