@@ -4,6 +4,8 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config libsqlite3-dev libsqlitecpp-dev nlohmann-json3-dev catch2
           libcli11-dev "$@")
+# The fuzz preset builds with clang and libFuzzer.
+[ "${GQS_DEPS_FUZZ:-0}" = 1 ] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The README's test command (and CI's): a warnings-as-errors Release build with every test,
 # then the tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then under
-# ThreadSanitizer. Usage: scripts/test.sh [preset ...]   (default: release asan tsan)
+# ThreadSanitizer, then the libFuzzer targets for a bounded time (clang).
+# Usage: scripts/test.sh [preset ...]   (default: release asan tsan fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(release asan tsan)
+[ ${#presets[@]} -gt 0 ] || presets=(release asan tsan fuzz)
+for p in "${presets[@]}"; do [ "$p" = fuzz ] && export GQS_DEPS_FUZZ=1; done
+scripts/deps.sh
 for preset in "${presets[@]}"; do
     echo "=== gqs: $preset: configure, build, test"
     cmake --workflow --preset "$preset"

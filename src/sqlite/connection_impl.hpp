@@ -149,6 +149,10 @@ inline std::int64_t add_micros(std::int64_t now, Duration d) noexcept {
 #define GQS_JOB_COLUMNS \
     "id, created_at, updated_at, status, attempts, locked_until, next_run_at, metadata, payload"
 
+/// Metadata as stored (JSON text) to JSON. Text that is not valid JSON comes back as a JSON
+/// string holding the raw text, so a bad row can still be read, pulled and finished.
+nlohmann::json decode_metadata(std::string text);
+
 /// Reads a row of GQS_JOB_COLUMNS starting at column 0.
 Job read_job(sqlite3_stmt* stmt);
 

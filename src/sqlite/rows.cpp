@@ -24,6 +24,14 @@ std::string bytes(sqlite3_stmt* stmt, int col) {
 
 } // namespace
 
+nlohmann::json decode_metadata(std::string text) {
+    auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    // Metadata another program wrote that is not JSON comes back as the raw text instead of
+    // failing every read of the row (and every pull that returns it).
+    if (json.is_discarded()) return nlohmann::json(std::move(text));
+    return json;
+}
+
 Job read_job(sqlite3_stmt* stmt) {
     Job job;
     std::string id = bytes(stmt, 0);
@@ -40,13 +48,7 @@ Job read_job(sqlite3_stmt* stmt) {
     if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
         job.locked_until = from_micros(sqlite3_column_int64(stmt, 5));
     job.next_run_at = from_micros(int_or(stmt, 6, 0));
-    if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) {
-        std::string text = bytes(stmt, 7);
-        job.metadata = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-        // Metadata another program wrote that is not JSON comes back as the raw text, so a
-        // bad row can still be seen, pulled and finished instead of failing every read.
-        if (job.metadata.is_discarded()) job.metadata = std::move(text);
-    }
+    if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) job.metadata = decode_metadata(bytes(stmt, 7));
     job.payload = bytes(stmt, 8);
     return job;
 }
