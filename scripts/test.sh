@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 presets=("$@")
 [ ${#presets[@]} -gt 0 ] || presets=(release asan tsan fuzz)
-for p in "${presets[@]}"; do [ "$p" = fuzz ] && export GQS_DEPS_FUZZ=1; done
+for p in "${presets[@]}"; do
+    if [ "$p" = fuzz ]; then export GQS_DEPS_FUZZ=1; fi
+done
 scripts/deps.sh
 for preset in "${presets[@]}"; do
     echo "=== gqs: $preset: configure, build, test"
