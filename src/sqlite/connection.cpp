@@ -2,6 +2,8 @@
 // Connection: opening, settings, the statement cache, and SQLite error translation.
 #include "connection_impl.hpp"
 
+#include <gqs/sqlite/schema.hpp>
+
 #include <SQLiteCpp/Exception.h>
 
 #include <climits>
@@ -158,6 +160,21 @@ const char* synchronous_pragma(Synchronous s) {
     throw std::invalid_argument("gqs: unknown Synchronous value");
 }
 
+std::int64_t single_int(detail::State& state, const char* sql) {
+    auto stmt = state.statement(sql, "opening the database");
+    return stmt.step() ? sqlite3_column_int64(stmt.get(), 0) : 0;
+}
+
+// A file init_db will refuse (another program's `jobs` table, or a newer gqs schema) is not
+// switched to WAL either: switching rewrites the file header, and gqs promises to leave
+// such files as they were.
+bool foreign(detail::State& state) {
+    auto version = single_int(state, "PRAGMA user_version");
+    if (version > schema_version) return true;
+    return version < 1 &&
+           single_int(state, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs'") > 0;
+}
+
 [[noreturn]] void rethrow_opening(const SQLite::Exception& e, const std::filesystem::path& path) {
     std::string what = "gqs: opening " + path.string() + ": " + e.what() + " (" +
                        detail::code_name(e.getErrorCode() & 0xFF) + ", code " +
@@ -190,7 +207,7 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
     std::lock_guard lock(state.mutex);
     // The first statement reads the header: a file that is not SQLite fails here, at open.
     state.exec("SELECT count(*) FROM sqlite_schema", "opening the database");
-    if (options.wal && !options.read_only) {
+    if (options.wal && !options.read_only && !foreign(state)) {
         // journal_mode answers with the mode in force; a file SQLite cannot put in WAL mode
         // (e.g. ":memory:") keeps its own, which is not an error.
         state.exec("PRAGMA journal_mode=WAL", "enabling WAL");

@@ -144,6 +144,24 @@ TEST_CASE("schema: a foreign jobs table is refused and left untouched", "[schema
     CHECK(pragma_text(db->database(), "SELECT name || cron FROM jobs") == "backup0 3 * * *");
 }
 
+TEST_CASE("schema: files init_db refuses are not modified, byte for byte", "[schema][sqlite]") {
+    TempDb tmp;
+    {
+        SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        SECTION("another program's jobs table") {
+            raw.exec("CREATE TABLE jobs (name TEXT); INSERT INTO jobs VALUES ('x')");
+        }
+        SECTION("a newer gqs schema") { raw.exec("PRAGMA user_version = 7; CREATE TABLE t (a)"); }
+    }
+    auto before = gqs::test::read_file(tmp.path());
+    {
+        auto db = gqs::sqlite::Connection::open(tmp.path());
+        CHECK_THROWS_AS(gqs::sqlite::init_db(*db), gqs::SchemaMismatch);
+    }
+    CHECK(gqs::test::read_file(tmp.path()) == before);
+    CHECK_FALSE(std::filesystem::exists(tmp.path().string() + "-wal"));
+}
+
 TEST_CASE("schema: a newer schema version is refused", "[schema][sqlite]") {
     TempDb tmp;
     auto db = gqs::sqlite::Connection::open(tmp.path());
