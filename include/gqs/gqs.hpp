@@ -2,6 +2,8 @@
 // Umbrella header for the storage-agnostic core of gqs.
 #pragma once
 
+#include <gqs/backoff.hpp>
+#include <gqs/clean_worker.hpp>
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
@@ -11,3 +13,4 @@
 #include <gqs/time.hpp>
 #include <gqs/uuid.hpp>
 #include <gqs/version.hpp>
+#include <gqs/worker.hpp>

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// Worker: a pool of threads that leases jobs, runs a handler on each and settles the result.
+#pragma once
+
+#include <gqs/backoff.hpp>
+#include <gqs/interfaces.hpp>
+#include <gqs/job.hpp>
+#include <gqs/logger.hpp>
+#include <gqs/time.hpp>
+
+#include <functional>
+#include <memory>
+#include <stop_token>
+
+namespace gqs {
+
+/// How a Worker runs. Value type; the defaults suit jobs of up to a few seconds.
+struct WorkerConfig {
+    /// Handler threads, and so the most jobs running (and leased) at once; > 0.
+    int concurrency = 4;
+    /// Kept for parity with the Go WorkerConfig; >= 0, no effect. The worker leases only as
+    /// many jobs as it has idle threads, so no job ever waits in a local queue.
+    int queue = 0;
+    /// The most jobs one pull leases (a pull also takes no more than the idle threads); > 0.
+    int batch_size = 16;
+    /// Pause between pulls while the queue has nothing runnable, or after a failed pull; > 0.
+    /// A pull that filled its whole batch is followed by the next one as soon as a thread is idle.
+    Duration pull_interval{500};
+    /// Lease of each pulled job, extended every lock_timeout / 2 while its handler runs; > 0.
+    Duration lock_timeout{30000};
+    /// When and how often a failed job is retried.
+    BackoffConfig backoff;
+};
+
+/// Throws std::invalid_argument when a field of `config` is outside the range its comment
+/// gives (including its backoff). Thread-safety: pure function.
+void validate(const WorkerConfig& config);
+
+/// Processes one job. Returning marks the job Done; throwing gqs::Kill marks it Dead; any
+/// other exception retries it per the backoff. `stop` is requested when the worker stops or
+/// the job's lease is lost; the handler should then return or throw soon. Delivery is
+/// at-least-once, so a handler must be idempotent. Called from several threads at once.
+using Handler = std::function<void(const Job& job, std::stop_token stop)>;
+
+/// Leases runnable jobs from a Puller and runs `handler` on each in its own thread, at most
+/// `concurrency` at a time, extending each lease every lock_timeout / 2 while it runs.
+/// A job whose lease is lost (LockLost) is left to its new holder: its handler's stop token
+/// is requested and its result dropped. Storage errors are logged and retried, never thrown.
+/// A stopped worker can be started again. Neither copyable nor movable.
+/// Thread-safety: start, stop and the destructor may be called from any thread (they are
+/// serialised), but not from one of this worker's handlers. The Puller must be safe to use
+/// from several threads at once (gqs::sqlite::Puller is) and, like everything the handler
+/// uses, must outlive the worker.
+class Worker {
+public:
+    /// A stopped worker. An empty `logger` means default_logger. Throws std::invalid_argument
+    /// for an empty handler or an invalid config (see validate).
+    Worker(Puller& puller, Handler handler, WorkerConfig config = {}, Logger logger = {});
+    /// Stops a running worker and waits for its handlers, however long they take.
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+    Worker(Worker&&) = delete;
+    Worker& operator=(Worker&&) = delete;
+
+    /// Starts the threads; the first pull happens at once. Throws DoubleStarted if the worker
+    /// is running, or if the previous stop() timed out and a handler of that run is still busy
+    /// (try again later). Throws std::system_error if a thread cannot be created.
+    void start();
+
+    /// Stops pulling, requests every running handler's stop token, and waits up to `timeout`
+    /// for the handlers to return and their jobs to be settled. Throws DoubleStopped if the
+    /// worker is not running; StopTimeout if handlers outlive the timeout (<= 0: do not wait),
+    /// in which case the worker keeps stopping in the background and still settles those jobs.
+    /// A pull already under way when stop() is called still starts its jobs (their tokens are
+    /// already requested), so no job is left leased but not started.
+    void stop(Duration timeout);
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace gqs

@@ -1,0 +1,556 @@
+// SPDX-License-Identifier: Apache-2.0
+// Worker's threads: one pull loop, one lease keeper and `concurrency` handler threads.
+#include <gqs/worker.hpp>
+
+#include <gqs/errors.hpp>
+
+#include "detail/background.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace gqs {
+
+void validate(const WorkerConfig& config) {
+    if (config.concurrency <= 0)
+        throw std::invalid_argument("gqs::WorkerConfig: concurrency must be > 0");
+    if (config.queue < 0) throw std::invalid_argument("gqs::WorkerConfig: queue must be >= 0");
+    if (config.batch_size <= 0)
+        throw std::invalid_argument("gqs::WorkerConfig: batch_size must be > 0");
+    if (config.pull_interval <= Duration::zero())
+        throw std::invalid_argument("gqs::WorkerConfig: pull_interval must be > 0");
+    if (config.lock_timeout <= Duration::zero())
+        throw std::invalid_argument("gqs::WorkerConfig: lock_timeout must be > 0");
+    validate(config.backoff);
+}
+
+namespace {
+
+using detail::SteadyClock;
+
+// A settle (complete, requeue, kill) that fails on a storage error is tried this many times,
+// this far apart, before the job is left to run again once its lease expires.
+constexpr int settle_tries = 3;
+constexpr Duration settle_pause{100};
+
+// What the lease keeper works on: the job's identity and lease, without payload and metadata.
+// The handler reads its own copy of the job meanwhile, so the two never share an object.
+Job lease_of(const Job& job) {
+    Job lease;
+    lease.id = job.id;
+    lease.created_at = job.created_at;
+    lease.updated_at = job.updated_at;
+    lease.status = job.status;
+    lease.attempts = job.attempts;
+    lease.locked_until = job.locked_until;
+    lease.next_run_at = job.next_run_at;
+    return lease;
+}
+
+} // namespace
+
+class Worker::Impl {
+public:
+    Impl(Puller& puller, Handler handler, WorkerConfig config, Logger logger);
+    void start();
+    void stop(Duration timeout);
+    void shutdown() noexcept;
+
+private:
+    enum class Outcome : std::uint8_t { Success, Kill, Failure };
+    struct Result {
+        Outcome outcome = Outcome::Success;
+        std::string error;
+    };
+    enum class Extension : std::uint8_t { Extended, Lost, Failed };
+
+    // A pulled job on its way to a handler thread (it waits only until an idle thread wakes).
+    struct Pulled {
+        Job job;
+        SteadyClock::time_point leased_at; // taken before the pull: the lease is no older
+    };
+
+    // One handler thread's running job, as the lease keeper sees it. Guarded by mutex_.
+    struct Slot {
+        bool active = false;    // a job is leased to this thread
+        bool settling = false;  // its handler returned: no more extensions
+        bool extending = false; // the keeper is inside extend_lock for it
+        bool lost = false;      // extend_lock said the lease is gone
+        Job lease;
+        std::stop_source stop{std::nostopstate};
+        SteadyClock::time_point next_extension{};
+    };
+
+    template <class... Parts>
+    void log(LogLevel level, const Parts&... parts) const noexcept {
+        detail::log(logger_, level, parts...);
+    }
+
+    template <class Body>
+    void launch(Body body, bool handler_thread);
+    void request_stop();
+
+    void pull_main() noexcept;
+    void pull_loop(std::unique_lock<std::mutex>& lock);
+    void keeper_main() noexcept;
+    void keeper_loop(std::unique_lock<std::mutex>& lock);
+    Extension extend(Job& lease) noexcept;
+    void handler_main(std::size_t index) noexcept;
+    void handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot);
+    Result run(const Job& job, std::stop_token stop) const;
+    void settle(Job& job, const Result& result, bool lost);
+
+    Puller& puller_;
+    const Handler handler_;
+    const WorkerConfig config_;
+    const Logger logger_;
+    const Duration extend_every_;
+    const Duration extend_retry_;
+
+    std::mutex lifecycle_; // serialises start, stop and shutdown; guards the two below
+    bool running_ = false;
+    std::vector<std::jthread> threads_;
+
+    std::mutex mutex_; // guards everything below
+    std::condition_variable work_cv_;   // handler threads: a job is ready, or time to exit
+    std::condition_variable pull_cv_;   // pull loop: stop, or a thread became idle
+    std::condition_variable keeper_cv_; // lease keeper: a lease to watch, or stop
+    std::condition_variable state_cv_;  // an extension ended, a thread exited, stop
+    bool stopping_ = false;
+    bool pulling_ = false;
+    bool backlog_ = false;   // the last pull filled its batch: more jobs are likely waiting
+    int busy_ = 0;           // jobs reserved for, waiting for, or held by handler threads
+    int alive_ = 0;          // threads of the current (or timed-out) run not yet returned
+    int handlers_alive_ = 0; // of which handler threads
+    std::deque<Pulled> ready_;
+    std::vector<Slot> slots_;
+};
+
+Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger logger)
+    : puller_(puller),
+      handler_(std::move(handler)),
+      config_(config),
+      logger_(logger ? std::move(logger) : Logger(default_logger)),
+      extend_every_(std::max(Duration(1), config.lock_timeout / 2)),
+      extend_retry_(std::max(Duration(1), config.lock_timeout / 10)) {
+    if (!handler_) throw std::invalid_argument("gqs::Worker: the handler is empty");
+    validate(config_);
+}
+
+template <class Body>
+void Worker::Impl::launch(Body body, bool handler_thread) {
+    {
+        std::lock_guard lock(mutex_);
+        ++alive_;
+        if (handler_thread) ++handlers_alive_;
+    }
+    try {
+        threads_.emplace_back(std::move(body));
+    } catch (...) {
+        std::lock_guard lock(mutex_);
+        --alive_;
+        if (handler_thread) --handlers_alive_;
+        throw;
+    }
+}
+
+void Worker::Impl::start() {
+    std::lock_guard life(lifecycle_);
+    if (running_) throw DoubleStarted("gqs::Worker::start: the worker is already running");
+    {
+        std::lock_guard lock(mutex_);
+        if (alive_ > 0) {
+            throw DoubleStarted("gqs::Worker::start: a handler of the previous run is still "
+                                "busy (its stop() timed out)");
+        }
+        stopping_ = false;
+        pulling_ = false;
+        backlog_ = false;
+        busy_ = 0;
+        ready_.clear();
+        slots_.assign(static_cast<std::size_t>(config_.concurrency), Slot{});
+    }
+    threads_.clear(); // a timed-out run's threads, all returned by now
+    try {
+        threads_.reserve(slots_.size() + 2);
+        for (std::size_t i = 0; i < slots_.size(); ++i) {
+            launch([this, i] { handler_main(i); }, true);
+        }
+        launch([this] { keeper_main(); }, false);
+        // Last, so that no job is pulled before the threads that will run it exist.
+        launch([this] { pull_main(); }, false);
+    } catch (...) {
+        request_stop();
+        threads_.clear();
+        throw;
+    }
+    running_ = true;
+    log(LogLevel::Debug, "worker started with ", config_.concurrency, " handler threads");
+}
+
+void Worker::Impl::request_stop() {
+    std::vector<std::stop_source> running;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        for (const Slot& slot : slots_) {
+            if (slot.active) running.push_back(slot.stop);
+        }
+    }
+    work_cv_.notify_all();
+    pull_cv_.notify_all();
+    keeper_cv_.notify_all();
+    state_cv_.notify_all();
+    // Outside the lock: request_stop runs the callbacks the handlers registered.
+    for (std::stop_source& source : running) source.request_stop();
+}
+
+void Worker::Impl::stop(Duration timeout) {
+    std::lock_guard life(lifecycle_);
+    if (!running_) throw DoubleStopped("gqs::Worker::stop: the worker is not running");
+    running_ = false;
+    request_stop();
+    log(LogLevel::Debug, "worker stopping, waiting up to ", timeout, " for its handlers");
+    bool finished = false;
+    {
+        std::unique_lock lock(mutex_);
+        finished = state_cv_.wait_until(lock, detail::deadline_after(timeout),
+                                        [this] { return alive_ == 0; });
+    }
+    if (!finished) {
+        // The threads keep running; the next start() or the destructor joins them.
+        throw StopTimeout("gqs::Worker::stop: handlers still running after " +
+                          std::to_string(timeout.count()) +
+                          " ms; the worker finishes stopping in the background");
+    }
+    threads_.clear();
+    log(LogLevel::Debug, "worker stopped");
+}
+
+void Worker::Impl::shutdown() noexcept {
+    try {
+        std::lock_guard life(lifecycle_);
+        if (running_) {
+            running_ = false;
+            request_stop();
+        }
+        threads_.clear();
+    } catch (...) {
+        // Only a failure to lock or join gets here; the jthreads still join when destroyed.
+    }
+}
+
+// ---- pull loop -----------------------------------------------------------------------------
+
+void Worker::Impl::pull_main() noexcept {
+    std::unique_lock lock(mutex_);
+    try {
+        pull_loop(lock);
+    } catch (...) {
+        if (!lock.owns_lock()) lock.lock();
+        log(LogLevel::Error, "internal error in the pull loop; the worker pulls no more jobs");
+    }
+    pulling_ = false;
+    --alive_;
+    work_cv_.notify_all();
+    state_cv_.notify_all();
+}
+
+// The only place that leases jobs. It leases no more than the threads that are idle, and
+// reserves them before the pull, so every pulled job starts at once: none waits locally while
+// its lease runs out, and stop() never finds a job leased but not started.
+void Worker::Impl::pull_loop(std::unique_lock<std::mutex>& lock) {
+    while (!stopping_) {
+        const int idle = config_.concurrency - busy_;
+        if (idle > 0) {
+            const int batch = std::min(config_.batch_size, idle);
+            busy_ += batch;
+            pulling_ = true;
+            lock.unlock();
+            const auto leased_at = SteadyClock::now();
+            std::vector<Job> jobs;
+            bool failed = false;
+            try {
+                jobs = puller_.pull(batch, config_.lock_timeout);
+            } catch (const std::exception& e) {
+                failed = true;
+                log(LogLevel::Error, "pull failed: ", e.what(), "; retrying in ",
+                    config_.pull_interval);
+            } catch (...) {
+                failed = true;
+                log(LogLevel::Error, "pull failed with an exception not derived from "
+                    "std::exception; retrying in ", config_.pull_interval);
+            }
+            const int got = static_cast<int>(jobs.size());
+            if (got > batch) {
+                log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ",
+                    batch, "; they wait for a thread");
+            }
+            lock.lock();
+            pulling_ = false;
+            busy_ += got - batch;
+            for (Job& job : jobs) ready_.push_back(Pulled{std::move(job), leased_at});
+            work_cv_.notify_all();
+            // A full batch suggests a backlog: pull again as soon as a thread is idle instead
+            // of waiting an interval per batch.
+            backlog_ = !failed && got >= batch;
+            if (backlog_) continue;
+        }
+        pull_cv_.wait_until(lock, detail::deadline_after(config_.pull_interval), [this] {
+            return stopping_ || (backlog_ && busy_ < config_.concurrency);
+        });
+    }
+}
+
+// ---- lease keeper --------------------------------------------------------------------------
+
+void Worker::Impl::keeper_main() noexcept {
+    std::unique_lock lock(mutex_);
+    try {
+        keeper_loop(lock);
+    } catch (...) {
+        if (!lock.owns_lock()) lock.lock();
+        for (Slot& slot : slots_) slot.extending = false;
+        log(LogLevel::Error, "internal error in the lease keeper; leases are no longer extended");
+    }
+    --alive_;
+    state_cv_.notify_all();
+}
+
+// Extends every running job's lease each extend_every_, one job at a time. It outlives the
+// handler threads, so a handler that is slow to honour stop() keeps its lease.
+void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
+    while (!(stopping_ && handlers_alive_ == 0)) {
+        const auto now = SteadyClock::now();
+        Slot* due = nullptr;
+        auto next = SteadyClock::time_point::max();
+        for (Slot& slot : slots_) {
+            if (!slot.active || slot.settling || slot.extending || slot.lost) continue;
+            if (slot.next_extension <= now) {
+                due = &slot;
+                break;
+            }
+            next = std::min(next, slot.next_extension);
+        }
+        if (due == nullptr) {
+            if (next == SteadyClock::time_point::max()) {
+                keeper_cv_.wait(lock);
+            } else {
+                keeper_cv_.wait_until(lock, next);
+            }
+            continue;
+        }
+        due->extending = true;
+        Job lease = due->lease;
+        lock.unlock();
+        const auto started = SteadyClock::now();
+        const Extension extension = extend(lease);
+        lock.lock();
+        due->extending = false;
+        std::stop_source lost{std::nostopstate};
+        switch (extension) {
+        case Extension::Extended:
+            due->lease = std::move(lease);
+            due->next_extension = started + extend_every_;
+            break;
+        case Extension::Lost:
+            due->lost = true;
+            lost = due->stop;
+            break;
+        case Extension::Failed:
+            due->next_extension = SteadyClock::now() + extend_retry_;
+            break;
+        }
+        state_cv_.notify_all();
+        if (lost.stop_possible()) {
+            lock.unlock();
+            lost.request_stop(); // runs the handler's stop callbacks: not under our lock
+            lock.lock();
+        }
+    }
+}
+
+Worker::Impl::Extension Worker::Impl::extend(Job& lease) noexcept {
+    try {
+        puller_.extend_lock(lease, config_.lock_timeout);
+        return Extension::Extended;
+    } catch (const LockLost& e) {
+        log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(),
+            "); requesting its handler's stop");
+        return Extension::Lost;
+    } catch (const JobLost& e) {
+        log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(),
+            "); requesting its handler's stop");
+        return Extension::Lost;
+    } catch (const std::exception& e) {
+        log(LogLevel::Error, "job ", lease.id.to_string(), ": cannot extend its lease: ",
+            e.what(), "; retrying in ", extend_retry_);
+    } catch (...) {
+        log(LogLevel::Error, "job ", lease.id.to_string(), ": cannot extend its lease; ",
+            "retrying in ", extend_retry_);
+    }
+    return Extension::Failed;
+}
+
+// ---- handler threads -----------------------------------------------------------------------
+
+void Worker::Impl::handler_main(std::size_t index) noexcept {
+    std::unique_lock lock(mutex_);
+    Slot& slot = slots_[index];
+    try {
+        handler_loop(lock, slot);
+    } catch (...) {
+        if (!lock.owns_lock()) lock.lock();
+        if (slot.active) {
+            slot.active = false;
+            --busy_;
+        }
+        log(LogLevel::Error, "internal error in a handler thread; it exits, and its job runs "
+            "again once its lease expires");
+    }
+    --handlers_alive_;
+    --alive_;
+    keeper_cv_.notify_all();
+    pull_cv_.notify_all();
+    state_cv_.notify_all();
+}
+
+void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) {
+    while (true) {
+        // Pulled jobs are always started, even after stop(): they were leased for this thread.
+        work_cv_.wait(lock, [this] { return !ready_.empty() || (stopping_ && !pulling_); });
+        if (ready_.empty()) return;
+        Pulled pulled = std::move(ready_.front());
+        ready_.pop_front();
+        slot.lease = lease_of(pulled.job);
+        slot.stop = std::stop_source();
+        if (stopping_) slot.stop.request_stop();
+        slot.next_extension = pulled.leased_at + extend_every_;
+        slot.settling = false;
+        slot.lost = false;
+        slot.active = true;
+        const std::stop_token token = slot.stop.get_token();
+        keeper_cv_.notify_all();
+        lock.unlock();
+
+        const Result result = run(pulled.job, token);
+
+        lock.lock();
+        slot.settling = true;
+        state_cv_.wait(lock, [&slot] { return !slot.extending; });
+        const bool lost = slot.lost;
+        pulled.job.status = slot.lease.status;
+        pulled.job.locked_until = slot.lease.locked_until;
+        pulled.job.updated_at = slot.lease.updated_at;
+        lock.unlock();
+
+        settle(pulled.job, result, lost);
+
+        lock.lock();
+        slot.active = false;
+        --busy_;
+        pull_cv_.notify_all();
+    }
+}
+
+Worker::Impl::Result Worker::Impl::run(const Job& job, std::stop_token stop) const {
+    try {
+        handler_(job, std::move(stop));
+        return {Outcome::Success, {}};
+    } catch (const Kill& e) {
+        return {Outcome::Kill, e.what()};
+    } catch (const std::exception& e) {
+        return {Outcome::Failure, e.what()};
+    } catch (...) {
+        return {Outcome::Failure, "an exception not derived from std::exception"};
+    }
+}
+
+// The only place that moves a job out of Processing: complete, requeue or kill.
+void Worker::Impl::settle(Job& job, const Result& result, bool lost) {
+    const std::string id = job.id.to_string();
+    if (lost) {
+        log(LogLevel::Warning, "job ", id, ": its lease was lost while the handler ran; the ",
+            "result is dropped");
+        return;
+    }
+    enum class Action : std::uint8_t { Complete, Requeue, Kill };
+    Action action = Action::Complete;
+    Duration backoff{};
+    switch (result.outcome) {
+    case Outcome::Success: break;
+    case Outcome::Kill:
+        action = Action::Kill;
+        log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ", job.attempts,
+            ": ", result.error);
+        break;
+    case Outcome::Failure:
+        if (retries_spent(config_.backoff, job.attempts)) {
+            action = Action::Kill;
+            log(LogLevel::Warning, "job ", id, ": attempt ", job.attempts, " failed: ",
+                result.error, "; no retries left, so it is dead");
+        } else {
+            action = Action::Requeue;
+            backoff = backoff_interval(config_.backoff, job.attempts);
+            log(LogLevel::Warning, "job ", id, ": attempt ", job.attempts, " failed: ",
+                result.error, "; retrying in ", backoff);
+        }
+        break;
+    }
+    const char* verb = action == Action::Complete  ? "complete"
+                       : action == Action::Requeue ? "requeue"
+                                                   : "kill";
+    const auto lease_gone = [&](const std::exception& e) {
+        log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
+            e.what(), "); leaving it to its new holder");
+    };
+    for (int attempt = 1;; ++attempt) {
+        try {
+            switch (action) {
+            case Action::Complete: puller_.complete(job); break;
+            case Action::Requeue: puller_.requeue(job, backoff); break;
+            case Action::Kill: puller_.kill(job); break;
+            }
+            return;
+        } catch (const CompleteFailed& e) {
+            return lease_gone(e);
+        } catch (const JobLost& e) {
+            return lease_gone(e);
+        } catch (const LockLost& e) {
+            return lease_gone(e);
+        } catch (const std::exception& e) {
+            log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", attempt, " of ",
+                settle_tries, "): ", e.what());
+        } catch (...) {
+            log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", attempt, " of ",
+                settle_tries, ")");
+        }
+        if (attempt == settle_tries) break;
+        std::unique_lock lock(mutex_);
+        state_cv_.wait_for(lock, settle_pause, [this] { return stopping_; });
+    }
+    log(LogLevel::Error, "job ", id, ": left Processing; it runs again once its lease expires");
+}
+
+// ---- Worker --------------------------------------------------------------------------------
+
+Worker::Worker(Puller& puller, Handler handler, WorkerConfig config, Logger logger)
+    : impl_(std::make_unique<Impl>(puller, std::move(handler), config, std::move(logger))) {}
+
+Worker::~Worker() { impl_->shutdown(); }
+
+void Worker::start() { impl_->start(); }
+
+void Worker::stop(Duration timeout) { impl_->stop(timeout); }
+
+} // namespace gqs

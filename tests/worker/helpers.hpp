@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared by the worker tests: a queue in a temp file, a log capture, signals, Puller wrappers.
+#pragma once
+
+#include "test_support.hpp"
+
+#include <gqs/errors.hpp>
+#include <gqs/sqlite.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gqs::test {
+
+using namespace std::chrono_literals;
+
+/// Deadline of every wait in these tests: a guard against hangs, never a speed expectation.
+inline constexpr std::chrono::milliseconds patience = std::chrono::seconds(30);
+
+/// A fresh database in its own temp dir, with the backend's objects on one Connection.
+struct Queue {
+    TempDb db;
+    std::shared_ptr<sqlite::Connection> connection = open(db.path());
+    sqlite::Pusher pusher{connection};
+    sqlite::Puller puller{connection};
+    sqlite::Observer observer{connection};
+    sqlite::Cleaner cleaner{connection};
+
+    static std::shared_ptr<sqlite::Connection> open(const std::filesystem::path& path) {
+        auto connection = sqlite::Connection::open(path);
+        sqlite::init_db(*connection);
+        return connection;
+    }
+
+    /// Pushes one job with this payload, runnable after `delay`; returns its id.
+    Uuid push(std::string payload = "payload", Duration delay = {}) {
+        Message message;
+        message.payload = std::move(payload);
+        pusher.push(message, delay);
+        return message.id;
+    }
+
+    /// The stored job; fails the test (throws) if it is missing.
+    Job job(const Uuid& id) {
+        auto found = observer.get(id);
+        if (!found) throw std::runtime_error("job " + id.to_string() + " is missing");
+        return *found;
+    }
+
+    /// True when the job exists with this status.
+    bool has_status(const Uuid& id, Status status) {
+        auto found = observer.get(id);
+        return found && found->status == status;
+    }
+
+    /// How many jobs have this status.
+    std::size_t count(Status status) { return observer.list(status, 0).size(); }
+};
+
+/// Collects what a worker logs. Thread-safe; must outlive the worker it is given to.
+class LogCapture {
+public:
+    Logger logger() {
+        return [this](LogLevel level, std::string_view message) {
+            std::lock_guard lock(mutex_);
+            lines_.emplace_back(level, std::string(message));
+        };
+    }
+    /// How many messages of this level contain `needle` ("" matches any).
+    std::size_t count(LogLevel level, std::string_view needle = "") const {
+        std::lock_guard lock(mutex_);
+        return static_cast<std::size_t>(
+            std::count_if(lines_.begin(), lines_.end(), [&](const auto& line) {
+                return line.first == level && line.second.find(needle) != std::string::npos;
+            }));
+    }
+    /// Every message, one per line, for failure output.
+    std::string text() const {
+        std::lock_guard lock(mutex_);
+        std::string out;
+        for (const auto& [level, message] : lines_) {
+            out += to_string(level);
+            out += ": ";
+            out += message;
+            out += '\n';
+        }
+        return out;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::pair<LogLevel, std::string>> lines_;
+};
+
+/// A one-shot signal that threads wait for with a deadline.
+class Signal {
+public:
+    void set() {
+        {
+            std::lock_guard lock(mutex_);
+            set_ = true;
+        }
+        cv_.notify_all();
+    }
+    [[nodiscard]] bool is_set() const {
+        std::lock_guard lock(mutex_);
+        return set_;
+    }
+    /// Waits until set or `timeout`; returns whether it was set.
+    bool wait(std::chrono::milliseconds timeout = patience) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, timeout, [this] { return set_; });
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    bool set_ = false;
+};
+
+/// Waits until `stop` is requested or `timeout` passes; returns whether it was requested.
+inline bool wait_for_stop(std::stop_token stop, std::chrono::milliseconds timeout = patience) {
+    std::mutex mutex;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mutex);
+    cv.wait_for(lock, stop, timeout, [] { return false; });
+    return stop.stop_requested();
+}
+
+/// A counter that threads bump and the test waits on.
+class Counter {
+public:
+    int bump() {
+        int now = 0;
+        {
+            std::lock_guard lock(mutex_);
+            now = ++value_;
+        }
+        cv_.notify_all();
+        return now;
+    }
+    [[nodiscard]] int value() const {
+        std::lock_guard lock(mutex_);
+        return value_;
+    }
+    /// Waits until the value is at least `target`; returns whether it got there in time.
+    bool wait_for(int target, std::chrono::milliseconds timeout = patience) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, timeout, [&] { return value_ >= target; });
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    int value_ = 0;
+};
+
+/// Takes one from `budget` if it is positive; returns whether it did. Thread-safe.
+inline bool take_one(std::atomic<int>& budget) {
+    int left = budget.load();
+    while (left > 0 && !budget.compare_exchange_weak(left, left - 1)) {
+    }
+    return left > 0;
+}
+
+/// The error a busy database gives (SQLITE_BUSY), as a test double throws it.
+inline StorageError busy_error(const char* what) {
+    return StorageError(std::string("injected: database is locked in ") + what, 5, 5);
+}
+
+/// A Puller that forwards to another one, counts calls, records transitions, and can inject
+/// failures. Thread-safe.
+class ProbePuller final : public Puller {
+public:
+    explicit ProbePuller(Puller& inner) : inner_(inner) {}
+
+    /// The next n calls of each kind throw StorageError (SQLITE_BUSY) without forwarding.
+    std::atomic<int> failing_pulls{0};
+    std::atomic<int> failing_extends{0};
+    std::atomic<int> failing_completes{0};
+    /// While set, extend_lock throws LockLost without forwarding.
+    std::atomic<bool> lose_locks{false};
+    /// If set, the first pull blocks until this is set (and `pull_entered` is set on entry).
+    Signal* hold_first_pull = nullptr;
+    Signal pull_entered;
+
+    std::atomic<int> pulls{0};
+    std::atomic<int> extends{0};
+    std::atomic<int> largest_batch{0};
+
+    /// An attempted transition: the verb, the job's attempts and id, the requeue backoff.
+    struct Transition {
+        std::string verb;
+        std::uint32_t attempts;
+        Uuid id;
+        Duration backoff;
+    };
+    std::vector<Transition> transitions() const {
+        std::lock_guard lock(mutex_);
+        return transitions_;
+    }
+
+    std::vector<Job> pull(int batch, Duration lock) override {
+        const int call = ++pulls;
+        int seen = largest_batch.load();
+        while (batch > seen && !largest_batch.compare_exchange_weak(seen, batch)) {
+        }
+        if (call == 1 && hold_first_pull != nullptr) {
+            pull_entered.set();
+            hold_first_pull->wait();
+        }
+        if (take_one(failing_pulls)) throw busy_error("pull");
+        return inner_.pull(batch, lock);
+    }
+    void extend_lock(Job& job, Duration lock) override {
+        ++extends;
+        if (lose_locks) throw LockLost("injected: lease lost");
+        if (take_one(failing_extends)) throw busy_error("extend_lock");
+        inner_.extend_lock(job, lock);
+    }
+    void complete(Job& job) override {
+        record("complete", job);
+        if (take_one(failing_completes)) throw busy_error("complete");
+        inner_.complete(job);
+    }
+    void requeue(Job& job, Duration backoff) override {
+        record("requeue", job, backoff);
+        inner_.requeue(job, backoff);
+    }
+    void kill(Job& job) override {
+        record("kill", job);
+        inner_.kill(job);
+    }
+
+private:
+    void record(const char* verb, const Job& job, Duration backoff = {}) {
+        std::lock_guard lock(mutex_);
+        transitions_.push_back({verb, job.attempts, job.id, backoff});
+    }
+
+    Puller& inner_;
+    mutable std::mutex mutex_;
+    std::vector<Transition> transitions_;
+};
+
+} // namespace gqs::test

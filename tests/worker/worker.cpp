@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tests of gqs::Worker over real SQLite files and real threads.
+#include "catch.hpp"
+#include "helpers.hpp"
+
+#include <gqs/worker.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace gqs;
+using namespace gqs::test;
+
+namespace {
+
+// Small intervals so that tests run fast; a long lease unless a test is about leases.
+WorkerConfig quick_config() {
+    WorkerConfig config;
+    config.concurrency = 2;
+    config.batch_size = 4;
+    config.pull_interval = 10ms;
+    config.lock_timeout = 10s;
+    config.backoff = {.max_retries = 5,
+                      .initial_interval = Duration(1),
+                      .max_interval = Duration(10),
+                      .multiplier = 2.0,
+                      .randomization_factor = 0.0};
+    return config;
+}
+
+// The verbs of the recorded transitions of one job, in order, as "verb@attempts".
+std::vector<std::string> history(const ProbePuller& probe, const Uuid& id) {
+    std::vector<std::string> out;
+    for (const auto& t : probe.transitions()) {
+        if (t.id == id) out.push_back(t.verb + "@" + std::to_string(t.attempts));
+    }
+    return out;
+}
+
+// Points std::clog at a string while alive.
+class ClogCapture {
+public:
+    ClogCapture() : old_(std::clog.rdbuf(text_.rdbuf())) {}
+    ~ClogCapture() { std::clog.rdbuf(old_); }
+    ClogCapture(const ClogCapture&) = delete;
+    ClogCapture& operator=(const ClogCapture&) = delete;
+    [[nodiscard]] std::string text() const { return text_.str(); }
+
+private:
+    std::ostringstream text_;
+    std::streambuf* old_;
+};
+
+} // namespace
+
+TEST_CASE("worker: a handler that returns completes its job", "[worker]") {
+    Queue queue;
+    Message message;
+    message.payload = std::string("bin\0ary", 7);
+    message.set("kind", "greeting");
+    queue.pusher.push(message);
+
+    LogCapture log;
+    std::mutex mutex;
+    std::vector<Job> seen;
+    {
+        Worker worker(
+            queue.puller,
+            [&](const Job& job, std::stop_token) {
+                std::lock_guard lock(mutex);
+                seen.push_back(job);
+            },
+            quick_config(), log.logger());
+        worker.start();
+        REQUIRE(wait_until([&] { return queue.has_status(message.id, Status::Done); }));
+        worker.stop(patience);
+    }
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].id == message.id);
+    CHECK(seen[0].payload == message.payload);
+    CHECK(seen[0].get<std::string>("kind") == "greeting");
+    CHECK(seen[0].status == Status::Processing);
+    CHECK(seen[0].attempts == 1);
+    const Job stored = queue.job(message.id);
+    CHECK(stored.attempts == 1);
+    CHECK_FALSE(stored.locked_until.has_value());
+    INFO(log.text());
+    CHECK(log.count(LogLevel::Warning) == 0);
+    CHECK(log.count(LogLevel::Error) == 0);
+}
+
+TEST_CASE("worker: a failed handler is retried until it succeeds", "[worker]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    const Uuid id = queue.push();
+    std::atomic<int> runs{0};
+    bool standard = true;
+    SECTION("std::exception") { standard = true; }
+    SECTION("an exception not derived from std::exception") { standard = false; }
+
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token) {
+            if (++runs < 3) {
+                if (standard) throw std::runtime_error("transient failure");
+                throw 42;
+            }
+        },
+        quick_config(), log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
+    worker.stop(patience);
+
+    CHECK(runs == 3);
+    CHECK(queue.job(id).attempts == 3);
+    CHECK(history(probe, id) == std::vector<std::string>{"requeue@1", "requeue@2", "complete@3"});
+    INFO(log.text());
+    CHECK(log.count(LogLevel::Warning, standard ? "transient failure" : "not derived from") == 2);
+}
+
+TEST_CASE("worker: a job that always fails is dead after exactly max_retries + 1 runs",
+          "[worker]") {
+    const std::uint32_t max_retries = GENERATE(1u, 4u);
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    const Uuid id = queue.push();
+    WorkerConfig config = quick_config();
+    config.backoff = {.max_retries = max_retries,
+                      .initial_interval = Duration(10),
+                      .max_interval = Duration(25),
+                      .multiplier = 2.0,
+                      .randomization_factor = 0.0};
+    std::atomic<int> runs{0};
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token) {
+            ++runs;
+            throw std::runtime_error("always fails");
+        },
+        config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Dead); }));
+    worker.stop(patience);
+
+    CHECK(runs == static_cast<int>(max_retries) + 1);
+    CHECK(queue.job(id).attempts == max_retries + 1);
+    std::vector<std::string> expected;
+    std::vector<Duration> expected_backoffs;
+    for (std::uint32_t attempt = 1; attempt <= max_retries; ++attempt) {
+        expected.push_back("requeue@" + std::to_string(attempt));
+        expected_backoffs.push_back(std::min(Duration(10 << (attempt - 1)), Duration(25)));
+    }
+    expected.push_back("kill@" + std::to_string(max_retries + 1));
+    CHECK(history(probe, id) == expected);
+    std::vector<Duration> backoffs;
+    for (const auto& t : probe.transitions()) {
+        if (t.verb == "requeue") backoffs.push_back(t.backoff);
+    }
+    CHECK(backoffs == expected_backoffs);
+    CHECK(log.count(LogLevel::Warning, "no retries left") == 1);
+}
+
+TEST_CASE("worker: max_retries 0 retries without limit", "[worker]") {
+    Queue queue;
+    const Uuid id = queue.push();
+    WorkerConfig config = quick_config();
+    config.backoff.max_retries = 0;
+    std::atomic<int> runs{0};
+    LogCapture log;
+    Worker worker(
+        queue.puller,
+        [&](const Job&, std::stop_token) {
+            if (++runs <= 7) throw std::runtime_error("not yet");
+        },
+        config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
+    worker.stop(patience);
+    CHECK(runs == 8);
+    CHECK(queue.job(id).attempts == 8);
+}
+
+TEST_CASE("worker: gqs::Kill sends the job to Dead after one run", "[worker]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    const Uuid id = queue.push();
+    std::atomic<int> runs{0};
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token) {
+            ++runs;
+            throw Kill("malformed payload");
+        },
+        quick_config(), log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Dead); }));
+    worker.stop(patience);
+    CHECK(runs == 1);
+    CHECK(queue.job(id).attempts == 1);
+    CHECK(history(probe, id) == std::vector<std::string>{"kill@1"});
+    CHECK(log.count(LogLevel::Warning, "malformed payload") == 1);
+}
+
+TEST_CASE("worker: requeue waits the backoff of the job's attempt", "[worker]") {
+    Queue queue;
+    const Uuid id = queue.push();
+    WorkerConfig config = quick_config();
+    config.backoff = {.max_retries = 3,
+                      .initial_interval = Duration(std::chrono::hours(1)),
+                      .max_interval = Duration(std::chrono::hours(2)),
+                      .multiplier = 2.0,
+                      .randomization_factor = 0.0};
+    LogCapture log;
+    Worker worker(
+        queue.puller, [](const Job&, std::stop_token) { throw std::runtime_error("later"); },
+        config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] {
+        const auto job = queue.observer.get(id);
+        return job && job->status == Status::Pending && job->attempts == 1;
+    }));
+    worker.stop(patience);
+    const Job job = queue.job(id);
+    CHECK(job.next_run_at - job.updated_at == std::chrono::hours(1));
+}
+
+TEST_CASE("worker: a long handler keeps its lease, so no other puller gets its job",
+          "[worker][lease]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    const Uuid id = queue.push();
+    auto other_connection = sqlite::Connection::open(queue.db.path());
+    sqlite::Puller other(other_connection);
+
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    config.lock_timeout = 500ms;
+    Signal started;
+    Signal release;
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token) {
+            started.set();
+            release.wait();
+        },
+        config, log.logger());
+    worker.start();
+    REQUIRE(started.wait());
+
+    // Try to take the job for four lease lengths; each try is a fresh pull on another
+    // connection, as another process would do.
+    bool stolen = false;
+    int tries = 0;
+    Signal never;
+    const auto until = std::chrono::steady_clock::now() + 4 * config.lock_timeout;
+    while (std::chrono::steady_clock::now() < until) {
+        if (!other.pull(1, config.lock_timeout).empty()) {
+            stolen = true;
+            break;
+        }
+        ++tries;
+        never.wait(25ms); // pacing, not synchronisation
+    }
+    release.set();
+    INFO(log.text());
+    REQUIRE_FALSE(stolen);
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
+    worker.stop(patience);
+    CHECK(tries > 1);
+    CHECK(probe.extends >= 1);
+    CHECK(queue.job(id).attempts == 1);
+}
+
+TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the job alone",
+          "[worker][lease]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    const Uuid id = queue.push();
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    config.lock_timeout = 200ms;
+    Signal started;
+    Signal finished;
+    std::atomic<bool> saw_stop{false};
+    LogCapture log;
+
+    SECTION("extend_lock reports LockLost") {
+        probe.lose_locks = true;
+        Worker worker(
+            probe,
+            [&](const Job& job, std::stop_token stop) {
+                if (job.attempts != 1) return;
+                saw_stop = wait_for_stop(stop);
+                probe.lose_locks = false;
+            },
+            config, log.logger());
+        worker.start();
+        // The lease was never really lost, so the job runs again once it expires.
+        REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
+        worker.stop(patience);
+        CHECK(saw_stop);
+        const auto steps = history(probe, id);
+        CHECK(std::none_of(steps.begin(), steps.end(),
+                           [](const std::string& s) { return s.ends_with("@1"); }));
+        CHECK(queue.job(id).attempts >= 2);
+    }
+
+    SECTION("another connection takes the lease") {
+        Worker worker(
+            probe,
+            [&](const Job&, std::stop_token stop) {
+                started.set();
+                saw_stop = wait_for_stop(stop);
+                finished.set();
+            },
+            config, log.logger());
+        worker.start();
+        REQUIRE(started.wait());
+        // What another worker does when it re-pulls an expired lease: a new attempt (the
+        // fence) and a new lease end, here an hour ahead so that ours never gets it back.
+        auto thief = sqlite::Connection::open(queue.db.path());
+        thief->database().exec(
+            "UPDATE jobs SET attempts = attempts + 1, locked_until = locked_until + 3600000000");
+        REQUIRE(finished.wait());
+        REQUIRE(wait_until([&] { return log.count(LogLevel::Warning, "result is dropped") == 1; }));
+        worker.stop(patience);
+        CHECK(saw_stop);
+        CHECK(probe.transitions().empty());
+        const Job job = queue.job(id);
+        CHECK(job.status == Status::Processing);
+        CHECK(job.attempts == 2);
+    }
+    INFO(log.text());
+    CHECK(log.count(LogLevel::Warning, "lease lost") >= 1);
+}
+
+TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop token",
+          "[worker][stop]") {
+    Queue queue;
+    const Uuid first = queue.push();
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    Signal started;
+    Signal release;
+    LogCapture log;
+    const Handler handler = [&](const Job&, std::stop_token) {
+        started.set();
+        release.wait();
+    };
+
+    SECTION("the worker finishes in the background and can start again") {
+        Worker worker(queue.puller, handler, config, log.logger());
+        worker.start();
+        REQUIRE(started.wait());
+        CHECK_THROWS_AS(worker.stop(20ms), StopTimeout);
+        CHECK_THROWS_AS(worker.stop(patience), DoubleStopped);
+        CHECK_THROWS_AS(worker.start(), DoubleStarted); // its handler is still busy
+        release.set();
+        REQUIRE(wait_until([&] { return queue.has_status(first, Status::Done); }));
+        REQUIRE(wait_until([&] {
+            try {
+                worker.start();
+                return true;
+            } catch (const DoubleStarted&) {
+                return false;
+            }
+        }));
+        const Uuid second = queue.push();
+        REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
+        worker.stop(patience);
+    }
+
+    SECTION("the destructor waits for the handler and settles its job") {
+        {
+            Worker worker(queue.puller, handler, config, log.logger());
+            worker.start();
+            REQUIRE(started.wait());
+            CHECK_THROWS_AS(worker.stop(Duration::zero()), StopTimeout);
+            release.set();
+        }
+        CHECK(queue.job(first).status == Status::Done);
+    }
+}
+
+TEST_CASE("worker: start twice or stop when not running throws", "[worker][stop]") {
+    Queue queue;
+    LogCapture log;
+    Worker worker(queue.puller, [](const Job&, std::stop_token) {}, quick_config(), log.logger());
+    CHECK_THROWS_AS(worker.stop(patience), DoubleStopped);
+    worker.start();
+    CHECK_THROWS_AS(worker.start(), DoubleStarted);
+    const Uuid first = queue.push();
+    REQUIRE(wait_until([&] { return queue.has_status(first, Status::Done); }));
+    worker.stop(patience);
+    CHECK_THROWS_AS(worker.stop(patience), DoubleStopped);
+
+    // A stopped worker starts again.
+    const Uuid second = queue.push();
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
+    worker.stop(patience);
+}
+
+TEST_CASE("worker: destroying a running worker stops it", "[worker][stop]") {
+    Queue queue;
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    config.backoff.initial_interval = std::chrono::hours(1);
+    config.backoff.max_interval = std::chrono::hours(1);
+    Signal started;
+    std::atomic<bool> saw_stop{false};
+    LogCapture log;
+
+    SECTION("a running handler is asked to stop") {
+        const Uuid id = queue.push();
+        {
+            Worker worker(
+                queue.puller,
+                [&](const Job&, std::stop_token stop) {
+                    started.set();
+                    saw_stop = wait_for_stop(stop);
+                    throw std::runtime_error("interrupted by shutdown");
+                },
+                config, log.logger());
+            worker.start();
+            REQUIRE(started.wait());
+        }
+        CHECK(saw_stop);
+        // The interrupted run counts as an attempt: it is retried after its backoff.
+        const Job job = queue.job(id);
+        CHECK(job.status == Status::Pending);
+        CHECK(job.attempts == 1);
+        CHECK(job.next_run_at > job.updated_at);
+    }
+
+    SECTION("an idle worker") {
+        Worker worker(queue.puller, [](const Job&, std::stop_token) {}, config, log.logger());
+        worker.start();
+    }
+
+    SECTION("a worker never started") {
+        Worker worker(queue.puller, [](const Job&, std::stop_token) {}, config, log.logger());
+    }
+}
+
+TEST_CASE("worker: jobs leased but not started are Pending again right after stop, attempts "
+          "unchanged",
+          "[worker][stop]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    std::vector<Uuid> ids;
+    for (int i = 0; i < 10; ++i) ids.push_back(queue.push("job " + std::to_string(i)));
+    WorkerConfig config = quick_config();
+    config.concurrency = 2;
+    config.batch_size = 10;
+    Counter running;
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token stop) {
+            running.bump();
+            wait_for_stop(stop);
+        },
+        config, log.logger());
+    worker.start();
+    REQUIRE(running.wait_for(2));
+    // Both threads are busy: the worker holds exactly the two leases it is running.
+    CHECK(queue.count(Status::Processing) == 2);
+    worker.stop(patience);
+
+    CHECK(running.value() == 2);
+    CHECK(probe.largest_batch <= 2);
+    CHECK(queue.count(Status::Processing) == 0);
+    CHECK(queue.count(Status::Done) == 2);
+    const auto pending = queue.observer.list(Status::Pending, 0);
+    CHECK(pending.size() == 8);
+    for (const Job& job : pending) CHECK(job.attempts == 0);
+}
+
+TEST_CASE("worker: a pull under way when stop is called still starts its jobs",
+          "[worker][stop]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    Signal hold;
+    probe.hold_first_pull = &hold;
+    const Uuid id = queue.push();
+    std::atomic<bool> stop_at_start{false};
+    Signal ran;
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token stop) {
+            stop_at_start = stop.stop_requested();
+            ran.set();
+        },
+        quick_config(), log.logger());
+    worker.start();
+    REQUIRE(probe.pull_entered.wait());
+
+    std::atomic<bool> stop_failed{false};
+    std::thread stopper([&] {
+        try {
+            worker.stop(patience);
+        } catch (...) {
+            stop_failed = true;
+        }
+    });
+    const bool stopping =
+        wait_until([&] { return log.count(LogLevel::Debug, "worker stopping") == 1; });
+    hold.set();
+    stopper.join();
+
+    REQUIRE(stopping);
+    CHECK_FALSE(stop_failed);
+    CHECK(ran.is_set());
+    CHECK(stop_at_start);
+    const Job job = queue.job(id);
+    CHECK(job.status == Status::Done);
+    CHECK(job.attempts == 1);
+}
+
+TEST_CASE("worker: runs concurrency handlers at once, and no more", "[worker]") {
+    constexpr int n = 4;
+    Queue queue;
+    std::vector<Uuid> ids;
+    for (int i = 0; i < 2 * n; ++i) ids.push_back(queue.push());
+    WorkerConfig config = quick_config();
+    config.concurrency = n;
+    config.batch_size = 2 * n;
+
+    std::mutex mutex;
+    std::condition_variable cv;
+    int inside = 0;
+    int peak = 0;
+    LogCapture log;
+    Worker worker(
+        queue.puller,
+        [&](const Job&, std::stop_token) {
+            std::unique_lock lock(mutex);
+            peak = std::max(peak, ++inside);
+            cv.notify_all();
+            cv.wait_for(lock, patience, [&] { return peak >= n; });
+            --inside;
+        },
+        config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.count(Status::Done) == ids.size(); }));
+    worker.stop(patience);
+    CHECK(peak == n);
+}
+
+TEST_CASE("worker: a backlog drains without waiting a pull interval per batch", "[worker]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    constexpr std::size_t total = 40;
+    std::vector<Message> messages(total);
+    queue.pusher.push_batch(messages);
+    WorkerConfig config = quick_config();
+    config.concurrency = 4;
+    config.batch_size = 4;
+    config.pull_interval = std::chrono::hours(1);
+    LogCapture log;
+    Worker worker(probe, [](const Job&, std::stop_token) {}, config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.count(Status::Done) == total; }));
+    // The pause after the last (short) pull is an hour; stop must cut it short.
+    worker.stop(patience);
+    CHECK(probe.pulls >= static_cast<int>(total / 4));
+    CHECK(probe.largest_batch <= 4);
+}
+
+TEST_CASE("worker: storage errors are logged and retried, never fatal", "[worker]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    probe.failing_pulls = 3;
+    probe.failing_extends = 2;
+    probe.failing_completes = 1;
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    config.lock_timeout = 200ms;
+    LogCapture log;
+    const Uuid first = queue.push();
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token) {
+            // Run until the keeper got past its two failed extensions.
+            wait_until([&] { return probe.extends >= 3; }, patience);
+        },
+        config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(first, Status::Done); }));
+    const Uuid second = queue.push();
+    REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
+    worker.stop(patience);
+
+    INFO(log.text());
+    CHECK(log.count(LogLevel::Error, "pull failed") == 3);
+    CHECK(log.count(LogLevel::Error, "cannot extend its lease") == 2);
+    CHECK(log.count(LogLevel::Error, "cannot complete") == 1);
+    CHECK(queue.job(first).attempts == 1);
+}
+
+TEST_CASE("worker: an empty logger writes warnings to std::clog", "[worker]") {
+    Queue queue;
+    const Uuid id = queue.push();
+    WorkerConfig config = quick_config();
+    config.concurrency = 1; // one thread writes to the captured (unsynchronised) buffer
+    ClogCapture clog;
+    {
+        Worker worker(queue.puller, [](const Job&, std::stop_token) { throw Kill("no good"); },
+                      config);
+        worker.start();
+        REQUIRE(wait_until([&] { return queue.has_status(id, Status::Dead); }));
+        worker.stop(patience);
+    }
+    CHECK(clog.text().find("gqs: warning: job " + id.to_string()) != std::string::npos);
+}
+
+TEST_CASE("worker: rejects an invalid configuration or an empty handler", "[worker]") {
+    Queue queue;
+    const Handler handler = [](const Job&, std::stop_token) {};
+    CHECK_NOTHROW(validate(WorkerConfig{}));
+    WorkerConfig config;
+    SECTION("concurrency 0") { config.concurrency = 0; }
+    SECTION("negative concurrency") { config.concurrency = -1; }
+    SECTION("negative queue") { config.queue = -1; }
+    SECTION("batch 0") { config.batch_size = 0; }
+    SECTION("pull interval 0") { config.pull_interval = Duration::zero(); }
+    SECTION("lock timeout 0") { config.lock_timeout = Duration::zero(); }
+    SECTION("negative lock timeout") { config.lock_timeout = Duration(-5); }
+    SECTION("bad backoff") { config.backoff.multiplier = 0.5; }
+    CHECK_THROWS_AS(validate(config), std::invalid_argument);
+    CHECK_THROWS_AS(Worker(queue.puller, handler, config), std::invalid_argument);
+    CHECK_THROWS_AS(Worker(queue.puller, Handler{}, WorkerConfig{}), std::invalid_argument);
+}
