@@ -109,6 +109,7 @@ private:
     void handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot);
     Result run(const Job& job, std::stop_token stop) const;
     void settle(Job& job, const Result& result, bool lost);
+    std::exception_ptr settle_grouped(Job& job, gqs::Action action, Duration backoff);
 
     Puller& puller_;
     const Handler handler_;
@@ -117,9 +118,10 @@ private:
     const Duration extend_every_;
     const Duration extend_retry_;
 
-    std::mutex lifecycle_; // serialises start, stop and shutdown; guards the two below
+    std::mutex lifecycle_; // serialises start, stop and shutdown; guards the three below
     bool running_ = false;
     std::vector<std::jthread> threads_;
+    Subscription pushes_; // wakes the pull loop when jobs are pushed in this process
 
     std::mutex mutex_; // guards everything below
     std::condition_variable work_cv_;   // handler threads: a job is ready, or time to exit
@@ -129,11 +131,26 @@ private:
     bool stopping_ = false;
     bool pulling_ = false;
     bool backlog_ = false;   // the last pull filled its batch: more jobs are likely waiting
+    bool pushed_ = false;    // jobs were pushed since the last pull began
     int busy_ = 0;           // jobs reserved for, waiting for, or held by handler threads
     int alive_ = 0;          // threads of the current (or timed-out) run not yet returned
     int handlers_alive_ = 0; // of which handler threads
     std::deque<Pulled> ready_;
     std::vector<Slot> slots_;
+
+    // Group commit of settlements: a handler thread queues its settlement; the first one to
+    // find no leader settles everything queued in one Puller::settle call while the others
+    // wait. Nothing waits on a timer: an idle queue settles one job at once; under load,
+    // settlements gather while the previous commit runs.
+    struct Queued {
+        Settlement settlement;
+        std::exception_ptr error;
+        bool done = false;
+    };
+    std::mutex settle_mutex_; // guards the three below
+    std::condition_variable settle_cv_;
+    std::vector<Queued*> settle_queue_;
+    bool settle_leader_ = false;
 };
 
 Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger logger)
@@ -176,11 +193,20 @@ void Worker::Impl::start() {
         stopping_ = false;
         pulling_ = false;
         backlog_ = false;
+        pushed_ = false;
         busy_ = 0;
         ready_.clear();
         slots_.assign(static_cast<std::size_t>(config_.concurrency), Slot{});
     }
     threads_.clear(); // a timed-out run's threads, all returned by now
+    // Called on the pushing thread; it must not wait on anything that waits for a push.
+    pushes_ = puller_.on_push([this] {
+        {
+            std::lock_guard lock(mutex_);
+            pushed_ = true;
+        }
+        pull_cv_.notify_all();
+    });
     try {
         threads_.reserve(slots_.size() + 2);
         for (std::size_t i = 0; i < slots_.size(); ++i) {
@@ -190,6 +216,7 @@ void Worker::Impl::start() {
         // Last, so that no job is pulled before the threads that will run it exist.
         launch([this] { pull_main(); }, false);
     } catch (...) {
+        pushes_.reset();
         request_stop();
         threads_.clear();
         throw;
@@ -219,6 +246,7 @@ void Worker::Impl::stop(Duration timeout) {
     std::lock_guard life(lifecycle_);
     if (!running_) throw DoubleStopped("gqs::Worker::stop: the worker is not running");
     running_ = false;
+    pushes_.reset(); // before request_stop: the callback takes mutex_, reset waits for it
     request_stop();
     log(LogLevel::Debug, "worker stopping, waiting up to ", timeout, " for its handlers");
     bool finished = false;
@@ -242,6 +270,7 @@ void Worker::Impl::shutdown() noexcept {
         std::lock_guard life(lifecycle_);
         if (running_) {
             running_ = false;
+            pushes_.reset();
             request_stop();
         }
         threads_.clear();
@@ -270,45 +299,67 @@ void Worker::Impl::pull_main() noexcept {
 // reserves them before the pull, so every pulled job starts at once: none waits locally while
 // its lease runs out, and stop() never finds a job leased but not started.
 void Worker::Impl::pull_loop(std::unique_lock<std::mutex>& lock) {
+    // After an interval passed with no push and no backlog, ask has_ready() first: a read,
+    // so an idle worker polling an empty queue never takes the database's write lock.
+    bool check_first = false;
     while (!stopping_) {
         const int idle = config_.concurrency - busy_;
         if (idle > 0) {
-            const int batch = std::min(config_.batch_size, idle);
-            busy_ += batch;
-            pulling_ = true;
-            lock.unlock();
-            const auto leased_at = SteadyClock::now();
-            std::vector<Job> jobs;
-            bool failed = false;
-            try {
-                jobs = puller_.pull(batch, config_.lock_timeout);
-            } catch (const std::exception& e) {
-                failed = true;
-                log(LogLevel::Error, "pull failed: ", e.what(), "; retrying in ",
-                    config_.pull_interval);
-            } catch (...) {
-                failed = true;
-                log(LogLevel::Error, "pull failed with an exception not derived from "
-                    "std::exception; retrying in ", config_.pull_interval);
+            bool ready = true;
+            if (check_first) {
+                lock.unlock();
+                try {
+                    ready = puller_.has_ready();
+                } catch (...) {
+                    ready = true; // let the pull itself report what is wrong
+                }
+                lock.lock();
+                if (stopping_) break;
             }
-            const int got = static_cast<int>(jobs.size());
-            if (got > batch) {
-                log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ",
-                    batch, "; they wait for a thread");
+            if (ready) {
+                const int batch = std::min(config_.batch_size, idle);
+                busy_ += batch;
+                pulling_ = true;
+                // Pushes before this point are visible to the pull; later ones wake us again.
+                pushed_ = false;
+                lock.unlock();
+                const auto leased_at = SteadyClock::now();
+                std::vector<Job> jobs;
+                bool failed = false;
+                try {
+                    jobs = puller_.pull(batch, config_.lock_timeout);
+                } catch (const std::exception& e) {
+                    failed = true;
+                    log(LogLevel::Error, "pull failed: ", e.what(), "; retrying in ",
+                        config_.pull_interval);
+                } catch (...) {
+                    failed = true;
+                    log(LogLevel::Error, "pull failed with an exception not derived from "
+                        "std::exception; retrying in ", config_.pull_interval);
+                }
+                const int got = static_cast<int>(jobs.size());
+                if (got > batch) {
+                    log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ",
+                        batch, "; they wait for a thread");
+                }
+                lock.lock();
+                pulling_ = false;
+                busy_ += got - batch;
+                for (Job& job : jobs) ready_.push_back(Pulled{std::move(job), leased_at});
+                work_cv_.notify_all();
+                // A full batch suggests a backlog: pull again as soon as a thread is idle
+                // instead of waiting an interval per batch.
+                backlog_ = !failed && got >= batch;
+                if (backlog_) {
+                    check_first = false;
+                    continue;
+                }
             }
-            lock.lock();
-            pulling_ = false;
-            busy_ += got - batch;
-            for (Job& job : jobs) ready_.push_back(Pulled{std::move(job), leased_at});
-            work_cv_.notify_all();
-            // A full batch suggests a backlog: pull again as soon as a thread is idle instead
-            // of waiting an interval per batch.
-            backlog_ = !failed && got >= batch;
-            if (backlog_) continue;
         }
         pull_cv_.wait_until(lock, detail::deadline_after(config_.pull_interval), [this] {
-            return stopping_ || (backlog_ && busy_ < config_.concurrency);
+            return stopping_ || ((backlog_ || pushed_) && busy_ < config_.concurrency);
         });
+        check_first = !backlog_ && !pushed_;
     }
 }
 
@@ -484,7 +535,7 @@ void Worker::Impl::settle(Job& job, const Result& result, bool lost) {
             "result is dropped");
         return;
     }
-    enum class Action : std::uint8_t { Complete, Requeue, Kill };
+    using gqs::Action;
     Action action = Action::Complete;
     Duration backoff{};
     switch (result.outcome) {
@@ -516,11 +567,7 @@ void Worker::Impl::settle(Job& job, const Result& result, bool lost) {
     };
     for (int attempt = 1;; ++attempt) {
         try {
-            switch (action) {
-            case Action::Complete: puller_.complete(job); break;
-            case Action::Requeue: puller_.requeue(job, backoff); break;
-            case Action::Kill: puller_.kill(job); break;
-            }
+            if (auto error = settle_grouped(job, action, backoff)) std::rethrow_exception(error);
             return;
         } catch (const CompleteFailed& e) {
             return lease_gone(e);
@@ -540,6 +587,44 @@ void Worker::Impl::settle(Job& job, const Result& result, bool lost) {
         state_cv_.wait_for(lock, settle_pause, [this] { return stopping_; });
     }
     log(LogLevel::Error, "job ", id, ": left Processing; it runs again once its lease expires");
+}
+
+std::exception_ptr Worker::Impl::settle_grouped(Job& job, gqs::Action action, Duration backoff) {
+    Queued mine{Settlement{&job, action, backoff}, nullptr, false};
+    std::unique_lock lock(settle_mutex_);
+    settle_queue_.push_back(&mine);
+    while (!mine.done) {
+        if (settle_leader_) {
+            settle_cv_.wait(lock, [&] { return mine.done || !settle_leader_; });
+            continue;
+        }
+        // Lead until our own settlement is done, then hand over: a waiter whose settlement
+        // came in meanwhile takes the lead, so no thread settles for others forever.
+        settle_leader_ = true;
+        while (!mine.done) {
+            std::vector<Queued*> batch;
+            batch.swap(settle_queue_);
+            lock.unlock();
+            std::vector<Settlement> settlements;
+            settlements.reserve(batch.size());
+            for (Queued* q : batch) settlements.push_back(q->settlement);
+            std::vector<std::exception_ptr> results;
+            try {
+                results = puller_.settle(settlements);
+            } catch (...) {
+                results.assign(batch.size(), std::current_exception());
+            }
+            results.resize(batch.size());
+            lock.lock();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                batch[i]->error = results[i];
+                batch[i]->done = true;
+            }
+        }
+        settle_leader_ = false;
+        settle_cv_.notify_all();
+    }
+    return mine.error;
 }
 
 // ---- Worker --------------------------------------------------------------------------------

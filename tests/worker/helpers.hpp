@@ -7,6 +7,8 @@
 #include <gqs/errors.hpp>
 #include <gqs/sqlite.hpp>
 
+#include <set>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -196,9 +198,16 @@ public:
     Signal* hold_first_pull = nullptr;
     Signal pull_entered;
 
+    /// settle() reports these jobs' entries as lost leases (CompleteFailed/JobLost) without
+    /// forwarding them. Set before the worker starts.
+    std::set<Uuid> lose_on_settle;
+
     std::atomic<int> pulls{0};
     std::atomic<int> extends{0};
     std::atomic<int> largest_batch{0};
+    std::atomic<int> has_ready_calls{0};
+    std::atomic<int> settle_calls{0};
+    std::atomic<int> largest_settle{0};
 
     /// An attempted transition: the verb, the job's attempts and id, the requeue backoff.
     struct Transition {
@@ -242,6 +251,42 @@ public:
     void kill(Job& job) override {
         record("kill", job);
         inner_.kill(job);
+    }
+
+    std::vector<std::exception_ptr> settle(std::span<const Settlement> settlements) override {
+        ++settle_calls;
+        int seen = largest_settle.load();
+        const int size = static_cast<int>(settlements.size());
+        while (size > seen && !largest_settle.compare_exchange_weak(seen, size)) {
+        }
+        std::vector<std::exception_ptr> results(settlements.size());
+        std::vector<Settlement> forward;
+        std::vector<std::size_t> where;
+        for (std::size_t i = 0; i < settlements.size(); ++i) {
+            const Settlement& s = settlements[i];
+            static constexpr const char* verbs[] = {"complete", "requeue", "kill"};
+            record(verbs[static_cast<int>(s.action)], *s.job, s.backoff);
+            if (lose_on_settle.count(s.job->id)) {
+                results[i] = s.action == Action::Complete
+                                 ? std::make_exception_ptr(CompleteFailed("injected: lost"))
+                                 : std::make_exception_ptr(JobLost("injected: lost"));
+            } else if (s.action == Action::Complete && take_one(failing_completes)) {
+                results[i] = std::make_exception_ptr(busy_error("complete"));
+            } else {
+                forward.push_back(s);
+                where.push_back(i);
+            }
+        }
+        auto inner = inner_.settle(forward);
+        for (std::size_t k = 0; k < where.size(); ++k) results[where[k]] = inner[k];
+        return results;
+    }
+    Subscription on_push(std::function<void()> notify) override {
+        return inner_.on_push(std::move(notify));
+    }
+    bool has_ready() override {
+        ++has_ready_calls;
+        return inner_.has_ready();
     }
 
 private:
