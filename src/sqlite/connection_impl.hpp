@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <limits>
@@ -131,6 +132,11 @@ inline std::int64_t to_micros(TimePoint t) noexcept {
     return std::chrono::duration_cast<Micros>(t.time_since_epoch()).count();
 }
 inline TimePoint from_micros(std::int64_t us) noexcept {
+    // TimePoint may count finer than microseconds (nanoseconds with libstdc++): a time
+    // another program wrote far out of range saturates instead of overflowing.
+    constexpr auto max_us = std::chrono::duration_cast<Micros>(TimePoint::duration::max()).count();
+    constexpr auto min_us = std::chrono::duration_cast<Micros>(TimePoint::duration::min()).count();
+    us = std::clamp<std::int64_t>(us, min_us, max_us);
     return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Micros(us)));
 }
 /// The current time, already truncated to what storage keeps.

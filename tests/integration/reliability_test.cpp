@@ -177,11 +177,17 @@ TEST_CASE("reliability: rows other programs wrote are read with documented fallb
              "next_run_at, metadata, payload) VALUES "
              "(x'0102030405060708090a0b0c0d0e0f10', 1, 1, 9, 0, NULL, 0, '[1,2', x''),"
              "(x'010203', 2, 2, 1, -5, NULL, 0, '{\"a\":1}', x'00ff'),"
-             "(x'0202030405060708090a0b0c0d0e0f10', 3, 3, 1, 0, NULL, 0, NULL, 'text payload')");
+             "(x'0202030405060708090a0b0c0d0e0f10', 3, 3, 1, 0, NULL, 0, NULL, 'text payload'),"
+             "(x'0302030405060708090a0b0c0d0e0f10', 4, 4611686018427387904, 4, 0, NULL,"
+             " -4611686018427387904, NULL, x'')");
     raw.exec("PRAGMA ignore_check_constraints = OFF");
     auto all = q.observer.list(Status::Unknown, 0);
-    REQUIRE(all.size() == 3);
+    REQUIRE(all.size() == 4);
     CHECK(all[0].status == Status::Unknown); // status 9
+    // Times far outside what TimePoint holds saturate (UBSan checks there is no overflow).
+    CHECK(all[3].updated_at > gqs::TimePoint{} + std::chrono::hours(24 * 365 * 200));
+    CHECK(all[3].next_run_at < gqs::TimePoint{} - std::chrono::hours(24 * 365 * 200));
+    (void)q.observer.stats();
     CHECK(all[0].metadata == nlohmann::json("[1,2")); // not JSON: raw text
     CHECK(all[1].id.to_string() == "01020300-0000-0000-0000-000000000000"); // short id padded
     CHECK(all[1].attempts == 0); // negative clamped
@@ -190,7 +196,7 @@ TEST_CASE("reliability: rows other programs wrote are read with documented fallb
     // Pull takes the two Pending rows and leaves the unknown status alone.
     auto jobs = q.puller.pull(10, 1h);
     CHECK(jobs.size() == 2);
-    CHECK(q.cleaner.clean(Status::Unknown, std::nullopt) == 0);
+    CHECK(q.cleaner.clean(Status::Unknown, std::nullopt) == 1); // the Dead one
     CHECK(q.observer.list(Status::Unknown, 0).size() == 3);
 }
 
