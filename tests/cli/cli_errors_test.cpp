@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+// The gqs tool's failures: non-zero exit, one line on stderr, storage left as it was.
+#include "support/catch.hpp"
+
+#include "cli_runner.hpp"
+
+#include <gqs/sqlite.hpp>
+
+#include <SQLiteCpp/Database.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using gqs::test::CliResult;
+
+namespace {
+
+constexpr int failed = 1;
+constexpr int usage = 2;
+const std::string unknown_id = "0190a5d2-7c3e-7b1a-9f00-2b1e3c4d5e6f";
+
+CliResult run_on(const gqs::test::TempDb& tmp, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", tmp.path().string()});
+    return gqs::test::run_cli(tmp.dir(), args);
+}
+
+// The contract of every failure: the exit status, nothing on stdout, exactly one line on
+// stderr that starts with "gqs: error: " and says what went wrong.
+void check_failure(const CliResult& r, int status, const std::string& fragment) {
+    INFO("stdout: " << r.out);
+    INFO("stderr: " << r.err);
+    CHECK(r.status == status);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("gqs: error: ", 0) == 0);
+    CHECK(r.err.find(fragment) != std::string::npos);
+    REQUIRE(!r.err.empty());
+    CHECK(r.err.back() == '\n');
+    CHECK(r.err.find('\n') == r.err.size() - 1);
+}
+
+struct InitialisedDb {
+    gqs::test::TempDb tmp;
+    std::shared_ptr<gqs::sqlite::Connection> db;
+    InitialisedDb() {
+        db = gqs::sqlite::Connection::open(tmp.path());
+        gqs::sqlite::init_db(*db);
+    }
+    [[nodiscard]] std::size_t count() {
+        return gqs::sqlite::Observer(db).list(gqs::Status::Unknown, 0).size();
+    }
+};
+
+} // namespace
+
+TEST_CASE("cli: an unknown job id fails", "[cli]") {
+    InitialisedDb q;
+    for (const char* command : {"get", "retry", "kill", "delete"}) {
+        INFO(command);
+        check_failure(run_on(q.tmp, {command, unknown_id}), failed, "no job " + unknown_id);
+    }
+    check_failure(run_on(q.tmp, {"list", "--after", unknown_id}), failed, "no job");
+}
+
+TEST_CASE("cli: bad arguments are usage errors and change nothing", "[cli]") {
+    InitialisedDb q;
+    SECTION("a malformed id") {
+        check_failure(run_on(q.tmp, {"get", "not-a-uuid"}), usage, "bad job id 'not-a-uuid'");
+        check_failure(run_on(q.tmp, {"kill", "1234"}), usage, "bad job id");
+    }
+    SECTION("a bad status name") {
+        check_failure(run_on(q.tmp, {"list", "--status", "stuck"}), usage,
+                      "unknown status 'stuck'");
+        check_failure(run_on(q.tmp, {"clean", "--status", "pending"}), usage,
+                      "clean takes done, dead or all");
+    }
+    SECTION("a bad duration") {
+        for (const char* bad : {"5", "5x", "-5s", "1.5h", "m", "99999999999d", ""}) {
+            INFO(bad);
+            check_failure(run_on(q.tmp, {"push", "--payload", "x", "--delay", bad}), usage,
+                          "--delay: bad duration");
+        }
+        check_failure(run_on(q.tmp, {"retry", "--all-dead", "--delay", "soon"}), usage,
+                      "bad duration 'soon'");
+        check_failure(run_on(q.tmp, {"clean", "--older-than", "1y"}), usage,
+                      "--older-than: bad duration '1y'");
+    }
+    SECTION("metadata that is not JSON") {
+        check_failure(run_on(q.tmp, {"push", "--payload", "x", "--metadata", "{oops"}), usage,
+                      "--metadata is not valid JSON");
+    }
+    SECTION("push without exactly one payload source") {
+        check_failure(run_on(q.tmp, {"push"}), usage, "exactly one of");
+        check_failure(run_on(q.tmp, {"push", "--payload", "x", "--stdin"}), usage, "--stdin");
+        check_failure(run_on(q.tmp, {"push", "--stdin", "--id", unknown_id}), usage, "--id");
+    }
+    SECTION("retry without a target") {
+        check_failure(run_on(q.tmp, {"retry"}), usage, "--all-dead");
+    }
+    SECTION("an unknown command or option") {
+        check_failure(run_on(q.tmp, {"frobnicate"}), usage, "unknown command 'frobnicate'");
+        check_failure(run_on(q.tmp, {"list", "--colour"}), usage, "--colour");
+        check_failure(run_on(q.tmp, {"list", "--limit", "-1"}), usage, "--limit");
+    }
+    SECTION("no --db") { check_failure(gqs::test::run_cli(q.tmp.dir(), {"stats"}), usage, "--db"); }
+    CHECK(q.count() == 0);
+}
+
+TEST_CASE("cli: a missing file is an error, created only by init", "[cli]") {
+    gqs::test::TempDb tmp;
+    const std::vector<std::vector<std::string>> commands = {{"stats"},
+                                                            {"list"},
+                                                            {"get", unknown_id},
+                                                            {"push", "--payload", "x"},
+                                                            {"retry", "--all-dead"},
+                                                            {"kill", unknown_id},
+                                                            {"delete", unknown_id},
+                                                            {"clean"}};
+    for (const auto& command : commands) {
+        INFO(command.front());
+        check_failure(run_on(tmp, command), failed, "does not exist (run `gqs --db ");
+        CHECK(!std::filesystem::exists(tmp.path()));
+    }
+    auto init = run_on(tmp, {"init"});
+    CHECK(init.status == 0);
+    CHECK(std::filesystem::exists(tmp.path()));
+}
+
+TEST_CASE("cli: a file that is not a gqs database is refused and left alone", "[cli]") {
+    gqs::test::TempDb tmp;
+    SECTION("a text file") {
+        std::ofstream(tmp.path()) << "just some text\n";
+        check_failure(run_on(tmp, {"stats"}), failed, "is not a gqs database");
+        check_failure(run_on(tmp, {"init"}), failed, "is not a gqs database");
+        CHECK(gqs::test::read_file(tmp.path()) == "just some text\n");
+    }
+    SECTION("an empty SQLite database") {
+        { SQLite::Database db(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE); }
+        check_failure(run_on(tmp, {"list"}), failed, "is not a gqs database (run `gqs --db");
+        SQLite::Database db(tmp.path(), SQLite::OPEN_READONLY);
+        CHECK(!db.tableExists("jobs"));
+    }
+    SECTION("another program's database with a jobs table") {
+        {
+            SQLite::Database db(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+            db.exec("CREATE TABLE jobs (name TEXT, owner TEXT)");
+            db.exec("INSERT INTO jobs VALUES ('payroll', 'alice')");
+            db.exec("PRAGMA user_version = 1");
+        }
+        for (const char* command : {"stats", "list"}) {
+            INFO(command);
+            check_failure(run_on(tmp, {command}), failed, "`jobs` table is not gqs's");
+        }
+        check_failure(run_on(tmp, {"push", "--payload", "x"}), failed, "not gqs's");
+        check_failure(run_on(tmp, {"init"}), failed, "not gqs's");
+        SQLite::Database db(tmp.path(), SQLite::OPEN_READONLY);
+        CHECK(db.execAndGet("SELECT count(*) FROM jobs").getInt() == 1);
+    }
+    SECTION("a gqs database from a newer version") {
+        {
+            auto c = gqs::sqlite::Connection::open(tmp.path());
+            gqs::sqlite::init_db(*c);
+            c->database().exec("PRAGMA user_version = 99");
+        }
+        check_failure(run_on(tmp, {"stats"}), failed, "newer");
+    }
+}

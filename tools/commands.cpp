@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: Apache-2.0
+// The gqs CLI's commands, one function each, independent of how arguments are parsed.
+#include "commands.hpp"
+
+#include "format.hpp"
+
+#include <gqs/sqlite.hpp>
+
+#include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <vector>
+
+namespace gqs::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+// Output documents keep their keys in the order written (id first, ...).
+using json = nlohmann::ordered_json;
+
+// `get` shows at most this much of a payload; --payload-out writes all of it.
+constexpr std::size_t text_limit = 64 * 1024;
+constexpr std::size_t hex_limit = 1024;
+// Width of the metadata column in `list`.
+constexpr std::size_t metadata_width = 40;
+// SQLite's primary result code for "file is not a database".
+constexpr int sqlite_notadb = 26;
+
+constexpr std::array<const char*, 9> gqs_columns = {"id",          "created_at", "updated_at",
+                                                    "status",      "attempts",   "locked_until",
+                                                    "next_run_at", "metadata",   "payload"};
+
+// The path as a shell word, for the commands that error messages suggest.
+std::string shell_word(const fs::path& path) {
+    std::string text = path.string();
+    bool plain = !text.empty();
+    for (char c : text) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == ':';
+        plain = plain && ok;
+    }
+    if (plain) return text;
+    std::string quoted = "'";
+    for (char c : text)
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
+std::string init_hint(const fs::path& db) { return "(run `gqs --db " + shell_word(db) + " init`)"; }
+
+std::shared_ptr<sqlite::Connection> open_file(const fs::path& db, const sqlite::Options& options) {
+    try {
+        return sqlite::Connection::open(db, options);
+    } catch (const StorageError& e) {
+        if (e.code() == sqlite_notadb)
+            throw Error(db.string() + " is not a gqs database (not even a SQLite file)");
+        throw;
+    }
+}
+
+// Opens an existing gqs database; never creates a file or changes its journal mode.
+std::shared_ptr<sqlite::Connection> open_queue(const fs::path& db) {
+    std::error_code ec;
+    if (!fs::exists(db, ec)) throw Error(db.string() + " does not exist " + init_hint(db));
+    if (fs::is_directory(db, ec)) throw Error(db.string() + " is a directory, not a database");
+    sqlite::Options options;
+    options.create = false;
+    options.wal = false; // a gqs database is in WAL mode already; a foreign file stays as is
+    auto connection = open_file(db, options);
+
+    auto& database = connection->database();
+    SQLite::Statement columns(database, "SELECT name FROM pragma_table_info('jobs') ORDER BY cid");
+    std::vector<std::string> names;
+    while (columns.executeStep())
+        names.push_back(columns.getColumn(0).getString());
+    if (names.empty()) throw Error(db.string() + " is not a gqs database " + init_hint(db));
+    // A newer gqs may have changed the table: say so before calling the table foreign.
+    const int version = database.execAndGet("PRAGMA user_version").getInt();
+    if (version > sqlite::schema_version)
+        throw SchemaMismatch(db.string() + " has gqs schema version " + std::to_string(version) +
+                             ", newer than this gqs (" + std::to_string(sqlite::schema_version) +
+                             "); use a newer gqs");
+    if (!std::equal(names.begin(), names.end(), gqs_columns.begin(), gqs_columns.end()))
+        throw SchemaMismatch(db.string() + " is not a gqs database: its `jobs` table is not gqs's");
+    if (version < 1) throw Error(db.string() + " is not a gqs database " + init_hint(db));
+    return connection;
+}
+
+Uuid parse_id(std::string_view text) {
+    if (auto id = Uuid::parse(text)) return *id;
+    throw UsageError("bad job id '" + truncate(text, 60) +
+                     "' (expected a UUID such as 0190a5d2-7c3e-7b1a-9f00-2b1e3c4d5e6f)");
+}
+
+Duration parse_duration_option(const char* option, const std::string& text) {
+    if (auto d = parse_duration(text)) return *d;
+    throw UsageError(std::string(option) + ": bad duration '" + truncate(text, 60) +
+                     "' (use e.g. 500ms, 30s, 5m, 2h, 7d or 1h30m)");
+}
+
+// "all" or a status name; Unknown stands for "all".
+Status parse_status_option(const std::string& text) {
+    if (text == "all") return Status::Unknown;
+    auto status = parse_status(text);
+    if (!status || *status == Status::Unknown)
+        throw UsageError("--status: unknown status '" + truncate(text, 60) +
+                         "' (expected pending, processing, done, dead or all)");
+    return *status;
+}
+
+void print_json(const Context& ctx, const json& document) {
+    // Metadata written by other programs may hold invalid UTF-8: replace, never throw.
+    *ctx.out << document.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+}
+
+json time_json(const std::optional<TimePoint>& t) {
+    return t ? json(format_time(*t, true)) : json(nullptr);
+}
+
+json job_json(const Job& job) {
+    return json{{"id", job.id.to_string()},
+                {"status", std::string(to_string(job.status))},
+                {"attempts", job.attempts},
+                {"created_at", format_time(job.created_at, true)},
+                {"updated_at", format_time(job.updated_at, true)},
+                {"next_run_at", format_time(job.next_run_at, true)},
+                {"locked_until", time_json(job.locked_until)},
+                {"metadata", job.metadata},
+                {"payload_size", job.payload.size()}};
+}
+
+// Metadata on one line; non-ASCII escaped when `ascii` (table columns) or when the text
+// would not be safe on a terminal.
+std::string metadata_text(const nlohmann::json& metadata, bool ascii) {
+    if (metadata.is_null()) return "-";
+    auto text = metadata.dump(-1, ' ', ascii, json::error_handler_t::replace);
+    if (!ascii && !is_printable_text(text))
+        text = metadata.dump(-1, ' ', true, json::error_handler_t::replace);
+    return text;
+}
+
+std::string read_payload_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (in.bad()) throw Error("cannot read " + path.string());
+    return std::move(bytes).str();
+}
+
+void write_payload_file(const fs::path& path, const std::string& payload) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot write " + path.string() + ": " + std::strerror(errno));
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+    out.close();
+    if (!out) throw Error("cannot write " + path.string());
+}
+
+// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view text, std::size_t limit) {
+    if (text.size() <= limit) return text;
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+        --end;
+    return text.substr(0, end);
+}
+
+std::string plural(std::int64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+} // namespace
+
+void run_init(const Context& ctx) {
+    std::error_code ec;
+    if (fs::is_directory(ctx.db, ec))
+        throw Error(ctx.db.string() + " is a directory, not a database");
+    auto connection = open_file(ctx.db, sqlite::Options{});
+    try {
+        sqlite::init_db(*connection);
+    } catch (const SchemaMismatch& e) {
+        std::string what = e.what();
+        if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
+        throw SchemaMismatch(ctx.db.string() + ": " + what);
+    }
+    if (ctx.json) {
+        print_json(ctx, {{"db", ctx.db.string()}, {"schema_version", sqlite::schema_version}});
+    } else {
+        *ctx.out << "initialised " << ctx.db.string() << " (gqs schema version "
+                 << sqlite::schema_version << ")\n";
+    }
+}
+
+void run_push(const Context& ctx, const PushOptions& options) {
+    const int sources = static_cast<int>(options.payload.has_value()) +
+                        static_cast<int>(options.payload_file.has_value()) +
+                        static_cast<int>(options.from_stdin);
+    if (sources != 1)
+        throw UsageError("push: give exactly one of --payload, --payload-file, --stdin");
+    if (options.id && options.from_stdin)
+        throw UsageError("push: --id names one job; it cannot be used with --stdin");
+    nlohmann::json metadata;
+    if (options.metadata) {
+        try {
+            metadata = nlohmann::json::parse(*options.metadata);
+        } catch (const nlohmann::json::parse_error& e) {
+            std::string what = e.what();
+            // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
+            if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
+            throw UsageError("--metadata is not valid JSON: " + what);
+        }
+    }
+    Duration delay{};
+    if (options.delay) delay = parse_duration_option("--delay", *options.delay);
+    std::optional<Uuid> id;
+    if (options.id) id = parse_id(*options.id);
+
+    std::vector<Message> messages;
+    auto add = [&](std::string payload) {
+        Message m;
+        m.metadata = metadata;
+        m.payload = std::move(payload);
+        messages.push_back(std::move(m));
+    };
+    if (options.payload) {
+        add(*options.payload);
+    } else if (options.payload_file) {
+        add(read_payload_file(*options.payload_file));
+    }
+    if (id) messages.front().id = *id;
+
+    auto connection = open_queue(ctx.db);
+    if (options.from_stdin) {
+        std::string input{std::istreambuf_iterator<char>(std::cin), {}};
+        if (std::cin.bad()) throw Error("cannot read standard input");
+        std::size_t start = 0;
+        while (start < input.size()) {
+            auto end = input.find('\n', start);
+            if (end == std::string::npos) end = input.size();
+            if (end > start) add(input.substr(start, end - start));
+            start = end + 1;
+        }
+    }
+
+    sqlite::Pusher pusher(connection);
+    if (messages.size() == 1) {
+        pusher.push(messages.front(), delay);
+    } else if (!messages.empty()) {
+        pusher.push_batch(messages, delay); // all lines or none
+    }
+
+    if (ctx.json) {
+        json ids = json::array();
+        for (const auto& m : messages)
+            ids.push_back(m.id.to_string());
+        print_json(ctx, {{"ids", ids}});
+    } else {
+        for (const auto& m : messages)
+            *ctx.out << m.id.to_string() << '\n';
+    }
+}
+
+void run_stats(const Context& ctx) {
+    auto connection = open_queue(ctx.db);
+    sqlite::Observer observer(connection);
+    const Stats s = observer.stats();
+    std::optional<Duration> lag;
+    if (s.oldest_ready) lag = std::chrono::duration_cast<Duration>(s.at - *s.oldest_ready);
+
+    if (ctx.json) {
+        print_json(ctx, {{"at", format_time(s.at, true)},
+                         {"pending", s.pending},
+                         {"processing", s.processing},
+                         {"done", s.done},
+                         {"dead", s.dead},
+                         {"total", s.pending + s.processing + s.done + s.dead},
+                         {"expired_leases", s.expired_leases},
+                         {"oldest_ready", time_json(s.oldest_ready)},
+                         {"lag_ms", lag ? json(lag->count()) : json(nullptr)},
+                         {"next_scheduled", time_json(s.next_scheduled)}});
+        return;
+    }
+    Table table({"", ""});
+    auto count = [&](const char* name, std::int64_t n) { table.add({name, std::to_string(n)}); };
+    count("pending", s.pending);
+    count("processing", s.processing);
+    count("done", s.done);
+    count("dead", s.dead);
+    count("total", s.pending + s.processing + s.done + s.dead);
+    table.add({"expired leases",
+               std::to_string(s.expired_leases) +
+                   (s.expired_leases > 0 ? " (processing jobs whose lease ran out)" : "")});
+    table.add({"lag", lag ? format_duration(*lag) + " (oldest ready job due " +
+                                format_time(*s.oldest_ready) + ")"
+                          : "- (no pending job is due)"});
+    table.add({"next scheduled", s.next_scheduled
+                                     ? format_time(*s.next_scheduled) + " (" +
+                                           format_relative(*s.next_scheduled, s.at) + ")"
+                                     : "- (no delayed job)"});
+    table.print(*ctx.out, false);
+}
+
+void run_list(const Context& ctx, const ListOptions& options) {
+    const Status status = parse_status_option(options.status);
+    if (options.limit < 0) throw UsageError("--limit must be 0 (no limit) or more");
+    std::optional<Uuid> after;
+    if (options.after) after = parse_id(*options.after);
+
+    auto connection = open_queue(ctx.db);
+    sqlite::Observer observer(connection);
+    std::vector<Job> jobs;
+    if (after) {
+        auto job = observer.get(*after);
+        if (!job) throw JobLost("list: --after: no job " + after->to_string());
+        jobs = observer.list_after(status, options.limit, cursor_of(*job));
+    } else {
+        jobs = observer.list(status, options.limit);
+    }
+    // A full page may have a next one; the caller pages with --after.
+    std::optional<std::string> next;
+    if (options.limit > 0 && jobs.size() == static_cast<std::size_t>(options.limit))
+        next = jobs.back().id.to_string();
+
+    if (ctx.json) {
+        json list = json::array();
+        for (const auto& job : jobs)
+            list.push_back(job_json(job));
+        print_json(ctx, {{"jobs", list}, {"next_after", next ? json(*next) : json(nullptr)}});
+        return;
+    }
+    if (jobs.empty()) {
+        *ctx.out << "no " << (status == Status::Unknown ? "" : options.status + " ") << "jobs"
+                 << (after ? " after " + after->to_string() : std::string()) << '\n';
+        return;
+    }
+    Table table({"ID", "STATUS", "ATTEMPTS", "CREATED", "UPDATED", "NEXT RUN", "LOCKED UNTIL",
+                 "SIZE", "METADATA"});
+    table.align_right(2).align_right(7);
+    for (const auto& job : jobs) {
+        table.add({job.id.to_string(), std::string(to_string(job.status)),
+                   std::to_string(job.attempts), format_time(job.created_at),
+                   format_time(job.updated_at), format_time(job.next_run_at),
+                   job.locked_until ? format_time(*job.locked_until) : "-",
+                   std::to_string(job.payload.size()),
+                   truncate(metadata_text(job.metadata, true), metadata_width)});
+    }
+    table.print(*ctx.out);
+    if (next) {
+        // The command that shows the next page, ready to paste.
+        *ctx.out << "next page: gqs --db " << shell_word(ctx.db) << " list";
+        if (status != Status::Unknown) *ctx.out << " --status " << to_string(status);
+        *ctx.out << " --limit " << options.limit << " --after " << *next << '\n';
+    }
+}
+
+void run_get(const Context& ctx, const GetOptions& options) {
+    const Uuid id = parse_id(options.id);
+    auto connection = open_queue(ctx.db);
+    sqlite::Observer observer(connection);
+    auto found = observer.get(id);
+    if (!found) throw JobLost("get: no job " + id.to_string());
+    const Job& job = *found;
+    if (options.payload_out) write_payload_file(*options.payload_out, job.payload);
+
+    if (ctx.json) {
+        json document = job_json(job);
+        if (options.payload_out) {
+            document["payload_file"] = options.payload_out->string();
+        } else if (is_utf8(job.payload)) {
+            document["payload_encoding"] = "utf8";
+            document["payload"] = job.payload;
+        } else {
+            document["payload_encoding"] = "base64";
+            document["payload"] = base64(job.payload);
+        }
+        print_json(ctx, document);
+        return;
+    }
+    const auto now = std::chrono::system_clock::now();
+    auto when = [&](TimePoint t) {
+        return format_time(t, true) + " (" + format_relative(t, now) + ")";
+    };
+    Table table({"", ""});
+    table.add({"id", job.id.to_string()});
+    table.add({"status", std::string(to_string(job.status))});
+    table.add({"attempts", std::to_string(job.attempts)});
+    table.add({"created", when(job.created_at)});
+    table.add({"updated", when(job.updated_at)});
+    table.add({"next run", when(job.next_run_at)});
+    table.add({"locked until", job.locked_until ? when(*job.locked_until) : "-"});
+    table.add({"metadata", metadata_text(job.metadata, false)});
+
+    const std::string size = plural(static_cast<std::int64_t>(job.payload.size()), "byte", "bytes");
+    std::string body;
+    std::size_t shown = job.payload.size();
+    if (options.payload_out) {
+        table.add({"payload", size + ", written to " + options.payload_out->string()});
+    } else if (job.payload.empty()) {
+        table.add({"payload", size});
+    } else if (is_printable_text(job.payload)) {
+        table.add({"payload", size + ", text:"});
+        body = std::string(utf8_prefix(job.payload, text_limit));
+        shown = body.size();
+        if (!body.empty() && body.back() != '\n') body += '\n';
+    } else {
+        table.add({"payload", size + ", binary (hex):"});
+        shown = std::min(job.payload.size(), hex_limit);
+        body = hex_dump(std::string_view(job.payload).substr(0, shown));
+    }
+    table.print(*ctx.out, false);
+    *ctx.out << body;
+    if (shown < job.payload.size())
+        *ctx.out << "... "
+                 << plural(static_cast<std::int64_t>(job.payload.size() - shown), "more byte",
+                           "more bytes")
+                 << " (write them all with --payload-out FILE)\n";
+}
+
+void run_retry(const Context& ctx, const RetryOptions& options) {
+    if (options.id.has_value() == options.all_dead)
+        throw UsageError(options.all_dead ? "retry: give a job id or --all-dead, not both"
+                                          : "retry: give a job id or --all-dead");
+    Duration delay{};
+    if (options.delay) delay = parse_duration_option("--delay", *options.delay);
+    std::optional<Uuid> id;
+    if (options.id) id = parse_id(*options.id);
+
+    auto connection = open_queue(ctx.db);
+    sqlite::Admin admin(connection);
+    std::int64_t retried = 1;
+    if (id) {
+        admin.retry(*id, delay);
+    } else {
+        retried = admin.retry_all_dead(delay);
+    }
+    if (ctx.json) {
+        json document{{"retried", retried}, {"delay_ms", delay.count()}};
+        if (id) document["id"] = id->to_string();
+        print_json(ctx, document);
+        return;
+    }
+    std::string when = delay.count() > 0 ? ", runnable in " + format_duration(delay) : "";
+    if (id) {
+        *ctx.out << "retried " << id->to_string() << " (dead -> pending" << when << ")\n";
+    } else {
+        *ctx.out << "retried " << plural(retried, "dead job", "dead jobs")
+                 << (retried > 0 ? " (dead -> pending" + when + ")" : std::string()) << '\n';
+    }
+}
+
+void run_kill(const Context& ctx, const std::string& text) {
+    const Uuid id = parse_id(text);
+    auto connection = open_queue(ctx.db);
+    try {
+        sqlite::Admin(connection).cancel(id);
+    } catch (const BadStatus&) {
+        // The library names the action "cancel"; say it in the CLI's words.
+        auto job = sqlite::Observer(connection).get(id);
+        std::string status(to_string(job ? job->status : Status::Unknown));
+        throw BadStatus(
+            "kill: job " + id.to_string() + " is " + status + "; kill takes a pending job" +
+            (status == "processing" ? " (a processing job runs again if its lease runs out)" : ""));
+    } catch (const JobLost&) {
+        throw JobLost("kill: no job " + id.to_string());
+    }
+    if (ctx.json) {
+        print_json(ctx, {{"killed", id.to_string()}});
+    } else {
+        *ctx.out << "killed " << id.to_string() << " (pending -> dead)\n";
+    }
+}
+
+void run_delete(const Context& ctx, const std::string& text) {
+    const Uuid id = parse_id(text);
+    auto connection = open_queue(ctx.db);
+    sqlite::Admin(connection).remove(id);
+    if (ctx.json) {
+        print_json(ctx, {{"deleted", id.to_string()}});
+    } else {
+        *ctx.out << "deleted " << id.to_string() << '\n';
+    }
+}
+
+void run_clean(const Context& ctx, const CleanOptions& options) {
+    Status status = Status::Unknown;
+    if (options.status == "done") {
+        status = Status::Done;
+    } else if (options.status == "dead") {
+        status = Status::Dead;
+    } else if (options.status != "all") {
+        throw UsageError("--status: clean takes done, dead or all (got '" +
+                         truncate(options.status, 60) + "')");
+    }
+    std::optional<Duration> older_than;
+    if (options.older_than) older_than = parse_duration_option("--older-than", *options.older_than);
+
+    auto connection = open_queue(ctx.db);
+    std::optional<TimePoint> before;
+    if (older_than) before = std::chrono::system_clock::now() - *older_than;
+    const std::int64_t deleted = sqlite::Cleaner(connection).clean(status, before);
+
+    if (ctx.json) {
+        print_json(
+            ctx, {{"deleted", deleted}, {"status", options.status}, {"before", time_json(before)}});
+        return;
+    }
+    const char* which = status == Status::Done   ? "done"
+                        : status == Status::Dead ? "dead"
+                                                 : "done and dead";
+    *ctx.out << "deleted " << plural(deleted, "job", "jobs") << " (" << which;
+    if (before) *ctx.out << ", updated before " << format_time(*before);
+    *ctx.out << ")\n";
+}
+
+} // namespace gqs::cli

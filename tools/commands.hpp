@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// The gqs CLI's commands, one function each, independent of how arguments are parsed.
+#pragma once
+
+#include <gqs/time.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+
+namespace gqs::cli {
+
+/// A mistake on the command line (bad duration, status, id, JSON, missing argument):
+/// main exits with status 2. Every other failure exits with status 1.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// What every command gets: the database path and the output form.
+struct Context {
+    std::filesystem::path db;
+    /// One JSON document on `out` instead of aligned text.
+    bool json = false;
+    std::ostream* out = nullptr;
+};
+
+struct PushOptions {
+    std::optional<std::string> payload;
+    std::optional<std::filesystem::path> payload_file;
+    bool from_stdin = false;
+    std::optional<std::string> metadata;
+    std::optional<std::string> delay;
+    std::optional<std::string> id;
+};
+
+struct ListOptions {
+    std::string status = "all";
+    int limit = 50;
+    std::optional<std::string> after;
+};
+
+struct GetOptions {
+    std::string id;
+    std::optional<std::filesystem::path> payload_out;
+};
+
+struct RetryOptions {
+    std::optional<std::string> id;
+    bool all_dead = false;
+    std::optional<std::string> delay;
+};
+
+struct CleanOptions {
+    std::string status = "all";
+    std::optional<std::string> older_than;
+};
+
+/// Creates the file if needed and the schema (idempotent).
+void run_init(const Context& ctx);
+/// Pushes one job, or one job per non-empty line of standard input; prints the ids.
+void run_push(const Context& ctx, const PushOptions& options);
+/// Counts per status, lag, next scheduled run, expired leases.
+void run_stats(const Context& ctx);
+/// One page of jobs, oldest first.
+void run_list(const Context& ctx, const ListOptions& options);
+/// Every field of one job.
+void run_get(const Context& ctx, const GetOptions& options);
+/// Dead -> Pending, one job or every dead job.
+void run_retry(const Context& ctx, const RetryOptions& options);
+/// Pending -> Dead.
+void run_kill(const Context& ctx, const std::string& id);
+/// Deletes a job that is not processing.
+void run_delete(const Context& ctx, const std::string& id);
+/// Deletes done and/or dead jobs, optionally only those older than a duration.
+void run_clean(const Context& ctx, const CleanOptions& options);
+
+} // namespace gqs::cli
