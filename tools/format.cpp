@@ -100,7 +100,12 @@ std::optional<Duration> parse_duration(std::string_view text) {
 
 std::string format_duration(Duration d) {
     std::int64_t ms = d.count();
-    if (ms < 0) return "-" + format_duration(Duration{ms == INT64_MIN ? INT64_MAX : -ms});
+    if (ms < 0) {
+        // Appends, not "-" + string: GCC 12 reports a false -Wrestrict on that at -O3.
+        std::string out = "-";
+        out += format_duration(Duration{ms == INT64_MIN ? INT64_MAX : -ms});
+        return out;
+    }
     auto two = [](std::int64_t big, const char* big_unit, std::int64_t small,
                   const char* small_unit) {
         std::string out = std::to_string(big) + big_unit;
@@ -113,7 +118,10 @@ std::string format_duration(Duration d) {
         // One decimal, truncated: 12.5s; 12s when the tenths are zero.
         std::int64_t tenths = ms / 100;
         std::string out = std::to_string(tenths / 10);
-        if (tenths % 10 != 0) out += "." + std::to_string(tenths % 10);
+        if (tenths % 10 != 0) {
+            out += '.';
+            out += std::to_string(tenths % 10);
+        }
         return out + "s";
     }
     if (ms < hour) return two(ms / minute, "m", ms % minute / second, "s");
@@ -131,7 +139,7 @@ std::string format_time(TimePoint t, bool micros) {
     char buf[64];
     if (gmtime_r(&seconds, &tm) == nullptr ||
         std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        return "@" + std::to_string(us) + "us"; // a year strftime cannot print
+        return std::string("@").append(std::to_string(us)).append("us"); // a year strftime cannot print
     std::string out = buf;
     if (micros) {
         std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));
@@ -145,7 +153,7 @@ std::string format_relative(TimePoint t, TimePoint now) {
     std::int64_t diff_us = micros_of(t) - micros_of(now);
     Duration diff{diff_us / 1000};
     if (diff.count() == 0) return "now";
-    if (diff.count() > 0) return "in " + format_duration(diff);
+    if (diff.count() > 0) return std::string("in ").append(format_duration(diff));
     return format_duration(-diff) + " ago";
 }
 
