@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// The processes of the multi-process stress test (tests/stress/):
+//   produce DB TOTAL          push TOTAL scripted jobs in batches, then exit
+//   work DB LOG THREADS TOTAL run a Worker until TOTAL jobs are finished; append
+//                             "start ID ATTEMPT" and "done ID ATTEMPT" lines to LOG
+// A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
+// "die" = the handler throws gqs::Kill.
+#include <gqs/sqlite.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// The script of job number i; the test computes the same.
+struct Script {
+    int fail = 0;
+    bool die = false;
+};
+
+Script script_of(long i) {
+    Script s;
+    if (i % 37 == 0) s.die = true;
+    else if (i % 101 == 0) s.fail = 100; // more than max_retries: dead after max_retries + 1
+    else if (i % 10 == 0) s.fail = 2;
+    return s;
+}
+
+int produce(const char* path, long total) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Pusher pusher(db);
+    constexpr long batch = 500;
+    for (long first = 0; first < total; first += batch) {
+        std::vector<gqs::Message> messages;
+        for (long i = first; i < std::min(total, first + batch); ++i) {
+            auto s = script_of(i);
+            gqs::Message m;
+            m.set("n", i).set("fail", s.fail).set("die", s.die);
+            m.payload = std::string(100, 'x');
+            messages.push_back(std::move(m));
+        }
+        pusher.push_batch(messages);
+    }
+    return 0;
+}
+
+int work(const char* path, const char* log_path, int threads, long total) {
+    // O_APPEND writes of whole lines: a line is in the file once write() returned, even if
+    // the process is killed the next instant.
+    int log = ::open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (log < 0) throw std::runtime_error("cannot open the log");
+    auto note = [log](const char* what, const gqs::Job& job) {
+        std::string line = std::string(what) + " " + job.id.to_string() + " " +
+                           std::to_string(job.attempts) + "\n";
+        if (::write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+            std::abort();
+    };
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Puller puller(db);
+    gqs::sqlite::Observer observer(db);
+    gqs::WorkerConfig config;
+    config.concurrency = threads;
+    config.batch_size = threads;
+    config.pull_interval = 20ms;
+    config.lock_timeout = 3s; // a killed process's jobs come back soon
+    config.backoff = {.max_retries = 5,
+                      .initial_interval = 1ms,
+                      .max_interval = 5ms,
+                      .multiplier = 2.0,
+                      .randomization_factor = 0.0};
+    gqs::Worker worker(
+        puller,
+        [&](const gqs::Job& job, std::stop_token) {
+            note("start", job);
+            if (job.get<bool>("die").value_or(false)) throw gqs::Kill();
+            if (static_cast<int>(job.attempts) <= job.get<int>("fail").value_or(0))
+                throw std::runtime_error("scripted failure");
+            note("done", job);
+        },
+        config, [](gqs::LogLevel level, std::string_view message) {
+            if (level == gqs::LogLevel::Error) std::cerr << message << "\n";
+        });
+    worker.start();
+    while (true) {
+        auto s = observer.stats();
+        if (s.done + s.dead >= total) break;
+        // Polling the shared file for the end; the workers themselves are event-driven.
+        std::this_thread::sleep_for(50ms);
+    }
+    worker.stop(std::chrono::seconds(60));
+    ::close(log);
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        std::string mode = argc > 1 ? argv[1] : "";
+        if (mode == "produce" && argc == 4) return produce(argv[2], std::stol(argv[3]));
+        if (mode == "work" && argc == 6)
+            return work(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]));
+        std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "gqs_stress_child: " << e.what() << "\n";
+        return 1;
+    }
+}
