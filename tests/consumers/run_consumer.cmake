@@ -2,7 +2,7 @@
 # cmake -P script: configure, build and run one consumer project (see CMakeLists.txt).
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(_args)
-if(WAY STREQUAL "find_package")
+if(WAY STREQUAL "find_package" OR WAY STREQUAL "pkg_config")
   # Install gqs alone (no tests, examples, bench, tools) into a private prefix first.
   execute_process(
     COMMAND ${CMAKE_COMMAND} -S "${GQS_SOURCE_DIR}" -B "${WORK_DIR}/gqs-build"
@@ -15,6 +15,24 @@ if(WAY STREQUAL "find_package")
   execute_process(COMMAND ${CMAKE_COMMAND} --install "${WORK_DIR}/gqs-build"
                   COMMAND_ERROR_IS_FATAL ANY)
   list(APPEND _args "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
+  if(WAY STREQUAL "pkg_config")
+    # No CMake at all on the consumer's side: the compiler line comes from gqs.pc.
+    file(GLOB _pc_dirs "${WORK_DIR}/prefix/lib*/pkgconfig" "${WORK_DIR}/prefix/lib/*/pkgconfig")
+    string(REPLACE ";" ":" _pc_path "${_pc_dirs}")
+    execute_process(
+      COMMAND ${CMAKE_COMMAND} -E env "PKG_CONFIG_PATH=${_pc_path}"
+              pkg-config --cflags --libs gqs
+      OUTPUT_VARIABLE _flags OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+    message(STATUS "pkg-config --cflags --libs gqs: ${_flags}")
+    separate_arguments(_flags UNIX_COMMAND "${_flags}")
+    file(MAKE_DIRECTORY "${WORK_DIR}/build")
+    execute_process(
+      COMMAND c++ "${CONSUMER_DIR}/../consumer.cpp" -o "${WORK_DIR}/build/consumer" ${_flags}
+      COMMAND_ERROR_IS_FATAL ANY)
+    execute_process(COMMAND "${WORK_DIR}/build/consumer" "${WORK_DIR}/consumer.db"
+                    COMMAND_ERROR_IS_FATAL ANY)
+    return()
+  endif()
 else()
   list(APPEND _args "-DGQS_SOURCE_DIR=${GQS_SOURCE_DIR}")
 endif()
