@@ -243,3 +243,27 @@ TEST_CASE("reliability: a producer killed mid-push_batch leaves whole batches on
     CHECK(count % size == 0);
     CHECK(integrity(db->database()) == "ok");
 }
+
+TEST_CASE("reliability: a process killed during grouped completions leaves whole groups only",
+          "[reliability][process][crash]") {
+    SqliteQueue q;
+    constexpr int size = 2000;
+    std::vector<gqs::Message> msgs(20 * size);
+    q.pusher.push_batch(msgs);
+    auto child = gqs::test::spawn(gqs::test::child_program(),
+                                  {"settle-loop", q.tmp.path().string(), std::to_string(size)},
+                                  q.tmp.dir() / "settle.out");
+    // Kill it right after it announced a settle: while, or just after, it commits 2,000
+    // completions in one transaction.
+    REQUIRE(gqs::test::wait_until([&] { return output_has(child, "settle 4\n"); }));
+    ::kill(child.pid, SIGKILL);
+    CHECK(gqs::test::wait_child(child) == 128 + SIGKILL);
+    auto db = gqs::sqlite::Connection::open(q.tmp.path());
+    auto done = scalar(db->database(), "SELECT count(*) FROM jobs WHERE status = 3");
+    auto processing = scalar(db->database(), "SELECT count(*) FROM jobs WHERE status = 2");
+    CHECK(done >= 3 * size);
+    CHECK(done % size == 0);
+    CHECK(processing % size == 0); // the group it died in: all leased, none completed
+    CHECK(done + processing <= 5 * size);
+    CHECK(integrity(db->database()) == "ok");
+}

@@ -4,6 +4,8 @@
 //   hold-lock DB MS           take the write lock, print "locked", hold it MS ms, roll back
 //   push-batches DB SIZE      push batches of SIZE jobs forever, printing "batch N" after each
 //                             commit (the test kills it with SIGKILL)
+//   settle-loop DB SIZE       pull SIZE jobs and complete them with one settle, printing
+//                             "settle N" before each settle, until the queue is empty
 #include <gqs/sqlite.hpp>
 
 #include <chrono>
@@ -51,6 +53,19 @@ int push_batches(const char* path, int size) {
     }
 }
 
+int settle_loop(const char* path, int size) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Puller puller(db);
+    for (long n = 1;; ++n) {
+        auto jobs = puller.pull(size, std::chrono::hours(1));
+        if (jobs.empty()) return 0;
+        std::printf("settle %ld\n", n);
+        std::fflush(stdout);
+        for (const auto& error : puller.complete_batch(jobs))
+            if (error) std::rethrow_exception(error);
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -59,8 +74,9 @@ int main(int argc, char** argv) {
         if (mode == "pull" && argc == 4) return pull(argv[2], std::stoll(argv[3]));
         if (mode == "hold-lock" && argc == 4) return hold_lock(argv[2], std::stoll(argv[3]));
         if (mode == "push-batches" && argc == 4) return push_batches(argv[2], std::stoi(argv[3]));
+        if (mode == "settle-loop" && argc == 4) return settle_loop(argv[2], std::stoi(argv[3]));
         std::cerr << "usage: gqs_test_child pull DB LEASE_MS | hold-lock DB MS | "
-                     "push-batches DB SIZE\n";
+                     "push-batches DB SIZE | settle-loop DB SIZE\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_test_child: " << e.what() << "\n";
