@@ -99,14 +99,15 @@ decltype(auto) in_write_transaction(State& state, std::string_view doing, Fn&& f
     // IMMEDIATE takes the write lock up front. A deferred transaction in WAL mode that reads
     // first and upgrades later fails with SQLITE_BUSY without waiting if another connection
     // wrote in between; taking the lock first lets busy_timeout do its job.
-    state.exec("BEGIN IMMEDIATE", doing);
+    // Cached like every other statement: sqlite3_exec would parse them on every call.
+    state.statement("BEGIN IMMEDIATE", doing).run();
     try {
         if constexpr (std::is_void_v<decltype(fn())>) {
             fn();
-            state.exec("COMMIT", doing);
+            state.statement("COMMIT", doing).run();
         } else {
             auto result = fn();
-            state.exec("COMMIT", doing);
+            state.statement("COMMIT", doing).run();
             return result;
         }
     } catch (...) {
