@@ -160,19 +160,19 @@ const char* synchronous_pragma(Synchronous s) {
     throw std::invalid_argument("gqs: unknown Synchronous value");
 }
 
-std::int64_t single_int(detail::State& state, const char* sql) {
-    auto stmt = state.statement(sql, "opening the database");
+std::int64_t single_int(detail::State& state, const char* sql, std::string_view doing) {
+    auto stmt = state.statement(sql, doing);
     return stmt.step() ? sqlite3_column_int64(stmt.get(), 0) : 0;
 }
 
 // A file init_db will refuse (another program's `jobs` table, or a newer gqs schema) is not
 // switched to WAL either: switching rewrites the file header, and gqs promises to leave
 // such files as they were.
-bool foreign(detail::State& state) {
-    auto version = single_int(state, "PRAGMA user_version");
+bool foreign(detail::State& state, std::string_view doing) {
+    auto version = single_int(state, "PRAGMA user_version", doing);
     if (version > schema_version) return true;
     return version < 1 &&
-           single_int(state, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs'") > 0;
+           single_int(state, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs'", doing) > 0;
 }
 
 [[noreturn]] void rethrow_opening(const SQLite::Exception& e, const std::filesystem::path& path) {
@@ -206,13 +206,15 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
     auto& state = detail::Access::state(*connection);
     std::lock_guard lock(state.mutex);
     // The first statement reads the header: a file that is not SQLite fails here, at open.
-    state.exec("SELECT count(*) FROM sqlite_schema", "opening the database");
-    if (options.wal && !options.read_only && !foreign(state)) {
+    // Every error while opening names the file.
+    const std::string doing = "opening " + path.string();
+    state.exec("SELECT count(*) FROM sqlite_schema", doing);
+    if (options.wal && !options.read_only && !foreign(state, doing)) {
         // journal_mode answers with the mode in force; a file SQLite cannot put in WAL mode
         // (e.g. ":memory:") keeps its own, which is not an error.
-        state.exec("PRAGMA journal_mode=WAL", "enabling WAL");
+        state.exec("PRAGMA journal_mode=WAL", doing);
     }
-    state.exec(synchronous_pragma(options.synchronous), "setting synchronous");
+    state.exec(synchronous_pragma(options.synchronous), doing);
     return connection;
 }
 

@@ -11,6 +11,8 @@
 
 #include <sys/types.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using gqs::Status;
@@ -266,4 +268,45 @@ TEST_CASE("reliability: a process killed during grouped completions leaves whole
     CHECK(processing % size == 0); // the group it died in: all leased, none completed
     CHECK(done + processing <= 5 * size);
     CHECK(integrity(db->database()) == "ok");
+}
+
+TEST_CASE("reliability: a file or directory without write permission gives a clear error",
+          "[reliability][process][permissions]") {
+    // Permissions do not stop root, so as root the child runs as `nobody` (setpriv).
+    std::vector<std::string> prefix;
+    if (::geteuid() == 0) {
+        if (!std::filesystem::exists("/usr/bin/setpriv")) {
+            WARN("skipped: running as root without setpriv to drop privileges");
+            return;
+        }
+        prefix = {"--reuid=65534", "--regid=65534", "--clear-groups", gqs::test::child_program()};
+    }
+    TempDb tmp;
+    {
+        auto db = SqliteQueue::open_and_init(tmp.path());
+        std::vector<gqs::Message> batch(10);
+        gqs::sqlite::Pusher(db).push_batch(batch);
+    } // closed: the -wal and -shm files are gone, the header says WAL
+    bool file_writable = GENERATE(false, true);
+    namespace fs = std::filesystem;
+    fs::permissions(tmp.path(), file_writable ? fs::perms(0666) : fs::perms(0444));
+    fs::permissions(tmp.dir(), fs::perms(0555)); // no new -wal or -shm beside it
+    if (file_writable && ::geteuid() == 0) REQUIRE(::chown(tmp.path().c_str(), 65534, 65534) == 0);
+    auto before = gqs::test::read_file(tmp.path());
+    std::vector<std::string> args = prefix;
+    args.insert(args.end(), {"use", tmp.path().string()});
+    auto program = prefix.empty() ? std::string(gqs::test::child_program()) : "/usr/bin/setpriv";
+    // The child's output goes outside the read-only directory.
+    auto out = fs::temp_directory_path() /
+               ("gqs-perm-" + std::to_string(::getpid()) + (file_writable ? "-w" : "-r"));
+    auto child = gqs::test::spawn(program, args, out);
+    int rc = gqs::test::wait_child(child);
+    auto text = gqs::test::read_file(out);
+    std::filesystem::remove(out);
+    INFO(text);
+    CHECK(rc == 1); // a clean error exit, not a crash (>= 128) and not success
+    CHECK(text.find("gqs: ") != std::string::npos);
+    CHECK(text.find("SQLITE_") != std::string::npos);
+    CHECK(gqs::test::read_file(tmp.path()) == before);
+    fs::permissions(tmp.dir(), fs::perms(0755));
 }

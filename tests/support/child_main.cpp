@@ -4,6 +4,7 @@
 //   hold-lock DB MS           take the write lock, print "locked", hold it MS ms, roll back
 //   push-batches DB SIZE      push batches of SIZE jobs forever, printing "batch N" after each
 //                             commit (the test kills it with SIGKILL)
+//   use DB                    open, init_db, read, push and pull once; print "ok" or the error
 //   settle-loop DB SIZE       pull SIZE jobs and complete them with one settle, printing
 //                             "settle N" before each settle, until the queue is empty
 #include <gqs/sqlite.hpp>
@@ -53,6 +54,17 @@ int push_batches(const char* path, int size) {
     }
 }
 
+int use(const char* path) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::init_db(*db);
+    gqs::sqlite::Observer observer(db);
+    (void)observer.list(gqs::Status::Unknown, 0);
+    gqs::sqlite::Pusher(db).push(gqs::Message{});
+    (void)gqs::sqlite::Puller(db).pull(1, std::chrono::seconds(1));
+    std::printf("ok\n");
+    return 0;
+}
+
 int settle_loop(const char* path, int size) {
     auto db = gqs::sqlite::Connection::open(path);
     gqs::sqlite::Puller puller(db);
@@ -74,9 +86,10 @@ int main(int argc, char** argv) {
         if (mode == "pull" && argc == 4) return pull(argv[2], std::stoll(argv[3]));
         if (mode == "hold-lock" && argc == 4) return hold_lock(argv[2], std::stoll(argv[3]));
         if (mode == "push-batches" && argc == 4) return push_batches(argv[2], std::stoi(argv[3]));
+        if (mode == "use" && argc == 3) return use(argv[2]);
         if (mode == "settle-loop" && argc == 4) return settle_loop(argv[2], std::stoi(argv[3]));
         std::cerr << "usage: gqs_test_child pull DB LEASE_MS | hold-lock DB MS | "
-                     "push-batches DB SIZE | settle-loop DB SIZE\n";
+                     "push-batches DB SIZE | use DB | settle-loop DB SIZE\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_test_child: " << e.what() << "\n";
