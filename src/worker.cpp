@@ -13,6 +13,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -108,8 +109,16 @@ private:
     void handler_main(std::size_t index) noexcept;
     void handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot);
     Result run(const Job& job, std::stop_token stop) const;
-    void settle(Job& job, const Result& result, bool lost);
-    std::exception_ptr settle_grouped(Job& job, gqs::Action action, Duration backoff);
+
+    // A handler's result on its way to storage: the pull loop stores it with its next pull.
+    struct Finished {
+        Job job;
+        gqs::Action action = gqs::Action::Complete;
+        Duration backoff{};
+        int tries = 0;
+    };
+    std::optional<Finished> decide(Job job, const Result& result, bool lost) const;
+    bool finish(std::vector<Finished>& done, const std::vector<std::exception_ptr>& results);
 
     Puller& puller_;
     const Handler handler_;
@@ -137,20 +146,14 @@ private:
     int handlers_alive_ = 0; // of which handler threads
     std::deque<Pulled> ready_;
     std::vector<Slot> slots_;
+    // When the lease keeper wakes next on its own; a job whose first extension is due later
+    // needs no wake-up call (one context switch less per job).
+    SteadyClock::time_point keeper_wakeup_{};
 
-    // Group commit of settlements: a handler thread queues its settlement; the first one to
-    // find no leader settles everything queued in one Puller::settle call while the others
-    // wait. Nothing waits on a timer: an idle queue settles one job at once; under load,
-    // settlements gather while the previous commit runs.
-    struct Queued {
-        Settlement settlement;
-        std::exception_ptr error;
-        bool done = false;
-    };
-    std::mutex settle_mutex_; // guards the three below
-    std::condition_variable settle_cv_;
-    std::vector<Queued*> settle_queue_;
-    bool settle_leader_ = false;
+    // Results of returned handlers, not yet stored. The pull loop stores them all with its
+    // next pull in one Puller::settle_and_pull call: one commit per cycle, however many
+    // handlers finished meanwhile, and no result waits on a timer.
+    std::vector<Finished> finished_;
 };
 
 Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger logger)
@@ -195,6 +198,7 @@ void Worker::Impl::start() {
         backlog_ = false;
         pushed_ = false;
         busy_ = 0;
+        finished_.clear();
         ready_.clear();
         slots_.assign(static_cast<std::size_t>(config_.concurrency), Slot{});
     }
@@ -295,71 +299,100 @@ void Worker::Impl::pull_main() noexcept {
     state_cv_.notify_all();
 }
 
-// The only place that leases jobs. It leases no more than the threads that are idle, and
-// reserves them before the pull, so every pulled job starts at once: none waits locally while
-// its lease runs out, and stop() never finds a job leased but not started.
+// The only place that leases jobs and stores results. It leases no more than the threads
+// that are idle, and reserves them before the pull, so every pulled job starts at once: none
+// waits locally while its lease runs out, and stop() never finds a job leased but not
+// started. Each round stores the results of the handlers that returned since the last one
+// and leases the next jobs in one call (one commit).
 void Worker::Impl::pull_loop(std::unique_lock<std::mutex>& lock) {
-    // After an interval passed with no push and no backlog, ask has_ready() first: a read,
-    // so an idle worker polling an empty queue never takes the database's write lock.
+    // After an interval passed with no push, no backlog and no result to store, ask
+    // has_ready() first: a read, so an idle worker polling an empty queue never takes the
+    // database's write lock.
     bool check_first = false;
-    while (!stopping_) {
-        const int idle = config_.concurrency - busy_;
-        if (idle > 0) {
-            bool ready = true;
-            if (check_first) {
-                lock.unlock();
-                try {
-                    ready = puller_.has_ready();
-                } catch (...) {
-                    ready = true; // let the pull itself report what is wrong
-                }
-                lock.lock();
-                if (stopping_) break;
+    while (!(stopping_ && handlers_alive_ == 0 && finished_.empty())) {
+        const int idle = stopping_ ? 0 : config_.concurrency - busy_;
+        bool want_pull = idle > 0;
+        if (want_pull && check_first && finished_.empty()) {
+            lock.unlock();
+            try {
+                want_pull = puller_.has_ready();
+            } catch (...) {
+                want_pull = true; // let the pull itself report what is wrong
             }
-            if (ready) {
-                const int batch = std::min(config_.batch_size, idle);
-                busy_ += batch;
-                pulling_ = true;
-                // Pushes before this point are visible to the pull; later ones wake us again.
-                pushed_ = false;
-                lock.unlock();
-                const auto leased_at = SteadyClock::now();
-                std::vector<Job> jobs;
-                bool failed = false;
-                try {
-                    jobs = puller_.pull(batch, config_.lock_timeout);
-                } catch (const std::exception& e) {
-                    failed = true;
-                    log(LogLevel::Error, "pull failed: ", e.what(), "; retrying in ",
-                        config_.pull_interval);
-                } catch (...) {
-                    failed = true;
-                    log(LogLevel::Error, "pull failed with an exception not derived from "
-                        "std::exception; retrying in ", config_.pull_interval);
-                }
-                const int got = static_cast<int>(jobs.size());
-                if (got > batch) {
-                    log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ",
-                        batch, "; they wait for a thread");
-                }
-                lock.lock();
-                pulling_ = false;
-                busy_ += got - batch;
-                for (Job& job : jobs) ready_.push_back(Pulled{std::move(job), leased_at});
-                work_cv_.notify_all();
-                // A full batch suggests a backlog: pull again as soon as a thread is idle
-                // instead of waiting an interval per batch.
-                backlog_ = !failed && got >= batch;
-                if (backlog_) {
-                    check_first = false;
-                    continue;
-                }
+            lock.lock();
+            if (stopping_) want_pull = false;
+        }
+        std::vector<Finished> done;
+        done.swap(finished_);
+        bool failed = false;
+        int batch = 0;
+        if (want_pull || !done.empty()) {
+            batch = want_pull ? std::min(config_.batch_size, config_.concurrency - busy_) : 0;
+            busy_ += batch;
+            pulling_ = batch > 0;
+            // Pushes before this point are visible to the pull; later ones wake us again.
+            if (batch > 0) pushed_ = false;
+            lock.unlock();
+            std::vector<Settlement> settlements;
+            settlements.reserve(done.size());
+            for (Finished& f : done) settlements.push_back({&f.job, f.action, f.backoff});
+            const auto leased_at = SteadyClock::now();
+            std::vector<std::exception_ptr> results;
+            std::vector<Job> jobs;
+            try {
+                jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout);
+            } catch (const std::exception& e) {
+                failed = batch > 0;
+                log(LogLevel::Error, "pull failed: ", e.what(), "; retrying in ",
+                    config_.pull_interval);
+            } catch (...) {
+                failed = batch > 0;
+                log(LogLevel::Error, "pull failed with an exception not derived from "
+                    "std::exception; retrying in ", config_.pull_interval);
+            }
+            if (results.size() != done.size() && !done.empty()) {
+                // The puller failed before it could say anything about the settlements.
+                results.assign(done.size(), std::make_exception_ptr(
+                    Error("the puller reported no result for this settlement")));
+            }
+            failed = finish(done, results) || failed;
+            const int got = static_cast<int>(jobs.size());
+            if (got > batch) {
+                log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ",
+                    batch, "; they wait for a thread");
+            }
+            lock.lock();
+            pulling_ = false;
+            busy_ += got - batch;
+            for (Job& job : jobs) {
+                ready_.push_back(Pulled{std::move(job), leased_at});
+                work_cv_.notify_one(); // one idle thread per job, not all of them
+            }
+            // Handler threads exit once stopping and no pull is in flight: tell them all that
+            // this one is over, even when it brought no job.
+            if (stopping_) work_cv_.notify_all();
+            // Results that failed on storage are tried again after a pause.
+            for (Finished& f : done) finished_.push_back(std::move(f));
+            // A full batch suggests a backlog: pull again as soon as a thread is idle instead
+            // of waiting an interval per batch.
+            backlog_ = batch > 0 && !failed && got >= batch;
+            if (backlog_ && !stopping_) {
+                check_first = false;
+                continue;
             }
         }
-        pull_cv_.wait_until(lock, detail::deadline_after(config_.pull_interval), [this] {
-            return stopping_ || ((backlog_ || pushed_) && busy_ < config_.concurrency);
-        });
-        check_first = !backlog_ && !pushed_;
+        if (failed) {
+            pull_cv_.wait_until(lock, detail::deadline_after(config_.pull_interval),
+                                [this] { return stopping_ && handlers_alive_ == 0; });
+        } else if (stopping_) {
+            pull_cv_.wait(lock, [this] { return !finished_.empty() || handlers_alive_ == 0; });
+        } else {
+            pull_cv_.wait_until(lock, detail::deadline_after(config_.pull_interval), [this] {
+                return stopping_ || !finished_.empty() ||
+                       ((backlog_ || pushed_) && busy_ < config_.concurrency);
+            });
+        }
+        check_first = !backlog_ && !pushed_ && finished_.empty();
     }
 }
 
@@ -394,11 +427,10 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             next = std::min(next, slot.next_extension);
         }
         if (due == nullptr) {
-            if (next == SteadyClock::time_point::max()) {
-                keeper_cv_.wait(lock);
-            } else {
-                keeper_cv_.wait_until(lock, next);
-            }
+            // With nothing to watch, look again after one extension period: a job that
+            // starts meanwhile is not due before then.
+            keeper_wakeup_ = next == SteadyClock::time_point::max() ? now + extend_every_ : next;
+            keeper_cv_.wait_until(lock, keeper_wakeup_);
             continue;
         }
         due->extending = true;
@@ -491,7 +523,7 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
         slot.lost = false;
         slot.active = true;
         const std::stop_token token = slot.stop.get_token();
-        keeper_cv_.notify_all();
+        if (slot.next_extension < keeper_wakeup_) keeper_cv_.notify_all();
         lock.unlock();
 
         const Result result = run(pulled.job, token);
@@ -505,9 +537,12 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
         pulled.job.updated_at = slot.lease.updated_at;
         lock.unlock();
 
-        settle(pulled.job, result, lost);
+        auto outcome = decide(std::move(pulled.job), result, lost);
 
         lock.lock();
+        if (outcome) finished_.push_back(std::move(*outcome));
+        // The thread is free now; its job stays leased to us until the pull loop stores the
+        // result, so nobody else can take it meanwhile.
         slot.active = false;
         --busy_;
         pull_cv_.notify_all();
@@ -527,104 +562,83 @@ Worker::Impl::Result Worker::Impl::run(const Job& job, std::stop_token stop) con
     }
 }
 
-// The only place that moves a job out of Processing: complete, requeue or kill.
-void Worker::Impl::settle(Job& job, const Result& result, bool lost) {
-    const std::string id = job.id.to_string();
+// Turns a handler's result into the transition to store (complete, requeue or kill), or
+// nothing when the lease was lost meanwhile.
+std::optional<Worker::Impl::Finished> Worker::Impl::decide(Job job, const Result& result,
+                                                           bool lost) const {
     if (lost) {
-        log(LogLevel::Warning, "job ", id, ": its lease was lost while the handler ran; the ",
-            "result is dropped");
-        return;
+        log(LogLevel::Warning, "job ", job.id.to_string(), ": its lease was lost while the ",
+            "handler ran; the result is dropped");
+        return std::nullopt;
     }
-    using gqs::Action;
-    Action action = Action::Complete;
-    Duration backoff{};
+    Finished out{std::move(job), gqs::Action::Complete, {}, 0};
+    const std::string id = out.job.id.to_string();
     switch (result.outcome) {
     case Outcome::Success: break;
     case Outcome::Kill:
-        action = Action::Kill;
-        log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ", job.attempts,
-            ": ", result.error);
+        out.action = gqs::Action::Kill;
+        log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ",
+            out.job.attempts, ": ", result.error);
         break;
     case Outcome::Failure:
-        if (retries_spent(config_.backoff, job.attempts)) {
-            action = Action::Kill;
-            log(LogLevel::Warning, "job ", id, ": attempt ", job.attempts, " failed: ",
+        if (retries_spent(config_.backoff, out.job.attempts)) {
+            out.action = gqs::Action::Kill;
+            log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts, " failed: ",
                 result.error, "; no retries left, so it is dead");
         } else {
-            action = Action::Requeue;
-            backoff = backoff_interval(config_.backoff, job.attempts);
-            log(LogLevel::Warning, "job ", id, ": attempt ", job.attempts, " failed: ",
-                result.error, "; retrying in ", backoff);
+            out.action = gqs::Action::Requeue;
+            out.backoff = backoff_interval(config_.backoff, out.job.attempts);
+            log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts, " failed: ",
+                result.error, "; retrying in ", out.backoff);
         }
         break;
     }
-    const char* verb = action == Action::Complete  ? "complete"
-                       : action == Action::Requeue ? "requeue"
-                                                   : "kill";
-    const auto lease_gone = [&](const std::exception& e) {
-        log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
-            e.what(), "); leaving it to its new holder");
-    };
-    for (int attempt = 1;; ++attempt) {
-        try {
-            if (auto error = settle_grouped(job, action, backoff)) std::rethrow_exception(error);
-            return;
-        } catch (const CompleteFailed& e) {
-            return lease_gone(e);
-        } catch (const JobLost& e) {
-            return lease_gone(e);
-        } catch (const LockLost& e) {
-            return lease_gone(e);
-        } catch (const std::exception& e) {
-            log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", attempt, " of ",
-                settle_tries, "): ", e.what());
-        } catch (...) {
-            log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", attempt, " of ",
-                settle_tries, ")");
-        }
-        if (attempt == settle_tries) break;
-        std::unique_lock lock(mutex_);
-        state_cv_.wait_for(lock, settle_pause, [this] { return stopping_; });
-    }
-    log(LogLevel::Error, "job ", id, ": left Processing; it runs again once its lease expires");
+    return out;
 }
 
-std::exception_ptr Worker::Impl::settle_grouped(Job& job, gqs::Action action, Duration backoff) {
-    Queued mine{Settlement{&job, action, backoff}, nullptr, false};
-    std::unique_lock lock(settle_mutex_);
-    settle_queue_.push_back(&mine);
-    while (!mine.done) {
-        if (settle_leader_) {
-            settle_cv_.wait(lock, [&] { return mine.done || !settle_leader_; });
+// The only place that looks at stored results. Keeps in `done` the ones to try again (a
+// storage error, fewer than settle_tries tries); returns whether any failed on storage.
+bool Worker::Impl::finish(std::vector<Finished>& done,
+                          const std::vector<std::exception_ptr>& results) {
+    std::vector<Finished> again;
+    for (std::size_t i = 0; i < done.size(); ++i) {
+        if (i >= results.size() || !results[i]) continue;
+        Finished& f = done[i];
+        const std::string id = f.job.id.to_string();
+        const char* verb = f.action == gqs::Action::Complete  ? "complete"
+                           : f.action == gqs::Action::Requeue ? "requeue"
+                                                              : "kill";
+        try {
+            std::rethrow_exception(results[i]);
+        } catch (const CompleteFailed& e) {
+            log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
+                e.what(), "); leaving it to its new holder");
             continue;
+        } catch (const JobLost& e) {
+            log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
+                e.what(), "); leaving it to its new holder");
+            continue;
+        } catch (const LockLost& e) {
+            log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
+                e.what(), "); leaving it to its new holder");
+            continue;
+        } catch (const std::exception& e) {
+            log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
+                settle_tries, "): ", e.what());
+        } catch (...) {
+            log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
+                settle_tries, ")");
         }
-        // Lead until our own settlement is done, then hand over: a waiter whose settlement
-        // came in meanwhile takes the lead, so no thread settles for others forever.
-        settle_leader_ = true;
-        while (!mine.done) {
-            std::vector<Queued*> batch;
-            batch.swap(settle_queue_);
-            lock.unlock();
-            std::vector<Settlement> settlements;
-            settlements.reserve(batch.size());
-            for (Queued* q : batch) settlements.push_back(q->settlement);
-            std::vector<std::exception_ptr> results;
-            try {
-                results = puller_.settle(settlements);
-            } catch (...) {
-                results.assign(batch.size(), std::current_exception());
-            }
-            results.resize(batch.size());
-            lock.lock();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                batch[i]->error = results[i];
-                batch[i]->done = true;
-            }
+        if (++f.tries < settle_tries) {
+            again.push_back(std::move(f));
+        } else {
+            log(LogLevel::Error, "job ", id,
+                ": left Processing; it runs again once its lease expires");
         }
-        settle_leader_ = false;
-        settle_cv_.notify_all();
     }
-    return mine.error;
+    const bool failed = !again.empty();
+    done = std::move(again);
+    return failed;
 }
 
 // ---- Worker --------------------------------------------------------------------------------

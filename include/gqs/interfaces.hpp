@@ -122,6 +122,18 @@ public:
         return settle(all);
     }
 
+    /// settle(settlements), then pull(batch, lock) when batch > 0; a backend may do both in
+    /// one transaction (one commit per worker cycle). `results` gets settle's per-entry
+    /// results before anything is thrown; a failure of the pull throws as pull() does, after
+    /// the settlements were applied (or failed) on their own.
+    [[nodiscard]] virtual std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
+                                                           std::vector<std::exception_ptr>& results,
+                                                           int batch, Duration lock) {
+        results = settle(settlements);
+        if (batch <= 0) return {};
+        return pull(batch, lock);
+    }
+
     /// Calls `notify` whenever jobs were pushed through this backend in this process (after
     /// they are committed), so an idle worker can pull at once. `notify` runs on the
     /// pushing thread and must be quick and not throw. The default never notifies: workers

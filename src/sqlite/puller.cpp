@@ -38,6 +38,11 @@ void check_lock(Duration lock, const char* what) {
     if (lock.count() <= 0) throw std::invalid_argument(std::string("gqs: ") + what);
 }
 
+void check_pull(int batch, Duration lock) {
+    if (batch <= 0) throw std::invalid_argument("gqs: pull batch must be positive");
+    check_lock(lock, "pull lock must be positive");
+}
+
 std::string lost(const char* verb, const Job& job) {
     return std::string("gqs: cannot ") + verb + " job " + job.id.to_string() + " (attempt " +
            std::to_string(job.attempts) +
@@ -101,18 +106,21 @@ Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(c
 }
 
 std::vector<Job> Puller::pull(int batch, Duration lock) {
-    if (batch <= 0) throw std::invalid_argument("gqs: pull batch must be positive");
-    check_lock(lock, "pull lock must be positive");
-    std::vector<Job> jobs;
+    check_pull(batch, lock);
     auto& state = detail::Access::state(*connection_);
+    std::lock_guard guard(state.mutex);
+    return pull_locked(batch, lock, detail::now_micros());
+}
+
+std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::int64_t now) {
+    std::vector<Job> jobs;
     {
-        std::lock_guard guard(state.mutex);
-        auto now = detail::now_micros();
+        auto& state = detail::Access::state(*connection_);
         auto stmt = state.statement(detail::pull_sql, "pulling jobs");
         stmt.bind(1, now);
         stmt.bind(2, detail::add_micros(now, lock));
         stmt.bind(3, batch);
-        // The statement commits when it has stepped to the end; reading rows on the way is
+        // The statement's changes are made by its first step; reading the rows on the way is
         // safe because nothing else can use this handle meanwhile.
         while (stmt.step()) jobs.push_back(detail::read_job(stmt.get()));
     }
@@ -190,6 +198,50 @@ std::vector<std::exception_ptr> Puller::settle(std::span<const Settlement> settl
         }
     }
     return results;
+}
+
+std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
+                                         std::vector<std::exception_ptr>& results, int batch,
+                                         Duration lock) {
+    check_settlements(settlements);
+    if (batch > 0) check_pull(batch, lock);
+    results.assign(settlements.size(), nullptr);
+    if (batch <= 0) {
+        results = settle(settlements);
+        return {};
+    }
+    if (settlements.empty()) return pull(batch, lock);
+    std::vector<char> applied(settlements.size(), 0);
+    std::vector<Job> jobs;
+    auto& state = detail::Access::state(*connection_);
+    std::int64_t now = 0;
+    try {
+        std::lock_guard guard(state.mutex);
+        now = detail::now_micros();
+        // A worker's whole cycle, one commit: the results of the jobs that finished and the
+        // lease of the next ones.
+        detail::in_write_transaction(state, "settling and pulling jobs", [&] {
+            for (std::size_t i = 0; i < settlements.size(); ++i) {
+                const auto& s = settlements[i];
+                applied[i] = run_transition(state, *s.job, s.action, s.backoff, now);
+            }
+            jobs = pull_locked(batch, lock, now);
+        });
+    } catch (const StorageError&) {
+        // Nothing was committed. The settlements matter more than the next lease: store them
+        // on their own, then report the failure.
+        results = settle(settlements);
+        throw;
+    }
+    for (std::size_t i = 0; i < settlements.size(); ++i) {
+        const auto& s = settlements[i];
+        if (applied[i]) {
+            apply(*s.job, s.action, s.backoff, now);
+        } else {
+            results[i] = lost_error(s.action, *s.job);
+        }
+    }
+    return jobs;
 }
 
 bool Puller::has_ready() {

@@ -172,3 +172,42 @@ TEST_CASE("has_ready: works while another connection holds the write lock", "[pu
     CHECK(q.puller.has_ready()); // WAL readers do not wait for the writer
     other->database().exec("ROLLBACK");
 }
+
+TEST_CASE("settle: settle_and_pull stores results and leases the next jobs at once",
+          "[settle][sqlite]") {
+    SqliteQueue q;
+    std::vector<gqs::Message> msgs(6);
+    q.pusher.push_batch(msgs);
+    auto held = q.puller.pull(3, 1h);
+    auto stale = held[2];
+    q.puller.complete(held[2]); // `stale` lost its lease
+    std::vector<gqs::Settlement> s{{&held[0], Action::Complete, {}},
+                                   {&held[1], Action::Requeue, 1h},
+                                   {&stale, Action::Kill, {}}};
+    std::vector<std::exception_ptr> results;
+    auto next = q.puller.settle_and_pull(s, results, 10, 1h);
+    REQUIRE(results.size() == 3);
+    CHECK(results[0] == nullptr);
+    CHECK(results[1] == nullptr);
+    REQUIRE(results[2] != nullptr);
+    CHECK_THROWS_AS(std::rethrow_exception(results[2]), gqs::JobLost);
+    CHECK(held[0].status == Status::Done);
+    CHECK(held[1].status == Status::Pending);
+    CHECK(next.size() == 3); // the three never pulled; the requeued one waits an hour
+    for (auto& j : next) CHECK(j.status == Status::Processing);
+    CHECK(q.stored(held[0].id).status == Status::Done);
+    CHECK(q.stored(held[1].id).status == Status::Pending);
+
+    SECTION("batch 0 only settles") {
+        std::vector<gqs::Settlement> one{{&next[0], Action::Complete, {}}};
+        CHECK(q.puller.settle_and_pull(one, results, 0, 1h).empty());
+        CHECK(results.size() == 1);
+        CHECK(results[0] == nullptr);
+        CHECK(q.stored(next[0].id).status == Status::Done);
+    }
+    SECTION("bad arguments change nothing") {
+        std::vector<gqs::Settlement> one{{&next[0], Action::Complete, {}}};
+        CHECK_THROWS_AS((void)q.puller.settle_and_pull(one, results, 1, 0ms), std::invalid_argument);
+        CHECK(q.stored(next[0].id).status == Status::Processing);
+    }
+}

@@ -71,7 +71,9 @@ int work(const char* path, const char* log_path, int threads, long total) {
     config.concurrency = threads;
     config.batch_size = threads;
     config.pull_interval = 20ms;
-    config.lock_timeout = 3s; // a killed process's jobs come back soon
+    // Above busy_timeout (5 s): a result may wait for one lock before it is stored. A killed
+    // process's jobs come back when their lease ends.
+    config.lock_timeout = 10s;
     config.backoff = {.max_retries = 5,
                       .initial_interval = 1ms,
                       .max_interval = 5ms,

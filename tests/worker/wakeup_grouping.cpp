@@ -73,3 +73,23 @@ TEST_CASE("worker: grouped settlements give each job its own result", "[worker][
     for (const auto& id : probe.lose_on_settle) CHECK(queue.has_status(id, Status::Processing));
     CHECK(log.count(LogLevel::Warning, "lease lost before it could complete") == 10);
 }
+
+TEST_CASE("worker: stop while an empty pull is in flight returns", "[worker][stop]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    Signal release;
+    probe.hold_first_pull = &release;
+    WorkerConfig config;
+    config.concurrency = 3;
+    LogCapture log;
+    Worker worker(probe, [](const Job&, std::stop_token) {}, config, log.logger());
+    worker.start();
+    REQUIRE(probe.pull_entered.wait());
+    // stop() waits for the pull; let the pull finish (empty) once stop has asked to stop.
+    std::thread releaser([&] {
+        wait_until([&] { return log.count(LogLevel::Debug, "worker stopping") > 0; });
+        release.set();
+    });
+    CHECK_NOTHROW(worker.stop(patience));
+    releaser.join();
+}

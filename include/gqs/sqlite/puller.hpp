@@ -23,6 +23,11 @@ public:
     /// All settlements in one transaction (one commit). A storage failure fails every entry.
     [[nodiscard]] std::vector<std::exception_ptr>
     settle(std::span<const Settlement> settlements) override;
+    /// Both in one transaction. If it fails, the settlements are retried alone, then the
+    /// error is thrown.
+    [[nodiscard]] std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
+                                                   std::vector<std::exception_ptr>& results,
+                                                   int batch, Duration lock) override;
     /// Notifies after every push committed through the same Connection object.
     [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
     /// A read-only query; never takes the write lock.
@@ -30,6 +35,8 @@ public:
 
 private:
     void transition(Job& job, Action action, Duration backoff);
+    // Caller holds the connection's mutex and is inside a transaction or autocommit.
+    std::vector<Job> pull_locked(int batch, Duration lock, std::int64_t now);
 
     std::shared_ptr<Connection> connection_;
 };
