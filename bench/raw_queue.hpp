@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+// The baseline: gqs's own SQL run straight on the SQLite C API with reused prepared statements.
+#pragma once
+
+#include "support.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gqs_bench {
+
+/// The SQL text gqs runs, copied from src/sqlite/ (pusher.cpp, sql.hpp, puller.cpp).
+/// check_sql() verifies at start-up that gqs still runs exactly these statements.
+namespace raw_sql {
+inline constexpr const char* insert =
+    "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
+    "next_run_at, metadata, payload) VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5)";
+inline constexpr const char* pull =
+    "UPDATE jobs SET status = 2, attempts = max(attempts, 0) + 1, locked_until = ?2, "
+    "updated_at = ?1 "
+    "WHERE rowid IN ("
+    " SELECT rowid FROM ("
+    "  SELECT rowid, next_run_at FROM ("
+    "   SELECT rowid, next_run_at FROM jobs"
+    "   WHERE status = 1 AND next_run_at <= ?1 ORDER BY next_run_at LIMIT ?3)"
+    "  UNION ALL"
+    "  SELECT rowid, next_run_at FROM ("
+    "   SELECT rowid, next_run_at FROM jobs"
+    "   WHERE status = 2 AND locked_until < ?1 AND next_run_at <= ?1"
+    "   ORDER BY locked_until LIMIT ?3)"
+    "  ORDER BY next_run_at LIMIT ?3)) "
+    "RETURNING id, created_at, updated_at, status, attempts, locked_until, next_run_at, "
+    "metadata, payload";
+inline constexpr const char* complete =
+    "UPDATE jobs SET status = 3, locked_until = NULL, updated_at = ?2 "
+    "WHERE id = ?1 AND status = 2 AND attempts = ?3";
+} // namespace raw_sql
+
+/// A row of the pull's RETURNING columns. Metadata is kept as the stored bytes (gqs parses
+/// it into nlohmann::json; the baseline does not).
+struct RawJob {
+    std::array<std::uint8_t, 16> id{};
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+    int status = 0;
+    std::int64_t attempts = 0;
+    std::optional<std::int64_t> locked_until;
+    std::int64_t next_run_at = 0;
+    std::string metadata;
+    std::string payload;
+};
+
+/// One SQLite connection opened with the settings gqs's Connection::open applies, and the
+/// statements gqs would prepare on it. Not thread-safe. Throws std::runtime_error on any
+/// SQLite error.
+class RawQueue {
+public:
+    RawQueue(const std::filesystem::path& path, bool full_sync);
+    ~RawQueue();
+    RawQueue(const RawQueue&) = delete;
+    RawQueue& operator=(const RawQueue&) = delete;
+
+    /// One INSERT in autocommit mode (its own transaction), as gqs's Pusher::push.
+    void push(const gqs::Uuid& id, std::string_view payload);
+    /// BEGIN IMMEDIATE; one INSERT per id; COMMIT, as gqs's Pusher::push_batch.
+    void push_batch(std::span<const gqs::Uuid> ids, std::string_view payload);
+    /// The pull UPDATE ... RETURNING in autocommit mode; the rows read into RawJobs.
+    [[nodiscard]] std::vector<RawJob> pull(int batch, gqs::Duration lock);
+    /// The fenced complete UPDATE in autocommit mode; false if no row matched.
+    bool complete(const RawJob& job);
+    /// BEGIN IMMEDIATE; one complete UPDATE per job; COMMIT. Returns how many matched.
+    std::size_t complete_batch(std::span<const RawJob> jobs);
+    /// BEGIN IMMEDIATE and COMMIT, for callers that group statements themselves (pull and
+    /// complete run inside the transaction then).
+    void begin();
+    void commit();
+
+    /// Fills the table outside of any measurement: `count` jobs in transactions of `chunk`,
+    /// Pending (status 1) and ready now, or Done (status 3, finished in the past).
+    void fill(std::size_t count, int status, std::size_t chunk = 10000);
+
+    /// A single integer from `sql` (for checks).
+    [[nodiscard]] std::int64_t scalar(const char* sql);
+
+    [[nodiscard]] sqlite3* handle() const noexcept { return db_; }
+
+private:
+    sqlite3_stmt* prepare(const char* sql);
+    void exec(const char* sql);
+    void step_done(sqlite3_stmt* stmt, const char* doing);
+    void bind_insert(const gqs::Uuid& id, std::int64_t now, std::string_view payload);
+    [[noreturn]] void fail(const char* doing, int rc) const;
+    [[nodiscard]] const char* sync_pragma() const noexcept {
+        return full_sync_ ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+    }
+
+    bool full_sync_ = false;
+    sqlite3* db_ = nullptr;
+    sqlite3_stmt* insert_ = nullptr;
+    sqlite3_stmt* pull_ = nullptr;
+    sqlite3_stmt* complete_ = nullptr;
+    sqlite3_stmt* begin_ = nullptr;
+    sqlite3_stmt* commit_ = nullptr;
+};
+
+/// Creates gqs's schema in a new file through gqs's own init_db, so both sides of every
+/// comparison run on the same table, indexes and user_version.
+void create_schema(const std::filesystem::path& path, const Settings& settings);
+
+/// The current time in microseconds since the Unix epoch, as gqs stores times.
+inline std::int64_t now_micros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// Runs a short gqs session with SQLite's statement trace on, and compares the statements
+/// gqs ran with raw_sql. Returns an empty string when every raw statement is among them,
+/// else a description of the difference.
+[[nodiscard]] std::string check_sql(const Settings& settings);
+
+} // namespace gqs_bench

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: Apache-2.0
+// The workloads. Inputs (messages, ids) are built before the clock starts; the clock covers
+// only the queue calls. Tables are filled through a separate connection that is closed
+// (and so checkpointed) before the measured connection opens, on both sides alike.
+#include "workloads.hpp"
+
+#include "raw_queue.hpp"
+
+#if __has_include(<gqs/worker.hpp>)
+#include <gqs/worker.hpp>
+#define GQS_BENCH_HAVE_WORKER 1
+#else
+#define GQS_BENCH_HAVE_WORKER 0
+#endif
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace gqs_bench {
+
+namespace {
+
+constexpr gqs::Duration lease{30000};
+
+double rate(std::size_t jobs, Clock::time_point start) {
+    return static_cast<double>(jobs) / seconds_since(start);
+}
+
+/// A new database with gqs's schema and `ready` Pending jobs after `done` Done ones.
+void prepare(const TempDb& db, const Settings& s, std::size_t ready, std::size_t done = 0) {
+    create_schema(db.path(), s);
+    if (ready == 0 && done == 0) return;
+    RawQueue filler(db.path(), s.full_sync);
+    if (done > 0) filler.fill(done, 3, 100'000);
+    if (ready > 0) filler.fill(ready, 1);
+}
+
+void expect(bool ok, const char* what) {
+    if (!ok) throw std::runtime_error(std::string("benchmark check failed: ") + what);
+}
+
+} // namespace
+
+Sizes Sizes::for_mode(bool quick) {
+    Sizes z;
+    if (!quick) return z;
+    z.push = 500;
+    z.push_batch = 5'000;
+    z.pull_complete_1 = 500;
+    z.pull_complete_100 = 5'000;
+    z.drain = 1'000;
+    z.drain_ceiling = 500;
+    z.latency_samples = 50;
+    z.latency_budget_s = 0.3;
+    z.scale_done = 10'000;
+    z.scale_jobs = 5'000;
+    z.backlog_small = 1'000;
+    z.backlog_large = 10'000;
+    z.backlog_measured = 200;
+    return z;
+}
+
+std::string make_payload() {
+    std::string payload(100, '\0');
+    for (std::size_t i = 0; i < payload.size(); ++i)
+        payload[i] = static_cast<char>('a' + static_cast<int>(i % 26));
+    return payload;
+}
+
+std::vector<gqs::Message> make_messages(std::size_t count) {
+    const std::string payload = make_payload();
+    const nlohmann::json metadata = nlohmann::json::parse(metadata_text);
+    std::vector<gqs::Message> messages(count);
+    for (auto& m : messages) {
+        m.metadata = metadata;
+        m.payload = payload;
+    }
+    return messages;
+}
+
+std::vector<gqs::Uuid> make_ids(std::size_t count) {
+    std::vector<gqs::Uuid> ids;
+    ids.reserve(count);
+    for (std::size_t i = 0; i < count; ++i)
+        ids.push_back(gqs::Uuid::generate());
+    return ids;
+}
+
+TempDb::TempDb(const Settings& settings) {
+    // A per-process random tag keeps concurrent benchmark processes apart.
+    static const std::string tag = std::to_string(std::random_device{}() & 0xFFFFFFu);
+    static std::atomic<unsigned> counter{0};
+    path_ = settings.dir / ("gqs_bench_" + tag + "_" + std::to_string(counter++) + ".db");
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        std::filesystem::remove(path_.string() + suffix);
+}
+
+TempDb::~TempDb() {
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        std::filesystem::remove(path_.string() + suffix, ignored);
+}
+
+// ---- push -------------------------------------------------------------------------------
+
+double gqs_push(const Settings& s, std::size_t n) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    const auto messages = make_messages(n);
+    gqs::sqlite::Pusher pusher(gqs::sqlite::Connection::open(db.path(), s.options()));
+    const auto start = Clock::now();
+    for (const auto& m : messages)
+        pusher.push(m);
+    return rate(n, start);
+}
+
+double raw_push(const Settings& s, std::size_t n) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    const auto ids = make_ids(n);
+    const std::string payload = make_payload();
+    RawQueue queue(db.path(), s.full_sync);
+    const auto start = Clock::now();
+    for (const auto& id : ids)
+        queue.push(id, payload);
+    return rate(n, start);
+}
+
+double gqs_push_batch(const Settings& s, std::size_t n, std::size_t batch) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    const auto messages = make_messages(n);
+    gqs::sqlite::Pusher pusher(gqs::sqlite::Connection::open(db.path(), s.options()));
+    const std::span<const gqs::Message> all(messages);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < n; i += batch)
+        pusher.push_batch(all.subspan(i, std::min(batch, n - i)));
+    return rate(n, start);
+}
+
+double raw_push_batch(const Settings& s, std::size_t n, std::size_t batch) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    const auto ids = make_ids(n);
+    const std::string payload = make_payload();
+    RawQueue queue(db.path(), s.full_sync);
+    const std::span<const gqs::Uuid> all(ids);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < n; i += batch)
+        queue.push_batch(all.subspan(i, std::min(batch, n - i)), payload);
+    return rate(n, start);
+}
+
+// ---- pull + complete ----------------------------------------------------------------------
+
+double gqs_pull_complete_1(const Settings& s, std::size_t ready, std::size_t measured) {
+    TempDb db(s);
+    prepare(db, s, ready);
+    gqs::sqlite::Puller puller(gqs::sqlite::Connection::open(db.path(), s.options()));
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < measured; ++i) {
+        auto jobs = puller.pull(1, lease);
+        expect(jobs.size() == 1, "gqs pull(1) returned a job");
+        puller.complete(jobs.front());
+    }
+    return rate(measured, start);
+}
+
+double raw_pull_complete_1(const Settings& s, std::size_t ready, std::size_t measured) {
+    TempDb db(s);
+    prepare(db, s, ready);
+    RawQueue queue(db.path(), s.full_sync);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < measured; ++i) {
+        auto jobs = queue.pull(1, lease);
+        expect(jobs.size() == 1, "raw pull(1) returned a job");
+        expect(queue.complete(jobs.front()), "raw complete matched its row");
+    }
+    return rate(measured, start);
+}
+
+double gqs_pull_complete_batch(const Settings& s, std::size_t n, int batch, std::size_t done_rows) {
+    TempDb db(s);
+    prepare(db, s, n, done_rows);
+    gqs::sqlite::Puller puller(gqs::sqlite::Connection::open(db.path(), s.options()));
+    std::size_t done = 0;
+    const auto start = Clock::now();
+    while (done < n) {
+        auto jobs = puller.pull(batch, lease);
+        expect(!jobs.empty(), "gqs pull(batch) returned jobs");
+        for (const auto& error : puller.complete_batch(jobs))
+            expect(!error, "gqs complete_batch");
+        done += jobs.size();
+    }
+    return rate(done, start);
+}
+
+double raw_pull_complete_batch(const Settings& s, std::size_t n, int batch, std::size_t done_rows) {
+    TempDb db(s);
+    prepare(db, s, n, done_rows);
+    RawQueue queue(db.path(), s.full_sync);
+    std::size_t done = 0;
+    const auto start = Clock::now();
+    while (done < n) {
+        auto jobs = queue.pull(batch, lease);
+        expect(!jobs.empty(), "raw pull(batch) returned jobs");
+        expect(queue.complete_batch(jobs) == jobs.size(), "raw complete_batch matched every row");
+        done += jobs.size();
+    }
+    return rate(done, start);
+}
+
+// ---- worker -------------------------------------------------------------------------------
+
+double raw_worker_ceiling(const Settings& s, std::size_t n, int c) {
+    TempDb db(s);
+    prepare(db, s, n);
+    RawQueue queue(db.path(), s.full_sync);
+    std::size_t completed = 0;
+    std::vector<RawJob> held;
+    const auto start = Clock::now();
+    while (true) {
+        queue.begin();
+        for (const auto& job : held)
+            expect(queue.complete(job), "raw complete matched its row");
+        completed += held.size();
+        held = queue.pull(c, lease);
+        queue.commit();
+        if (held.empty()) break;
+    }
+    expect(completed == n, "raw ceiling completed every job");
+    return rate(n, start);
+}
+
+bool have_worker() noexcept { return GQS_BENCH_HAVE_WORKER != 0; }
+
+#if GQS_BENCH_HAVE_WORKER
+
+namespace {
+
+// A worker and the puller it uses. If the worker does not stop in time, both are abandoned
+// (leaked, threads and all) rather than destroyed: ~Worker would wait for its threads
+// forever. The handlers therefore share their state through shared_ptrs, never the stack.
+struct RunningWorker {
+    std::unique_ptr<gqs::sqlite::Puller> puller;
+    std::unique_ptr<gqs::Worker> worker;
+
+    RunningWorker(std::shared_ptr<gqs::sqlite::Connection> connection, gqs::Handler handler,
+                  const gqs::WorkerConfig& config)
+        : puller(std::make_unique<gqs::sqlite::Puller>(std::move(connection))),
+          worker(std::make_unique<gqs::Worker>(*puller, std::move(handler), config)) {
+        worker->start();
+    }
+    RunningWorker(const RunningWorker&) = delete;
+    RunningWorker& operator=(const RunningWorker&) = delete;
+    ~RunningWorker() {
+        if (worker) stop_or_abandon(gqs::Duration(10000));
+    }
+
+    void stop_or_abandon(gqs::Duration timeout) {
+        try {
+            worker->stop(timeout);
+            worker.reset();
+        } catch (...) {
+            std::cerr << "gqs_bench: the worker did not stop; abandoning it\n";
+            static_cast<void>(worker.release());
+            static_cast<void>(puller.release());
+            if (std::uncaught_exceptions() == 0) throw;
+        }
+    }
+};
+
+struct DrainState {
+    std::atomic<std::size_t> handled{0};
+    std::size_t target = 0;
+    std::mutex mutex;
+    std::condition_variable all_handled;
+};
+
+struct LatencyState {
+    std::mutex mutex;
+    std::condition_variable started_cv;
+    bool started = false;
+    double latency_us = 0;
+};
+
+} // namespace
+
+double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency) {
+    TempDb db(s);
+    prepare(db, s, n);
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    auto state = std::make_shared<DrainState>();
+    state->target = n;
+    gqs::WorkerConfig config;
+    config.concurrency = concurrency;
+    const auto start = Clock::now();
+    RunningWorker running(
+        connection,
+        [state](const gqs::Job&, std::stop_token) {
+            if (state->handled.fetch_add(1) + 1 == state->target) {
+                std::lock_guard lock(state->mutex);
+                state->all_handled.notify_all();
+            }
+        },
+        config);
+    {
+        std::unique_lock lock(state->mutex);
+        const bool finished = state->all_handled.wait_for(
+            lock, std::chrono::minutes(10), [&] { return state->handled.load() >= n; });
+        expect(finished, "the worker handled every job within 10 minutes");
+    }
+    // stop() returns once the last handlers' jobs are settled: the drain is over.
+    running.stop_or_abandon(gqs::Duration(60000));
+    const double result = rate(n, start);
+    expect(connection->database()
+                   .execAndGet("SELECT count(*) FROM jobs WHERE status = 3")
+                   .getInt64() == static_cast<std::int64_t>(n),
+           "the worker completed every job");
+    return result;
+}
+
+std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double budget_s) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    gqs::sqlite::Pusher pusher(connection);
+    auto state = std::make_shared<LatencyState>();
+    // The push time travels in the payload's first 8 bytes (steady clock, nanoseconds).
+    RunningWorker running(
+        connection,
+        [state](const gqs::Job& job, std::stop_token) {
+            const auto now = Clock::now().time_since_epoch();
+            std::int64_t pushed_ns = 0;
+            if (job.payload.size() >= sizeof pushed_ns)
+                std::memcpy(&pushed_ns, job.payload.data(), sizeof pushed_ns);
+            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+            std::lock_guard lock(state->mutex);
+            state->latency_us = static_cast<double>(ns - pushed_ns) / 1000.0;
+            state->started = true;
+            state->started_cv.notify_all();
+        },
+        gqs::WorkerConfig{});
+    // Let the worker's first pull find nothing, so it is idle when the first job arrives.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+
+    auto messages = make_messages(samples);
+    std::vector<double> latencies;
+    latencies.reserve(samples);
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(budget_s));
+    for (auto& message : messages) {
+        {
+            std::lock_guard lock(state->mutex);
+            state->started = false;
+        }
+        const std::int64_t pushed_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+                .count();
+        std::memcpy(message.payload.data(), &pushed_ns, sizeof pushed_ns);
+        pusher.push(message);
+        std::unique_lock lock(state->mutex);
+        if (!state->started_cv.wait_until(
+                lock, std::max(deadline, Clock::now() + std::chrono::seconds(5)),
+                [&] { return state->started; }))
+            break; // the handler never started: report what we have
+        latencies.push_back(state->latency_us);
+        lock.unlock();
+        if (Clock::now() >= deadline) break;
+        // Let the handler return and the job be completed: the next push finds the worker idle.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    running.stop_or_abandon(gqs::Duration(10000));
+    return latencies;
+}
+
+#else
+
+double gqs_worker_drain(const Settings&, std::size_t, int) {
+    throw std::runtime_error("gqs/worker.hpp is not available in this build");
+}
+
+std::vector<double> gqs_latency(const Settings&, std::size_t, double) {
+    throw std::runtime_error("gqs/worker.hpp is not available in this build");
+}
+
+#endif
+
+} // namespace gqs_bench

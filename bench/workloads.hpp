@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// One run of each workload, for gqs and for the raw baseline. Each run builds a fresh database.
+#pragma once
+
+#include "support.hpp"
+
+#include <cstddef>
+#include <vector>
+
+namespace gqs_bench {
+
+/// How big each workload is (full run or --quick).
+struct Sizes {
+    std::size_t push = 20'000;
+    std::size_t push_batch = 100'000;
+    std::size_t batch = 1'000;
+    std::size_t pull_complete_1 = 20'000;
+    std::size_t pull_complete_100 = 100'000;
+    std::size_t drain = 100'000;
+    std::size_t drain_ceiling = 20'000; // raw pull(c) + complete c, the worker's ceiling
+    std::size_t latency_samples = 1'000;
+    double latency_budget_s = 10; // per run; a worker that polls slowly gets fewer samples
+    std::size_t scale_done = 1'000'000;
+    std::size_t scale_jobs = 100'000;
+    std::size_t backlog_small = 1'000;
+    std::size_t backlog_large = 100'000;
+    std::size_t backlog_measured = 2'000;
+
+    [[nodiscard]] static Sizes for_mode(bool quick);
+};
+
+// Each function runs one measurement on a fresh database and returns jobs per second.
+// `done_rows` Done jobs are inserted before the ready ones (the scale workload).
+
+double gqs_push(const Settings& s, std::size_t n);
+double raw_push(const Settings& s, std::size_t n);
+
+double gqs_push_batch(const Settings& s, std::size_t n, std::size_t batch);
+double raw_push_batch(const Settings& s, std::size_t n, std::size_t batch);
+
+/// `ready` jobs are waiting; `measured` of them are pulled one at a time and completed.
+double gqs_pull_complete_1(const Settings& s, std::size_t ready, std::size_t measured);
+double raw_pull_complete_1(const Settings& s, std::size_t ready, std::size_t measured);
+
+/// `n` ready jobs pulled `batch` at a time, each batch completed in one transaction.
+double gqs_pull_complete_batch(const Settings& s, std::size_t n, int batch,
+                               std::size_t done_rows = 0);
+double raw_pull_complete_batch(const Settings& s, std::size_t n, int batch,
+                               std::size_t done_rows = 0);
+
+/// The most a worker that leases no more than `c` jobs at a time can do with gqs's SQL: each
+/// transaction completes the `c` jobs of the previous one and pulls the next `c`.
+double raw_worker_ceiling(const Settings& s, std::size_t n, int c);
+
+/// A gqs::Worker with a no-op handler drains `n` ready jobs.
+double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency);
+
+/// Push-to-handler-start latencies in microseconds, for an idle worker; at most `samples`,
+/// fewer if `budget_s` seconds run out first.
+std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double budget_s);
+
+/// True when the worker workloads are compiled in (gqs/worker.hpp exists).
+bool have_worker() noexcept;
+
+} // namespace gqs_bench
