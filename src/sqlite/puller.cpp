@@ -15,9 +15,8 @@ namespace {
 // caller saw. The seed checks only the status, so a worker whose lease expired and was
 // re-pulled by another could still finish or extend the other's lease. attempts grows on
 // every pull, which makes it a fencing token for the lease.
-constexpr const char* extend_sql =
-    "UPDATE jobs SET locked_until = ?3, updated_at = ?2 "
-    "WHERE id = ?1 AND status = 2 AND attempts = ?4";
+constexpr const char* extend_sql = "UPDATE jobs SET locked_until = ?3, updated_at = ?2 "
+                                   "WHERE id = ?1 AND status = 2 AND attempts = ?4";
 constexpr const char* complete_sql =
     "UPDATE jobs SET status = 3, locked_until = NULL, updated_at = ?2 "
     "WHERE id = ?1 AND status = 2 AND attempts = ?3";
@@ -45,8 +44,7 @@ void check_pull(int batch, Duration lock) {
 
 std::string lost(const char* verb, const Job& job) {
     return std::string("gqs: cannot ") + verb + " job " + job.id.to_string() + " (attempt " +
-           std::to_string(job.attempts) +
-           "): it is gone, finished, or leased by someone else";
+           std::to_string(job.attempts) + "): it is gone, finished, or leased by someone else";
 }
 
 // The error a transition that matched no row reports, as the single calls throw it.
@@ -95,7 +93,8 @@ void apply(Job& job, Action action, Duration backoff, std::int64_t now) {
                  : action == Action::Requeue ? Status::Pending
                                              : Status::Dead;
     job.locked_until.reset();
-    if (action == Action::Requeue) job.next_run_at = detail::from_micros(detail::add_micros(now, backoff));
+    if (action == Action::Requeue)
+        job.next_run_at = detail::from_micros(detail::add_micros(now, backoff));
     job.updated_at = detail::from_micros(now);
 }
 
@@ -122,7 +121,8 @@ std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::int64_t now)
         stmt.bind(3, batch);
         // The statement's changes are made by its first step; reading the rows on the way is
         // safe because nothing else can use this handle meanwhile.
-        while (stmt.step()) jobs.push_back(detail::read_job(stmt.get()));
+        while (stmt.step())
+            jobs.push_back(detail::read_job(stmt.get()));
     }
     // RETURNING gives rows in no promised order.
     std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
@@ -152,43 +152,43 @@ void Puller::transition(Job& job, Action action, Duration backoff) {
     std::lock_guard guard(state.mutex);
     auto now = detail::now_micros();
     // One statement in autocommit mode: its own write transaction.
-    if (!run_transition(state, job, action, backoff, now)) std::rethrow_exception(lost_error(action, job));
+    if (!run_transition(state, job, action, backoff, now))
+        std::rethrow_exception(lost_error(action, job));
     apply(job, action, backoff, now);
 }
 
 void Puller::complete(Job& job) { transition(job, Action::Complete, {}); }
 
 void Puller::requeue(Job& job, Duration backoff) {
-    if (backoff.count() < 0) throw std::invalid_argument("gqs: requeue backoff must not be negative");
+    if (backoff.count() < 0)
+        throw std::invalid_argument("gqs: requeue backoff must not be negative");
     transition(job, Action::Requeue, backoff);
 }
 
 void Puller::kill(Job& job) { transition(job, Action::Kill, {}); }
 
-std::vector<std::exception_ptr> Puller::settle(std::span<const Settlement> settlements) {
-    check_settlements(settlements);
-    std::vector<std::exception_ptr> results(settlements.size());
-    if (settlements.empty()) return results;
+std::vector<std::exception_ptr> Puller::settle_all(std::span<const Settlement> settlements,
+                                                   int batch, Duration lock,
+                                                   std::vector<Job>* jobs) {
     std::vector<char> applied(settlements.size(), 0);
     auto& state = detail::Access::state(*connection_);
     std::int64_t now = 0;
-    try {
+    {
         std::lock_guard guard(state.mutex);
         now = detail::now_micros();
         // One transaction for the lot: one commit (and one fsync with synchronous=FULL)
-        // instead of one per job. A transition whose lease is lost changes no row, so it
-        // fails alone without spoiling the others.
+        // instead of one per job; with a pull, a worker's whole cycle. A transition whose
+        // lease is lost changes no row, so it fails alone without spoiling the others.
         detail::in_write_transaction(state, "settling jobs", [&] {
             for (std::size_t i = 0; i < settlements.size(); ++i) {
                 const auto& s = settlements[i];
                 applied[i] = run_transition(state, *s.job, s.action, s.backoff, now);
             }
+            if (jobs != nullptr) *jobs = pull_locked(batch, lock, now);
         });
-    } catch (const StorageError&) {
-        // Nothing was committed: every entry failed with the storage error.
-        for (auto& r : results) r = std::current_exception();
-        return results;
     }
+    // Committed: now the callers' snapshots may change.
+    std::vector<std::exception_ptr> results(settlements.size());
     for (std::size_t i = 0; i < settlements.size(); ++i) {
         const auto& s = settlements[i];
         if (applied[i]) {
@@ -200,46 +200,38 @@ std::vector<std::exception_ptr> Puller::settle(std::span<const Settlement> settl
     return results;
 }
 
+std::vector<std::exception_ptr> Puller::settle(std::span<const Settlement> settlements) {
+    check_settlements(settlements);
+    if (settlements.empty()) return {};
+    try {
+        return settle_all(settlements, 0, {}, nullptr);
+    } catch (const StorageError&) {
+        // Nothing was committed: every entry failed with the storage error.
+        return std::vector<std::exception_ptr>(settlements.size(), std::current_exception());
+    }
+}
+
 std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
                                          std::vector<std::exception_ptr>& results, int batch,
                                          Duration lock) {
     check_settlements(settlements);
-    if (batch > 0) check_pull(batch, lock);
-    results.assign(settlements.size(), nullptr);
     if (batch <= 0) {
         results = settle(settlements);
         return {};
     }
-    if (settlements.empty()) return pull(batch, lock);
-    std::vector<char> applied(settlements.size(), 0);
+    check_pull(batch, lock);
+    if (settlements.empty()) {
+        results.clear();
+        return pull(batch, lock);
+    }
     std::vector<Job> jobs;
-    auto& state = detail::Access::state(*connection_);
-    std::int64_t now = 0;
     try {
-        std::lock_guard guard(state.mutex);
-        now = detail::now_micros();
-        // A worker's whole cycle, one commit: the results of the jobs that finished and the
-        // lease of the next ones.
-        detail::in_write_transaction(state, "settling and pulling jobs", [&] {
-            for (std::size_t i = 0; i < settlements.size(); ++i) {
-                const auto& s = settlements[i];
-                applied[i] = run_transition(state, *s.job, s.action, s.backoff, now);
-            }
-            jobs = pull_locked(batch, lock, now);
-        });
+        results = settle_all(settlements, batch, lock, &jobs);
     } catch (const StorageError&) {
         // Nothing was committed. The settlements matter more than the next lease: store them
         // on their own, then report the failure.
         results = settle(settlements);
         throw;
-    }
-    for (std::size_t i = 0; i < settlements.size(); ++i) {
-        const auto& s = settlements[i];
-        if (applied[i]) {
-            apply(*s.job, s.action, s.backoff, now);
-        } else {
-            results[i] = lost_error(s.action, *s.job);
-        }
     }
     return jobs;
 }

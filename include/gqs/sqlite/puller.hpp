@@ -37,6 +37,10 @@ private:
     void transition(Job& job, Action action, Duration backoff);
     // Caller holds the connection's mutex and is inside a transaction or autocommit.
     std::vector<Job> pull_locked(int batch, Duration lock, std::int64_t now);
+    // Runs the settlements (and the pull, when `jobs` is given) in one transaction, then
+    // updates the callers' jobs. Throws StorageError, nothing committed, if it fails.
+    std::vector<std::exception_ptr> settle_all(std::span<const Settlement> settlements, int batch,
+                                               Duration lock, std::vector<Job>* jobs);
 
     std::shared_ptr<Connection> connection_;
 };
