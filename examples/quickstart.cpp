@@ -30,9 +30,9 @@ int main(int argc, char** argv) {
     // Worker side: lease three jobs for 30 seconds each.
     auto jobs = puller.pull(3, std::chrono::seconds(30));
     std::cout << "pulled " << jobs.size() << " jobs\n";
-    puller.complete(jobs[0]);                           // handled: Done
-    puller.requeue(jobs[1], std::chrono::seconds(0));   // failed: Pending again, runnable now
-    puller.kill(jobs[2]);                               // hopeless: Dead
+    puller.complete(jobs[0]);                         // handled: Done
+    puller.requeue(jobs[1], std::chrono::seconds(0)); // failed: Pending again, runnable now
+    puller.kill(jobs[2]);                             // hopeless: Dead
 
     // What the Observer sees.
     std::map<gqs::Status, int> counts;
@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
                   << "  attempts=" << job.attempts << "  n=" << job.get<int>("n").value_or(-1)
                   << "  payload=\"" << job.payload << "\"\n";
     }
-    for (auto s : {gqs::Status::Pending, gqs::Status::Processing, gqs::Status::Done,
-                   gqs::Status::Dead})
+    for (auto s :
+         {gqs::Status::Pending, gqs::Status::Processing, gqs::Status::Done, gqs::Status::Dead})
         std::cout << gqs::to_string(s) << ": " << counts[s] << "\n";
     return 0;
 }

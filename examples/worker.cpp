@@ -25,10 +25,9 @@ namespace {
 
 int run(int argc, char** argv) {
     // A real file: the queue survives the process. Start fresh for the demo.
-    const std::filesystem::path path = argc > 1
-                                           ? std::filesystem::path(argv[1])
-                                           : std::filesystem::temp_directory_path() /
-                                                 "gqs-worker-example.db";
+    const std::filesystem::path path =
+        argc > 1 ? std::filesystem::path(argv[1])
+                 : std::filesystem::temp_directory_path() / "gqs-worker-example.db";
     for (const char* suffix : {"", "-wal", "-shm"})
         std::filesystem::remove(path.string() + suffix);
 
@@ -64,8 +63,7 @@ int run(int argc, char** argv) {
                 cv.notify_all();
             }
         } wake{mutex, progress, returned};
-        if (job.get<bool>("hopeless").value_or(false))
-            throw gqs::Kill("order cannot be fulfilled");
+        if (job.get<bool>("hopeless").value_or(false)) throw gqs::Kill("order cannot be fulfilled");
         if (job.get<bool>("flaky").value_or(false) && job.attempts == 1)
             throw std::runtime_error("payment service unavailable");
         // 20 ms of "work" that ends early if the worker stops.
@@ -138,8 +136,8 @@ int run(int argc, char** argv) {
             ++wrong;
         }
     }
-    for (auto status : {gqs::Status::Pending, gqs::Status::Processing, gqs::Status::Done,
-                        gqs::Status::Dead})
+    for (auto status :
+         {gqs::Status::Pending, gqs::Status::Processing, gqs::Status::Done, gqs::Status::Dead})
         std::cout << gqs::to_string(status) << ": " << by_status[status] << '\n';
     std::cout << "warnings logged: " << warnings << " (5 retries, 1 kill)\n";
     if (wrong != 0) {

@@ -46,8 +46,7 @@ TimePoint cutoff(Duration delta) {
 class CleanWorker::Impl {
 public:
     Impl(Cleaner& cleaner, CleanConfig config, Logger logger)
-        : cleaner_(cleaner),
-          config_(config),
+        : cleaner_(cleaner), config_(config),
           logger_(logger ? std::move(logger) : Logger(default_logger)) {
         validate(config_);
     }
@@ -110,8 +109,7 @@ void CleanWorker::Impl::stop(Duration timeout) {
     }
     if (!finished) {
         throw StopTimeout("gqs::CleanWorker::stop: a clean still under way after " +
-                          std::to_string(timeout.count()) +
-                          " ms; it finishes in the background");
+                          std::to_string(timeout.count()) + " ms; it finishes in the background");
     }
     thread_.join();
 }

@@ -132,7 +132,7 @@ private:
     std::vector<std::jthread> threads_;
     Subscription pushes_; // wakes the pull loop when jobs are pushed in this process
 
-    std::mutex mutex_; // guards everything below
+    std::mutex mutex_;                  // guards everything below
     std::condition_variable work_cv_;   // handler threads: a job is ready, or time to exit
     std::condition_variable pull_cv_;   // pull loop: stop, or a thread became idle
     std::condition_variable keeper_cv_; // lease keeper: a lease to watch, or stop
@@ -157,9 +157,7 @@ private:
 };
 
 Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger logger)
-    : puller_(puller),
-      handler_(std::move(handler)),
-      config_(config),
+    : puller_(puller), handler_(std::move(handler)), config_(config),
       logger_(logger ? std::move(logger) : Logger(default_logger)),
       extend_every_(std::max(Duration(1), config.lock_timeout / 2)),
       extend_retry_(std::max(Duration(1), config.lock_timeout / 10)) {
@@ -243,7 +241,8 @@ void Worker::Impl::request_stop() {
     keeper_cv_.notify_all();
     state_cv_.notify_all();
     // Outside the lock: request_stop runs the callbacks the handlers registered.
-    for (std::stop_source& source : running) source.request_stop();
+    for (std::stop_source& source : running)
+        source.request_stop();
 }
 
 void Worker::Impl::stop(Duration timeout) {
@@ -335,7 +334,8 @@ void Worker::Impl::pull_loop(std::unique_lock<std::mutex>& lock) {
             lock.unlock();
             std::vector<Settlement> settlements;
             settlements.reserve(done.size());
-            for (Finished& f : done) settlements.push_back({&f.job, f.action, f.backoff});
+            for (Finished& f : done)
+                settlements.push_back({&f.job, f.action, f.backoff});
             const auto leased_at = SteadyClock::now();
             std::vector<std::exception_ptr> results;
             std::vector<Job> jobs;
@@ -347,19 +347,22 @@ void Worker::Impl::pull_loop(std::unique_lock<std::mutex>& lock) {
                     config_.pull_interval);
             } catch (...) {
                 failed = batch > 0;
-                log(LogLevel::Error, "pull failed with an exception not derived from "
-                    "std::exception; retrying in ", config_.pull_interval);
+                log(LogLevel::Error,
+                    "pull failed with an exception not derived from "
+                    "std::exception; retrying in ",
+                    config_.pull_interval);
             }
             if (results.size() != done.size() && !done.empty()) {
                 // The puller failed before it could say anything about the settlements.
-                results.assign(done.size(), std::make_exception_ptr(
-                    Error("the puller reported no result for this settlement")));
+                results.assign(done.size(),
+                               std::make_exception_ptr(
+                                   Error("the puller reported no result for this settlement")));
             }
             failed = finish(done, results) || failed;
             const int got = static_cast<int>(jobs.size());
             if (got > batch) {
-                log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ",
-                    batch, "; they wait for a thread");
+                log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ", batch,
+                    "; they wait for a thread");
             }
             lock.lock();
             pulling_ = false;
@@ -372,7 +375,8 @@ void Worker::Impl::pull_loop(std::unique_lock<std::mutex>& lock) {
             // this one is over, even when it brought no job.
             if (stopping_) work_cv_.notify_all();
             // Results that failed on storage are tried again after a pause.
-            for (Finished& f : done) finished_.push_back(std::move(f));
+            for (Finished& f : done)
+                finished_.push_back(std::move(f));
             // A full batch suggests a backlog: pull again as soon as a thread is idle instead
             // of waiting an interval per batch.
             backlog_ = batch > 0 && !failed && got >= batch;
@@ -404,7 +408,8 @@ void Worker::Impl::keeper_main() noexcept {
         keeper_loop(lock);
     } catch (...) {
         if (!lock.owns_lock()) lock.lock();
-        for (Slot& slot : slots_) slot.extending = false;
+        for (Slot& slot : slots_)
+            slot.extending = false;
         log(LogLevel::Error, "internal error in the lease keeper; leases are no longer extended");
     }
     --alive_;
@@ -450,9 +455,7 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             due->lost = true;
             lost = due->stop;
             break;
-        case Extension::Failed:
-            due->next_extension = SteadyClock::now() + extend_retry_;
-            break;
+        case Extension::Failed: due->next_extension = SteadyClock::now() + extend_retry_; break;
         }
         state_cv_.notify_all();
         if (lost.stop_possible()) {
@@ -476,8 +479,8 @@ Worker::Impl::Extension Worker::Impl::extend(Job& lease) noexcept {
             "); requesting its handler's stop");
         return Extension::Lost;
     } catch (const std::exception& e) {
-        log(LogLevel::Error, "job ", lease.id.to_string(), ": cannot extend its lease: ",
-            e.what(), "; retrying in ", extend_retry_);
+        log(LogLevel::Error, "job ", lease.id.to_string(), ": cannot extend its lease: ", e.what(),
+            "; retrying in ", extend_retry_);
     } catch (...) {
         log(LogLevel::Error, "job ", lease.id.to_string(), ": cannot extend its lease; ",
             "retrying in ", extend_retry_);
@@ -499,7 +502,7 @@ void Worker::Impl::handler_main(std::size_t index) noexcept {
             --busy_;
         }
         log(LogLevel::Error, "internal error in a handler thread; it exits, and its job runs "
-            "again once its lease expires");
+                             "again once its lease expires");
     }
     --handlers_alive_;
     --alive_;
@@ -577,19 +580,19 @@ std::optional<Worker::Impl::Finished> Worker::Impl::decide(Job job, const Result
     case Outcome::Success: break;
     case Outcome::Kill:
         out.action = gqs::Action::Kill;
-        log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ",
-            out.job.attempts, ": ", result.error);
+        log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ", out.job.attempts,
+            ": ", result.error);
         break;
     case Outcome::Failure:
         if (retries_spent(config_.backoff, out.job.attempts)) {
             out.action = gqs::Action::Kill;
-            log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts, " failed: ",
-                result.error, "; no retries left, so it is dead");
+            log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts,
+                " failed: ", result.error, "; no retries left, so it is dead");
         } else {
             out.action = gqs::Action::Requeue;
             out.backoff = backoff_interval(config_.backoff, out.job.attempts);
-            log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts, " failed: ",
-                result.error, "; retrying in ", out.backoff);
+            log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts,
+                " failed: ", result.error, "; retrying in ", out.backoff);
         }
         break;
     }

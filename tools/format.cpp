@@ -139,7 +139,9 @@ std::string format_time(TimePoint t, bool micros) {
     char buf[64];
     if (gmtime_r(&seconds, &tm) == nullptr ||
         std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        return std::string("@").append(std::to_string(us)).append("us"); // a year strftime cannot print
+        return std::string("@")
+            .append(std::to_string(us))
+            .append("us"); // a year strftime cannot print
     std::string out = buf;
     if (micros) {
         std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));

@@ -118,7 +118,8 @@ public:
     [[nodiscard]] std::vector<std::exception_ptr> complete_batch(std::span<Job> jobs) {
         std::vector<Settlement> all;
         all.reserve(jobs.size());
-        for (auto& job : jobs) all.push_back({&job, Action::Complete, {}});
+        for (auto& job : jobs)
+            all.push_back({&job, Action::Complete, {}});
         return settle(all);
     }
 
@@ -193,7 +194,8 @@ public:
 
     /// The page of list(status, limit) that starts after `after` (the last job of the
     /// previous page; see cursor_of). The default filters list(status, 0) in memory.
-    [[nodiscard]] virtual std::vector<Job> list_after(Status status, int limit, const Cursor& after) {
+    [[nodiscard]] virtual std::vector<Job> list_after(Status status, int limit,
+                                                      const Cursor& after) {
         std::vector<Job> page;
         for (auto& job : list(status, 0)) {
             if (job.created_at < after.created_at ||

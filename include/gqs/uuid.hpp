@@ -79,11 +79,13 @@ inline Uuid Uuid::generate() {
     ms = state.last_ms;
 
     Bytes b{};
-    for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+    for (int i = 0; i < 6; ++i)
+        b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
     b[6] = static_cast<std::uint8_t>(0x70 | ((state.counter >> 8) & 0x0F));
     b[7] = static_cast<std::uint8_t>(state.counter & 0xFF);
     std::uint64_t r = state.rng();
-    for (int i = 8; i < 16; ++i) b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(r >> (8 * (i - 8)));
+    for (int i = 8; i < 16; ++i)
+        b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(r >> (8 * (i - 8)));
     b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3F));
     return Uuid(b);
 }
@@ -132,8 +134,10 @@ struct std::hash<gqs::Uuid> {
     std::size_t operator()(const gqs::Uuid& id) const noexcept {
         // The bytes are already well mixed (time + random); fold them.
         std::uint64_t hi = 0, lo = 0;
-        for (std::size_t i = 0; i < 8; ++i) hi = (hi << 8) | id.bytes()[i];
-        for (std::size_t i = 8; i < 16; ++i) lo = (lo << 8) | id.bytes()[i];
+        for (std::size_t i = 0; i < 8; ++i)
+            hi = (hi << 8) | id.bytes()[i];
+        for (std::size_t i = 8; i < 16; ++i)
+            lo = (lo << 8) | id.bytes()[i];
         return static_cast<std::size_t>(lo ^ (hi * 0x9E3779B97F4A7C15ULL));
     }
 };

@@ -31,8 +31,8 @@ void check_delay(Duration delay) {
     detail::bind_id(stmt, 1, id);
     if (!stmt.step()) throw JobLost("gqs: " + std::string(action) + ": no job " + id.to_string());
     auto status = sqlite3_column_int64(stmt.get(), 0);
-    std::string name(to_string(status >= 1 && status <= 4 ? static_cast<Status>(status)
-                                                          : Status::Unknown));
+    std::string name(
+        to_string(status >= 1 && status <= 4 ? static_cast<Status>(status) : Status::Unknown));
     throw BadStatus("gqs: " + std::string(action) + ": job " + id.to_string() + " is " + name +
                     "; " + action + " takes " + wanted);
 }

@@ -12,8 +12,7 @@ namespace {
 
 // Both statuses are bound so one statement serves Done, Dead and both; (status, updated_at)
 // turns it into index range scans.
-constexpr const char* clean_sql =
-    "DELETE FROM jobs WHERE status IN (?1, ?2) AND updated_at <= ?3";
+constexpr const char* clean_sql = "DELETE FROM jobs WHERE status IN (?1, ?2) AND updated_at <= ?3";
 
 } // namespace
 
@@ -24,7 +23,10 @@ Cleaner::Cleaner(std::shared_ptr<Connection> connection) : connection_(std::move
 std::int64_t Cleaner::clean(Status status, std::optional<TimePoint> before) {
     std::int64_t first = 0, second = 0;
     switch (status) {
-    case Status::Unknown: first = 3; second = 4; break;
+    case Status::Unknown:
+        first = 3;
+        second = 4;
+        break;
     case Status::Done: first = second = 3; break;
     case Status::Dead: first = second = 4; break;
     default:

@@ -24,13 +24,13 @@ namespace {
 // The names users search for; sqlite3_errstr only gives the prose.
 const char* code_name(int primary) {
     static constexpr const char* names[] = {
-        "SQLITE_OK",       "SQLITE_ERROR",    "SQLITE_INTERNAL", "SQLITE_PERM",
-        "SQLITE_ABORT",    "SQLITE_BUSY",     "SQLITE_LOCKED",   "SQLITE_NOMEM",
-        "SQLITE_READONLY", "SQLITE_INTERRUPT", "SQLITE_IOERR",   "SQLITE_CORRUPT",
-        "SQLITE_NOTFOUND", "SQLITE_FULL",     "SQLITE_CANTOPEN", "SQLITE_PROTOCOL",
-        "SQLITE_EMPTY",    "SQLITE_SCHEMA",   "SQLITE_TOOBIG",   "SQLITE_CONSTRAINT",
-        "SQLITE_MISMATCH", "SQLITE_MISUSE",   "SQLITE_NOLFS",    "SQLITE_AUTH",
-        "SQLITE_FORMAT",   "SQLITE_RANGE",    "SQLITE_NOTADB",   "SQLITE_NOTICE",
+        "SQLITE_OK",       "SQLITE_ERROR",     "SQLITE_INTERNAL", "SQLITE_PERM",
+        "SQLITE_ABORT",    "SQLITE_BUSY",      "SQLITE_LOCKED",   "SQLITE_NOMEM",
+        "SQLITE_READONLY", "SQLITE_INTERRUPT", "SQLITE_IOERR",    "SQLITE_CORRUPT",
+        "SQLITE_NOTFOUND", "SQLITE_FULL",      "SQLITE_CANTOPEN", "SQLITE_PROTOCOL",
+        "SQLITE_EMPTY",    "SQLITE_SCHEMA",    "SQLITE_TOOBIG",   "SQLITE_CONSTRAINT",
+        "SQLITE_MISMATCH", "SQLITE_MISUSE",    "SQLITE_NOLFS",    "SQLITE_AUTH",
+        "SQLITE_FORMAT",   "SQLITE_RANGE",     "SQLITE_NOTADB",   "SQLITE_NOTICE",
         "SQLITE_WARNING"};
     if (primary >= 0 && primary < static_cast<int>(std::size(names))) return names[primary];
     return "SQLITE_UNKNOWN";
@@ -73,8 +73,8 @@ void Stmt::bind_blob(int index, const void* data, std::size_t size) {
 void Stmt::bind_text(int index, std::string_view text) {
     if (text.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
         throw std::invalid_argument("gqs: value too large for SQLite");
-    check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                            SQLITE_STATIC));
+    check(
+        sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
 }
 
 bool Stmt::step() {
@@ -90,11 +90,11 @@ int Stmt::run() {
     return sqlite3_changes(db_);
 }
 
-State::State(SQLite::Database&& database)
-    : db(std::move(database)), handle(db.getHandle()) {}
+State::State(SQLite::Database&& database) : db(std::move(database)), handle(db.getHandle()) {}
 
 State::~State() {
-    for (auto& [sql, stmt] : statements) sqlite3_finalize(stmt);
+    for (auto& [sql, stmt] : statements)
+        sqlite3_finalize(stmt);
 }
 
 Stmt State::statement(const char* sql, std::string_view doing) {
@@ -190,9 +190,9 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
         throw std::invalid_argument("gqs: Options::busy_timeout must not be negative");
     if (options.busy_timeout.count() > INT_MAX)
         throw std::invalid_argument("gqs: Options::busy_timeout is too large");
-    int flags = options.read_only ? SQLite::OPEN_READONLY
-                                  : SQLite::OPEN_READWRITE |
-                                        (options.create ? SQLite::OPEN_CREATE : 0);
+    int flags = options.read_only
+                    ? SQLite::OPEN_READONLY
+                    : SQLite::OPEN_READWRITE | (options.create ? SQLite::OPEN_CREATE : 0);
     // gqs serialises every use of the handle with its own mutex; SQLite's full mutex stays on
     // because database() hands the handle to the caller too.
     std::shared_ptr<Connection> connection;

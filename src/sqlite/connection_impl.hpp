@@ -11,10 +11,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
-#include <cstdint>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -113,7 +113,8 @@ decltype(auto) in_write_transaction(State& state, std::string_view doing, Fn&& f
     } catch (...) {
         // If COMMIT itself failed the transaction may still be open; ROLLBACK is harmless
         // when SQLite already rolled back.
-        if (!sqlite3_get_autocommit(state.handle)) sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
+        if (!sqlite3_get_autocommit(state.handle))
+            sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
     }
 }
@@ -153,7 +154,7 @@ inline std::int64_t add_micros(std::int64_t now, Duration d) noexcept {
 }
 
 /// The columns every job-reading statement returns, in this order.
-#define GQS_JOB_COLUMNS \
+#define GQS_JOB_COLUMNS                                                                            \
     "id, created_at, updated_at, status, attempts, locked_until, next_run_at, metadata, payload"
 
 /// Metadata as stored (JSON text) to JSON. Text that is not valid JSON comes back as a JSON

@@ -10,13 +10,12 @@ namespace {
 
 constexpr const char* get_sql = "SELECT " GQS_JOB_COLUMNS " FROM jobs WHERE id = ?1";
 // LIMIT -1 is SQLite's "no limit".
-constexpr const char* list_sql = "SELECT " GQS_JOB_COLUMNS
-                                 " FROM jobs WHERE ?1 = 0 OR status = ?1"
+constexpr const char* list_sql = "SELECT " GQS_JOB_COLUMNS " FROM jobs WHERE ?1 = 0 OR status = ?1"
                                  " ORDER BY created_at, id LIMIT ?2";
-constexpr const char* page_sql = "SELECT " GQS_JOB_COLUMNS
-                                 " FROM jobs WHERE (?1 = 0 OR status = ?1)"
-                                 " AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))"
-                                 " ORDER BY created_at, id LIMIT ?2";
+constexpr const char* page_sql =
+    "SELECT " GQS_JOB_COLUMNS " FROM jobs WHERE (?1 = 0 OR status = ?1)"
+    " AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))"
+    " ORDER BY created_at, id LIMIT ?2";
 // Every part reads an index, never the table: counts are covering-index range counts over
 // one of the status indexes; the times are the ends of (status, next_run_at) ranges.
 constexpr const char* stats_sql =
@@ -51,7 +50,8 @@ std::vector<Job> Observer::list(Status status, int limit) {
     stmt.bind(1, static_cast<std::int64_t>(status));
     stmt.bind(2, limit <= 0 ? -1 : limit);
     std::vector<Job> jobs;
-    while (stmt.step()) jobs.push_back(detail::read_job(stmt.get()));
+    while (stmt.step())
+        jobs.push_back(detail::read_job(stmt.get()));
     return jobs;
 }
 
@@ -64,7 +64,8 @@ std::vector<Job> Observer::list_after(Status status, int limit, const Cursor& af
     stmt.bind(3, detail::to_micros(after.created_at));
     detail::bind_id(stmt, 4, after.id);
     std::vector<Job> jobs;
-    while (stmt.step()) jobs.push_back(detail::read_job(stmt.get()));
+    while (stmt.step())
+        jobs.push_back(detail::read_job(stmt.get()));
     return jobs;
 }
 

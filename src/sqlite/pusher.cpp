@@ -76,7 +76,8 @@ void Pusher::push_batch(std::span<const Message> messages, Duration delay) {
     // Encode outside the lock and before the transaction, so bad input changes nothing.
     std::vector<std::string> metadata;
     metadata.reserve(messages.size());
-    for (const auto& m : messages) metadata.push_back(encode_metadata(m));
+    for (const auto& m : messages)
+        metadata.push_back(encode_metadata(m));
     auto& state = detail::Access::state(*connection_);
     {
         std::lock_guard lock(state.mutex);

@@ -43,8 +43,8 @@ Job read_job(sqlite3_stmt* stmt) {
     job.updated_at = from_micros(int_or(stmt, 2, 0));
     auto status = int_or(stmt, 3, 0);
     job.status = status >= 1 && status <= 4 ? static_cast<Status>(status) : Status::Unknown;
-    job.attempts = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
-        int_or(stmt, 4, 0), 0, std::numeric_limits<std::uint32_t>::max()));
+    job.attempts = static_cast<std::uint32_t>(
+        std::clamp<std::int64_t>(int_or(stmt, 4, 0), 0, std::numeric_limits<std::uint32_t>::max()));
     if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
         job.locked_until = from_micros(sqlite3_column_int64(stmt, 5));
     job.next_run_at = from_micros(int_or(stmt, 6, 0));

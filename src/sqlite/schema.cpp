@@ -75,12 +75,13 @@ void init_db(Connection& connection) {
     detail::in_write_transaction(state, doing, [&] {
         auto version = single_int(state, "PRAGMA user_version");
         if (version > schema_version)
-            throw SchemaMismatch("gqs: the database has schema version " +
-                                 std::to_string(version) + ", newer than this build's " +
-                                 std::to_string(schema_version) + "; upgrade gqs");
+            throw SchemaMismatch("gqs: the database has schema version " + std::to_string(version) +
+                                 ", newer than this build's " + std::to_string(schema_version) +
+                                 "; upgrade gqs");
         check_existing_table(state);
         state.exec(create_table, doing);
-        for (const char* sql : create_indexes) state.exec(sql, doing);
+        for (const char* sql : create_indexes)
+            state.exec(sql, doing);
         if (version != schema_version)
             state.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str(), doing);
     });

@@ -100,7 +100,8 @@ struct Harness {
             try {
                 pusher.push_batch(batch);
                 if (dup) fail("push_batch accepted a duplicate id");
-                for (auto& msg : batch) model[msg.id] = Model{};
+                for (auto& msg : batch)
+                    model[msg.id] = Model{};
             } catch (const gqs::DuplicateJob&) {
                 if (!dup) fail("push_batch refused a batch without duplicates");
             }
@@ -109,7 +110,8 @@ struct Harness {
         case 2: { // pull
             int n = 1 + in.next() % 5;
             std::size_t ready = 0;
-            for (auto& [id, m] : model) ready += eligible(m);
+            for (auto& [id, m] : model)
+                ready += eligible(m);
             auto jobs = puller.pull(n, 1h);
             if (jobs.size() != std::min<std::size_t>(ready, static_cast<std::size_t>(n)))
                 fail("pull returned the wrong number of jobs");
@@ -122,7 +124,10 @@ struct Harness {
             }
             break;
         }
-        case 3: case 4: case 5: case 6: { // complete, requeue, kill, extend_lock
+        case 3:
+        case 4:
+        case 5:
+        case 6: { // complete, requeue, kill, extend_lock
             const int op = code - 3;
             gqs::Job* snap = pick(in);
             if (!snap) break;

@@ -9,9 +9,9 @@
 #include <csignal>
 #include <fstream>
 
-#include <sys/types.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -58,9 +58,9 @@ TEST_CASE("reliability: another process holding the write lock gives SQLITE_BUSY
           "[reliability][process]") {
     SqliteQueue q;
     auto kept = q.push("kept");
-    auto child = gqs::test::spawn(gqs::test::child_program(),
-                                  {"hold-lock", q.tmp.path().string(), "3000"},
-                                  q.tmp.dir() / "lock.out");
+    auto child =
+        gqs::test::spawn(gqs::test::child_program(), {"hold-lock", q.tmp.path().string(), "3000"},
+                         q.tmp.dir() / "lock.out");
     REQUIRE(gqs::test::wait_until([&] { return output_has(child, "locked"); }));
 
     gqs::sqlite::Options impatient;
@@ -89,8 +89,7 @@ TEST_CASE("reliability: another process holding the write lock gives SQLITE_BUSY
     CHECK(puller.pull(100, 1s).size() == 11);
 }
 
-TEST_CASE("reliability: a full database refuses pushes cleanly and recovers",
-          "[reliability]") {
+TEST_CASE("reliability: a full database refuses pushes cleanly and recovers", "[reliability]") {
     SqliteQueue q;
     auto& raw = q.db->database();
     auto pages = scalar(raw, "PRAGMA page_count");
@@ -112,11 +111,13 @@ TEST_CASE("reliability: a full database refuses pushes cleanly and recovers",
     REQUIRE(full);
     REQUIRE_FALSE(stored.empty());
     std::vector<gqs::Message> batch(20);
-    for (auto& m : batch) m.payload = std::string(8000, 'z');
+    for (auto& m : batch)
+        m.payload = std::string(8000, 'z');
     CHECK_THROWS_AS(q.pusher.push_batch(batch), gqs::StorageError);
     auto all = q.observer.list(Status::Unknown, 0);
     REQUIRE(all.size() == stored.size()); // nothing lost, nothing half-written
-    for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i].id == stored[i]);
+    for (std::size_t i = 0; i < all.size(); ++i)
+        CHECK(all[i].id == stored[i]);
     CHECK(integrity(raw) == "ok");
     // Space again: pushing works.
     raw.exec("PRAGMA max_page_count = 1073741823");
@@ -130,7 +131,8 @@ TEST_CASE("reliability: damaged database files give errors, never crashes", "[re
         auto db = SqliteQueue::open_and_init(tmp.path());
         gqs::sqlite::Pusher pusher(db);
         std::vector<gqs::Message> batch(2000);
-        for (auto& m : batch) m.set("k", "v").payload = std::string(200, 'p');
+        for (auto& m : batch)
+            m.set("k", "v").payload = std::string(200, 'p');
         pusher.push_batch(batch);
         db->database().exec("PRAGMA wal_checkpoint(TRUNCATE)");
     }
@@ -150,7 +152,8 @@ TEST_CASE("reliability: damaged database files give errors, never crashes", "[re
     }
     SECTION("header destroyed") {
         std::string bytes = original;
-        for (std::size_t i = 0; i < 100; ++i) bytes[i] = static_cast<char>(i * 13);
+        for (std::size_t i = 0; i < 100; ++i)
+            bytes[i] = static_cast<char>(i * 13);
         write(bytes);
     }
     bool failed_cleanly = false;
@@ -190,9 +193,9 @@ TEST_CASE("reliability: rows other programs wrote are read with documented fallb
     CHECK(all[3].updated_at > gqs::TimePoint{} + std::chrono::hours(24 * 365 * 200));
     CHECK(all[3].next_run_at < gqs::TimePoint{} - std::chrono::hours(24 * 365 * 200));
     (void)q.observer.stats();
-    CHECK(all[0].metadata == nlohmann::json("[1,2")); // not JSON: raw text
+    CHECK(all[0].metadata == nlohmann::json("[1,2"));                       // not JSON: raw text
     CHECK(all[1].id.to_string() == "01020300-0000-0000-0000-000000000000"); // short id padded
-    CHECK(all[1].attempts == 0); // negative clamped
+    CHECK(all[1].attempts == 0);                                            // negative clamped
     CHECK(all[1].payload == std::string("\0\xff", 2));
     CHECK(all[2].payload == "text payload"); // TEXT where a BLOB belongs: same bytes
     // Pull takes the two Pending rows and leaves the unknown status alone.
@@ -207,7 +210,8 @@ TEST_CASE("reliability: big and odd values round-trip", "[reliability][big]") {
     SECTION("64 MiB payload") {
         gqs::Message m;
         m.payload.resize(64u << 20);
-        for (std::size_t i = 0; i < m.payload.size(); i += 4096) m.payload[i] = static_cast<char>(i >> 12);
+        for (std::size_t i = 0; i < m.payload.size(); i += 4096)
+            m.payload[i] = static_cast<char>(i >> 12);
         q.pusher.push(m);
         auto jobs = q.puller.pull(1, 1h);
         REQUIRE(jobs.size() == 1);
@@ -216,7 +220,8 @@ TEST_CASE("reliability: big and odd values round-trip", "[reliability][big]") {
     SECTION("deeply nested metadata with non-ASCII keys") {
         gqs::Message m;
         nlohmann::json deep = "leaf";
-        for (int i = 0; i < 200; ++i) deep = nlohmann::json{{"ключ-" + std::to_string(i) + "-鍵", deep}};
+        for (int i = 0; i < 200; ++i)
+            deep = nlohmann::json{{"ключ-" + std::to_string(i) + "-鍵", deep}};
         m.metadata = deep;
         q.pusher.push(m);
         CHECK(q.stored(m.id).metadata == deep);

@@ -82,7 +82,8 @@ TEST_CASE("observer: paging walks every job once, in list order", "[observer][sq
     SqliteQueue q;
     std::vector<gqs::Message> msgs(95);
     q.pusher.push_batch(msgs); // one created_at for all: ties broken by id
-    for (int i = 0; i < 10; ++i) q.push();
+    for (int i = 0; i < 10; ++i)
+        q.push();
     auto all = q.observer.list(Status::Unknown, 0);
     REQUIRE(all.size() == 105);
     auto page_size = GENERATE(1, 7, 50, 200);
@@ -93,7 +94,8 @@ TEST_CASE("observer: paging walks every job once, in list order", "[observer][sq
         walked.insert(walked.end(), page.begin(), page.end());
     }
     REQUIRE(walked.size() == all.size());
-    for (std::size_t i = 0; i < all.size(); ++i) CHECK(walked[i].id == all[i].id);
+    for (std::size_t i = 0; i < all.size(); ++i)
+        CHECK(walked[i].id == all[i].id);
     // With a status filter.
     auto first = q.puller.pull(3, 1h);
     auto pending = q.observer.list_after(Status::Pending, 0, gqs::Cursor{});
@@ -144,8 +146,10 @@ TEST_CASE("observer: stats counts statuses, lag, schedule and expired leases",
     CHECK(g.expired_leases == s.expired_leases);
     CHECK(g.oldest_ready == s.oldest_ready);
     CHECK(g.next_scheduled == s.next_scheduled);
-    auto page = generic.list_after(Status::Unknown, 2, gqs::cursor_of(q.observer.list(Status::Unknown, 1)[0]));
-    auto expected = q.observer.list_after(Status::Unknown, 2, gqs::cursor_of(q.observer.list(Status::Unknown, 1)[0]));
+    auto page = generic.list_after(Status::Unknown, 2,
+                                   gqs::cursor_of(q.observer.list(Status::Unknown, 1)[0]));
+    auto expected = q.observer.list_after(Status::Unknown, 2,
+                                          gqs::cursor_of(q.observer.list(Status::Unknown, 1)[0]));
     REQUIRE(page.size() == 2);
     CHECK(page[0].id == expected[0].id);
     CHECK(page[1].id == expected[1].id);

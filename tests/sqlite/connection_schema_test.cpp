@@ -60,7 +60,8 @@ TEST_CASE("connection: adopts a database the caller configured", "[connection][s
     CHECK(gqs::sqlite::Observer(db).list(gqs::Status::Pending, 0).size() == 1);
 }
 
-TEST_CASE("connection: a file that is not SQLite fails at open, untouched", "[connection][sqlite]") {
+TEST_CASE("connection: a file that is not SQLite fails at open, untouched",
+          "[connection][sqlite]") {
     TempDb tmp;
     std::string junk(4096, 'x');
     junk.replace(0, 20, "this is not sqlite!!");

@@ -14,7 +14,8 @@ namespace {
 // in push order.
 std::vector<gqs::Uuid> mixed(SqliteQueue& q) {
     std::vector<gqs::Uuid> ids;
-    for (int i = 0; i < 6; ++i) ids.push_back(q.push(std::to_string(i)).id);
+    for (int i = 0; i < 6; ++i)
+        ids.push_back(q.push(std::to_string(i)).id);
     auto jobs = q.puller.pull(4, 1h); // ids 0..3, oldest first
     REQUIRE(jobs.size() == 4);
     q.puller.complete(jobs[0]);
@@ -52,7 +53,8 @@ TEST_CASE("observer: list filters by status, orders by creation, limits", "[obse
     CHECK(q.observer.list(Status::Dead, 0).size() == 1);
     auto all = q.observer.list(Status::Unknown, 0);
     REQUIRE(all.size() == 6);
-    for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i].id == ids[i]);
+    for (std::size_t i = 0; i < all.size(); ++i)
+        CHECK(all[i].id == ids[i]);
     CHECK(q.observer.list(Status::Unknown, -1).size() == 6);
     auto two = q.observer.list(Status::Unknown, 2);
     REQUIRE(two.size() == 2);
@@ -106,8 +108,8 @@ TEST_CASE("cleaner: before keeps rows updated after it", "[cleaner][sqlite]") {
     set_updated_at(q, ids[1], 3000);
     set_updated_at(q, ids[2], 2000);
     auto at = [](std::int64_t us) {
-        return gqs::TimePoint(std::chrono::duration_cast<gqs::TimePoint::duration>(
-            std::chrono::microseconds(us)));
+        return gqs::TimePoint(
+            std::chrono::duration_cast<gqs::TimePoint::duration>(std::chrono::microseconds(us)));
     };
     CHECK(q.cleaner.clean(Status::Unknown, at(999)) == 0);
     CHECK(q.cleaner.clean(Status::Unknown, at(2000)) == 2); // inclusive: <= before

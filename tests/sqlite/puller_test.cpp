@@ -91,9 +91,8 @@ TEST_CASE("puller: pull orders by next_run_at and honours the batch size", "[pul
         pulled.insert(pulled.end(), got.begin(), got.end());
     }
     REQUIRE(pulled.size() == 20);
-    CHECK(std::is_sorted(pulled.begin(), pulled.end(), [](auto& a, auto& b) {
-        return a.next_run_at < b.next_run_at;
-    }));
+    CHECK(std::is_sorted(pulled.begin(), pulled.end(),
+                         [](auto& a, auto& b) { return a.next_run_at < b.next_run_at; }));
     CHECK(q.puller.pull(6, 10s).empty());
 }
 
@@ -123,7 +122,7 @@ TEST_CASE("puller: requeue makes the job Pending after the backoff", "[puller][s
     auto stored = q.stored(m.id);
     CHECK(stored.status == Status::Pending);
     CHECK(stored.next_run_at == job.next_run_at);
-    CHECK(q.puller.pull(1, 10s).empty()); // not before the backoff
+    CHECK(q.puller.pull(1, 10s).empty());                      // not before the backoff
     CHECK_THROWS_AS(q.puller.requeue(job, 0ms), gqs::JobLost); // no longer leased
 }
 
@@ -226,7 +225,8 @@ TEST_CASE("puller: an expired but untaken lease can still be completed", "[pulle
     SqliteQueue q;
     auto m = q.push();
     auto job = q.puller.pull(1, 1ms).at(0);
-    REQUIRE(gqs::test::wait_until([&] { return std::chrono::system_clock::now() > *job.locked_until; }));
+    REQUIRE(gqs::test::wait_until(
+        [&] { return std::chrono::system_clock::now() > *job.locked_until; }));
     q.puller.complete(job);
     CHECK(q.stored(m.id).status == Status::Done);
 }
@@ -247,8 +247,10 @@ TEST_CASE("puller: the pull query reads indexes in order, never sorting the tabl
         text += plan.getColumn(3).getString() + "\n";
     }
     INFO(text);
-    CHECK(text.find("USING COVERING INDEX jobs_status_next_run_at (status=? AND next_run_at<?)") != std::string::npos);
-    CHECK(text.find("USING INDEX jobs_status_locked_until (status=? AND locked_until<?)") != std::string::npos);
+    CHECK(text.find("USING COVERING INDEX jobs_status_next_run_at (status=? AND next_run_at<?)") !=
+          std::string::npos);
+    CHECK(text.find("USING INDEX jobs_status_locked_until (status=? AND locked_until<?)") !=
+          std::string::npos);
     CHECK(text.find("MULTI-INDEX OR") == std::string::npos);
     CHECK(text.find("SCAN jobs") == std::string::npos);
     // A temp B-tree may sort the <= batch rows an arm returned ("SCAN (subquery-N)"), but
@@ -276,10 +278,12 @@ TEST_CASE("puller: threads pulling from one connection never share a lease",
             while (true) {
                 auto batch = q.puller.pull(3, 1h);
                 if (batch.empty()) return;
-                for (auto& j : batch) got[static_cast<std::size_t>(t)].push_back(j.id);
+                for (auto& j : batch)
+                    got[static_cast<std::size_t>(t)].push_back(j.id);
             }
         });
-    for (auto& th : pool) th.join();
+    for (auto& th : pool)
+        th.join();
     std::set<gqs::Uuid> seen;
     std::size_t total = 0;
     for (auto& v : got) {
@@ -298,9 +302,9 @@ TEST_CASE("puller: processes pulling from one file never share a lease",
     q.pusher.push_batch(msgs);
     std::vector<gqs::test::Child> children;
     for (int i = 0; i < processes; ++i)
-        children.push_back(gqs::test::spawn(
-            gqs::test::child_program(), {"pull", q.tmp.path().string(), "3600000"},
-            q.tmp.dir() / ("child" + std::to_string(i) + ".out")));
+        children.push_back(gqs::test::spawn(gqs::test::child_program(),
+                                            {"pull", q.tmp.path().string(), "3600000"},
+                                            q.tmp.dir() / ("child" + std::to_string(i) + ".out")));
     // The parent pulls too, through its own connection.
     std::vector<gqs::Uuid> mine;
     while (true) {

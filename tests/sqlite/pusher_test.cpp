@@ -67,11 +67,13 @@ TEST_CASE("pusher: a duplicate id is refused and the original is kept", "[pusher
 TEST_CASE("pusher: push_batch stores all in one go", "[pusher][sqlite]") {
     SqliteQueue q;
     std::vector<gqs::Message> batch(500);
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].payload = std::to_string(i);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        batch[i].payload = std::to_string(i);
     q.pusher.push_batch(batch, 5s);
     auto all = q.observer.list(gqs::Status::Pending, 0);
     REQUIRE(all.size() == 500);
-    for (auto& job : all) CHECK(job.next_run_at - job.created_at == 5s);
+    for (auto& job : all)
+        CHECK(job.next_run_at - job.created_at == 5s);
     q.pusher.push_batch(std::span<const gqs::Message>{}); // empty: no-op
     CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 500);
 }
@@ -99,12 +101,14 @@ TEST_CASE("pusher: metadata and payload round-trip exactly", "[pusher][observer]
                                           "emoji":"🚀","n":-1.5})");
     std::string payload;
     SECTION("binary with NUL bytes") {
-        for (int i = 0; i < 256; ++i) payload.push_back(static_cast<char>(i));
+        for (int i = 0; i < 256; ++i)
+            payload.push_back(static_cast<char>(i));
         payload += std::string("\0\0\0", 3);
     }
     SECTION("1 MiB") {
         payload.resize(1 << 20);
-        for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 31 + 7);
+        for (std::size_t i = 0; i < payload.size(); ++i)
+            payload[i] = static_cast<char>(i * 31 + 7);
     }
     SECTION("empty") {}
     m.payload = payload;
@@ -140,7 +144,8 @@ TEST_CASE("pusher: threads pushing through one connection lose nothing", "[pushe
                 }
             }
         });
-    for (auto& th : pool) th.join();
+    for (auto& th : pool)
+        th.join();
     CHECK(errors == 0);
     CHECK(q.observer.list(gqs::Status::Pending, 0).size() == threads * each);
 }

@@ -21,7 +21,8 @@ TEST_CASE("settle: applies mixed transitions and updates each job", "[settle][sq
                                    {&jobs[2], Action::Kill, {}}};
     auto results = q.puller.settle(s);
     REQUIRE(results.size() == 3);
-    for (auto& r : results) CHECK(r == nullptr);
+    for (auto& r : results)
+        CHECK(r == nullptr);
     CHECK(jobs[0].status == Status::Done);
     CHECK(jobs[1].status == Status::Pending);
     CHECK(jobs[1].next_run_at - jobs[1].updated_at == 1h);
@@ -74,7 +75,8 @@ TEST_CASE("settle: complete_batch completes a whole pull", "[settle][sqlite]") {
     auto jobs = q.puller.pull(100, 1h);
     REQUIRE(jobs.size() == 100);
     auto results = q.puller.complete_batch(jobs);
-    for (auto& r : results) CHECK(r == nullptr);
+    for (auto& r : results)
+        CHECK(r == nullptr);
     CHECK(q.observer.list(Status::Done, 0).size() == 100);
 }
 
@@ -130,7 +132,8 @@ TEST_CASE("notify: reset waits for a running callback and stops later ones", "[n
     auto sub = q.puller.on_push([&] {
         ++calls;
         in_callback = true;
-        while (!release) std::this_thread::yield();
+        while (!release)
+            std::this_thread::yield();
         in_callback = false;
     });
     std::thread pusher([&] { q.push(); });
@@ -160,7 +163,7 @@ TEST_CASE("has_ready: answers from a read, for pending and expired leases", "[pu
     CHECK(q.puller.has_ready());
     auto job = q.puller.pull(1, 20ms);
     REQUIRE(job.size() == 1);
-    CHECK_FALSE(q.puller.has_ready()); // leased, lease running
+    CHECK_FALSE(q.puller.has_ready());                                    // leased, lease running
     REQUIRE(gqs::test::wait_until([&] { return q.puller.has_ready(); })); // lease expired
 }
 
@@ -194,7 +197,8 @@ TEST_CASE("settle: settle_and_pull stores results and leases the next jobs at on
     CHECK(held[0].status == Status::Done);
     CHECK(held[1].status == Status::Pending);
     CHECK(next.size() == 3); // the three never pulled; the requeued one waits an hour
-    for (auto& j : next) CHECK(j.status == Status::Processing);
+    for (auto& j : next)
+        CHECK(j.status == Status::Processing);
     CHECK(q.stored(held[0].id).status == Status::Done);
     CHECK(q.stored(held[1].id).status == Status::Pending);
 
@@ -207,7 +211,8 @@ TEST_CASE("settle: settle_and_pull stores results and leases the next jobs at on
     }
     SECTION("bad arguments change nothing") {
         std::vector<gqs::Settlement> one{{&next[0], Action::Complete, {}}};
-        CHECK_THROWS_AS((void)q.puller.settle_and_pull(one, results, 1, 0ms), std::invalid_argument);
+        CHECK_THROWS_AS((void)q.puller.settle_and_pull(one, results, 1, 0ms),
+                        std::invalid_argument);
         CHECK(q.stored(next[0].id).status == Status::Processing);
     }
 }

@@ -56,14 +56,16 @@ TEST_CASE("stress: 4 worker processes and a producer, one worker killed and rest
     auto dir = q.tmp.dir();
     auto log_of = [&](const std::string& name) { return dir / (name + ".log"); };
     auto worker = [&](const std::string& name) {
-        return gqs::test::spawn(child, {"work", db, log_of(name).string(), "3", std::to_string(total)},
+        return gqs::test::spawn(child,
+                                {"work", db, log_of(name).string(), "3", std::to_string(total)},
                                 dir / (name + ".out"));
     };
 
-    auto producer = gqs::test::spawn(child, {"produce", db, std::to_string(total)},
-                                     dir / "producer.out");
+    auto producer =
+        gqs::test::spawn(child, {"produce", db, std::to_string(total)}, dir / "producer.out");
     std::vector<gqs::test::Child> workers;
-    for (const char* name : {"w1", "w2", "w3", "victim"}) workers.push_back(worker(name));
+    for (const char* name : {"w1", "w2", "w3", "victim"})
+        workers.push_back(worker(name));
 
     // Kill the victim once it has run a fair share of jobs, so it dies holding leases.
     const auto victim_log = log_of("victim");
@@ -75,7 +77,8 @@ TEST_CASE("stress: 4 worker processes and a producer, one worker killed and rest
     // The leases held at the moment of the kill (the victim's, and the live workers' own).
     // The victim may have died between a pull's commit and its handlers' first log line.
     std::map<gqs::Uuid, std::uint32_t> leased_at_kill;
-    for (const auto& job : q.observer.list(Status::Processing, 0)) leased_at_kill[job.id] = job.attempts;
+    for (const auto& job : q.observer.list(Status::Processing, 0))
+        leased_at_kill[job.id] = job.attempts;
     workers.back() = worker("restarted");
 
     INFO(gqs::test::read_file(dir / "producer.out"));
@@ -89,7 +92,8 @@ TEST_CASE("stress: 4 worker processes and a producer, one worker killed and rest
     // was leased when it died but never started at that attempt (a live worker starts
     // everything it pulls, so those leases were the victim's).
     std::set<gqs::Uuid> held_by_victim;
-    for (const auto& line : read_log(victim_log)) held_by_victim.insert(line.id);
+    for (const auto& line : read_log(victim_log))
+        held_by_victim.insert(line.id);
     std::map<gqs::Uuid, int> done_runs;
     std::map<gqs::Uuid, std::set<std::uint32_t>> done_attempts;
     std::set<std::pair<gqs::Uuid, std::uint32_t>> started;
@@ -125,10 +129,11 @@ TEST_CASE("stress: 4 worker processes and a producer, one worker killed and rest
         const bool attempts_ok = job.attempts == attempts || (held && job.attempts == attempts + 1);
         if (job.status != want || !attempts_ok) {
             if (++wrong <= 5)
-                UNSCOPED_INFO("job " << job.id.to_string() << " n=" << job.get<long>("n").value_or(-1)
-                              << " status " << gqs::to_string(job.status) << " attempts "
-                              << job.attempts << " (want " << gqs::to_string(want) << "/"
-                              << attempts << (held ? ", held by the killed process" : "") << ")");
+                UNSCOPED_INFO("job " << job.id.to_string()
+                                     << " n=" << job.get<long>("n").value_or(-1) << " status "
+                                     << gqs::to_string(job.status) << " attempts " << job.attempts
+                                     << " (want " << gqs::to_string(want) << "/" << attempts
+                                     << (held ? ", held by the killed process" : "") << ")");
         }
         if (job.status == Status::Done && !done_attempts[job.id].count(job.attempts)) ++wrong;
         if (done_runs[job.id] > 1 && !held) ++twice;

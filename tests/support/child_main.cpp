@@ -25,7 +25,8 @@ int pull(const char* path, long long lease_ms) {
     while (true) {
         auto jobs = puller.pull(1, gqs::Duration(lease_ms));
         if (jobs.empty()) break;
-        for (const auto& job : jobs) out += job.id.to_string() + "\n";
+        for (const auto& job : jobs)
+            out += job.id.to_string() + "\n";
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
@@ -47,7 +48,8 @@ int push_batches(const char* path, int size) {
     gqs::sqlite::Pusher pusher(db);
     for (long n = 1;; ++n) {
         std::vector<gqs::Message> batch(static_cast<std::size_t>(size));
-        for (auto& m : batch) m.payload = std::string(100, 'x');
+        for (auto& m : batch)
+            m.payload = std::string(100, 'x');
         pusher.push_batch(batch);
         std::printf("batch %ld\n", n);
         std::fflush(stdout);

@@ -29,9 +29,12 @@ struct Script {
 
 Script script_of(long i) {
     Script s;
-    if (i % 37 == 0) s.die = true;
-    else if (i % 101 == 0) s.fail = 100; // more than max_retries: dead after max_retries + 1
-    else if (i % 10 == 0) s.fail = 2;
+    if (i % 37 == 0)
+        s.die = true;
+    else if (i % 101 == 0)
+        s.fail = 100; // more than max_retries: dead after max_retries + 1
+    else if (i % 10 == 0)
+        s.fail = 2;
     return s;
 }
 
@@ -88,7 +91,8 @@ int work(const char* path, const char* log_path, int threads, long total) {
                 throw std::runtime_error("scripted failure");
             note("done", job);
         },
-        config, [](gqs::LogLevel level, std::string_view message) {
+        config,
+        [](gqs::LogLevel level, std::string_view message) {
             if (level == gqs::LogLevel::Error) std::cerr << message << "\n";
         });
     worker.start();

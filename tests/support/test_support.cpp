@@ -23,8 +23,8 @@ TempDb::TempDb() {
     std::random_device rd;
     auto base = std::filesystem::temp_directory_path();
     for (int attempt = 0; attempt < 100; ++attempt) {
-        auto name = "gqs-test-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(counter++) + "-" + std::to_string(rd());
+        auto name = "gqs-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+                    "-" + std::to_string(rd());
         auto dir = base / name;
         if (std::filesystem::create_directory(dir)) {
             dir_ = dir;
@@ -58,7 +58,8 @@ Child spawn(const std::string& program, const std::vector<std::string>& args,
     std::vector<std::string> all{program};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
+    for (auto& a : all)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
 
     posix_spawn_file_actions_t actions;

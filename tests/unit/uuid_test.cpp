@@ -35,10 +35,11 @@ TEST_CASE("uuid: parse accepts upper case and rejects malformed text", "[uuid]")
     auto id = gqs::Uuid::parse("0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B");
     REQUIRE(id.has_value());
     CHECK(id->to_string() == "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
-    auto bad = GENERATE(as<std::string>{}, "", "0190a1b2c3d47e5f8a9b0c1d2e3f4a5b",
-                        "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5bb",
-                        "0190a1b2-c3d4-7e5f-8a9b_0c1d2e3f4a5b", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5g",
-                        "{0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b}", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5 ");
+    auto bad =
+        GENERATE(as<std::string>{}, "", "0190a1b2c3d47e5f8a9b0c1d2e3f4a5b",
+                 "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5bb",
+                 "0190a1b2-c3d4-7e5f-8a9b_0c1d2e3f4a5b", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5g",
+                 "{0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b}", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5 ");
     CHECK_FALSE(gqs::Uuid::parse(bad).has_value());
 }
 
@@ -58,9 +59,11 @@ TEST_CASE("uuid: ids from many threads are unique and hash well", "[uuid]") {
         std::vector<std::thread> pool;
         for (int t = 0; t < threads; ++t)
             pool.emplace_back([&, t] {
-                for (int i = 0; i < per_thread; ++i) made[static_cast<std::size_t>(t)].push_back(gqs::Uuid::generate());
+                for (int i = 0; i < per_thread; ++i)
+                    made[static_cast<std::size_t>(t)].push_back(gqs::Uuid::generate());
             });
-        for (auto& th : pool) th.join();
+        for (auto& th : pool)
+            th.join();
     }
     std::unordered_set<gqs::Uuid> all;
     std::set<std::size_t> hashes;

@@ -82,7 +82,8 @@ struct Mixed {
 
     std::set<Uuid> remaining() {
         std::set<Uuid> ids;
-        for (const Job& job : queue.observer.list(Status::Unknown, 0)) ids.insert(job.id);
+        for (const Job& job : queue.observer.list(Status::Unknown, 0))
+            ids.insert(job.id);
         return ids;
     }
 };

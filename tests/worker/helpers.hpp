@@ -278,7 +278,8 @@ public:
             }
         }
         auto inner = inner_.settle(forward);
-        for (std::size_t k = 0; k < where.size(); ++k) results[where[k]] = inner[k];
+        for (std::size_t k = 0; k < where.size(); ++k)
+            results[where[k]] = inner[k];
         return results;
     }
     Subscription on_push(std::function<void()> notify) override {

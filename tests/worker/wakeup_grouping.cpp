@@ -20,7 +20,8 @@ TEST_CASE("worker: an in-process push wakes an idle worker at once", "[worker][w
     config.pull_interval = std::chrono::hours(1); // only a wake-up can start the job in time
     Signal ran;
     LogCapture log;
-    Worker worker(probe, [&](const Job&, std::stop_token) { ran.set(); }, config, log.logger());
+    Worker worker(
+        probe, [&](const Job&, std::stop_token) { ran.set(); }, config, log.logger());
     worker.start();
     REQUIRE(wait_until([&] { return probe.pulls >= 1; })); // the start-up pull, empty
     queue.push();
@@ -35,7 +36,8 @@ TEST_CASE("worker: an idle worker polls with a read, never a write", "[worker][w
     config.concurrency = 2;
     config.pull_interval = 2ms;
     LogCapture log;
-    Worker worker(probe, [](const Job&, std::stop_token) {}, config, log.logger());
+    Worker worker(
+        probe, [](const Job&, std::stop_token) {}, config, log.logger());
     worker.start();
     REQUIRE(wait_until([&] { return probe.has_ready_calls >= 20; }));
     CHECK(probe.pulls == 1); // the start-up pull only: every later poll found nothing ready
@@ -53,7 +55,8 @@ TEST_CASE("worker: grouped settlements give each job its own result", "[worker][
     ProbePuller probe(queue.puller);
     std::vector<Message> messages(40);
     queue.pusher.push_batch(messages);
-    for (std::size_t i = 0; i < messages.size(); i += 4) probe.lose_on_settle.insert(messages[i].id);
+    for (std::size_t i = 0; i < messages.size(); i += 4)
+        probe.lose_on_settle.insert(messages[i].id);
     WorkerConfig config;
     config.concurrency = 4;
     config.pull_interval = 5ms;
@@ -61,16 +64,15 @@ TEST_CASE("worker: grouped settlements give each job its own result", "[worker][
     Counter ran;
     LogCapture log;
     Worker worker(
-        probe,
-        [&](const Job&, std::stop_token) { ran.bump(); },
-        config, log.logger());
+        probe, [&](const Job&, std::stop_token) { ran.bump(); }, config, log.logger());
     worker.start();
     REQUIRE(ran.wait_for(40));
     REQUIRE(wait_until([&] { return queue.count(Status::Done) == 30; }));
     worker.stop(patience);
     INFO(log.text());
     CHECK(queue.count(Status::Processing) == 10); // lost on settle: left to a new holder
-    for (const auto& id : probe.lose_on_settle) CHECK(queue.has_status(id, Status::Processing));
+    for (const auto& id : probe.lose_on_settle)
+        CHECK(queue.has_status(id, Status::Processing));
     CHECK(log.count(LogLevel::Warning, "lease lost before it could complete") == 10);
 }
 
@@ -82,7 +84,8 @@ TEST_CASE("worker: stop while an empty pull is in flight returns", "[worker][sto
     WorkerConfig config;
     config.concurrency = 3;
     LogCapture log;
-    Worker worker(probe, [](const Job&, std::stop_token) {}, config, log.logger());
+    Worker worker(
+        probe, [](const Job&, std::stop_token) {}, config, log.logger());
     worker.start();
     REQUIRE(probe.pull_entered.wait());
     // stop() waits for the pull; let the pull finish (empty) once stop has asked to stop.

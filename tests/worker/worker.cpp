@@ -397,7 +397,8 @@ TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop toke
 TEST_CASE("worker: start twice or stop when not running throws", "[worker][stop]") {
     Queue queue;
     LogCapture log;
-    Worker worker(queue.puller, [](const Job&, std::stop_token) {}, quick_config(), log.logger());
+    Worker worker(
+        queue.puller, [](const Job&, std::stop_token) {}, quick_config(), log.logger());
     CHECK_THROWS_AS(worker.stop(patience), DoubleStopped);
     worker.start();
     CHECK_THROWS_AS(worker.start(), DoubleStarted);
@@ -446,12 +447,14 @@ TEST_CASE("worker: destroying a running worker stops it", "[worker][stop]") {
     }
 
     SECTION("an idle worker") {
-        Worker worker(queue.puller, [](const Job&, std::stop_token) {}, config, log.logger());
+        Worker worker(
+            queue.puller, [](const Job&, std::stop_token) {}, config, log.logger());
         worker.start();
     }
 
     SECTION("a worker never started") {
-        Worker worker(queue.puller, [](const Job&, std::stop_token) {}, config, log.logger());
+        Worker worker(
+            queue.puller, [](const Job&, std::stop_token) {}, config, log.logger());
     }
 }
 
@@ -461,7 +464,8 @@ TEST_CASE("worker: jobs leased but not started are Pending again right after sto
     Queue queue;
     ProbePuller probe(queue.puller);
     std::vector<Uuid> ids;
-    for (int i = 0; i < 10; ++i) ids.push_back(queue.push("job " + std::to_string(i)));
+    for (int i = 0; i < 10; ++i)
+        ids.push_back(queue.push("job " + std::to_string(i)));
     WorkerConfig config = quick_config();
     config.concurrency = 2;
     config.batch_size = 10;
@@ -486,11 +490,11 @@ TEST_CASE("worker: jobs leased but not started are Pending again right after sto
     CHECK(queue.count(Status::Done) == 2);
     const auto pending = queue.observer.list(Status::Pending, 0);
     CHECK(pending.size() == 8);
-    for (const Job& job : pending) CHECK(job.attempts == 0);
+    for (const Job& job : pending)
+        CHECK(job.attempts == 0);
 }
 
-TEST_CASE("worker: a pull under way when stop is called still starts its jobs",
-          "[worker][stop]") {
+TEST_CASE("worker: a pull under way when stop is called still starts its jobs", "[worker][stop]") {
     Queue queue;
     ProbePuller probe(queue.puller);
     Signal hold;
@@ -535,7 +539,8 @@ TEST_CASE("worker: runs concurrency handlers at once, and no more", "[worker]") 
     constexpr int n = 4;
     Queue queue;
     std::vector<Uuid> ids;
-    for (int i = 0; i < 2 * n; ++i) ids.push_back(queue.push());
+    for (int i = 0; i < 2 * n; ++i)
+        ids.push_back(queue.push());
     WorkerConfig config = quick_config();
     config.concurrency = n;
     config.batch_size = 2 * n;
@@ -572,7 +577,8 @@ TEST_CASE("worker: a backlog drains without waiting a pull interval per batch", 
     config.batch_size = 4;
     config.pull_interval = std::chrono::hours(1);
     LogCapture log;
-    Worker worker(probe, [](const Job&, std::stop_token) {}, config, log.logger());
+    Worker worker(
+        probe, [](const Job&, std::stop_token) {}, config, log.logger());
     worker.start();
     REQUIRE(wait_until([&] { return queue.count(Status::Done) == total; }));
     // The pause after the last (short) pull is an hour; stop must cut it short.
@@ -619,8 +625,8 @@ TEST_CASE("worker: an empty logger writes warnings to std::clog", "[worker]") {
     config.concurrency = 1; // one thread writes to the captured (unsynchronised) buffer
     ClogCapture clog;
     {
-        Worker worker(queue.puller, [](const Job&, std::stop_token) { throw Kill("no good"); },
-                      config);
+        Worker worker(
+            queue.puller, [](const Job&, std::stop_token) { throw Kill("no good"); }, config);
         worker.start();
         REQUIRE(wait_until([&] { return queue.has_status(id, Status::Dead); }));
         worker.stop(patience);

@@ -19,7 +19,8 @@ public:
     [[nodiscard]] std::optional<Job> get(const Uuid& id) override;
     [[nodiscard]] std::vector<Job> list(Status status, int limit) override;
     /// The page after `after` (keyset paging: stable while jobs are added or removed).
-    [[nodiscard]] std::vector<Job> list_after(Status status, int limit, const Cursor& after) override;
+    [[nodiscard]] std::vector<Job> list_after(Status status, int limit,
+                                              const Cursor& after) override;
     /// One read-only query. Counting reads a status index, not the table: proportional to
     /// the number of jobs, tens of milliseconds per million.
     [[nodiscard]] Stats stats() override;
