@@ -39,10 +39,9 @@ namespace {
 
 using detail::SteadyClock;
 
-// A settle (complete, requeue, kill) that fails on a storage error is tried this many times,
-// this far apart, before the job is left to run again once its lease expires.
+// A result (complete, requeue, kill) that fails on a storage error is tried this many
+// times, one pull_interval apart, before the job is left to run again once its lease expires.
 constexpr int settle_tries = 3;
-constexpr Duration settle_pause{100};
 
 // What the lease keeper works on: the job's identity and lease, without payload and metadata.
 // The handler reads its own copy of the job meanwhile, so the two never share an object.
