@@ -32,6 +32,9 @@ awk '
   }' "$input" >"$data"
 [ -s "$data" ] || { echo "plot.sh: no workload lines in $input" >&2; exit 1; }
 
+# The y axis starts at the power of ten below the smallest bar.
+ymin=$(awk '{ for (i = 2; i <= 3; i++) if (m == "" || $i < m) m = $i }
+            END { p = 1; while (p * 10 <= m) p *= 10; print p }' "$data")
 header=$(grep -m1 '^# gqs_bench' "$input" | sed 's/^# gqs_bench //' || true)
 latency=$(awk '$1 == "latency" { sub(/^latency /, ""); print; exit }' "$input")
 
@@ -44,14 +47,14 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y 10
-set yrange [1000:*]
+set yrange [$ymin:*]
 set ylabel "jobs per second (log scale)"
 set format y "%.0s%c"
 set grid ytics mytics
 set xtics rotate by -30 nomirror
 set key top right
 set label 1 "latency (push to handler start): $latency" at graph 0.01, graph 0.96 left
-set label 2 "worker_drain: raw = raw pull_complete_100; ceiling = raw pull(c) + complete c per transaction" at graph 0.01, graph 0.91 left
+set label 2 "worker_drain: raw = raw pull_complete_100; ceiling = raw SQLite with one transaction per c jobs" at graph 0.01, graph 0.91 left
 set datafile missing "NaN"
 plot "$data" using 2:xtic(1) title "gqs" linecolor rgb "#3b75af", \
      "" using 3 title "raw SQLite" linecolor rgb "#d0883a", \
