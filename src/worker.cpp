@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Worker's threads: one pull loop, one lease keeper and `concurrency` handler threads.
+// Worker's threads: `concurrency` handler threads, which also lease the jobs and store the
+// results, and one lease keeper.
 #include <gqs/worker.hpp>
 
 #include <gqs/errors.hpp>
@@ -74,7 +75,7 @@ private:
     };
     enum class Extension : std::uint8_t { Extended, Lost, Failed };
 
-    // A pulled job on its way to a handler thread (it waits only until an idle thread wakes).
+    // A pulled job on its way to a handler thread (it waits only until an idle thread takes it).
     struct Pulled {
         Job job;
         SteadyClock::time_point leased_at; // taken before the pull: the lease is no older
@@ -100,16 +101,19 @@ private:
     void launch(Body body, bool handler_thread);
     void request_stop();
 
-    void pull_main() noexcept;
-    void pull_loop(std::unique_lock<std::mutex>& lock);
     void keeper_main() noexcept;
     void keeper_loop(std::unique_lock<std::mutex>& lock);
     Extension extend(Job& lease) noexcept;
     void handler_main(std::size_t index) noexcept;
     void handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot);
+    void run_job(std::unique_lock<std::mutex>& lock, Slot& slot);
+    void cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_point now);
+    [[nodiscard]] bool wants_pull(SteadyClock::time_point now) const;
+    [[nodiscard]] bool cycle_due(SteadyClock::time_point now) const;
+    [[nodiscard]] bool may_exit() const;
     Result run(const Job& job, std::stop_token stop) const;
 
-    // A handler's result on its way to storage: the pull loop stores it with its next pull.
+    // A handler's result on its way to storage: the next cycle stores it with its pull.
     struct Finished {
         Job job;
         gqs::Action action = gqs::Action::Complete;
@@ -129,17 +133,19 @@ private:
     std::mutex lifecycle_; // serialises start, stop and shutdown; guards the three below
     bool running_ = false;
     std::vector<std::jthread> threads_;
-    Subscription pushes_; // wakes the pull loop when jobs are pushed in this process
+    Subscription pushes_; // wakes an idle thread when jobs are pushed in this process
 
     std::mutex mutex_;                  // guards everything below
-    std::condition_variable work_cv_;   // handler threads: a job is ready, or time to exit
-    std::condition_variable pull_cv_;   // pull loop: stop, or a thread became idle
+    std::condition_variable work_cv_;   // idle handler threads: a job, a cycle to run, or exit
     std::condition_variable keeper_cv_; // lease keeper: a lease to watch, or stop
     std::condition_variable state_cv_;  // an extension ended, a thread exited, stop
     bool stopping_ = false;
-    bool pulling_ = false;
-    bool backlog_ = false;   // the last pull filled its batch: more jobs are likely waiting
-    bool pushed_ = false;    // jobs were pushed since the last pull began
+    bool cycling_ = false;     // a thread is storing results and pulling (one at a time)
+    bool backlog_ = false;     // the last pull filled its batch: more jobs are likely waiting
+    bool pushed_ = false;      // jobs were pushed since the last pull began
+    bool check_first_ = false; // a pull due only to the timer asks has_ready() first
+    SteadyClock::time_point next_poll_{}; // when idle threads pull again without a push
+    SteadyClock::time_point retry_at_{};  // when results that failed on storage are tried again
     int busy_ = 0;           // jobs reserved for, waiting for, or held by handler threads
     int alive_ = 0;          // threads of the current (or timed-out) run not yet returned
     int handlers_alive_ = 0; // of which handler threads
@@ -149,9 +155,9 @@ private:
     // needs no wake-up call (one context switch less per job).
     SteadyClock::time_point keeper_wakeup_{};
 
-    // Results of returned handlers, not yet stored. The pull loop stores them all with its
-    // next pull in one Puller::settle_and_pull call: one commit per cycle, however many
-    // handlers finished meanwhile, and no result waits on a timer.
+    // Results of returned handlers, not yet stored. The next cycle stores them all with its
+    // pull in one Puller::settle_and_pull call: one commit per cycle, however many handlers
+    // finished meanwhile, and no result waits on a timer.
     std::vector<Finished> finished_;
 };
 
@@ -191,9 +197,12 @@ void Worker::Impl::start() {
                                 "busy (its stop() timed out)");
         }
         stopping_ = false;
-        pulling_ = false;
+        cycling_ = false;
         backlog_ = false;
         pushed_ = false;
+        check_first_ = false;
+        next_poll_ = SteadyClock::now(); // the first pull happens at once
+        retry_at_ = {};
         busy_ = 0;
         finished_.clear();
         ready_.clear();
@@ -206,16 +215,15 @@ void Worker::Impl::start() {
             std::lock_guard lock(mutex_);
             pushed_ = true;
         }
-        pull_cv_.notify_all();
+        work_cv_.notify_one();
     });
     try {
-        threads_.reserve(slots_.size() + 2);
+        threads_.reserve(slots_.size() + 1);
+        // The keeper first: a handler thread may lease a job as soon as it exists.
+        launch([this] { keeper_main(); }, false);
         for (std::size_t i = 0; i < slots_.size(); ++i) {
             launch([this, i] { handler_main(i); }, true);
         }
-        launch([this] { keeper_main(); }, false);
-        // Last, so that no job is pulled before the threads that will run it exist.
-        launch([this] { pull_main(); }, false);
     } catch (...) {
         pushes_.reset();
         request_stop();
@@ -236,7 +244,6 @@ void Worker::Impl::request_stop() {
         }
     }
     work_cv_.notify_all();
-    pull_cv_.notify_all();
     keeper_cv_.notify_all();
     state_cv_.notify_all();
     // Outside the lock: request_stop runs the callbacks the handlers registered.
@@ -278,124 +285,6 @@ void Worker::Impl::shutdown() noexcept {
         threads_.clear();
     } catch (...) {
         // Only a failure to lock or join gets here; the jthreads still join when destroyed.
-    }
-}
-
-// ---- pull loop -----------------------------------------------------------------------------
-
-void Worker::Impl::pull_main() noexcept {
-    std::unique_lock lock(mutex_);
-    try {
-        pull_loop(lock);
-    } catch (...) {
-        if (!lock.owns_lock()) lock.lock();
-        log(LogLevel::Error, "internal error in the pull loop; the worker pulls no more jobs");
-    }
-    pulling_ = false;
-    --alive_;
-    work_cv_.notify_all();
-    state_cv_.notify_all();
-}
-
-// The only place that leases jobs and stores results. It leases no more than the threads
-// that are idle, and reserves them before the pull, so every pulled job starts at once: none
-// waits locally while its lease runs out, and stop() never finds a job leased but not
-// started. Each round stores the results of the handlers that returned since the last one
-// and leases the next jobs in one call (one commit).
-void Worker::Impl::pull_loop(std::unique_lock<std::mutex>& lock) {
-    // After an interval passed with no push, no backlog and no result to store, ask
-    // has_ready() first: a read, so an idle worker polling an empty queue never takes the
-    // database's write lock.
-    bool check_first = false;
-    while (!(stopping_ && handlers_alive_ == 0 && finished_.empty())) {
-        const int idle = stopping_ ? 0 : config_.concurrency - busy_;
-        bool want_pull = idle > 0;
-        if (want_pull && check_first && finished_.empty()) {
-            lock.unlock();
-            try {
-                want_pull = puller_.has_ready();
-            } catch (...) {
-                want_pull = true; // let the pull itself report what is wrong
-            }
-            lock.lock();
-            if (stopping_) want_pull = false;
-        }
-        std::vector<Finished> done;
-        done.swap(finished_);
-        bool failed = false;
-        int batch = 0;
-        if (want_pull || !done.empty()) {
-            batch = want_pull ? std::min(config_.batch_size, config_.concurrency - busy_) : 0;
-            busy_ += batch;
-            pulling_ = batch > 0;
-            // Pushes before this point are visible to the pull; later ones wake us again.
-            if (batch > 0) pushed_ = false;
-            lock.unlock();
-            std::vector<Settlement> settlements;
-            settlements.reserve(done.size());
-            for (Finished& f : done)
-                settlements.push_back({&f.job, f.action, f.backoff});
-            const auto leased_at = SteadyClock::now();
-            std::vector<std::exception_ptr> results;
-            std::vector<Job> jobs;
-            try {
-                jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout);
-            } catch (const std::exception& e) {
-                failed = batch > 0;
-                log(LogLevel::Error, "pull failed: ", e.what(), "; retrying in ",
-                    config_.pull_interval);
-            } catch (...) {
-                failed = batch > 0;
-                log(LogLevel::Error,
-                    "pull failed with an exception not derived from "
-                    "std::exception; retrying in ",
-                    config_.pull_interval);
-            }
-            if (results.size() != done.size() && !done.empty()) {
-                // The puller failed before it could say anything about the settlements.
-                results.assign(done.size(),
-                               std::make_exception_ptr(
-                                   Error("the puller reported no result for this settlement")));
-            }
-            failed = finish(done, results) || failed;
-            const int got = static_cast<int>(jobs.size());
-            if (got > batch) {
-                log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ", batch,
-                    "; they wait for a thread");
-            }
-            lock.lock();
-            pulling_ = false;
-            busy_ += got - batch;
-            for (Job& job : jobs) {
-                ready_.push_back(Pulled{std::move(job), leased_at});
-                work_cv_.notify_one(); // one idle thread per job, not all of them
-            }
-            // Handler threads exit once stopping and no pull is in flight: tell them all that
-            // this one is over, even when it brought no job.
-            if (stopping_) work_cv_.notify_all();
-            // Results that failed on storage are tried again after a pause.
-            for (Finished& f : done)
-                finished_.push_back(std::move(f));
-            // A full batch suggests a backlog: pull again as soon as a thread is idle instead
-            // of waiting an interval per batch.
-            backlog_ = batch > 0 && !failed && got >= batch;
-            if (backlog_ && !stopping_) {
-                check_first = false;
-                continue;
-            }
-        }
-        if (failed) {
-            pull_cv_.wait_until(lock, detail::deadline_after(config_.pull_interval),
-                                [this] { return stopping_ && handlers_alive_ == 0; });
-        } else if (stopping_) {
-            pull_cv_.wait(lock, [this] { return !finished_.empty() || handlers_alive_ == 0; });
-        } else {
-            pull_cv_.wait_until(lock, detail::deadline_after(config_.pull_interval), [this] {
-                return stopping_ || !finished_.empty() ||
-                       ((backlog_ || pushed_) && busy_ < config_.concurrency);
-            });
-        }
-        check_first = !backlog_ && !pushed_ && finished_.empty();
     }
 }
 
@@ -505,49 +394,197 @@ void Worker::Impl::handler_main(std::size_t index) noexcept {
     }
     --handlers_alive_;
     --alive_;
+    work_cv_.notify_all(); // another thread takes over whatever this one would have done
     keeper_cv_.notify_all();
-    pull_cv_.notify_all();
     state_cv_.notify_all();
 }
 
+// Whether idle threads should lease jobs now. Caller holds mutex_.
+bool Worker::Impl::wants_pull(SteadyClock::time_point now) const {
+    return !stopping_ && busy_ < config_.concurrency && (backlog_ || pushed_ || now >= next_poll_);
+}
+
+// Whether an idle thread should run a cycle now. Caller holds mutex_.
+bool Worker::Impl::cycle_due(SteadyClock::time_point now) const {
+    return !cycling_ && ((!finished_.empty() && now >= retry_at_) || wants_pull(now));
+}
+
+// Whether a handler thread may return: stopping, and no job or result is left to it or to
+// a cycle under way. Caller holds mutex_.
+bool Worker::Impl::may_exit() const {
+    return stopping_ && ready_.empty() && finished_.empty() && !cycling_;
+}
+
+// Every handler thread runs pulled jobs and, when idle, the cycle that stores finished
+// results and leases the next jobs, so a job needs no hand-off to another thread on its way
+// in or out unless several start at once. One thread cycles at a time; the others wait.
 void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) {
     while (true) {
-        // Pulled jobs are always started, even after stop(): they were leased for this thread.
-        work_cv_.wait(lock, [this] { return !ready_.empty() || (stopping_ && !pulling_); });
-        if (ready_.empty()) return;
-        Pulled pulled = std::move(ready_.front());
-        ready_.pop_front();
-        slot.lease = lease_of(pulled.job);
-        slot.stop = std::stop_source();
-        if (stopping_) slot.stop.request_stop();
-        slot.next_extension = pulled.leased_at + extend_every_;
-        slot.settling = false;
-        slot.lost = false;
-        slot.active = true;
-        const std::stop_token token = slot.stop.get_token();
-        if (slot.next_extension < keeper_wakeup_) keeper_cv_.notify_all();
-        lock.unlock();
+        // Pulled jobs are always started, even after stop(): they were leased for a thread.
+        if (!ready_.empty()) {
+            run_job(lock, slot);
+            continue;
+        }
+        auto now = SteadyClock::now();
+        if (cycle_due(now)) {
+            cycle(lock, now);
+            continue;
+        }
+        if (may_exit()) return;
+        // While another thread cycles it sets the next deadline; look again after an interval
+        // at the latest, so a long handler run by that thread never stops the polling.
+        auto until = cycling_ ? now + config_.pull_interval : next_poll_;
+        if (stopping_) until = now + config_.pull_interval;
+        if (!finished_.empty()) until = std::min(until, retry_at_);
+        work_cv_.wait_until(lock, until, [this] {
+            return !ready_.empty() || may_exit() || cycle_due(SteadyClock::now());
+        });
+    }
+}
 
-        const Result result = run(pulled.job, token);
+// Takes the first ready job, runs its handler unlocked and queues the result for the next
+// cycle. Caller holds mutex_ and has checked that ready_ is not empty.
+void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot) {
+    Pulled pulled = std::move(ready_.front());
+    ready_.pop_front();
+    slot.lease = lease_of(pulled.job);
+    slot.stop = std::stop_source();
+    if (stopping_) slot.stop.request_stop();
+    slot.next_extension = pulled.leased_at + extend_every_;
+    slot.settling = false;
+    slot.lost = false;
+    slot.active = true;
+    const std::stop_token token = slot.stop.get_token();
+    if (slot.next_extension < keeper_wakeup_) keeper_cv_.notify_all();
+    lock.unlock();
 
-        lock.lock();
-        slot.settling = true;
-        state_cv_.wait(lock, [&slot] { return !slot.extending; });
-        const bool lost = slot.lost;
-        pulled.job.status = slot.lease.status;
-        pulled.job.locked_until = slot.lease.locked_until;
-        pulled.job.updated_at = slot.lease.updated_at;
-        lock.unlock();
+    const Result result = run(pulled.job, token);
 
-        auto outcome = decide(std::move(pulled.job), result, lost);
+    lock.lock();
+    slot.settling = true;
+    state_cv_.wait(lock, [&slot] { return !slot.extending; });
+    const bool lost = slot.lost;
+    pulled.job.status = slot.lease.status;
+    pulled.job.locked_until = slot.lease.locked_until;
+    pulled.job.updated_at = slot.lease.updated_at;
+    lock.unlock();
 
-        lock.lock();
-        if (outcome) finished_.push_back(std::move(*outcome));
-        // The thread is free now; its job stays leased to us until the pull loop stores the
-        // result, so nobody else can take it meanwhile.
-        slot.active = false;
-        --busy_;
-        pull_cv_.notify_all();
+    auto outcome = decide(std::move(pulled.job), result, lost);
+
+    lock.lock();
+    if (outcome) finished_.push_back(std::move(*outcome));
+    // The thread is free now; its job stays leased to us until a cycle stores the result,
+    // so nobody else can take it meanwhile.
+    slot.active = false;
+    --busy_;
+}
+
+// Stores every finished result and leases jobs for the idle threads (this one included) in
+// one Puller::settle_and_pull call. It leases no more than the threads that are idle, and
+// reserves them first, so every pulled job starts at once: none waits locally while its
+// lease runs out, and stop() never finds a job leased but not started. Caller holds mutex_
+// and has checked cycle_due(now).
+void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_point now) {
+    // Every cycle leases jobs for all idle threads, whatever made it due.
+    const int reserved = stopping_ ? 0 : std::min(config_.batch_size, config_.concurrency - busy_);
+    int batch = reserved;
+    // After an interval passed with no push, no backlog and no result to store, ask
+    // has_ready() first: a read, so an idle worker polling an empty queue never takes the
+    // database's write lock.
+    const bool check = batch > 0 && check_first_ && !backlog_ && !pushed_ && finished_.empty();
+    std::vector<Finished> done;
+    done.swap(finished_);
+    busy_ += reserved;
+    cycling_ = true;
+    // Pushes before this point are visible to the pull; later ones call for another cycle.
+    if (batch > 0) pushed_ = false;
+    // Should anything below throw (only std::bad_alloc can), the cycle still ends: another
+    // thread may cycle, and threads can exit. Its results and jobs wait for their leases.
+    struct EndCycle {
+        Impl& impl;
+        std::unique_lock<std::mutex>& lock;
+        int reserved;
+        bool ended = false;
+        ~EndCycle() {
+            if (ended) return;
+            if (!lock.owns_lock()) lock.lock();
+            impl.cycling_ = false;
+            impl.busy_ -= reserved;
+            impl.work_cv_.notify_all();
+        }
+    } end_cycle{*this, lock, reserved};
+    lock.unlock();
+
+    bool pull_failed = false;
+    std::vector<std::exception_ptr> results;
+    std::vector<Job> jobs;
+    const auto leased_at = SteadyClock::now();
+    try {
+        if (check && !puller_.has_ready()) batch = 0;
+    } catch (...) {
+        // The pull below reports what is wrong.
+    }
+    if (batch > 0 || !done.empty()) {
+        std::vector<Settlement> settlements;
+        try {
+            settlements.reserve(done.size());
+            for (Finished& f : done)
+                settlements.push_back({&f.job, f.action, f.backoff});
+            jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout);
+        } catch (const std::exception& e) {
+            pull_failed = batch > 0;
+            log(LogLevel::Error, "pull failed: ", e.what(), "; retrying in ",
+                config_.pull_interval);
+        } catch (...) {
+            pull_failed = batch > 0;
+            log(LogLevel::Error,
+                "pull failed with an exception not derived from std::exception; retrying in ",
+                config_.pull_interval);
+        }
+    }
+    if (results.size() != done.size() && !done.empty()) {
+        // The puller failed before it could say anything about the settlements.
+        results.assign(done.size(), std::make_exception_ptr(Error(
+                                        "the puller reported no result for this settlement")));
+    }
+    const bool settle_failed = finish(done, results);
+    const int got = static_cast<int>(jobs.size());
+    if (got > batch) {
+        log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ", batch,
+            "; they wait for a thread");
+    }
+    now = SteadyClock::now();
+
+    lock.lock();
+    end_cycle.ended = true;
+    cycling_ = false;
+    busy_ += got - reserved;
+    for (Job& job : jobs)
+        ready_.push_back(Pulled{std::move(job), leased_at});
+    // Results that failed on storage are tried again after a pause.
+    for (Finished& f : done)
+        finished_.push_back(std::move(f));
+    retry_at_ = settle_failed ? now + config_.pull_interval : SteadyClock::time_point{};
+    if (pull_failed) {
+        backlog_ = false;
+        check_first_ = false;
+        next_poll_ = now + config_.pull_interval;
+    } else if (reserved > 0) {
+        // A full batch suggests a backlog: pull again as soon as a thread is idle instead of
+        // waiting an interval per batch. Otherwise (or when has_ready() said no) the queue
+        // looked empty: poll again after an interval, or at once after a push.
+        backlog_ = batch > 0 && got >= batch;
+        check_first_ = !backlog_;
+        if (!backlog_) next_poll_ = now + config_.pull_interval;
+    }
+    // This thread runs the first job itself; wake one idle thread per other job, and one
+    // more if another cycle is due already while this thread is busy with its job.
+    for (int i = 1; i < got; ++i)
+        work_cv_.notify_one();
+    if (stopping_) {
+        work_cv_.notify_all(); // threads waiting for this cycle to end may exit now
+    } else if (got > 0 && cycle_due(now)) {
+        work_cv_.notify_one();
     }
 }
 
