@@ -302,13 +302,15 @@ private:
         if (!have_worker()) throw std::runtime_error("gqs::Worker is not in this build");
         const auto m = interleave(
             true, {{true, [&] { return gqs_worker_drain(s_, z_.drain, concurrency); }},
-                   {false, [&] { return raw_worker_ceiling(s_, z_.drain_ceiling, concurrency); }}});
+                   {false, [&] { return raw_worker_ceiling(s_, z_.drain_ceiling, concurrency); }},
+                   {true, [&] { return gqs_worker_ceiling(s_, z_.drain_ceiling, concurrency); }}});
         // The target: a worker keeps up with half of what raw batched pull + complete does.
         // The ceiling: one transaction per c jobs (complete the last c, pull the next c), the
         // most a worker that leases no more jobs than its c threads can start could do.
         report("worker_drain_c" + std::to_string(concurrency), {m[0], pc100().raw},
                fmt(" raw_ceiling_jobs_per_s=%.0f", m[1]) +
-                   fmt(" vs_ceiling=%.3f", m[1] > 0 ? m[0] / m[1] : 0));
+                   fmt(" vs_ceiling=%.3f", m[1] > 0 ? m[0] / m[1] : 0) +
+                   fmt(" api_ceiling_jobs_per_s=%.0f", m[2]));
     }
 
     void latency() {

@@ -242,6 +242,30 @@ double raw_worker_ceiling(const Settings& s, std::size_t n, int c) {
     return rate(n, start);
 }
 
+double gqs_worker_ceiling(const Settings& s, std::size_t n, int c) {
+    TempDb db(s);
+    prepare(db, s, n);
+    gqs::sqlite::Puller puller(gqs::sqlite::Connection::open(db.path(), s.options()));
+    std::size_t completed = 0;
+    std::vector<gqs::Job> held;
+    std::vector<gqs::Settlement> settlements;
+    std::vector<std::exception_ptr> results;
+    const auto start = Clock::now();
+    while (true) {
+        settlements.clear();
+        for (auto& job : held)
+            settlements.push_back({&job, gqs::Action::Complete, {}});
+        auto next = puller.settle_and_pull(settlements, results, c, lease);
+        for (const auto& error : results)
+            expect(!error, "gqs settle_and_pull completed its job");
+        completed += held.size();
+        held = std::move(next);
+        if (held.empty()) break;
+    }
+    expect(completed == n, "gqs ceiling completed every job");
+    return rate(n, start);
+}
+
 bool have_worker() noexcept { return GQS_BENCH_HAVE_WORKER != 0; }
 
 #if GQS_BENCH_HAVE_WORKER

@@ -51,6 +51,9 @@ double raw_pull_complete_batch(const Settings& s, std::size_t n, int batch,
 /// The most a worker that leases no more than `c` jobs at a time can do with gqs's SQL: each
 /// transaction completes the `c` jobs of the previous one and pulls the next `c`.
 double raw_worker_ceiling(const Settings& s, std::size_t n, int c);
+/// The same loop through gqs's Puller::settle_and_pull on one thread: what a worker could do
+/// without any cost of its own threads.
+double gqs_worker_ceiling(const Settings& s, std::size_t n, int c);
 
 /// A gqs::Worker with a no-op handler drains `n` ready jobs.
 double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency);
