@@ -6,7 +6,11 @@
 
 #include "test_support.hpp"
 
+#include <cstddef>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace gqs::test {
 
@@ -37,8 +41,21 @@ struct SqliteQueue {
         return m;
     }
 
-    /// The stored job (it must exist).
-    Job stored(const Uuid& id) { return observer.get(id).value(); }
+    /// The stored job; throws (failing the test) if it is missing.
+    Job stored(const Uuid& id) {
+        auto found = observer.get(id);
+        if (!found) throw std::runtime_error("job " + id.to_string() + " is missing");
+        return *found;
+    }
+
+    /// True when the job exists with this status.
+    bool has_status(const Uuid& id, Status status) {
+        auto found = observer.get(id);
+        return found && found->status == status;
+    }
+
+    /// How many jobs have this status.
+    std::size_t count(Status status) { return observer.list(status, 0).size(); }
 };
 
 } // namespace gqs::test

@@ -2,6 +2,7 @@
 // Shared by the worker tests: a queue in a temp file, a log capture, signals, Puller wrappers.
 #pragma once
 
+#include "sqlite_queue.hpp"
 #include "test_support.hpp"
 
 #include <gqs/errors.hpp>
@@ -32,43 +33,14 @@ using namespace std::chrono_literals;
 inline constexpr std::chrono::milliseconds patience = std::chrono::seconds(30);
 
 /// A fresh database in its own temp dir, with the backend's objects on one Connection.
-struct Queue {
-    TempDb db;
-    std::shared_ptr<sqlite::Connection> connection = open(db.path());
-    sqlite::Pusher pusher{connection};
-    sqlite::Puller puller{connection};
-    sqlite::Observer observer{connection};
-    sqlite::Cleaner cleaner{connection};
-
-    static std::shared_ptr<sqlite::Connection> open(const std::filesystem::path& path) {
-        auto connection = sqlite::Connection::open(path);
-        sqlite::init_db(*connection);
-        return connection;
-    }
-
+/// A fresh queue whose push returns the new job's id.
+struct Queue : SqliteQueue {
     /// Pushes one job with this payload, runnable after `delay`; returns its id.
     Uuid push(std::string payload = "payload", Duration delay = {}) {
-        Message message;
-        message.payload = std::move(payload);
-        pusher.push(message, delay);
-        return message.id;
+        return SqliteQueue::push(std::move(payload), delay).id;
     }
-
-    /// The stored job; fails the test (throws) if it is missing.
-    Job job(const Uuid& id) {
-        auto found = observer.get(id);
-        if (!found) throw std::runtime_error("job " + id.to_string() + " is missing");
-        return *found;
-    }
-
-    /// True when the job exists with this status.
-    bool has_status(const Uuid& id, Status status) {
-        auto found = observer.get(id);
-        return found && found->status == status;
-    }
-
-    /// How many jobs have this status.
-    std::size_t count(Status status) { return observer.list(status, 0).size(); }
+    /// The stored job; throws (failing the test) if it is missing.
+    Job job(const Uuid& id) { return stored(id); }
 };
 
 /// Collects what a worker logs. Thread-safe; must outlive the worker it is given to.

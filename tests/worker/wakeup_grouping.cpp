@@ -42,7 +42,7 @@ TEST_CASE("worker: an idle worker polls with a read, never a write", "[worker][w
     REQUIRE(wait_until([&] { return probe.has_ready_calls >= 20; }));
     CHECK(probe.pulls == 1); // the start-up pull only: every later poll found nothing ready
     // A job pushed by another connection (no wake-up) is found by the next poll.
-    gqs::sqlite::Pusher other(queue.open(queue.db.path()));
+    gqs::sqlite::Pusher other(queue.second_connection());
     Message m;
     other.push(m);
     REQUIRE(wait_until([&] { return queue.has_status(m.id, Status::Done); }));

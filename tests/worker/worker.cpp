@@ -240,7 +240,7 @@ TEST_CASE("worker: a long handler keeps its lease, so no other puller gets its j
     Queue queue;
     ProbePuller probe(queue.puller);
     const Uuid id = queue.push();
-    auto other_connection = sqlite::Connection::open(queue.db.path());
+    auto other_connection = sqlite::Connection::open(queue.tmp.path());
     sqlite::Puller other(other_connection);
 
     WorkerConfig config = quick_config();
@@ -330,7 +330,7 @@ TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the
         REQUIRE(started.wait());
         // What another worker does when it re-pulls an expired lease: a new attempt (the
         // fence) and a new lease end, here an hour ahead so that ours never gets it back.
-        auto thief = sqlite::Connection::open(queue.db.path());
+        auto thief = sqlite::Connection::open(queue.tmp.path());
         thief->database().exec(
             "UPDATE jobs SET attempts = attempts + 1, locked_until = locked_until + 3600000000");
         REQUIRE(finished.wait());
