@@ -17,6 +17,7 @@
 #include <iostream>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,14 +30,15 @@ constexpr std::string_view usage =
     "                 [--dir=PATH]\n"
     "  --quick        small sizes, a few seconds in total (a smoke test)\n"
     "  --sync=MODE    PRAGMA synchronous for both sides (default normal)\n"
-    "  --runs=N       runs per workload, median reported (default 7; 3 for worker_drain and\n"
-    "                 scale; 3 with --quick)\n"
+    "  --runs=N       runs per workload, median reported (default 7; 3 for worker_drain,\n"
+    "                 scale, idle and memory; 3 with --quick)\n"
     "  --only=NAMES   run a subset: push push_batch pull_complete_1 pull_complete_100\n"
     "                 worker_drain (= worker_drain_c1,worker_drain_c4) latency scale\n"
-    "                 backlog (= backlog_1k,backlog_100k)\n"
+    "                 backlog (= backlog_1k,backlog_100k) idle memory\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
     "  --verbose      print every run's result to stderr\n"
-    "  --side=SIDE    gqs, raw or both (default): run one side only, e.g. under a profiler\n";
+    "  --side=SIDE    gqs, raw or both (default): run one side only, e.g. under a profiler\n"
+    "                 (raw skips idle and memory, which have no raw side)\n";
 
 const std::vector<std::string> all_workloads = {"push",
                                                 "push_batch",
@@ -47,7 +49,9 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "latency",
                                                 "scale",
                                                 "backlog_1k",
-                                                "backlog_100k"};
+                                                "backlog_100k",
+                                                "idle",
+                                                "memory"};
 
 struct Rates {
     double gqs = 0;
@@ -181,7 +185,9 @@ public:
              std::to_string(z_.drain_ceiling) + ") latency=" + std::to_string(z_.latency_samples) +
              " scale=" + std::to_string(z_.scale_jobs) + "+" + std::to_string(z_.scale_done) +
              "done backlog=" + std::to_string(z_.backlog_small) + "/" +
-             std::to_string(z_.backlog_large) + "+" + std::to_string(z_.backlog_measured));
+             std::to_string(z_.backlog_large) + "+" + std::to_string(z_.backlog_measured) +
+             fmt(" idle=%gs", z_.idle_window_s) + " memory=" + std::to_string(z_.memory_small) +
+             "/" + std::to_string(z_.memory_large) + "+" + std::to_string(z_.memory_jobs));
 
         attempt("push", [&] { push(); });
         attempt("push_batch", [&] { push_batch(); });
@@ -198,6 +204,11 @@ public:
                 for (const char* name : {"backlog_1k", "backlog_100k"})
                     if (wanted(name)) error(name, e.what());
             }
+        }
+        // Neither has a raw side.
+        if (side_ != Side::Raw) {
+            attempt("idle", [&] { idle(); });
+            attempt("memory", [&] { memory(); });
         }
         return failures_ == 0 ? 0 : 1;
     }
@@ -360,6 +371,41 @@ private:
             report("backlog_100k", {r[2], r[3]},
                    fmt(" cost_100k_vs_1k=%.3f", r[2] > 0 ? r[0] / r[2] : 0) +
                        fmt(" raw_cost_100k_vs_1k=%.3f", r[3] > 0 ? r[1] / r[3] : 0));
+    }
+
+    // CPU and polls of a worker on an empty queue, over a window that starts after the pull
+    // the worker makes when it starts.
+    void idle() {
+        if (!have_worker()) throw std::runtime_error("gqs::Worker is not in this build");
+        std::vector<double> cpu;
+        std::vector<double> polls;
+        std::vector<double> write_polls;
+        std::vector<double> seconds;
+        for (int run = 0; run < runs(true); ++run) {
+            const auto r = gqs_idle(s_, z_.idle_window_s);
+            cpu.push_back(r.cpu_percent);
+            polls.push_back(static_cast<double>(r.polls));
+            write_polls.push_back(static_cast<double>(r.write_polls));
+            seconds.push_back(r.seconds);
+            if (verbose_)
+                std::cerr << "  run " << run << fmt(": cpu_percent=%.3f", r.cpu_percent)
+                          << " polls=" << r.polls << " write_polls=" << r.write_polls
+                          << fmt(" seconds=%.2f", r.seconds) << "\n";
+        }
+        line(fmt("idle cpu_percent=%.3f", median(cpu)) + fmt(" polls=%.0f", median(polls)) +
+             fmt(" write_polls=%.0f", median(write_polls)) + fmt(" seconds=%.2f", median(seconds)));
+    }
+
+    // Heap growth while a worker handles memory_jobs jobs, over a small and a large backlog,
+    // interleaved so both see the same machine.
+    void memory() {
+        if (!have_worker()) throw std::runtime_error("gqs::Worker is not in this build");
+        const auto jobs = z_.memory_jobs;
+        const auto m = interleave(
+            true, {{true, [&] { return gqs_memory_growth_kib(s_, z_.memory_small, jobs); }},
+                   {true, [&] { return gqs_memory_growth_kib(s_, z_.memory_large, jobs); }}});
+        line(fmt("memory heap_growth_kib_1k=%.0f", m[0]) + fmt(" heap_growth_kib_1m=%.0f", m[1]) +
+             fmt(" ratio=%.3f", m[0] > 0 ? m[1] / m[0] : 0) + " jobs=" + std::to_string(jobs));
     }
 
     Settings s_;

@@ -13,9 +13,14 @@
 #define GQS_BENCH_HAVE_WORKER 0
 #endif
 
+#if __has_include(<malloc.h>)
+#include <malloc.h> // mallinfo2
+#endif
+
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -67,6 +72,10 @@ Sizes Sizes::for_mode(bool quick) {
     z.backlog_small = 1'000;
     z.backlog_large = 10'000;
     z.backlog_measured = 200;
+    z.idle_window_s = 1.2;
+    z.memory_small = 1'000;
+    z.memory_large = 20'000;
+    z.memory_jobs = 500;
     return z;
 }
 
@@ -276,15 +285,19 @@ namespace {
 // (leaked, threads and all) rather than destroyed: ~Worker would wait for its threads
 // forever. The handlers therefore share their state through shared_ptrs, never the stack.
 struct RunningWorker {
-    std::unique_ptr<gqs::sqlite::Puller> puller;
+    std::unique_ptr<gqs::Puller> puller;
     std::unique_ptr<gqs::Worker> worker;
 
-    RunningWorker(std::shared_ptr<gqs::sqlite::Connection> connection, gqs::Handler handler,
+    RunningWorker(std::unique_ptr<gqs::Puller> p, gqs::Handler handler,
                   const gqs::WorkerConfig& config)
-        : puller(std::make_unique<gqs::sqlite::Puller>(std::move(connection))),
+        : puller(std::move(p)),
           worker(std::make_unique<gqs::Worker>(*puller, std::move(handler), config)) {
         worker->start();
     }
+    RunningWorker(std::shared_ptr<gqs::sqlite::Connection> connection, gqs::Handler handler,
+                  const gqs::WorkerConfig& config)
+        : RunningWorker(std::make_unique<gqs::sqlite::Puller>(std::move(connection)),
+                        std::move(handler), config) {}
     RunningWorker(const RunningWorker&) = delete;
     RunningWorker& operator=(const RunningWorker&) = delete;
     ~RunningWorker() {
@@ -316,6 +329,86 @@ struct LatencyState {
     std::condition_variable started_cv;
     bool started = false;
     double latency_us = 0;
+};
+
+// How often a worker asked the queue for work, counted after each call returns.
+struct PollCounts {
+    std::atomic<std::size_t> pulls{0};  // pull() and settle_and_pull() with batch > 0
+    std::atomic<std::size_t> checks{0}; // has_ready()
+    std::mutex mutex;
+    std::condition_variable pulled;
+};
+
+// A gqs::sqlite::Puller that counts the worker's pulls and has_ready() checks.
+class CountingPuller final : public gqs::Puller {
+public:
+    CountingPuller(std::shared_ptr<gqs::sqlite::Connection> connection,
+                   std::shared_ptr<PollCounts> counts)
+        : inner_(std::move(connection)), counts_(std::move(counts)) {}
+
+    std::vector<gqs::Job> pull(int batch, gqs::Duration lock) override {
+        auto jobs = inner_.pull(batch, lock);
+        count_pull();
+        return jobs;
+    }
+    void extend_lock(gqs::Job& job, gqs::Duration lock) override { inner_.extend_lock(job, lock); }
+    void complete(gqs::Job& job) override { inner_.complete(job); }
+    void requeue(gqs::Job& job, gqs::Duration backoff) override { inner_.requeue(job, backoff); }
+    void kill(gqs::Job& job) override { inner_.kill(job); }
+    std::vector<std::exception_ptr> settle(std::span<const gqs::Settlement> settlements) override {
+        return inner_.settle(settlements);
+    }
+    std::vector<gqs::Job> settle_and_pull(std::span<const gqs::Settlement> settlements,
+                                          std::vector<std::exception_ptr>& results, int batch,
+                                          gqs::Duration lock) override {
+        auto jobs = inner_.settle_and_pull(settlements, results, batch, lock);
+        if (batch > 0) count_pull();
+        return jobs;
+    }
+    gqs::Subscription on_push(std::function<void()> notify) override {
+        return inner_.on_push(std::move(notify));
+    }
+    bool has_ready() override {
+        const bool ready = inner_.has_ready();
+        counts_->checks.fetch_add(1);
+        return ready;
+    }
+
+private:
+    void count_pull() {
+        counts_->pulls.fetch_add(1);
+        std::lock_guard lock(counts_->mutex);
+        counts_->pulled.notify_all();
+    }
+
+    gqs::sqlite::Puller inner_;
+    std::shared_ptr<PollCounts> counts_;
+};
+
+// CPU time of the whole process (every thread), in seconds.
+double process_cpu_seconds() {
+    timespec t{};
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) != 0)
+        throw std::runtime_error("clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// Bytes the allocator has handed out and not had back: chunks in use in every arena, plus
+// blocks mapped on their own.
+std::size_t heap_in_use() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    const struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+#else
+    throw std::runtime_error("the memory workload needs glibc's mallinfo2 (glibc 2.33 or later)");
+#endif
+}
+
+struct MemoryState {
+    std::atomic<std::size_t> handled{0};
+    std::size_t target = 0;
+    std::mutex mutex;
+    std::condition_variable all_handled;
 };
 
 } // namespace
@@ -408,6 +501,71 @@ std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double b
     return latencies;
 }
 
+IdleResult gqs_idle(const Settings& s, double window_s) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    auto counts = std::make_shared<PollCounts>();
+    RunningWorker running(
+        std::make_unique<CountingPuller>(gqs::sqlite::Connection::open(db.path(), s.options()),
+                                         counts),
+        [](const gqs::Job&, std::stop_token) {}, gqs::WorkerConfig{});
+    // The window starts once the pull the worker makes at start has returned.
+    {
+        std::unique_lock lock(counts->mutex);
+        expect(counts->pulled.wait_for(lock, std::chrono::seconds(10),
+                                       [&] { return counts->pulls.load() > 0; }),
+               "the worker pulled within 10 s of starting");
+    }
+    const std::size_t pulls_before = counts->pulls.load();
+    const std::size_t checks_before = counts->checks.load();
+    const double cpu_before = process_cpu_seconds();
+    const auto start = Clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(window_s));
+    IdleResult result;
+    result.seconds = seconds_since(start);
+    const double cpu = process_cpu_seconds() - cpu_before;
+    result.polls = counts->checks.load() - checks_before;
+    result.write_polls = counts->pulls.load() - pulls_before;
+    result.cpu_percent = cpu / result.seconds * 100;
+    running.stop_or_abandon(gqs::Duration(10000));
+    return result;
+}
+
+double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t jobs) {
+    TempDb db(s);
+    prepare(db, s, backlog + jobs);
+    auto puller = std::make_unique<gqs::sqlite::Puller>(
+        gqs::sqlite::Connection::open(db.path(), s.options()));
+    auto state = std::make_shared<MemoryState>();
+    state->target = jobs;
+    gqs::Handler handler = [state](const gqs::Job&, std::stop_token) {
+        if (state->handled.fetch_add(1) + 1 == state->target) {
+            std::lock_guard lock(state->mutex);
+            state->all_handled.notify_all();
+        }
+    };
+    const std::size_t baseline = heap_in_use();
+    std::size_t peak = baseline;
+    RunningWorker running(std::move(puller), std::move(handler), gqs::WorkerConfig{});
+    // Sample every 5 ms until the handler has run `jobs` times.
+    const auto deadline = Clock::now() + std::chrono::minutes(10);
+    {
+        std::unique_lock lock(state->mutex);
+        while (true) {
+            lock.unlock();
+            peak = std::max(peak, heap_in_use());
+            lock.lock();
+            if (state->all_handled.wait_for(lock, std::chrono::milliseconds(5),
+                                            [&] { return state->handled.load() >= jobs; }))
+                break;
+            expect(Clock::now() < deadline, "the worker handled its jobs within 10 minutes");
+        }
+    }
+    peak = std::max(peak, heap_in_use());
+    running.stop_or_abandon(gqs::Duration(60000));
+    return static_cast<double>(peak - baseline) / 1024.0;
+}
+
 #else
 
 double gqs_worker_drain(const Settings&, std::size_t, int) {
@@ -415,6 +573,14 @@ double gqs_worker_drain(const Settings&, std::size_t, int) {
 }
 
 std::vector<double> gqs_latency(const Settings&, std::size_t, double) {
+    throw std::runtime_error("gqs/worker.hpp is not available in this build");
+}
+
+IdleResult gqs_idle(const Settings&, double) {
+    throw std::runtime_error("gqs/worker.hpp is not available in this build");
+}
+
+double gqs_memory_growth_kib(const Settings&, std::size_t, std::size_t) {
     throw std::runtime_error("gqs/worker.hpp is not available in this build");
 }
 

@@ -25,6 +25,10 @@ struct Sizes {
     std::size_t backlog_small = 1'000;
     std::size_t backlog_large = 100'000;
     std::size_t backlog_measured = 2'000;
+    double idle_window_s = 10;
+    std::size_t memory_small = 1'000;
+    std::size_t memory_large = 1'000'000;
+    std::size_t memory_jobs = 20'000;
 
     [[nodiscard]] static Sizes for_mode(bool quick);
 };
@@ -61,6 +65,22 @@ double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency);
 /// Push-to-handler-start latencies in microseconds, for an idle worker; at most `samples`,
 /// fewer if `budget_s` seconds run out first.
 std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double budget_s);
+
+/// What an idle worker on an empty queue cost over one measurement window.
+struct IdleResult {
+    double cpu_percent = 0;      // process CPU time / wall time x 100 (of one core)
+    std::size_t polls = 0;       // has_ready() calls
+    std::size_t write_polls = 0; // pull() and settle_and_pull() calls with batch > 0
+    double seconds = 0;          // the window's wall time
+};
+
+/// A gqs::Worker (default config, no-op handler) on an empty queue, measured for `window_s`
+/// seconds after its first pull.
+IdleResult gqs_idle(const Settings& s, double window_s);
+
+/// Heap in use (KiB) gained from before a worker starts (default config, no-op handler) to
+/// the most seen while it handles `jobs` jobs, with `backlog` more jobs ready than it takes.
+double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t jobs);
 
 /// True when the worker workloads are compiled in (gqs/worker.hpp exists).
 bool have_worker() noexcept;
