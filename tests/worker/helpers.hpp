@@ -39,8 +39,6 @@ struct Queue : SqliteQueue {
     Uuid push(std::string payload = "payload", Duration delay = {}) {
         return SqliteQueue::push(std::move(payload), delay).id;
     }
-    /// The stored job; throws (failing the test) if it is missing.
-    Job job(const Uuid& id) { return stored(id); }
 };
 
 /// Collects what a worker logs. Thread-safe; must outlive the worker it is given to.

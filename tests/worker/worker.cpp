@@ -89,7 +89,7 @@ TEST_CASE("worker: a handler that returns completes its job", "[worker]") {
     CHECK(seen[0].get<std::string>("kind") == "greeting");
     CHECK(seen[0].status == Status::Processing);
     CHECK(seen[0].attempts == 1);
-    const Job stored = queue.job(message.id);
+    const Job stored = queue.stored(message.id);
     CHECK(stored.attempts == 1);
     CHECK_FALSE(stored.locked_until.has_value());
     INFO(log.text());
@@ -121,7 +121,7 @@ TEST_CASE("worker: a failed handler is retried until it succeeds", "[worker]") {
     worker.stop(patience);
 
     CHECK(runs == 3);
-    CHECK(queue.job(id).attempts == 3);
+    CHECK(queue.stored(id).attempts == 3);
     CHECK(history(probe, id) == std::vector<std::string>{"requeue@1", "requeue@2", "complete@3"});
     INFO(log.text());
     CHECK(log.count(LogLevel::Warning, standard ? "transient failure" : "not derived from") == 2);
@@ -153,7 +153,7 @@ TEST_CASE("worker: a job that always fails is dead after exactly max_retries + 1
     worker.stop(patience);
 
     CHECK(runs == static_cast<int>(max_retries) + 1);
-    CHECK(queue.job(id).attempts == max_retries + 1);
+    CHECK(queue.stored(id).attempts == max_retries + 1);
     std::vector<std::string> expected;
     std::vector<Duration> expected_backoffs;
     for (std::uint32_t attempt = 1; attempt <= max_retries; ++attempt) {
@@ -187,7 +187,7 @@ TEST_CASE("worker: max_retries 0 retries without limit", "[worker]") {
     REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
     worker.stop(patience);
     CHECK(runs == 8);
-    CHECK(queue.job(id).attempts == 8);
+    CHECK(queue.stored(id).attempts == 8);
 }
 
 TEST_CASE("worker: gqs::Kill sends the job to Dead after one run", "[worker]") {
@@ -207,7 +207,7 @@ TEST_CASE("worker: gqs::Kill sends the job to Dead after one run", "[worker]") {
     REQUIRE(wait_until([&] { return queue.has_status(id, Status::Dead); }));
     worker.stop(patience);
     CHECK(runs == 1);
-    CHECK(queue.job(id).attempts == 1);
+    CHECK(queue.stored(id).attempts == 1);
     CHECK(history(probe, id) == std::vector<std::string>{"kill@1"});
     CHECK(log.count(LogLevel::Warning, "malformed payload") == 1);
 }
@@ -231,7 +231,7 @@ TEST_CASE("worker: requeue waits the backoff of the job's attempt", "[worker]") 
         return job && job->status == Status::Pending && job->attempts == 1;
     }));
     worker.stop(patience);
-    const Job job = queue.job(id);
+    const Job job = queue.stored(id);
     CHECK(job.next_run_at - job.updated_at == std::chrono::hours(1));
 }
 
@@ -280,7 +280,7 @@ TEST_CASE("worker: a long handler keeps its lease, so no other puller gets its j
     worker.stop(patience);
     CHECK(tries > 1);
     CHECK(probe.extends >= 1);
-    CHECK(queue.job(id).attempts == 1);
+    CHECK(queue.stored(id).attempts == 1);
 }
 
 TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the job alone",
@@ -314,7 +314,7 @@ TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the
         const auto steps = history(probe, id);
         CHECK(std::none_of(steps.begin(), steps.end(),
                            [](const std::string& s) { return s.ends_with("@1"); }));
-        CHECK(queue.job(id).attempts >= 2);
+        CHECK(queue.stored(id).attempts >= 2);
     }
 
     SECTION("another connection takes the lease") {
@@ -338,7 +338,7 @@ TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the
         worker.stop(patience);
         CHECK(saw_stop);
         CHECK(probe.transitions().empty());
-        const Job job = queue.job(id);
+        const Job job = queue.stored(id);
         CHECK(job.status == Status::Processing);
         CHECK(job.attempts == 2);
     }
@@ -390,7 +390,7 @@ TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop toke
             CHECK_THROWS_AS(worker.stop(Duration::zero()), StopTimeout);
             release.set();
         }
-        CHECK(queue.job(first).status == Status::Done);
+        CHECK(queue.stored(first).status == Status::Done);
     }
 }
 
@@ -440,7 +440,7 @@ TEST_CASE("worker: destroying a running worker stops it", "[worker][stop]") {
         }
         CHECK(saw_stop);
         // The interrupted run counts as an attempt: it is retried after its backoff.
-        const Job job = queue.job(id);
+        const Job job = queue.stored(id);
         CHECK(job.status == Status::Pending);
         CHECK(job.attempts == 1);
         CHECK(job.next_run_at > job.updated_at);
@@ -530,7 +530,7 @@ TEST_CASE("worker: a pull under way when stop is called still starts its jobs", 
     CHECK_FALSE(stop_failed);
     CHECK(ran.is_set());
     CHECK(stop_at_start);
-    const Job job = queue.job(id);
+    const Job job = queue.stored(id);
     CHECK(job.status == Status::Done);
     CHECK(job.attempts == 1);
 }
@@ -615,7 +615,7 @@ TEST_CASE("worker: storage errors are logged and retried, never fatal", "[worker
     CHECK(log.count(LogLevel::Error, "pull failed") == 3);
     CHECK(log.count(LogLevel::Error, "cannot extend its lease") == 2);
     CHECK(log.count(LogLevel::Error, "cannot complete") == 1);
-    CHECK(queue.job(first).attempts == 1);
+    CHECK(queue.stored(first).attempts == 1);
 }
 
 TEST_CASE("worker: an empty logger writes warnings to std::clog", "[worker]") {
