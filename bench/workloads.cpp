@@ -355,6 +355,7 @@ public:
     void complete(gqs::Job& job) override { inner_.complete(job); }
     void requeue(gqs::Job& job, gqs::Duration backoff) override { inner_.requeue(job, backoff); }
     void kill(gqs::Job& job) override { inner_.kill(job); }
+    void release(gqs::Job& job) override { inner_.release(job); }
     std::vector<std::exception_ptr> settle(std::span<const gqs::Settlement> settlements) override {
         return inner_.settle(settlements);
     }

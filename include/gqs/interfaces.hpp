@@ -32,8 +32,9 @@ public:
     virtual void push_batch(std::span<const Message> messages, Duration delay = {}) = 0;
 };
 
-/// What to do with a leased job, for Puller::settle.
-enum class Action : std::uint8_t { Complete, Requeue, Kill };
+/// What to do with a leased job, for Puller::settle. Release is for a job leased but never
+/// started: Pending again at its old place in line, the attempt not counted (Puller::release).
+enum class Action : std::uint8_t { Complete, Requeue, Kill, Release };
 
 /// One transition for Puller::settle: `job` is updated on success like the single call.
 struct Settlement {
@@ -90,6 +91,12 @@ public:
     virtual void requeue(Job& job, Duration backoff) = 0;
     /// Marks a leased (by the caller) or Pending job Dead. Throws JobLost otherwise.
     virtual void kill(Job& job) = 0;
+    /// Gives back a lease whose job never ran: Pending again, runnable at once, and the
+    /// attempt the pull counted is taken back. Throws JobLost if the caller's lease is gone.
+    /// The next pull hands out the same attempts again, so no copy of the released job may
+    /// be used for a transition afterwards. The default (a backend that cannot take an
+    /// attempt back) is requeue(job, 0).
+    virtual void release(Job& job) { requeue(job, Duration::zero()); }
 
     /// Applies many transitions at once; a backend may group them into one transaction.
     /// Returns one entry per settlement: nullptr on success, else the exception the single
@@ -106,6 +113,7 @@ public:
                 case Action::Complete: complete(*s.job); break;
                 case Action::Requeue: requeue(*s.job, s.backoff); break;
                 case Action::Kill: kill(*s.job); break;
+                case Action::Release: release(*s.job); break;
                 }
             } catch (...) {
                 results[i] = std::current_exception();

@@ -23,6 +23,13 @@ constexpr const char* complete_sql =
 constexpr const char* requeue_sql =
     "UPDATE jobs SET status = 1, locked_until = NULL, next_run_at = ?3, updated_at = ?2 "
     "WHERE id = ?1 AND status = 2 AND attempts = ?4";
+// A release hands back a lease whose handler never ran (a worker stopping with jobs in its
+// local queue): the attempt the pull counted is taken back, and next_run_at is kept so the
+// job keeps its place in line. Fenced like the others: a stale holder cannot uncount
+// someone else's attempt.
+constexpr const char* release_sql =
+    "UPDATE jobs SET status = 1, attempts = attempts - 1, locked_until = NULL, updated_at = ?2 "
+    "WHERE id = ?1 AND status = 2 AND attempts = ?3 AND attempts > 0";
 // Kill takes the caller's own lease, or a Pending job the caller saw Pending (same attempts:
 // a Pending row's attempts only change when it is pulled again).
 constexpr const char* kill_sql =
@@ -52,6 +59,7 @@ std::exception_ptr lost_error(Action action, const Job& job) {
     switch (action) {
     case Action::Complete: return std::make_exception_ptr(CompleteFailed(lost("complete", job)));
     case Action::Requeue: return std::make_exception_ptr(JobLost(lost("requeue", job)));
+    case Action::Release: return std::make_exception_ptr(JobLost(lost("release", job)));
     case Action::Kill: break;
     }
     return std::make_exception_ptr(JobLost(lost("kill", job)));
@@ -77,6 +85,13 @@ bool run_transition(detail::State& state, const Job& job, Action action, Duratio
         stmt.bind(4, job.attempts);
         return stmt.run() > 0;
     }
+    case Action::Release: {
+        auto stmt = state.statement(release_sql, "releasing a job");
+        detail::bind_id(stmt, 1, job.id);
+        stmt.bind(2, now);
+        stmt.bind(3, job.attempts);
+        return stmt.run() > 0;
+    }
     case Action::Kill: break;
     }
     auto stmt = state.statement(kill_sql, "killing a job");
@@ -89,9 +104,15 @@ bool run_transition(detail::State& state, const Job& job, Action action, Duratio
 
 // Brings the caller's snapshot in line with what run_transition wrote.
 void apply(Job& job, Action action, Duration backoff, std::int64_t now) {
-    job.status = action == Action::Complete  ? Status::Done
-                 : action == Action::Requeue ? Status::Pending
-                                             : Status::Dead;
+    switch (action) {
+    case Action::Complete: job.status = Status::Done; break;
+    case Action::Requeue: job.status = Status::Pending; break;
+    case Action::Kill: job.status = Status::Dead; break;
+    case Action::Release:
+        job.status = Status::Pending;
+        --job.attempts;
+        break;
+    }
     job.locked_until.reset();
     if (action == Action::Requeue)
         job.next_run_at = detail::from_micros(detail::add_micros(now, backoff));
@@ -166,6 +187,8 @@ void Puller::requeue(Job& job, Duration backoff) {
 }
 
 void Puller::kill(Job& job) { transition(job, Action::Kill, {}); }
+
+void Puller::release(Job& job) { transition(job, Action::Release, {}); }
 
 std::vector<std::exception_ptr> Puller::settle_all(std::span<const Settlement> settlements,
                                                    int batch, Duration lock,

@@ -188,7 +188,7 @@ struct Harness {
             for (std::size_t i = 0; i < count; ++i) {
                 gqs::Job* snap = pick(in);
                 if (!snap || seen[snap->id]++) continue; // one settlement per job
-                auto action = static_cast<gqs::Action>(in.next() % 3);
+                auto action = static_cast<gqs::Action>(in.next() % 4);
                 ok.push_back(action == gqs::Action::Kill ? can_kill(*snap) : holds(*snap));
                 batch.push_back({snap, action, 0ms});
             }
@@ -197,9 +197,16 @@ struct Harness {
                 if ((results[i] == nullptr) != ok[i]) fail("settle result");
                 if (!ok[i]) continue;
                 auto* snap = batch[i].job;
-                after(*snap, batch[i].action == gqs::Action::Complete  ? Status::Done
-                             : batch[i].action == gqs::Action::Requeue ? Status::Pending
-                                                                       : Status::Dead);
+                const auto action = batch[i].action;
+                after(*snap, action == gqs::Action::Complete ? Status::Done
+                             : action == gqs::Action::Kill   ? Status::Dead
+                                                             : Status::Pending);
+                if (action == gqs::Action::Release) {
+                    // The pull's attempt is taken back.
+                    auto& m = model[snap->id];
+                    --m.attempts;
+                    if (snap->attempts != m.attempts) fail("release attempts");
+                }
             }
             break;
         }

@@ -164,6 +164,56 @@ TEST_CASE("puller: kill takes a leased or a Pending job to Dead", "[puller][sqli
     }
 }
 
+TEST_CASE("puller: release gives a lease back without counting the attempt", "[puller][sqlite]") {
+    SqliteQueue q;
+    auto first = q.push("first");
+    auto second = q.push("second");
+    auto pushed = q.stored(first.id);
+    auto leased = q.puller.pull(2, 10s);
+    REQUIRE(leased.size() == 2);
+    gqs::Job job = leased[0];
+    REQUIRE(job.id == first.id);
+    q.puller.release(job);
+    CHECK(job.status == Status::Pending);
+    CHECK(job.attempts == 0);
+    CHECK_FALSE(job.locked_until.has_value());
+    auto stored = q.stored(first.id);
+    CHECK(stored.status == Status::Pending);
+    CHECK(stored.attempts == 0);
+    CHECK_FALSE(stored.locked_until.has_value());
+    // It keeps its place in line: first again, ahead of anything pushed later.
+    CHECK(stored.next_run_at == pushed.next_run_at);
+    q.push("third");
+    auto again = q.puller.pull(1, 10s);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].id == first.id);
+    CHECK(again[0].attempts == 1);
+
+    SECTION("a second release, or a release of a Pending job, throws JobLost") {
+        CHECK_THROWS_AS(q.puller.release(job), gqs::JobLost);
+        auto pending = q.stored(q.push("fourth").id);
+        CHECK_THROWS_AS(q.puller.release(pending), gqs::JobLost);
+        CHECK(q.stored(pending.id).status == Status::Pending);
+    }
+    SECTION("a stale holder cannot release the new lease") {
+        gqs::Job stale = leased[1];
+        ++stale.attempts; // as if it were re-pulled by someone else since
+        CHECK_THROWS_AS(q.puller.release(stale), gqs::JobLost);
+        CHECK(q.stored(second.id).status == Status::Processing);
+        CHECK(q.stored(second.id).attempts == 1);
+    }
+    SECTION("in a settle group, one entry each") {
+        std::vector<gqs::Settlement> s{{&leased[1], gqs::Action::Release, {}},
+                                       {&again[0], gqs::Action::Complete, {}}};
+        auto results = q.puller.settle(s);
+        CHECK(results[0] == nullptr);
+        CHECK(results[1] == nullptr);
+        CHECK(q.stored(second.id).status == Status::Pending);
+        CHECK(q.stored(second.id).attempts == 0);
+        CHECK(q.stored(first.id).status == Status::Done);
+    }
+}
+
 TEST_CASE("puller: extend_lock moves the lease end", "[puller][sqlite]") {
     SqliteQueue q;
     auto m = q.push();
@@ -184,6 +234,7 @@ TEST_CASE("puller: transitions of an unknown job fail with their errors", "[pull
     CHECK_THROWS_AS(q.puller.extend_lock(ghost, 1s), gqs::LockLost);
     CHECK_THROWS_AS(q.puller.requeue(ghost, 0ms), gqs::JobLost);
     CHECK_THROWS_AS(q.puller.kill(ghost), gqs::JobLost);
+    CHECK_THROWS_AS(q.puller.release(ghost), gqs::JobLost);
 }
 
 TEST_CASE("puller: an expired lease is pulled again", "[puller][sqlite]") {

@@ -20,6 +20,8 @@ public:
     void complete(Job& job) override;
     void requeue(Job& job, Duration backoff) override;
     void kill(Job& job) override;
+    /// Takes the attempt back and keeps the job's next_run_at (its place in line).
+    void release(Job& job) override;
     /// All settlements in one transaction (one commit). A storage failure fails every entry.
     [[nodiscard]] std::vector<std::exception_ptr>
     settle(std::span<const Settlement> settlements) override;
