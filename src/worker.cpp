@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Worker's threads: `concurrency` handler threads, which also lease the jobs and store the
-// results, and one lease keeper.
+// results, and one lease keeper, which also stores results that would otherwise wait.
 #include <gqs/worker.hpp>
 
 #include <gqs/errors.hpp>
@@ -11,8 +11,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
+#include <limits>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -44,6 +45,11 @@ using detail::SteadyClock;
 // times, one pull_interval apart, before the job is left to run again once its lease expires.
 constexpr int settle_tries = 3;
 
+// The longest a handler's result waits for other results to share its transaction. A thread
+// with queued jobs runs them first (their results then go in the same commit) for up to this
+// long; after it, a thread or the lease keeper stores the results.
+constexpr auto group_delay = std::chrono::milliseconds(1);
+
 // What the lease keeper works on: the job's identity and lease, without payload and metadata.
 // The handler reads its own copy of the job meanwhile, so the two never share an object.
 Job lease_of(const Job& job) {
@@ -56,6 +62,12 @@ Job lease_of(const Job& job) {
     lease.locked_until = job.locked_until;
     lease.next_run_at = job.next_run_at;
     return lease;
+}
+
+// a + b for a config's counts, without overflow (validate rejects negative ones later).
+int saturated_sum(int a, int b) {
+    const long long sum = static_cast<long long>(a) + b;
+    return static_cast<int>(std::min<long long>(sum, std::numeric_limits<int>::max()));
 }
 
 } // namespace
@@ -75,10 +87,12 @@ private:
     };
     enum class Extension : std::uint8_t { Extended, Lost, Failed };
 
-    // A pulled job on its way to a handler thread (it waits only until an idle thread takes it).
+    // A leased job not yet started: on its way to an idle thread, or queued (config.queue).
+    // The lease keeper extends its lease like a running job's.
     struct Pulled {
         Job job;
-        SteadyClock::time_point leased_at; // taken before the pull: the lease is no older
+        SteadyClock::time_point next_extension; // from the time taken before the pull
+        bool extending = false;                 // the keeper is inside extend_lock for it
     };
 
     // One handler thread's running job, as the lease keeper sees it. Guarded by mutex_.
@@ -103,13 +117,17 @@ private:
 
     void keeper_main() noexcept;
     void keeper_loop(std::unique_lock<std::mutex>& lock);
-    Extension extend(Job& lease) noexcept;
+    Extension extend(Job& lease, const char* then) noexcept;
+    void extend_queued(std::unique_lock<std::mutex>& lock, std::list<Pulled>::iterator it);
     void handler_main(std::size_t index) noexcept;
     void handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot);
-    void run_job(std::unique_lock<std::mutex>& lock, Slot& slot);
-    void cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_point now);
+    std::optional<Pulled> take_ready(std::unique_lock<std::mutex>& lock);
+    void run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulled pulled);
+    void cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_point now, bool runs_one);
     [[nodiscard]] bool wants_pull(SteadyClock::time_point now) const;
     [[nodiscard]] bool cycle_due(SteadyClock::time_point now) const;
+    [[nodiscard]] bool cycle_before_job(SteadyClock::time_point now) const;
+    [[nodiscard]] bool results_due(SteadyClock::time_point now) const;
     [[nodiscard]] bool may_exit() const;
     Result run(const Job& job, std::stop_token stop) const;
 
@@ -121,6 +139,8 @@ private:
         int tries = 0;
     };
     std::optional<Finished> decide(Job job, const Result& result, bool lost) const;
+    void add_finished(Finished finished, SteadyClock::time_point now);
+    void wake_keeper_for_results();
     bool finish(std::vector<Finished>& done, const std::vector<std::exception_ptr>& results);
 
     Puller& puller_;
@@ -129,6 +149,8 @@ private:
     const Logger logger_;
     const Duration extend_every_;
     const Duration extend_retry_;
+    const int capacity_;  // leases held at most: threads plus queue places
+    const int refill_at_; // with a queue, free places that call for a pull before they run out
 
     std::mutex lifecycle_; // serialises start, stop and shutdown; guards the three below
     bool running_ = false;
@@ -144,12 +166,13 @@ private:
     bool backlog_ = false;     // the last pull filled its batch: more jobs are likely waiting
     bool pushed_ = false;      // jobs were pushed since the last pull began
     bool check_first_ = false; // a pull due only to the timer asks has_ready() first
-    SteadyClock::time_point next_poll_{}; // when idle threads pull again without a push
-    SteadyClock::time_point retry_at_{};  // when results that failed on storage are tried again
-    int busy_ = 0;           // jobs reserved for, waiting for, or held by handler threads
-    int alive_ = 0;          // threads of the current (or timed-out) run not yet returned
-    int handlers_alive_ = 0; // of which handler threads
-    std::deque<Pulled> ready_;
+    SteadyClock::time_point next_poll_{};     // when idle threads pull again without a push
+    SteadyClock::time_point retry_at_{};      // when results that failed on storage are tried again
+    SteadyClock::time_point results_since_{}; // when finished_ last became non-empty
+    int busy_ = 0;            // leases reserved for a pull, queued, or held by handler threads
+    int alive_ = 0;           // threads of the current (or timed-out) run not yet returned
+    int handlers_alive_ = 0;  // of which handler threads
+    std::list<Pulled> ready_; // stable while the keeper extends an entry
     std::vector<Slot> slots_;
     // When the lease keeper wakes next on its own; a job whose first extension is due later
     // needs no wake-up call (one context switch less per job).
@@ -165,7 +188,9 @@ Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger 
     : puller_(puller), handler_(std::move(handler)), config_(config),
       logger_(logger ? std::move(logger) : Logger(default_logger)),
       extend_every_(std::max(Duration(1), config.lock_timeout / 2)),
-      extend_retry_(std::max(Duration(1), config.lock_timeout / 10)) {
+      extend_retry_(std::max(Duration(1), config.lock_timeout / 10)),
+      capacity_(saturated_sum(config.concurrency, config.queue)),
+      refill_at_(std::max(1, std::min(config.batch_size, capacity_) / 2)) {
     if (!handler_) throw std::invalid_argument("gqs::Worker: the handler is empty");
     validate(config_);
 }
@@ -203,6 +228,7 @@ void Worker::Impl::start() {
         check_first_ = false;
         next_poll_ = SteadyClock::now(); // the first pull happens at once
         retry_at_ = {};
+        results_since_ = {};
         busy_ = 0;
         finished_.clear();
         ready_.clear();
@@ -298,18 +324,27 @@ void Worker::Impl::keeper_main() noexcept {
         if (!lock.owns_lock()) lock.lock();
         for (Slot& slot : slots_)
             slot.extending = false;
+        for (Pulled& pulled : ready_)
+            pulled.extending = false;
+        state_cv_.notify_all();
         log(LogLevel::Error, "internal error in the lease keeper; leases are no longer extended");
     }
     --alive_;
     state_cv_.notify_all();
 }
 
-// Extends every running job's lease each extend_every_, one job at a time. It outlives the
-// handler threads, so a handler that is slow to honour stop() keeps its lease.
+// Extends every running or queued job's lease each extend_every_, one job at a time, and
+// stores results that waited group_delay with no handler thread free to store them. It
+// outlives the handler threads, so a handler that is slow to honour stop() keeps its lease.
 void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
     while (!(stopping_ && handlers_alive_ == 0)) {
         const auto now = SteadyClock::now();
+        if (results_due(now)) {
+            cycle(lock, now, false);
+            continue;
+        }
         Slot* due = nullptr;
+        auto queued = ready_.end();
         auto next = SteadyClock::time_point::max();
         for (Slot& slot : slots_) {
             if (!slot.active || slot.settling || slot.extending || slot.lost) continue;
@@ -319,18 +354,32 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             }
             next = std::min(next, slot.next_extension);
         }
-        if (due == nullptr) {
+        for (auto it = ready_.begin(); due == nullptr && it != ready_.end(); ++it) {
+            if (it->extending) continue;
+            if (it->next_extension <= now) {
+                queued = it;
+                break;
+            }
+            next = std::min(next, it->next_extension);
+        }
+        if (due == nullptr && queued == ready_.end()) {
+            if (!finished_.empty() && !cycling_)
+                next = std::min(next, std::max(results_since_ + group_delay, retry_at_));
             // With nothing to watch, look again after one extension period: a job that
             // starts meanwhile is not due before then.
             keeper_wakeup_ = next == SteadyClock::time_point::max() ? now + extend_every_ : next;
             keeper_cv_.wait_until(lock, keeper_wakeup_);
             continue;
         }
+        if (due == nullptr) {
+            extend_queued(lock, queued);
+            continue;
+        }
         due->extending = true;
         Job lease = due->lease;
         lock.unlock();
         const auto started = SteadyClock::now();
-        const Extension extension = extend(lease);
+        const Extension extension = extend(lease, "requesting its handler's stop");
         lock.lock();
         due->extending = false;
         std::stop_source lost{std::nostopstate};
@@ -354,17 +403,45 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
     }
 }
 
-Worker::Impl::Extension Worker::Impl::extend(Job& lease) noexcept {
+// Extends the lease of a job waiting in the local queue. While it is being extended no thread
+// takes it (take_ready waits), so `it` stays valid. A lost lease drops the job: its new holder
+// runs it. Caller holds mutex_.
+void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
+                                 std::list<Pulled>::iterator it) {
+    it->extending = true;
+    Job lease = lease_of(it->job);
+    lock.unlock();
+    const auto started = SteadyClock::now();
+    const Extension extension = extend(lease, "dropping it from the local queue");
+    lock.lock();
+    it->extending = false;
+    switch (extension) {
+    case Extension::Extended:
+        it->job.locked_until = lease.locked_until;
+        it->job.updated_at = lease.updated_at;
+        it->next_extension = started + extend_every_;
+        break;
+    case Extension::Lost:
+        ready_.erase(it);
+        --busy_;
+        work_cv_.notify_one(); // room for another lease
+        break;
+    case Extension::Failed: it->next_extension = SteadyClock::now() + extend_retry_; break;
+    }
+    state_cv_.notify_all();
+}
+
+Worker::Impl::Extension Worker::Impl::extend(Job& lease, const char* then) noexcept {
     try {
         puller_.extend_lock(lease, config_.lock_timeout);
         return Extension::Extended;
     } catch (const LockLost& e) {
-        log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(),
-            "); requesting its handler's stop");
+        log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(), "); ",
+            then);
         return Extension::Lost;
     } catch (const JobLost& e) {
-        log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(),
-            "); requesting its handler's stop");
+        log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(), "); ",
+            then);
         return Extension::Lost;
     } catch (const std::exception& e) {
         log(LogLevel::Error, "job ", lease.id.to_string(), ": cannot extend its lease: ", e.what(),
@@ -401,12 +478,28 @@ void Worker::Impl::handler_main(std::size_t index) noexcept {
 
 // Whether idle threads should lease jobs now. Caller holds mutex_.
 bool Worker::Impl::wants_pull(SteadyClock::time_point now) const {
-    return !stopping_ && busy_ < config_.concurrency && (backlog_ || pushed_ || now >= next_poll_);
+    return !stopping_ && busy_ < capacity_ && (backlog_ || pushed_ || now >= next_poll_);
 }
 
 // Whether an idle thread should run a cycle now. Caller holds mutex_.
 bool Worker::Impl::cycle_due(SteadyClock::time_point now) const {
     return !cycling_ && ((!finished_.empty() && now >= retry_at_) || wants_pull(now));
+}
+
+// Whether a thread with a queued job at hand should run a cycle first: the results have
+// waited long enough, or the local queue is half empty and should be refilled before it
+// runs dry. Without a queue, jobs at hand were leased for idle threads and start first.
+// Caller holds mutex_.
+bool Worker::Impl::cycle_before_job(SteadyClock::time_point now) const {
+    if (config_.queue == 0 || cycling_) return false;
+    return results_due(now) || (wants_pull(now) && capacity_ - busy_ >= refill_at_);
+}
+
+// Whether finished results have waited their group_delay and should be stored now by
+// whichever thread sees it. Caller holds mutex_.
+bool Worker::Impl::results_due(SteadyClock::time_point now) const {
+    return !cycling_ && !finished_.empty() &&
+           now >= std::max(results_since_ + group_delay, retry_at_);
 }
 
 // Whether a handler thread may return: stopping, and no job or result is left to it or to
@@ -420,14 +513,25 @@ bool Worker::Impl::may_exit() const {
 // in or out unless several start at once. One thread cycles at a time; the others wait.
 void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) {
     while (true) {
-        // Pulled jobs are always started, even after stop(): they were leased for a thread.
+        auto now = SteadyClock::now();
         if (!ready_.empty()) {
-            run_job(lock, slot);
+            if (!stopping_ && cycle_before_job(now)) {
+                cycle(lock, now, true);
+                continue;
+            }
+            std::optional<Pulled> pulled = take_ready(lock);
+            if (!pulled) continue;
+            if (stopping_) {
+                // Leased but never started: give the lease back without counting the attempt.
+                --busy_;
+                add_finished({std::move(pulled->job), gqs::Action::Release, {}, 0}, now);
+                continue;
+            }
+            run_job(lock, slot, std::move(*pulled));
             continue;
         }
-        auto now = SteadyClock::now();
         if (cycle_due(now)) {
-            cycle(lock, now);
+            cycle(lock, now, true);
             continue;
         }
         if (may_exit()) return;
@@ -442,15 +546,23 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
     }
 }
 
-// Takes the first ready job, runs its handler unlocked and queues the result for the next
-// cycle. Caller holds mutex_ and has checked that ready_ is not empty.
-void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot) {
+// Takes the first queued job, waiting while the lease keeper extends it; nullopt if the
+// queue emptied meanwhile. Caller holds mutex_ and has checked that ready_ is not empty.
+std::optional<Worker::Impl::Pulled> Worker::Impl::take_ready(std::unique_lock<std::mutex>& lock) {
+    state_cv_.wait(lock, [this] { return ready_.empty() || !ready_.front().extending; });
+    if (ready_.empty()) return std::nullopt;
     Pulled pulled = std::move(ready_.front());
     ready_.pop_front();
+    return pulled;
+}
+
+// Runs a leased job's handler unlocked and queues the result for the next cycle. Caller
+// holds mutex_.
+void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulled pulled) {
     slot.lease = lease_of(pulled.job);
     slot.stop = std::stop_source();
     if (stopping_) slot.stop.request_stop();
-    slot.next_extension = pulled.leased_at + extend_every_;
+    slot.next_extension = pulled.next_extension;
     slot.settling = false;
     slot.lost = false;
     slot.active = true;
@@ -472,21 +584,42 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot) {
     auto outcome = decide(std::move(pulled.job), result, lost);
 
     lock.lock();
-    if (outcome) finished_.push_back(std::move(*outcome));
-    // The thread is free now; its job stays leased to us until a cycle stores the result,
-    // so nobody else can take it meanwhile.
+    // The job stays leased to us until a cycle stores the result, so nobody else can take
+    // it meanwhile; group_delay bounds how long that is.
+    if (outcome) add_finished(std::move(*outcome), SteadyClock::now());
     slot.active = false;
     --busy_;
 }
 
-// Stores every finished result and leases jobs for the idle threads (this one included) in
-// one Puller::settle_and_pull call. It leases no more than the threads that are idle, and
-// reserves them first, so every pulled job starts at once: none waits locally while its
-// lease runs out, and stop() never finds a job leased but not started. Caller holds mutex_
-// and has checked cycle_due(now).
-void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_point now) {
-    // Every cycle leases jobs for all idle threads, whatever made it due.
-    const int reserved = stopping_ ? 0 : std::min(config_.batch_size, config_.concurrency - busy_);
+// Queues a result for the next cycle. When this thread is not about to run that cycle
+// itself (another cycle is under way, or it has queued jobs to run first), the lease keeper
+// is told to store the result after group_delay should no thread get to it. Caller holds
+// mutex_.
+void Worker::Impl::add_finished(Finished finished, SteadyClock::time_point now) {
+    if (finished_.empty()) results_since_ = now;
+    finished_.push_back(std::move(finished));
+    if (config_.queue > 0 && (cycling_ || !ready_.empty())) wake_keeper_for_results();
+}
+
+// Makes the lease keeper wake when the oldest waiting result is due. Caller holds mutex_.
+void Worker::Impl::wake_keeper_for_results() {
+    if (finished_.empty()) return;
+    const auto due = std::max(results_since_ + group_delay, retry_at_);
+    if (due < keeper_wakeup_) {
+        keeper_wakeup_ = due;
+        keeper_cv_.notify_all();
+    }
+}
+
+// Stores every finished result and leases jobs for the free room (idle threads, this one
+// included when `runs_one`, and free queue places) in one Puller::settle_and_pull call. It
+// reserves that room first, so the worker never holds more than capacity_ leases; without a
+// queue every pulled job starts at once. Caller holds mutex_ and has checked that a cycle is
+// due (cycle_due, cycle_before_job or results_due).
+void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_point now,
+                         bool runs_one) {
+    // Every cycle fills all the free room, whatever made it due.
+    const int reserved = stopping_ ? 0 : std::min(config_.batch_size, capacity_ - busy_);
     int batch = reserved;
     // After an interval passed with no push, no backlog and no result to store, ask
     // has_ready() first: a read, so an idle worker polling an empty queue never takes the
@@ -559,9 +692,12 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     end_cycle.ended = true;
     cycling_ = false;
     busy_ += got - reserved;
+    const auto first_extension = leased_at + extend_every_;
     for (Job& job : jobs)
-        ready_.push_back(Pulled{std::move(job), leased_at});
+        ready_.push_back(Pulled{std::move(job), first_extension});
+    if (got > 0 && first_extension < keeper_wakeup_) keeper_cv_.notify_all();
     // Results that failed on storage are tried again after a pause.
+    if (finished_.empty() && !done.empty()) results_since_ = now;
     for (Finished& f : done)
         finished_.push_back(std::move(f));
     retry_at_ = settle_failed ? now + config_.pull_interval : SteadyClock::time_point{};
@@ -577,15 +713,18 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
         check_first_ = !backlog_;
         if (!backlog_) next_poll_ = now + config_.pull_interval;
     }
-    // This thread runs the first job itself; wake one idle thread per other job, and one
-    // more if another cycle is due already while this thread is busy with its job.
-    for (int i = 1; i < got; ++i)
+    // A handler thread runs the first job itself; wake one idle thread per other job (there
+    // are at most `concurrency`), and one more if another cycle is due already while this
+    // thread is busy with its job.
+    const int wake = std::min(got - (runs_one ? 1 : 0), config_.concurrency);
+    for (int i = 0; i < wake; ++i)
         work_cv_.notify_one();
     if (stopping_) {
         work_cv_.notify_all(); // threads waiting for this cycle to end may exit now
     } else if (got > 0 && cycle_due(now)) {
         work_cv_.notify_one();
     }
+    if (config_.queue > 0) wake_keeper_for_results();
 }
 
 Worker::Impl::Result Worker::Impl::run(const Job& job, std::stop_token stop) const {
@@ -646,7 +785,8 @@ bool Worker::Impl::finish(std::vector<Finished>& done,
         const std::string id = f.job.id.to_string();
         const char* verb = f.action == gqs::Action::Complete  ? "complete"
                            : f.action == gqs::Action::Requeue ? "requeue"
-                                                              : "kill";
+                           : f.action == gqs::Action::Kill    ? "kill"
+                                                              : "release";
         try {
             std::rethrow_exception(results[i]);
         } catch (const CompleteFailed& e) {
@@ -668,7 +808,11 @@ bool Worker::Impl::finish(std::vector<Finished>& done,
             log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
                 settle_tries, ")");
         }
-        if (++f.tries < settle_tries) {
+        // A release is not tried again: it takes the attempt back, so the job's attempts
+        // return to a value they had before, and a retry after a release that did commit
+        // (but was reported as failed) could match the next holder's lease. Left alone, the
+        // job runs again once its lease expires, with this attempt counted.
+        if (f.action != gqs::Action::Release && ++f.tries < settle_tries) {
             again.push_back(std::move(f));
         } else {
             log(LogLevel::Error, "job ", id,

@@ -18,10 +18,13 @@ namespace gqs {
 struct WorkerConfig {
     /// Handler threads, and so the most jobs running (and leased) at once; > 0.
     int concurrency = 4;
-    /// Kept for parity with the Go WorkerConfig; >= 0, no effect. The worker leases only as
-    /// many jobs as it has idle threads, so no job ever waits in a local queue.
+    /// Jobs the worker may lease ahead of its threads (a local queue), >= 0. 0: it leases only
+    /// for idle threads. More lets one transaction store and lease many short jobs; queued
+    /// jobs keep their leases extended, and at stop those not started are released
+    /// (Pending again, attempt not counted). Other workers cannot take a queued job.
     int queue = 0;
-    /// The most jobs one pull leases (a pull also takes no more than the idle threads); > 0.
+    /// The most jobs one pull leases (a pull also takes no more than the free room: idle
+    /// threads plus free queue places); > 0.
     int batch_size = 16;
     /// Pause between pulls while the queue has nothing runnable, or after a failed pull; > 0.
     /// A pull that filled its whole batch is followed by the next one as soon as a thread is idle.
@@ -43,7 +46,9 @@ void validate(const WorkerConfig& config);
 using Handler = std::function<void(const Job& job, std::stop_token stop)>;
 
 /// Leases runnable jobs from a Puller and runs `handler` on each in its own thread, at most
-/// `concurrency` at a time, extending each lease every lock_timeout / 2 while it runs.
+/// `concurrency` at a time, and holds at most `concurrency + queue` leases, extending each
+/// every lock_timeout / 2 until its result is stored. A result waits at most a few
+/// milliseconds to be stored (grouped with others in one transaction).
 /// A job whose lease is lost (LockLost) is left to its new holder: its handler's stop token
 /// is requested and its result dropped. Storage errors are logged and retried, never thrown.
 /// A stopped worker can be started again. Neither copyable nor movable.
@@ -72,8 +77,8 @@ public:
     /// for the handlers to return and their jobs to be settled. Throws DoubleStopped if the
     /// worker is not running; StopTimeout if handlers outlive the timeout (<= 0: do not wait),
     /// in which case the worker keeps stopping in the background and still settles those jobs.
-    /// A pull already under way when stop() is called still starts its jobs (their tokens are
-    /// already requested), so no job is left leased but not started.
+    /// Jobs leased but not started (the local queue, or a pull under way when stop() is
+    /// called) are released: Pending again, their attempt not counted.
     void stop(Duration timeout);
 
 private:

@@ -190,6 +190,13 @@ public:
         std::lock_guard lock(mutex_);
         return transitions_;
     }
+    /// How many transitions with this verb were attempted.
+    std::size_t count(std::string_view verb) const {
+        std::lock_guard lock(mutex_);
+        return static_cast<std::size_t>(
+            std::count_if(transitions_.begin(), transitions_.end(),
+                          [&](const auto& t) { return t.verb == verb; }));
+    }
 
     std::vector<Job> pull(int batch, Duration lock) override {
         const int call = ++pulls;
@@ -222,6 +229,10 @@ public:
         record("kill", job);
         inner_.kill(job);
     }
+    void release(Job& job) override {
+        record("release", job);
+        inner_.release(job);
+    }
 
     std::vector<std::exception_ptr> settle(std::span<const Settlement> settlements) override {
         ++settle_calls;
@@ -234,7 +245,7 @@ public:
         std::vector<std::size_t> where;
         for (std::size_t i = 0; i < settlements.size(); ++i) {
             const Settlement& s = settlements[i];
-            static constexpr const char* verbs[] = {"complete", "requeue", "kill"};
+            static constexpr const char* verbs[] = {"complete", "requeue", "kill", "release"};
             record(verbs[static_cast<int>(s.action)], *s.job, s.backoff);
             if (lose_on_settle.count(s.job->id)) {
                 results[i] = s.action == Action::Complete

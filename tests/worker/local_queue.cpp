@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tests of WorkerConfig::queue: jobs leased ahead of the threads, kept leased, released at stop.
+#include "catch.hpp"
+#include "helpers.hpp"
+
+#include <gqs/worker.hpp>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+using namespace gqs;
+using namespace gqs::test;
+
+namespace {
+
+WorkerConfig queued_config(int concurrency, int queue, int batch) {
+    WorkerConfig config;
+    config.concurrency = concurrency;
+    config.queue = queue;
+    config.batch_size = batch;
+    config.pull_interval = 10ms;
+    config.lock_timeout = 10s;
+    config.backoff.initial_interval = Duration(1);
+    config.backoff.max_interval = Duration(10);
+    config.backoff.randomization_factor = 0.0;
+    return config;
+}
+
+} // namespace
+
+TEST_CASE("worker: with a queue it leases up to concurrency + queue jobs and releases the "
+          "unstarted ones at stop",
+          "[worker][queue][stop]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    for (int i = 0; i < 10; ++i)
+        queue.push("job " + std::to_string(i));
+    Counter running;
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token stop) {
+            running.bump();
+            wait_for_stop(stop);
+        },
+        queued_config(2, 3, 10), log.logger());
+    worker.start();
+    REQUIRE(running.wait_for(2));
+    // Two running, three queued: never more.
+    REQUIRE(wait_until([&] { return queue.count(Status::Processing) == 5; }));
+    worker.stop(patience);
+    INFO(log.text());
+
+    CHECK(running.value() == 2);
+    CHECK(probe.largest_batch <= 5);
+    CHECK(probe.count("release") == 3);
+    CHECK(queue.count(Status::Processing) == 0);
+    CHECK(queue.count(Status::Done) == 2);
+    const auto pending = queue.observer.list(Status::Pending, 0);
+    CHECK(pending.size() == 8);
+    for (const Job& job : pending) {
+        CHECK(job.attempts == 0);
+        CHECK_FALSE(job.locked_until.has_value());
+    }
+}
+
+TEST_CASE("worker: queued jobs keep their leases while they wait for a thread",
+          "[worker][queue][lease]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    const Uuid first = queue.push("block");
+    const Uuid second = queue.push("quick");
+    auto other_connection = sqlite::Connection::open(queue.tmp.path());
+    sqlite::Puller other(other_connection);
+
+    WorkerConfig config = queued_config(1, 1, 4);
+    config.lock_timeout = 300ms;
+    Signal started;
+    Signal release;
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job& job, std::stop_token) {
+            if (job.payload == "block") {
+                started.set();
+                release.wait();
+            }
+        },
+        config, log.logger());
+    worker.start();
+    REQUIRE(started.wait());
+    REQUIRE(queue.count(Status::Processing) == 2); // the second job waits in the local queue
+
+    // Four lease lengths of tries from another connection: neither job may be taken.
+    bool stolen = false;
+    Signal never;
+    const auto until = std::chrono::steady_clock::now() + 4 * config.lock_timeout;
+    while (!stolen && std::chrono::steady_clock::now() < until) {
+        stolen = !other.pull(1, config.lock_timeout).empty();
+        never.wait(25ms); // pacing, not synchronisation
+    }
+    release.set();
+    INFO(log.text());
+    REQUIRE_FALSE(stolen);
+    REQUIRE(wait_until([&] { return queue.count(Status::Done) == 2; }));
+    worker.stop(patience);
+    CHECK(queue.stored(first).attempts == 1);
+    CHECK(queue.stored(second).attempts == 1);
+    CHECK(probe.extends >= 2);
+}
+
+TEST_CASE("worker: a result does not wait behind a long queued job", "[worker][queue]") {
+    Queue queue;
+    const Uuid quick = queue.push("quick");
+    queue.push("block");
+    Signal release;
+    LogCapture log;
+    // One thread: after the quick job it runs the blocking one, so the quick job's result can
+    // only be stored by someone else meanwhile (the lease keeper).
+    Worker worker(
+        queue.puller,
+        [&](const Job& job, std::stop_token) {
+            // Longer than the wait below: the result must be stored while this still runs.
+            if (job.payload == "block") release.wait(2 * patience);
+        },
+        queued_config(1, 2, 4), log.logger());
+    worker.start();
+    const bool stored = wait_until([&] { return queue.has_status(quick, Status::Done); }, patience);
+    release.set();
+    worker.stop(patience);
+    INFO(log.text());
+    CHECK(stored);
+    CHECK(queue.count(Status::Done) == 2);
+}
+
+TEST_CASE("worker: with a queue every job of a backlog runs once", "[worker][queue]") {
+    constexpr int n = 300;
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    std::vector<Message> messages(n);
+    for (int i = 0; i < n; ++i)
+        messages[static_cast<std::size_t>(i)].payload = std::to_string(i);
+    queue.pusher.push_batch(messages);
+    std::vector<std::atomic<int>> runs(n);
+    Counter handled;
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job& job, std::stop_token) {
+            runs[static_cast<std::size_t>(std::stoi(job.payload))].fetch_add(1);
+            handled.bump();
+        },
+        queued_config(2, 16, 16), log.logger());
+    worker.start();
+    REQUIRE(handled.wait_for(n));
+    REQUIRE(wait_until([&] { return queue.count(Status::Done) == n; }));
+    worker.stop(patience);
+    INFO(log.text());
+    for (const auto& r : runs)
+        CHECK(r.load() == 1);
+    for (const Job& job : queue.observer.list(Status::Done, 0))
+        CHECK(job.attempts == 1);
+    // It leased ahead of its two threads.
+    CHECK(probe.largest_batch > 2);
+    CHECK(probe.count("release") == 0);
+}
