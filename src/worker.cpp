@@ -138,7 +138,7 @@ private:
         Duration backoff{};
         int tries = 0;
     };
-    std::optional<Finished> decide(Job job, const Result& result, bool lost) const;
+    Finished decide(Job job, const Result& result) const;
     void add_finished(Finished finished, SteadyClock::time_point now);
     void wake_keeper_for_results();
     bool finish(std::vector<Finished>& done, const std::vector<std::exception_ptr>& results);
@@ -539,7 +539,10 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
         // at the latest, so a long handler run by that thread never stops the polling.
         auto until = cycling_ ? now + config_.pull_interval : next_poll_;
         if (stopping_) until = now + config_.pull_interval;
-        if (!finished_.empty()) until = std::min(until, retry_at_);
+        // Results that failed on storage are tried again at retry_at_ (in the past otherwise:
+        // then the cycle under way, or the next one, stores them, and waiting until a past
+        // time would spin on the lock while that cycle runs).
+        if (!finished_.empty() && retry_at_ > now) until = std::min(until, retry_at_);
         work_cv_.wait_until(lock, until, [this] {
             return !ready_.empty() || may_exit() || cycle_due(SteadyClock::now());
         });
@@ -571,24 +574,30 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     lock.unlock();
 
     const Result result = run(pulled.job, token);
+    // The transition depends only on the result and the attempt, so it is chosen before the
+    // lock is taken: one lock per job on the way out, which matters when short jobs keep
+    // every thread contending for it.
+    Finished finished = decide(std::move(pulled.job), result);
 
     lock.lock();
     slot.settling = true;
     state_cv_.wait(lock, [&slot] { return !slot.extending; });
     const bool lost = slot.lost;
-    pulled.job.status = slot.lease.status;
-    pulled.job.locked_until = slot.lease.locked_until;
-    pulled.job.updated_at = slot.lease.updated_at;
-    lock.unlock();
-
-    auto outcome = decide(std::move(pulled.job), result, lost);
-
-    lock.lock();
-    // The job stays leased to us until a cycle stores the result, so nobody else can take
-    // it meanwhile; group_delay bounds how long that is.
-    if (outcome) add_finished(std::move(*outcome), SteadyClock::now());
+    finished.job.status = slot.lease.status;
+    finished.job.locked_until = slot.lease.locked_until;
+    finished.job.updated_at = slot.lease.updated_at;
     slot.active = false;
     --busy_;
+    if (!lost) {
+        // The job stays leased to us until a cycle stores the result, so nobody else can
+        // take it meanwhile; group_delay bounds how long that is.
+        add_finished(std::move(finished), SteadyClock::now());
+        return;
+    }
+    lock.unlock();
+    log(LogLevel::Warning, "job ", finished.job.id.to_string(),
+        ": its lease was lost while the handler ran; the result is dropped");
+    lock.lock();
 }
 
 // Queues a result for the next cycle. When this thread is not about to run that cycle
@@ -740,16 +749,10 @@ Worker::Impl::Result Worker::Impl::run(const Job& job, std::stop_token stop) con
     }
 }
 
-// Turns a handler's result into the transition to store (complete, requeue or kill), or
-// nothing when the lease was lost meanwhile.
-std::optional<Worker::Impl::Finished> Worker::Impl::decide(Job job, const Result& result,
-                                                           bool lost) const {
-    if (lost) {
-        log(LogLevel::Warning, "job ", job.id.to_string(), ": its lease was lost while the ",
-            "handler ran; the result is dropped");
-        return std::nullopt;
-    }
+// Turns a handler's result into the transition to store: complete, requeue or kill.
+Worker::Impl::Finished Worker::Impl::decide(Job job, const Result& result) const {
     Finished out{std::move(job), gqs::Action::Complete, {}, 0};
+    if (result.outcome == Outcome::Success) return out;
     const std::string id = out.job.id.to_string();
     switch (result.outcome) {
     case Outcome::Success: break;
