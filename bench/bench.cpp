@@ -33,7 +33,8 @@ constexpr std::string_view usage =
     "  --runs=N       runs per workload, median reported (default 7; 3 for worker_drain,\n"
     "                 scale, idle and memory; 3 with --quick)\n"
     "  --only=NAMES   run a subset: push push_batch pull_complete_1 pull_complete_100\n"
-    "                 worker_drain (= worker_drain_c1,worker_drain_c4) latency scale\n"
+    "                 worker_drain (= worker_drain_c1,worker_drain_c4,worker_drain_q100_c1,\n"
+    "                 worker_drain_q100_c4) latency scale\n"
     "                 backlog (= backlog_1k,backlog_100k) idle memory\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
     "  --verbose      print every run's result to stderr\n"
@@ -46,6 +47,8 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "pull_complete_100",
                                                 "worker_drain_c1",
                                                 "worker_drain_c4",
+                                                "worker_drain_q100_c1",
+                                                "worker_drain_q100_c4",
                                                 "latency",
                                                 "scale",
                                                 "backlog_1k",
@@ -104,7 +107,8 @@ std::optional<Options> parse(int argc, char** argv) {
                 rest =
                     comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
                 if (name == "worker_drain") {
-                    o.only.insert({"worker_drain_c1", "worker_drain_c4"});
+                    o.only.insert({"worker_drain_c1", "worker_drain_c4", "worker_drain_q100_c1",
+                                   "worker_drain_q100_c4"});
                 } else if (name == "backlog") {
                     o.only.insert({"backlog_1k", "backlog_100k"});
                 } else if (std::find(all_workloads.begin(), all_workloads.end(), name) !=
@@ -195,6 +199,8 @@ public:
         attempt("pull_complete_100", [&] { pull_complete_100(); });
         attempt("worker_drain_c1", [&] { worker_drain(1); });
         attempt("worker_drain_c4", [&] { worker_drain(4); });
+        attempt("worker_drain_q100_c1", [&] { worker_drain(1, 100); });
+        attempt("worker_drain_q100_c4", [&] { worker_drain(4, 100); });
         attempt("latency", [&] { latency(); });
         attempt("scale", [&] { scale(); });
         if (wanted("backlog_1k") || wanted("backlog_100k")) {
@@ -309,16 +315,21 @@ private:
 
     void pull_complete_100() { report("pull_complete_100", pc100()); }
 
-    void worker_drain(int concurrency) {
+    // queue 0: the default config (it leases only for idle threads); queue > 0: that many
+    // jobs leased ahead of the threads, and a batch_size of `queue`.
+    void worker_drain(int concurrency, int queue = 0) {
         if (!have_worker()) throw std::runtime_error("gqs::Worker is not in this build");
-        const auto m = interleave(
-            true, {{true, [&] { return gqs_worker_drain(s_, z_.drain, concurrency); }},
-                   {false, [&] { return raw_worker_ceiling(s_, z_.drain_ceiling, concurrency); }},
-                   {true, [&] { return gqs_worker_ceiling(s_, z_.drain_ceiling, concurrency); }}});
-        // The target: a worker keeps up with half of what raw batched pull + complete does.
         // The ceiling: one transaction per c jobs (complete the last c, pull the next c), the
-        // most a worker that leases no more jobs than its c threads can start could do.
-        report("worker_drain_c" + std::to_string(concurrency), {m[0], pc100().raw},
+        // most a worker that leases c jobs at a time could do.
+        const int c = queue > 0 ? queue : concurrency;
+        const auto m = interleave(
+            true, {{true, [&] { return gqs_worker_drain(s_, z_.drain, concurrency, queue); }},
+                   {false, [&] { return raw_worker_ceiling(s_, z_.drain_ceiling, c); }},
+                   {true, [&] { return gqs_worker_ceiling(s_, z_.drain_ceiling, c); }}});
+        // The target: a worker keeps up with half of what raw batched pull + complete does.
+        const std::string name =
+            queue > 0 ? "worker_drain_q" + std::to_string(queue) + "_c" : "worker_drain_c";
+        report(name + std::to_string(concurrency), {m[0], pc100().raw},
                fmt(" raw_ceiling_jobs_per_s=%.0f", m[1]) +
                    fmt(" vs_ceiling=%.3f", m[1] > 0 ? m[0] / m[1] : 0) +
                    fmt(" api_ceiling_jobs_per_s=%.0f", m[2]));

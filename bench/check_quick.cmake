@@ -19,7 +19,7 @@ require("# gqs_bench date=[^ ]+ sqlite=[^ ]+ sync=NORMAL" "gqs_bench --quick pri
 # The baseline must run the SQL gqs runs, or every ratio compares different work.
 require(" sql=identical" "the baseline's SQL differs from gqs's: update bench/raw_queue.hpp")
 foreach(name push push_batch pull_complete_1 pull_complete_100 worker_drain_c1 worker_drain_c4
-             scale backlog_1k backlog_100k)
+             worker_drain_q100_c1 worker_drain_q100_c4 scale backlog_1k backlog_100k)
   require("(^|\n)${name} gqs_jobs_per_s=[0-9]+ raw_jobs_per_s=[0-9]+ ratio=[0-9.]+"
           "gqs_bench --quick printed no line for ${name}")
 endforeach()

@@ -414,7 +414,7 @@ struct MemoryState {
 
 } // namespace
 
-double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency) {
+double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int queue) {
     TempDb db(s);
     prepare(db, s, n);
     auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
@@ -422,6 +422,10 @@ double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency) {
     state->target = n;
     gqs::WorkerConfig config;
     config.concurrency = concurrency;
+    if (queue > 0) {
+        config.queue = queue;
+        config.batch_size = queue;
+    }
     const auto start = Clock::now();
     RunningWorker running(
         connection,
@@ -569,7 +573,7 @@ double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t
 
 #else
 
-double gqs_worker_drain(const Settings&, std::size_t, int) {
+double gqs_worker_drain(const Settings&, std::size_t, int, int) {
     throw std::runtime_error("gqs/worker.hpp is not available in this build");
 }
 

@@ -59,8 +59,9 @@ double raw_worker_ceiling(const Settings& s, std::size_t n, int c);
 /// without any cost of its own threads.
 double gqs_worker_ceiling(const Settings& s, std::size_t n, int c);
 
-/// A gqs::Worker with a no-op handler drains `n` ready jobs.
-double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency);
+/// A gqs::Worker with a no-op handler drains `n` ready jobs: default config but for
+/// `concurrency`, and with `queue` > 0 that queue and a batch_size of `queue`.
+double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int queue = 0);
 
 /// Push-to-handler-start latencies in microseconds, for an idle worker; at most `samples`,
 /// fewer if `budget_s` seconds run out first.
