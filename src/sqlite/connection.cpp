@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Connection: opening, settings, the statement cache, and SQLite error translation.
+#include "checkpointer.hpp"
 #include "connection_impl.hpp"
 
 #include <gqs/sqlite/schema.hpp>
@@ -15,6 +16,8 @@ namespace gqs::sqlite {
 struct Connection::Impl {
     explicit Impl(SQLite::Database&& db) : state(std::move(db)) {}
     detail::State state;
+    // Declared after state: it is stopped before the database closes.
+    std::unique_ptr<detail::Checkpointer> checkpointer;
 };
 
 namespace detail {
@@ -175,6 +178,16 @@ bool foreign(detail::State& state, std::string_view doing) {
            single_int(state, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs'", doing) > 0;
 }
 
+bool in_wal_mode(detail::State& state, std::string_view doing) {
+    auto stmt = state.statement("PRAGMA journal_mode", doing);
+    if (!stmt.step()) return false;
+    const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+    return mode != nullptr && std::string_view(mode) == "wal";
+}
+
+// SQLite's default automatic-checkpoint threshold, kept for the background checkpoints.
+constexpr int checkpoint_pages = 1000;
+
 [[noreturn]] void rethrow_opening(const SQLite::Exception& e, const std::filesystem::path& path) {
     std::string what = "gqs: opening " + path.string() + ": " + e.what() + " (" +
                        detail::code_name(e.getErrorCode() & 0xFF) + ", code " +
@@ -215,6 +228,19 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
         state.exec("PRAGMA journal_mode=WAL", doing);
     }
     state.exec(synchronous_pragma(options.synchronous), doing);
+    if (options.background_checkpoint && !options.read_only && in_wal_mode(state, doing)) {
+        // The file name SQLite resolved: "" for a temporary or in-memory database.
+        const char* file = sqlite3_db_filename(state.handle, "main");
+        if (file != nullptr && *file != '\0') {
+            try {
+                connection->impl_->checkpointer = std::make_unique<detail::Checkpointer>(
+                    state.handle, file, static_cast<int>(options.busy_timeout.count()),
+                    checkpoint_pages);
+            } catch (const std::exception&) {
+                // SQLite's own checkpoints stay in place: slower tails, nothing lost.
+            }
+        }
+    }
     return connection;
 }
 

@@ -4,7 +4,9 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include <cstdint>
 #include <fstream>
+#include <thread>
 
 using namespace std::chrono_literals;
 using gqs::test::SqliteQueue;
@@ -46,6 +48,48 @@ TEST_CASE("connection: open applies WAL, busy_timeout and synchronous", "[connec
         gqs::sqlite::Options o;
         o.busy_timeout = -1ms;
         CHECK_THROWS_AS(gqs::sqlite::Connection::open(tmp.path(), o), std::invalid_argument);
+    }
+}
+
+namespace {
+
+// The WAL header's checkpoint sequence number: it grows each time a writer restarts the WAL
+// after a checkpoint copied all of it into the database.
+std::uint32_t wal_sequence(const std::filesystem::path& db) {
+    std::ifstream wal(db.string() + "-wal", std::ios::binary);
+    unsigned char header[16] = {};
+    wal.read(reinterpret_cast<char*>(header), sizeof header);
+    REQUIRE(wal.gcount() == static_cast<std::streamsize>(sizeof header));
+    return (std::uint32_t{header[12]} << 24) | (std::uint32_t{header[13]} << 16) |
+           (std::uint32_t{header[14]} << 8) | std::uint32_t{header[15]};
+}
+
+} // namespace
+
+TEST_CASE("connection: WAL checkpoints run on a background thread", "[connection][sqlite]") {
+    SqliteQueue q;
+    // SQLite's own automatic checkpoint, which runs inside a commit, is off...
+    CHECK(pragma_text(q.db->database(), "PRAGMA wal_autocheckpoint") == "0");
+    // ...and yet the WAL is checkpointed and restarted once it passes 1,000 pages. About
+    // 5 pages per single push: 400 pushes cross the threshold, and the pushes below stay far
+    // from the point (8,000 pages) where a commit would checkpoint inline.
+    for (int i = 0; i < 400; ++i)
+        q.push();
+    const auto before = wal_sequence(q.tmp.path());
+    bool restarted = false;
+    for (int i = 0; i < 400 && !restarted; ++i) {
+        q.push(); // a write restarts a WAL that a checkpoint has copied completely
+        restarted = wal_sequence(q.tmp.path()) != before;
+        if (!restarted) std::this_thread::sleep_for(10ms); // pacing, not synchronisation
+    }
+    CHECK(restarted);
+    CHECK(q.observer.stats().pending >= 401);
+
+    SECTION("with background_checkpoint off SQLite's own threshold stays") {
+        gqs::sqlite::Options options;
+        options.background_checkpoint = false;
+        auto own = gqs::sqlite::Connection::open(q.tmp.path(), options);
+        CHECK(pragma_text(own->database(), "PRAGMA wal_autocheckpoint") == "1000");
     }
 }
 

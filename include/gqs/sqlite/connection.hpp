@@ -29,6 +29,11 @@ struct Options {
     bool read_only = false;
     /// Create the file if it does not exist (ignored when read_only).
     bool create = true;
+    /// In WAL mode, copy the WAL into the database (a checkpoint) on a background thread of
+    /// this Connection, with a handle of its own, instead of inside whichever commit crosses
+    /// SQLite's 1,000-page threshold: no push or pull then waits milliseconds for it. Off:
+    /// SQLite's automatic checkpoints, on the committing thread.
+    bool background_checkpoint = true;
 };
 
 namespace detail {

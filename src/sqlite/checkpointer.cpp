@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// Checkpointer: the WAL is copied into the database off the committing callers' path.
+#include "checkpointer.hpp"
+
+#include "connection_impl.hpp"
+
+namespace gqs::sqlite::detail {
+
+namespace {
+
+// A commit checkpoints inline once the WAL is this many times the threshold: the thread is
+// then far behind (starved of CPU, or failing), and the WAL must not grow without bound.
+constexpr int inline_factor = 8;
+
+// Checkpoints in a row, each copying what the previous one left, before the thread waits for
+// the next call: a writer faster than the checkpoints must not keep it busy for ever.
+constexpr int max_rounds = 8;
+
+} // namespace
+
+Checkpointer::Checkpointer(sqlite3* main, const std::filesystem::path& path, int busy_timeout_ms,
+                           int pages)
+    : main_(main), pages_(pages), next_signal_at_(pages) {
+    // Its own handle: a checkpoint on `main` would have to take the Connection's mutex and
+    // wait behind (or hold up) every push and pull.
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        const std::string doing = "opening " + path.string() + " for checkpoints";
+        sqlite3* failed = own_;
+        own_ = nullptr;
+        try {
+            throw_error(failed, rc, doing);
+        } catch (...) {
+            sqlite3_close(failed);
+            throw;
+        }
+    }
+    sqlite3_busy_timeout(own_, busy_timeout_ms);
+    // A handle finds out that the file is in WAL mode (and opens the WAL) on its first read;
+    // until then a checkpoint through it does nothing.
+    const int read =
+        sqlite3_exec(own_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
+    if (read != SQLITE_OK) {
+        sqlite3_close(own_);
+        throw_error(nullptr, read, "reading " + path.string() + " for checkpoints");
+    }
+    try {
+        thread_ = std::thread([this] { run(); });
+    } catch (...) {
+        sqlite3_close(own_);
+        throw;
+    }
+    // Replaces SQLite's automatic checkpoint, which is itself a WAL hook.
+    sqlite3_wal_hook(main_, &Checkpointer::on_commit, this);
+}
+
+Checkpointer::~Checkpointer() {
+    sqlite3_wal_autocheckpoint(main_, pages_); // back to SQLite's own, for the final commits
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    sqlite3_close(own_);
+}
+
+int Checkpointer::on_commit(void* self, sqlite3* db, const char* name, int pages) noexcept {
+    auto& c = *static_cast<Checkpointer*>(self);
+    if (pages < c.last_pages_) c.next_signal_at_ = c.pages_; // the WAL started over
+    c.last_pages_ = pages;
+    if (pages >= c.pages_ * inline_factor) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        c.next_signal_at_ = pages + c.pages_;
+        return SQLITE_OK;
+    }
+    // Once per `pages_` new frames at most: a WAL that cannot be copied completely (another
+    // process reads an old snapshot) must not set off a checkpoint per commit.
+    if (pages >= c.next_signal_at_ && !c.signalled_.exchange(true)) {
+        c.next_signal_at_ = pages + c.pages_;
+        {
+            std::lock_guard lock(c.mutex_);
+            c.due_ = true;
+        }
+        c.cv_.notify_one();
+    }
+    return SQLITE_OK; // the commit has happened whatever we do; never report an error
+}
+
+void Checkpointer::run() noexcept {
+    std::unique_lock lock(mutex_);
+    while (true) {
+        cv_.wait(lock, [this] { return due_ || stop_; });
+        if (stop_) return;
+        due_ = false;
+        lock.unlock();
+        // A writer starts the WAL over (instead of growing it) only if every frame is in the
+        // database when it begins. Frames committed while a checkpoint runs are left for the
+        // next one, so repeat until one finds nothing new: each round copies only what the
+        // previous one left, and the last finds the WAL complete. Errors (SQLITE_BUSY while
+        // another connection checkpoints, a full disk) leave the WAL as it is; a later
+        // commit asks again.
+        int previous = -1;
+        for (int round = 0; round < max_rounds; ++round) {
+            int log = 0;
+            int copied = 0;
+            const int rc =
+                sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+            if (rc != SQLITE_OK || log <= 0 || copied != log || log == previous) break;
+            previous = log;
+        }
+        signalled_.store(false);
+        lock.lock();
+    }
+}
+
+} // namespace gqs::sqlite::detail
