@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The smallest tour of gqs: push, pull, complete, requeue, kill, and look at the result.
+// The smallest tour of gqs: push, pull, complete, requeue, kill, release, and look at the result.
 #include <gqs/sqlite.hpp>
 
 #include <filesystem>
@@ -27,12 +27,13 @@ int main(int argc, char** argv) {
         pusher.push(m);
     }
 
-    // Worker side: lease three jobs for 30 seconds each.
-    auto jobs = puller.pull(3, std::chrono::seconds(30));
+    // Worker side: lease all four jobs for 30 seconds each.
+    auto jobs = puller.pull(4, std::chrono::seconds(30));
     std::cout << "pulled " << jobs.size() << " jobs\n";
     puller.complete(jobs[0]);                         // handled: Done
     puller.requeue(jobs[1], std::chrono::seconds(0)); // failed: Pending again, runnable now
     puller.kill(jobs[2]);                             // hopeless: Dead
+    puller.release(jobs[3]); // never started: Pending again, attempts back to 0
 
     // What the Observer sees.
     std::map<gqs::Status, int> counts;
