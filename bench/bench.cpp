@@ -26,10 +26,13 @@ namespace gqs_bench {
 namespace {
 
 constexpr std::string_view usage =
-    "usage: gqs_bench [--quick] [--sync=normal|full] [--runs=N] [--only=NAME[,NAME...]]\n"
+    "usage: gqs_bench [--quick] [--sync=normal|full] [--inline-checkpoint] [--runs=N]\n"
+    "                 [--only=NAME[,NAME...]]\n"
     "                 [--dir=PATH]\n"
     "  --quick        small sizes, a few seconds in total (a smoke test)\n"
     "  --sync=MODE    PRAGMA synchronous for both sides (default normal)\n"
+    "  --inline-checkpoint  gqs with Options::background_checkpoint off: WAL checkpoints\n"
+    "                 inside commits on both sides, so the ratio is gqs's own overhead\n"
     "  --runs=N       runs per workload, median reported (default 7; 3 for worker_drain,\n"
     "                 scale, idle and memory; 3 with --quick)\n"
     "  --only=NAMES   run a subset: push push_batch pull_complete_1 pull_complete_100\n"
@@ -83,6 +86,8 @@ std::optional<Options> parse(int argc, char** argv) {
             o.settings.quick = true;
         } else if (arg == "--verbose") {
             o.verbose = true;
+        } else if (arg == "--inline-checkpoint") {
+            o.settings.inline_checkpoint = true;
         } else if (auto v = value("--sync=")) {
             if (*v == "full") {
                 o.settings.full_sync = true;
@@ -179,6 +184,7 @@ public:
         }
         line("# gqs_bench date=" + utc_now() + " sqlite=" + sqlite3_libversion() +
              " sync=" + (s_.full_sync ? "FULL" : "NORMAL") +
+             " checkpoint=" + (s_.inline_checkpoint ? "inline" : "background") +
              " mode=" + (s_.quick ? "quick" : "full") + " runs=" + std::to_string(runs(false)) +
              "/" + std::to_string(runs(true)) + " gqs=" + gqs::version_string + " sql=" + sql);
         line("# sizes push=" + std::to_string(z_.push) +

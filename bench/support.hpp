@@ -20,6 +20,7 @@ using Clock = std::chrono::steady_clock;
 struct Settings {
     bool quick = false;
     bool full_sync = false;
+    bool inline_checkpoint = false; // gqs side: SQLite's own checkpoints, as the raw side
     int runs = 7;
     bool runs_given = false;
     std::filesystem::path dir;
@@ -32,6 +33,7 @@ struct Settings {
         o.busy_timeout = gqs::Duration(5000);
         o.wal = true;
         o.synchronous = synchronous();
+        o.background_checkpoint = !inline_checkpoint;
         return o;
     }
 };
