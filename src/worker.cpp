@@ -607,7 +607,7 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
 void Worker::Impl::add_finished(Finished finished, SteadyClock::time_point now) {
     if (finished_.empty()) results_since_ = now;
     finished_.push_back(std::move(finished));
-    if (config_.queue > 0 && (cycling_ || !ready_.empty())) wake_keeper_for_results();
+    if (cycling_ || !ready_.empty()) wake_keeper_for_results();
 }
 
 // Makes the lease keeper wake when the oldest waiting result is due. Caller holds mutex_.
@@ -733,7 +733,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     } else if (got > 0 && cycle_due(now)) {
         work_cv_.notify_one();
     }
-    if (config_.queue > 0) wake_keeper_for_results();
+    wake_keeper_for_results(); // results that came in meanwhile, should no thread be free
 }
 
 Worker::Impl::Result Worker::Impl::run(const Job& job, std::stop_token stop) const {
