@@ -140,6 +140,7 @@ private:
     };
     Finished decide(Job job, const Result& result) const;
     void add_finished(Finished finished, SteadyClock::time_point now);
+    void guard_results(int busy_threads);
     void wake_keeper_for_results();
     bool finish(std::vector<Finished>& done, const std::vector<std::exception_ptr>& results);
 
@@ -172,6 +173,7 @@ private:
     int busy_ = 0;            // leases reserved for a pull, queued, or held by handler threads
     int alive_ = 0;           // threads of the current (or timed-out) run not yet returned
     int handlers_alive_ = 0;  // of which handler threads
+    int idle_ = 0;            // handler threads waiting for work
     std::list<Pulled> ready_; // stable while the keeper extends an entry
     std::vector<Slot> slots_;
     // When the lease keeper wakes next on its own; a job whose first extension is due later
@@ -543,9 +545,11 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
         // then the cycle under way, or the next one, stores them, and waiting until a past
         // time would spin on the lock while that cycle runs).
         if (!finished_.empty() && retry_at_ > now) until = std::min(until, retry_at_);
+        ++idle_;
         work_cv_.wait_until(lock, until, [this] {
             return !ready_.empty() || may_exit() || cycle_due(SteadyClock::now());
         });
+        --idle_;
     }
 }
 
@@ -607,7 +611,23 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
 void Worker::Impl::add_finished(Finished finished, SteadyClock::time_point now) {
     if (finished_.empty()) results_since_ = now;
     finished_.push_back(std::move(finished));
-    if (cycling_ || !ready_.empty()) wake_keeper_for_results();
+    // Cycling: the cycle's end looks after these results. Nothing at hand: this thread
+    // stores them next. Otherwise it runs a job at hand first.
+    if (!cycling_ && !ready_.empty()) guard_results(1);
+}
+
+// Results wait in finished_ while `busy_threads` handler threads (beside the idle ones) are
+// about to start jobs at hand: if the idle threads can take every other job and still leave
+// one free to store the results, wake one more of them; else the results could wait behind
+// long handlers, so the lease keeper stores them after group_delay. Caller holds mutex_.
+void Worker::Impl::guard_results(int busy_threads) {
+    if (finished_.empty()) return;
+    const int others = static_cast<int>(ready_.size()) - busy_threads;
+    if (idle_ > std::max(others, 0)) {
+        work_cv_.notify_one();
+    } else {
+        wake_keeper_for_results();
+    }
 }
 
 // Makes the lease keeper wake when the oldest waiting result is due. Caller holds mutex_.
@@ -733,7 +753,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     } else if (got > 0 && cycle_due(now)) {
         work_cv_.notify_one();
     }
-    wake_keeper_for_results(); // results that came in meanwhile, should no thread be free
+    guard_results(runs_one ? 1 : 0); // results that came in meanwhile
 }
 
 Worker::Impl::Result Worker::Impl::run(const Job& job, std::stop_token stop) const {
