@@ -16,7 +16,7 @@ namespace gqs {
 
 /// How a Worker runs. Value type; the defaults suit jobs of up to a few seconds.
 struct WorkerConfig {
-    /// Handler threads, and so the most jobs running (and leased) at once; > 0.
+    /// Handler threads, and so the most jobs running at once; > 0.
     int concurrency = 4;
     /// Jobs the worker may lease ahead of its threads (a local queue), >= 0. 0: it leases only
     /// for idle threads. More lets one transaction store and lease many short jobs; queued
@@ -47,8 +47,8 @@ using Handler = std::function<void(const Job& job, std::stop_token stop)>;
 
 /// Leases runnable jobs from a Puller and runs `handler` on each in its own thread, at most
 /// `concurrency` at a time, and holds at most `concurrency + queue` leases, extending each
-/// every lock_timeout / 2 until its result is stored. A result waits at most a few
-/// milliseconds to be stored (grouped with others in one transaction).
+/// every lock_timeout / 2 while its job runs or waits in the local queue. A result waits at
+/// most a few milliseconds to be stored (grouped with others in one transaction).
 /// A job whose lease is lost (LockLost) is left to its new holder: its handler's stop token
 /// is requested and its result dropped. Storage errors are logged and retried, never thrown.
 /// A stopped worker can be started again. Neither copyable nor movable.
