@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include <signal.h>
+#include <sys/wait.h>
 
 using gqs::Status;
 using gqs::test::SqliteQueue;
@@ -63,15 +64,35 @@ TEST_CASE("stress: 4 worker processes and a producer, one worker killed and rest
 
     auto producer =
         gqs::test::spawn(child, {"produce", db, std::to_string(total)}, dir / "producer.out");
+    // The victim starts first and is killed once it has run 100 jobs, so it dies holding
+    // leases, just as the other three start. (Started together, the four compete for SQLite's
+    // write lock, which is not fair: in one CI run the victim did not get 100 jobs in time.)
     std::vector<gqs::test::Child> workers;
-    for (const char* name : {"w1", "w2", "w3", "victim"})
-        workers.push_back(worker(name));
-
-    // Kill the victim once it has run a fair share of jobs, so it dies holding leases.
+    workers.push_back(worker("victim"));
+    // Should it exit or stall first, say what every process printed and how far each got.
     const auto victim_log = log_of("victim");
-    REQUIRE(gqs::test::wait_until(
-        [&] { return gqs::test::lines(gqs::test::read_file(victim_log)).size() >= 200; },
-        std::chrono::minutes(5)));
+    bool victim_exited = false;
+    const bool victim_busy = gqs::test::wait_until(
+        [&] {
+            if (gqs::test::lines(gqs::test::read_file(victim_log)).size() >= 200) return true;
+            int status = 0;
+            victim_exited = ::waitpid(workers.back().pid, &status, WNOHANG) == workers.back().pid;
+            return victim_exited;
+        },
+        std::chrono::minutes(5));
+    if (!victim_busy || victim_exited) {
+        std::ostringstream report;
+        const auto stats = q.observer.stats();
+        report << "pending " << stats.pending << ", processing " << stats.processing << ", done "
+               << stats.done << ", dead " << stats.dead << "\n";
+        report << "victim: " << gqs::test::lines(gqs::test::read_file(victim_log)).size()
+               << " log lines; output:\n"
+               << gqs::test::read_file(dir / "victim.out") << "\n";
+        report << "producer output:\n" << gqs::test::read_file(dir / "producer.out");
+        FAIL((victim_exited ? "the victim exited early\n" : "the victim stalled\n") + report.str());
+    }
+    for (const char* name : {"w1", "w2", "w3"})
+        workers.insert(workers.end() - 1, worker(name)); // the victim stays last
     ::kill(workers.back().pid, SIGKILL);
     CHECK(gqs::test::wait_child(workers.back()) == 128 + SIGKILL);
     // The leases held at the moment of the kill (the victim's, and the live workers' own).
