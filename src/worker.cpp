@@ -128,6 +128,7 @@ private:
     [[nodiscard]] bool cycle_due(SteadyClock::time_point now) const;
     [[nodiscard]] bool cycle_before_job(SteadyClock::time_point now) const;
     [[nodiscard]] bool results_due(SteadyClock::time_point now) const;
+    [[nodiscard]] SteadyClock::time_point results_due_at() const;
     [[nodiscard]] bool may_exit() const;
     Result run(const Job& job, std::stop_token stop) const;
 
@@ -365,8 +366,7 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             next = std::min(next, it->next_extension);
         }
         if (due == nullptr && queued == ready_.end()) {
-            if (!finished_.empty() && !cycling_)
-                next = std::min(next, std::max(results_since_ + group_delay, retry_at_));
+            if (!finished_.empty() && !cycling_) next = std::min(next, results_due_at());
             // With nothing to watch, look again after one extension period: a job that
             // starts meanwhile is not due before then.
             keeper_wakeup_ = next == SteadyClock::time_point::max() ? now + extend_every_ : next;
@@ -500,8 +500,13 @@ bool Worker::Impl::cycle_before_job(SteadyClock::time_point now) const {
 // Whether finished results have waited their group_delay and should be stored now by
 // whichever thread sees it. Caller holds mutex_.
 bool Worker::Impl::results_due(SteadyClock::time_point now) const {
-    return !cycling_ && !finished_.empty() &&
-           now >= std::max(results_since_ + group_delay, retry_at_);
+    return !cycling_ && !finished_.empty() && now >= results_due_at();
+}
+
+// When the results waiting in finished_ are due to be stored whoever sees it: after their
+// group_delay, or at retry_at_ after a storage error. Caller holds mutex_.
+SteadyClock::time_point Worker::Impl::results_due_at() const {
+    return std::max(results_since_ + group_delay, retry_at_);
 }
 
 // Whether a handler thread may return: stopping, and no job or result is left to it or to
@@ -633,7 +638,7 @@ void Worker::Impl::guard_results(int busy_threads) {
 // Makes the lease keeper wake when the oldest waiting result is due. Caller holds mutex_.
 void Worker::Impl::wake_keeper_for_results() {
     if (finished_.empty()) return;
-    const auto due = std::max(results_since_ + group_delay, retry_at_);
+    const auto due = results_due_at();
     if (due < keeper_wakeup_) {
         keeper_wakeup_ = due;
         keeper_cv_.notify_all();

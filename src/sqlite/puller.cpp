@@ -70,8 +70,11 @@ std::exception_ptr lost_error(Action action, const Job& job) {
 bool run_transition(detail::State& state, const Job& job, Action action, Duration backoff,
                     std::int64_t now) {
     switch (action) {
-    case Action::Complete: {
-        auto stmt = state.statement(complete_sql, "completing a job");
+    case Action::Complete:
+    case Action::Release: { // the same parameters: id, now, the lease's attempts
+        const bool complete = action == Action::Complete;
+        auto stmt = state.statement(complete ? complete_sql : release_sql,
+                                    complete ? "completing a job" : "releasing a job");
         detail::bind_id(stmt, 1, job.id);
         stmt.bind(2, now);
         stmt.bind(3, job.attempts);
@@ -83,13 +86,6 @@ bool run_transition(detail::State& state, const Job& job, Action action, Duratio
         stmt.bind(2, now);
         stmt.bind(3, detail::add_micros(now, backoff));
         stmt.bind(4, job.attempts);
-        return stmt.run() > 0;
-    }
-    case Action::Release: {
-        auto stmt = state.statement(release_sql, "releasing a job");
-        detail::bind_id(stmt, 1, job.id);
-        stmt.bind(2, now);
-        stmt.bind(3, job.attempts);
         return stmt.run() > 0;
     }
     case Action::Kill: break;
