@@ -10,6 +10,7 @@
 #include <climits>
 #include <iterator>
 #include <limits>
+#include <thread>
 
 namespace gqs::sqlite {
 
@@ -163,19 +164,36 @@ const char* synchronous_pragma(Synchronous s) {
     throw std::invalid_argument("gqs: unknown Synchronous value");
 }
 
-std::int64_t single_int(detail::State& state, const char* sql, std::string_view doing) {
-    auto stmt = state.statement(sql, doing);
-    return stmt.step() ? sqlite3_column_int64(stmt.get(), 0) : 0;
-}
-
 // A file init_db will refuse (another program's `jobs` table, or a newer gqs schema) is not
 // switched to WAL either: switching rewrites the file header, and gqs promises to leave
 // such files as they were.
 bool foreign(detail::State& state, std::string_view doing) {
-    auto version = single_int(state, "PRAGMA user_version", doing);
-    if (version > schema_version) return true;
-    return version < 1 &&
-           single_int(state, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs'", doing) > 0;
+    try {
+        return detail::find_schema(state, doing).version > schema_version;
+    } catch (const SchemaMismatch&) {
+        return true;
+    }
+}
+
+// Switching to WAL takes a read lock and then the write lock within one statement. SQLite
+// does not call the busy handler for that second step (two processes doing it at once would
+// otherwise wait for each other), so it fails with SQLITE_BUSY at once when another process
+// opens the same new file at the same moment. The statement holds no lock after failing, so
+// it is retried here until busy_timeout has passed, as the busy handler would.
+void switch_to_wal(detail::State& state, Duration busy_timeout, std::string_view doing) {
+    const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+    auto pause = std::chrono::microseconds(100);
+    while (true) {
+        // journal_mode answers with the mode in force; a file SQLite cannot put in WAL mode
+        // (e.g. ":memory:") keeps its own, which is not an error.
+        const int rc =
+            sqlite3_exec(state.handle, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+        if (rc == SQLITE_OK) return;
+        if ((rc & 0xFF) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline)
+            detail::throw_error(state.handle, rc, doing);
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(10000));
+    }
 }
 
 bool in_wal_mode(detail::State& state, std::string_view doing) {
@@ -222,11 +240,8 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
     // Every error while opening names the file.
     const std::string doing = "opening " + path.string();
     state.exec("SELECT count(*) FROM sqlite_schema", doing);
-    if (options.wal && !options.read_only && !foreign(state, doing)) {
-        // journal_mode answers with the mode in force; a file SQLite cannot put in WAL mode
-        // (e.g. ":memory:") keeps its own, which is not an error.
-        state.exec("PRAGMA journal_mode=WAL", doing);
-    }
+    if (options.wal && !options.read_only && !foreign(state, doing))
+        switch_to_wal(state, options.busy_timeout, doing);
     state.exec(synchronous_pragma(options.synchronous), doing);
     if (options.background_checkpoint && !options.read_only && in_wal_mode(state, doing)) {
         // The file name SQLite resolved: "" for a temporary or in-memory database.

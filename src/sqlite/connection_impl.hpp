@@ -119,6 +119,17 @@ decltype(auto) in_write_transaction(State& state, std::string_view doing, Fn&& f
     }
 }
 
+/// What a file holds of gqs's schema, read without changing anything.
+struct SchemaFound {
+    int version = 0;       ///< 0: no gqs table; 1 also for a file made by gqs 0.1.0
+    bool recorded = false; ///< the version is in gqs_schema (0.1.0 files have no such table)
+};
+
+/// Reads the file's gqs schema version (in one read snapshot when called outside a
+/// transaction). Throws SchemaMismatch for a `jobs` or `gqs_schema` table that is not gqs's.
+/// Caller holds the state's mutex.
+SchemaFound find_schema(State& state, std::string_view doing);
+
 /// Access to a Connection's state for the backend's classes.
 struct Access {
     static State& state(Connection& connection) noexcept;

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// init_db: the jobs table, its indexes, and the schema version.
+// init_db: the jobs table, its indexes, and the schema version gqs keeps in its own table.
 #include "connection_impl.hpp"
 
 #include <gqs/sqlite/schema.hpp>
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace gqs::sqlite {
 
@@ -39,51 +40,120 @@ constexpr std::array create_indexes = {
     "CREATE INDEX IF NOT EXISTS jobs_status_updated_at ON jobs (status, updated_at)",
 };
 
-constexpr std::array<const char*, 9> expected_columns = {
-    "id",           "created_at",  "updated_at", "status", "attempts",
-    "locked_until", "next_run_at", "metadata",   "payload"};
+// The schema version lives in a table of gqs's own, never in PRAGMA user_version: that
+// belongs to the application whose database gqs may share. One row, id 1.
+constexpr const char* create_version_table = R"sql(
+CREATE TABLE IF NOT EXISTS gqs_schema (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL CHECK (version >= 1)
+))sql";
 
-std::int64_t single_int(detail::State& state, const char* sql) {
-    auto stmt = state.statement(sql, doing);
-    return stmt.step() ? sqlite3_column_int64(stmt.get(), 0) : 0;
+constexpr const char* write_version = "INSERT INTO gqs_schema (id, version) VALUES (1, ?1) "
+                                      "ON CONFLICT (id) DO UPDATE SET version = excluded.version";
+
+constexpr std::array<const char*, 9> jobs_columns = {"id",          "created_at", "updated_at",
+                                                     "status",      "attempts",   "locked_until",
+                                                     "next_run_at", "metadata",   "payload"};
+
+constexpr std::array<const char*, 2> version_columns = {"id", "version"};
+
+// The table's column names in order; empty when there is no such table.
+std::vector<std::string> columns_of(detail::State& state, const char* table,
+                                    std::string_view doing) {
+    auto stmt = state.statement("SELECT name FROM pragma_table_info(?1) ORDER BY cid", doing);
+    stmt.bind_text(1, table);
+    std::vector<std::string> names;
+    while (stmt.step())
+        names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)));
+    return names;
 }
 
-// Throws SchemaMismatch unless an existing jobs table has exactly gqs's columns.
-void check_existing_table(detail::State& state) {
-    auto stmt = state.statement("SELECT name FROM pragma_table_info('jobs') ORDER BY cid", doing);
-    std::size_t i = 0;
-    std::string found;
-    bool matches = true;
-    while (stmt.step()) {
-        std::string name = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
-        if (!found.empty()) found += ", ";
-        found += name;
-        if (i >= expected_columns.size() || name != expected_columns[i]) matches = false;
-        ++i;
-    }
-    if (i == 0) return; // no such table
-    if (!matches || i != expected_columns.size())
-        throw SchemaMismatch("gqs: the database has a `jobs` table that is not gqs's (columns: " +
-                             found + "); gqs will not touch it");
+template <std::size_t N>
+bool same_columns(const std::vector<std::string>& found, const std::array<const char*, N>& ours) {
+    return std::equal(found.begin(), found.end(), ours.begin(), ours.end());
+}
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names)
+        out += (out.empty() ? "" : ", ") + name;
+    return out;
+}
+
+[[noreturn]] void foreign_table(const char* table, const std::vector<std::string>& found) {
+    throw SchemaMismatch(std::string("gqs: the database has a `") + table +
+                         "` table that is not gqs's (columns: " + joined(found) +
+                         "); gqs will not touch it");
 }
 
 } // namespace
+
+namespace detail {
+
+SchemaFound find_schema(State& state, std::string_view doing) {
+    // Outside a transaction, both tables are read in one (deferred, read-only) transaction,
+    // from one snapshot: init_db in another process creates them together.
+    struct Snapshot {
+        State& state;
+        bool open = false;
+        ~Snapshot() {
+            if (open && !sqlite3_get_autocommit(state.handle))
+                sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+    } snapshot{state};
+    if (sqlite3_get_autocommit(state.handle)) {
+        state.statement("BEGIN", doing).run();
+        snapshot.open = true;
+    }
+    SchemaFound found;
+    const auto version_table = columns_of(state, "gqs_schema", doing);
+    if (!version_table.empty()) {
+        if (!same_columns(version_table, version_columns))
+            foreign_table("gqs_schema", version_table);
+        auto stmt = state.statement("SELECT version FROM gqs_schema WHERE id = 1", doing);
+        if (stmt.step()) {
+            found.version = static_cast<int>(sqlite3_column_int64(stmt.get(), 0));
+            found.recorded = true;
+        }
+    }
+    // A newer gqs may have changed the jobs table: its version speaks for it.
+    if (found.version > schema_version) return found;
+    const auto jobs = columns_of(state, "jobs", doing);
+    if (jobs.empty()) return found;
+    if (!same_columns(jobs, jobs_columns)) foreign_table("jobs", jobs);
+    // gqs's jobs table without a recorded version: a file made by gqs 0.1.0, which kept the
+    // version in PRAGMA user_version (1). The table's shape identifies it, whatever the
+    // application has set user_version to since.
+    if (found.version == 0) found.version = 1;
+    return found;
+}
+
+} // namespace detail
+
+int stored_schema_version(Connection& connection) {
+    auto& state = detail::Access::state(connection);
+    std::lock_guard lock(state.mutex);
+    return detail::find_schema(state, "reading the schema version").version;
+}
 
 void init_db(Connection& connection) {
     auto& state = detail::Access::state(connection);
     std::lock_guard lock(state.mutex);
     detail::in_write_transaction(state, doing, [&] {
-        auto version = single_int(state, "PRAGMA user_version");
-        if (version > schema_version)
-            throw SchemaMismatch("gqs: the database has schema version " + std::to_string(version) +
-                                 ", newer than this build's " + std::to_string(schema_version) +
-                                 "; upgrade gqs");
-        check_existing_table(state);
+        const auto found = detail::find_schema(state, doing);
+        if (found.version > schema_version)
+            throw SchemaMismatch("gqs: the database has gqs schema version " +
+                                 std::to_string(found.version) + ", newer than this build's " +
+                                 std::to_string(schema_version) + "; upgrade gqs");
         state.exec(create_table, doing);
         for (const char* sql : create_indexes)
             state.exec(sql, doing);
-        if (version != schema_version)
-            state.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str(), doing);
+        state.exec(create_version_table, doing);
+        if (!found.recorded || found.version != schema_version) {
+            auto stmt = state.statement(write_version, doing);
+            stmt.bind(1, schema_version);
+            stmt.run();
+        }
     });
 }
 

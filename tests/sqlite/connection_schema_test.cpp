@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -161,7 +163,10 @@ TEST_CASE("connection: a read-only database refuses writes and keeps its data",
 TEST_CASE("schema: init_db creates the table, three indexes and the version", "[schema][sqlite]") {
     SqliteQueue q;
     auto& raw = q.db->database();
-    CHECK(pragma_text(raw, "PRAGMA user_version") == std::to_string(gqs::sqlite::schema_version));
+    CHECK(pragma_text(raw, "SELECT version FROM gqs_schema WHERE id = 1") ==
+          std::to_string(gqs::sqlite::schema_version));
+    CHECK(gqs::sqlite::stored_schema_version(*q.db) == gqs::sqlite::schema_version);
+    CHECK(pragma_text(raw, "PRAGMA user_version") == "0"); // the application's, untouched
     auto sql = schema_sql(raw);
     CHECK(sql.find("jobs_status_next_run_at ON jobs (status, next_run_at)") != std::string::npos);
     CHECK(sql.find("jobs_status_locked_until ON jobs (status, locked_until)") != std::string::npos);
@@ -196,7 +201,13 @@ TEST_CASE("schema: files init_db refuses are not modified, byte for byte", "[sch
         SECTION("another program's jobs table") {
             raw.exec("CREATE TABLE jobs (name TEXT); INSERT INTO jobs VALUES ('x')");
         }
-        SECTION("a newer gqs schema") { raw.exec("PRAGMA user_version = 7; CREATE TABLE t (a)"); }
+        SECTION("a newer gqs schema") {
+            raw.exec("CREATE TABLE gqs_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);"
+                     "INSERT INTO gqs_schema VALUES (1, 7)");
+        }
+        SECTION("another program's gqs_schema table") {
+            raw.exec("CREATE TABLE gqs_schema (name TEXT); INSERT INTO gqs_schema VALUES ('x')");
+        }
     }
     auto before = gqs::test::read_file(tmp.path());
     {
@@ -210,14 +221,91 @@ TEST_CASE("schema: files init_db refuses are not modified, byte for byte", "[sch
 TEST_CASE("schema: a newer schema version is refused", "[schema][sqlite]") {
     TempDb tmp;
     auto db = gqs::sqlite::Connection::open(tmp.path());
-    db->database().exec("PRAGMA user_version = 999");
+    db->database().exec("CREATE TABLE gqs_schema (id INTEGER PRIMARY KEY, version INTEGER);"
+                        "INSERT INTO gqs_schema VALUES (1, 999)");
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 999);
     try {
         gqs::sqlite::init_db(*db);
         FAIL("init_db accepted a newer schema");
     } catch (const gqs::SchemaMismatch& e) {
         CHECK(std::string(e.what()).find("999") != std::string::npos);
     }
-    CHECK(schema_sql(db->database()).empty());
+    CHECK(schema_sql(db->database()).find("jobs") == std::string::npos);
+}
+
+TEST_CASE("schema: the application's user_version is its own", "[schema][sqlite]") {
+    // An application that versions its own schema with user_version keeps gqs's queue in
+    // the same file (the outbox pattern).
+    TempDb tmp;
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    db->database().exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER);"
+                        "INSERT INTO orders (total) VALUES (42); PRAGMA user_version = 7");
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 0);
+    gqs::sqlite::init_db(*db);
+    CHECK(pragma_text(db->database(), "PRAGMA user_version") == "7");
+    gqs::Message m;
+    gqs::sqlite::Pusher(db).push(m);
+    // The application migrates its own schema; gqs does not notice or care.
+    db->database().exec("ALTER TABLE orders ADD COLUMN note TEXT; PRAGMA user_version = 8");
+    gqs::sqlite::init_db(*db);
+    auto again = gqs::sqlite::Connection::open(tmp.path());
+    gqs::sqlite::init_db(*again);
+    CHECK(pragma_text(again->database(), "PRAGMA user_version") == "8");
+    CHECK(pragma_text(again->database(), "SELECT total FROM orders") == "42");
+    auto pulled = gqs::sqlite::Puller(again).pull(1, 1s);
+    REQUIRE(pulled.size() == 1);
+    CHECK(pulled[0].id == m.id);
+    CHECK(gqs::sqlite::stored_schema_version(*again) == gqs::sqlite::schema_version);
+}
+
+TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
+          "[schema][sqlite][upgrade]") {
+    // tests/fixtures/gqs-0.1.0.db: made by gqs 0.1.0, which kept its version in
+    // user_version (1). See tests/fixtures/README.md for what it holds.
+    TempDb tmp;
+    std::filesystem::copy_file(std::filesystem::path(GQS_TEST_FIXTURES) / "gqs-0.1.0.db",
+                               tmp.path());
+    const char* app_version = GENERATE("1", "7");
+    {
+        // An application that shares the file may have moved user_version on since.
+        SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE);
+        raw.exec(std::string("PRAGMA user_version = ") + app_version);
+    }
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 1);
+    gqs::sqlite::init_db(*db);
+    CHECK(pragma_text(db->database(), "SELECT version FROM gqs_schema") == "1");
+    CHECK(pragma_text(db->database(), "PRAGMA user_version") == app_version);
+
+    gqs::sqlite::Observer observer(db);
+    std::map<std::string, gqs::Job> by_name;
+    for (auto& job : observer.list(gqs::Status::Unknown, 0))
+        by_name[job.get<std::string>("name").value_or("-")] = job;
+    REQUIRE(by_name.size() == 7);
+    CHECK(by_name["done"].status == gqs::Status::Done);
+    CHECK(by_name["done"].payload == "payload-done");
+    CHECK(by_name["dead"].status == gqs::Status::Dead);
+    CHECK(by_name["retried"].status == gqs::Status::Pending);
+    CHECK(by_name["retried"].attempts == 2);
+    CHECK(by_name["leased"].status == gqs::Status::Processing);
+    CHECK(by_name["leased"].payload ==
+          std::string{'\0', '\x01', '+', 'i', 'n', 'a', 'r', 'y', '\0'});
+    CHECK(by_name["delayed"].next_run_at > std::chrono::system_clock::now() + 24h * 365);
+    CHECK(by_name["-"].payload == "no metadata");
+    CHECK(by_name["-"].metadata.is_null());
+
+    // Work goes on: the expired lease is taken again (attempt 2), the delayed job waits.
+    gqs::sqlite::Puller puller(db);
+    auto pulled = puller.pull(10, 1h);
+    std::set<std::string> names;
+    for (auto& job : pulled) {
+        names.insert(job.get<std::string>("name").value_or("-"));
+        if (job.id == by_name["leased"].id) CHECK(job.attempts == 2);
+        puller.complete(job);
+    }
+    CHECK(names == std::set<std::string>{"retried", "leased", "pending", "-"});
+    CHECK(observer.stats().done == 5);
+    CHECK(observer.stats().pending == 1);
 }
 
 TEST_CASE("schema: hand-written rows read back with documented fallbacks", "[schema][sqlite]") {

@@ -5,12 +5,15 @@
 //   push-batches DB SIZE      push batches of SIZE jobs forever, printing "batch N" after each
 //                             commit (the test kills it with SIGKILL)
 //   use DB                    open, init_db, read, push and pull once; print "ok" or the error
+//   use-at DB GO              as `use`, once the file GO exists (so that many children
+//                             open a new database at the same moment)
 //   settle-loop DB SIZE       pull SIZE jobs and complete them with one settle, printing
 //                             "settle N" before each settle, until the queue is empty
 #include <gqs/sqlite.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -67,6 +70,13 @@ int use(const char* path) {
     return 0;
 }
 
+int use_at(const char* path, const char* go) {
+    // A start line for several processes: a yield loop, not a timed sleep.
+    while (!std::filesystem::exists(go))
+        std::this_thread::yield();
+    return use(path);
+}
+
 int settle_loop(const char* path, int size) {
     auto db = gqs::sqlite::Connection::open(path);
     gqs::sqlite::Puller puller(db);
@@ -89,9 +99,10 @@ int main(int argc, char** argv) {
         if (mode == "hold-lock" && argc == 4) return hold_lock(argv[2], std::stoll(argv[3]));
         if (mode == "push-batches" && argc == 4) return push_batches(argv[2], std::stoi(argv[3]));
         if (mode == "use" && argc == 3) return use(argv[2]);
+        if (mode == "use-at" && argc == 4) return use_at(argv[2], argv[3]);
         if (mode == "settle-loop" && argc == 4) return settle_loop(argv[2], std::stoi(argv[3]));
         std::cerr << "usage: gqs_test_child pull DB LEASE_MS | hold-lock DB MS | "
-                     "push-batches DB SIZE | use DB | settle-loop DB SIZE\n";
+                     "push-batches DB SIZE | use DB | use-at DB GO | settle-loop DB SIZE\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_test_child: " << e.what() << "\n";

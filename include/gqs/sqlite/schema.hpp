@@ -6,13 +6,22 @@
 
 namespace gqs::sqlite {
 
-/// The schema version this build writes and reads (kept in `PRAGMA user_version`).
+/// The schema version this build writes and reads. It is kept in gqs's own one-row table
+/// `gqs_schema`; gqs never reads or writes `PRAGMA user_version`, which is the application's.
 inline constexpr int schema_version = 1;
 
-/// Creates the `jobs` table and its indexes if missing, in one transaction; idempotent;
-/// never drops or rewrites data. Throws SchemaMismatch (file untouched) when a `jobs` table
-/// that is not gqs's exists or the file has a newer schema version; StorageError on
-/// storage failure. Thread-safety: as any Connection operation.
+/// Creates the `jobs` table, its indexes and `gqs_schema` if missing, in one transaction;
+/// idempotent; never drops or rewrites data. A file made by gqs 0.1.0 (which kept the version
+/// in `user_version`) is recognised by its `jobs` table and gets its `gqs_schema` row; its
+/// `user_version` is left as it is. Throws SchemaMismatch (file untouched) when a `jobs` or
+/// `gqs_schema` table that is not gqs's exists or the file has a newer schema version;
+/// StorageError on storage failure. Thread-safety: as any Connection operation.
 void init_db(Connection& connection);
+
+/// The gqs schema version the file holds: 0 when it holds no gqs queue yet, 1 for a file
+/// made by gqs 0.1.0, more than schema_version for a file of a newer gqs. Reads only. Throws
+/// SchemaMismatch for a `jobs` or `gqs_schema` table that is not gqs's; StorageError on
+/// storage failure. Thread-safety: as any Connection operation.
+[[nodiscard]] int stored_schema_version(Connection& connection);
 
 } // namespace gqs::sqlite
