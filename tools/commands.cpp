@@ -35,10 +35,6 @@ constexpr std::size_t metadata_width = 40;
 // SQLite's primary result code for "file is not a database".
 constexpr int sqlite_notadb = 26;
 
-constexpr std::array<const char*, 9> gqs_columns = {"id",          "created_at", "updated_at",
-                                                    "status",      "attempts",   "locked_until",
-                                                    "next_run_at", "metadata",   "payload"};
-
 // The path as a shell word, for the commands that error messages suggest.
 std::string shell_word(const fs::path& path) {
     std::string text = path.string();
@@ -67,6 +63,32 @@ std::shared_ptr<sqlite::Connection> open_file(const fs::path& db, const sqlite::
     }
 }
 
+// The library's SchemaMismatch, naming the file instead of "gqs: ".
+SchemaMismatch in_file(const fs::path& db, const SchemaMismatch& e) {
+    std::string what = e.what();
+    if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
+    return SchemaMismatch(db.string() + ": " + what);
+}
+
+// The names of the file's own tables (not SQLite's internal ones), in name order.
+std::vector<std::string> table_names(SQLite::Database& database) {
+    SQLite::Statement st(database, "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+                                   "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+    std::vector<std::string> names;
+    while (st.executeStep())
+        names.push_back(st.getColumn(0).getString());
+    return names;
+}
+
+// "a, b, c" with at most `most` names, then how many more.
+std::string name_list(const std::vector<std::string>& names, std::size_t most) {
+    std::string out;
+    for (std::size_t i = 0; i < names.size() && i < most; ++i)
+        out += (i == 0 ? "" : ", ") + names[i];
+    if (names.size() > most) out += " and " + std::to_string(names.size() - most) + " more";
+    return out;
+}
+
 // Opens an existing gqs database; never creates a file or changes its journal mode.
 std::shared_ptr<sqlite::Connection> open_queue(const fs::path& db) {
     std::error_code ec;
@@ -76,22 +98,30 @@ std::shared_ptr<sqlite::Connection> open_queue(const fs::path& db) {
     options.create = false;
     options.wal = false; // a gqs database is in WAL mode already; a foreign file stays as is
     auto connection = open_file(db, options);
-
-    auto& database = connection->database();
-    SQLite::Statement columns(database, "SELECT name FROM pragma_table_info('jobs') ORDER BY cid");
-    std::vector<std::string> names;
-    while (columns.executeStep())
-        names.push_back(columns.getColumn(0).getString());
-    if (names.empty()) throw Error(db.string() + " is not a gqs database " + init_hint(db));
-    // A newer gqs may have changed the table: say so before calling the table foreign.
-    const int version = database.execAndGet("PRAGMA user_version").getInt();
+    int version = 0;
+    try {
+        version = sqlite::stored_schema_version(*connection);
+    } catch (const SchemaMismatch& e) {
+        throw in_file(db, e);
+    }
     if (version > sqlite::schema_version)
         throw SchemaMismatch(db.string() + " has gqs schema version " + std::to_string(version) +
                              ", newer than this gqs (" + std::to_string(sqlite::schema_version) +
                              "); use a newer gqs");
-    if (!std::equal(names.begin(), names.end(), gqs_columns.begin(), gqs_columns.end()))
-        throw SchemaMismatch(db.string() + " is not a gqs database: its `jobs` table is not gqs's");
-    if (version < 1) throw Error(db.string() + " is not a gqs database " + init_hint(db));
+    auto& database = connection->database();
+    if (version == 0) {
+        // Another application's database is not a damaged queue: say what it is.
+        const auto tables = table_names(database);
+        if (!tables.empty())
+            throw Error(db.string() +
+                        " holds no gqs queue; it is another application's SQLite database "
+                        "(tables: " +
+                        name_list(tables, 5) + ")");
+        throw Error(db.string() + " holds no gqs queue yet: it is an empty SQLite database " +
+                    init_hint(db));
+    }
+    if (!database.tableExists("jobs"))
+        throw Error(db.string() + " has gqs's version table but no `jobs` table " + init_hint(db));
     return connection;
 }
 
@@ -103,6 +133,10 @@ Uuid parse_id(std::string_view text) {
 
 Duration parse_duration_option(const char* option, const std::string& text) {
     if (auto d = parse_duration(text)) return *d;
+    if (duration_too_long(text))
+        throw UsageError(std::string(option) + ": '" + truncate(text, 60) +
+                         "' is longer than the most the CLI accepts, " +
+                         format_duration(max_duration) + " (100 years)");
     throw UsageError(std::string(option) + ": bad duration '" + truncate(text, 60) +
                      "' (use e.g. 500ms, 30s, 5m, 2h, 7d or 1h30m)");
 }
@@ -149,6 +183,10 @@ std::string metadata_text(const nlohmann::json& metadata, bool ascii) {
 }
 
 std::string read_payload_file(const fs::path& path) {
+    // A directory opens as a stream that reads nothing: it would store an empty payload.
+    std::error_code ec;
+    if (fs::is_directory(path, ec))
+        throw Error("cannot read " + path.string() + ": it is a directory");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
     std::ostringstream bytes;
@@ -188,9 +226,7 @@ void run_init(const Context& ctx) {
     try {
         sqlite::init_db(*connection);
     } catch (const SchemaMismatch& e) {
-        std::string what = e.what();
-        if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
-        throw SchemaMismatch(ctx.db.string() + ": " + what);
+        throw in_file(ctx.db, e);
     }
     if (ctx.json) {
         print_json(ctx, {{"db", ctx.db.string()}, {"schema_version", sqlite::schema_version}});
@@ -212,7 +248,8 @@ void run_push(const Context& ctx, const PushOptions& options) {
     if (options.metadata) {
         try {
             metadata = nlohmann::json::parse(*options.metadata);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {
+            // parse_error, or out_of_range for a number no double holds (1e400).
             std::string what = e.what();
             // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
             if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);

@@ -66,20 +66,20 @@ std::int32_t decode(std::string_view s, std::size_t& i) noexcept {
     return cp;
 }
 
-} // namespace
-
-std::optional<Duration> parse_duration(std::string_view text) {
-    if (text == "0") return Duration{0};
+// The milliseconds a duration's text spells, saturating at INT64_MAX; nullopt when the text
+// is not a duration.
+std::optional<std::int64_t> duration_millis(std::string_view text) {
+    if (text == "0") return 0;
     if (text.empty()) return std::nullopt;
-    const std::int64_t max_ms = max_duration.count();
+    constexpr std::int64_t saturated = INT64_MAX;
     std::int64_t total = 0;
     std::size_t i = 0;
     while (i < text.size()) {
         std::int64_t value = 0;
         std::size_t digits = 0;
         while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-            value = value * 10 + (text[i] - '0');
-            if (value > max_ms) return std::nullopt;
+            const int digit = text[i] - '0';
+            value = value > (saturated - digit) / 10 ? saturated : value * 10 + digit;
             ++i, ++digits;
         }
         if (digits == 0) return std::nullopt;
@@ -92,10 +92,23 @@ std::optional<Duration> parse_duration(std::string_view text) {
         }
         if (unit == nullptr) return std::nullopt;
         i += unit->suffix.size();
-        if (value > (max_ms - total) / unit->ms) return std::nullopt;
-        total += value * unit->ms;
+        const std::int64_t part = value > saturated / unit->ms ? saturated : value * unit->ms;
+        total = part > saturated - total ? saturated : total + part;
     }
-    return Duration{total};
+    return total;
+}
+
+} // namespace
+
+std::optional<Duration> parse_duration(std::string_view text) {
+    auto ms = duration_millis(text);
+    if (!ms || *ms > max_duration.count()) return std::nullopt;
+    return Duration{*ms};
+}
+
+bool duration_too_long(std::string_view text) {
+    auto ms = duration_millis(text);
+    return ms && *ms > max_duration.count();
 }
 
 std::string format_duration(Duration d) {

@@ -20,6 +20,10 @@ inline constexpr Duration max_duration = std::chrono::hours(24 * 36500);
 /// nullopt on anything else, on a value above max_duration, or a negative value.
 [[nodiscard]] std::optional<Duration> parse_duration(std::string_view text);
 
+/// True when `text` is a well-formed duration that parse_duration refuses for being above
+/// max_duration (so the error can say so).
+[[nodiscard]] bool duration_too_long(std::string_view text);
+
 /// A short human form: `350ms`, `12.5s`, `4m59s`, `2h5m`, `3d4h`; a leading `-` if negative.
 [[nodiscard]] std::string format_duration(Duration d);
 

@@ -76,7 +76,7 @@ TEST_CASE("cli: bad arguments are usage errors and change nothing", "[cli]") {
                       "clean takes done, dead or all");
     }
     SECTION("a bad duration") {
-        for (const char* bad : {"5", "5x", "-5s", "1.5h", "m", "99999999999d", ""}) {
+        for (const char* bad : {"5", "5x", "-5s", "1.5h", "m", "99999999999x", ""}) {
             INFO(bad);
             check_failure(run_on(q.tmp, {"push", "--payload", "x", "--delay", bad}), usage,
                           "--delay: bad duration");
@@ -86,9 +86,21 @@ TEST_CASE("cli: bad arguments are usage errors and change nothing", "[cli]") {
         check_failure(run_on(q.tmp, {"clean", "--older-than", "1y"}), usage,
                       "--older-than: bad duration '1y'");
     }
+    SECTION("a duration over the CLI's limit says what the limit is") {
+        for (const char* long_one : {"36501d", "99999999999d", "99999999999999999999999ms"}) {
+            INFO(long_one);
+            check_failure(run_on(q.tmp, {"push", "--payload", "x", "--delay", long_one}), usage,
+                          "is longer than the most the CLI accepts, 36500d (100 years)");
+        }
+        check_failure(run_on(q.tmp, {"clean", "--older-than", "876001h"}), usage,
+                      "--older-than: '876001h' is longer than the most");
+    }
     SECTION("metadata that is not JSON") {
         check_failure(run_on(q.tmp, {"push", "--payload", "x", "--metadata", "{oops"}), usage,
                       "--metadata is not valid JSON");
+        // Valid syntax, but no double holds the number.
+        check_failure(run_on(q.tmp, {"push", "--payload", "x", "--metadata", R"({"n":1e400})"}),
+                      usage, "--metadata is not valid JSON: number overflow");
     }
     SECTION("push without exactly one payload source") {
         check_failure(run_on(q.tmp, {"push"}), usage, "exactly one of");
@@ -104,6 +116,20 @@ TEST_CASE("cli: bad arguments are usage errors and change nothing", "[cli]") {
         check_failure(run_on(q.tmp, {"list", "--limit", "-1"}), usage, "--limit");
     }
     SECTION("no --db") { check_failure(gqs::test::run_cli(q.tmp.dir(), {"stats"}), usage, "--db"); }
+    CHECK(q.count() == 0);
+}
+
+TEST_CASE("cli: a payload file that cannot be read fails and stores nothing", "[cli]") {
+    InitialisedDb q;
+    SECTION("a missing file") {
+        check_failure(run_on(q.tmp, {"push", "--payload-file", (q.tmp.dir() / "nope").string()}),
+                      failed, "cannot read");
+    }
+    SECTION("a directory") {
+        // It opens as a stream that reads nothing: an empty payload would be stored.
+        check_failure(run_on(q.tmp, {"push", "--payload-file", q.tmp.dir().string()}), failed,
+                      "it is a directory");
+    }
     CHECK(q.count() == 0);
 }
 
@@ -137,7 +163,8 @@ TEST_CASE("cli: a file that is not a gqs database is refused and left alone", "[
     }
     SECTION("an empty SQLite database") {
         { SQLite::Database db(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE); }
-        check_failure(run_on(tmp, {"list"}), failed, "is not a gqs database (run `gqs --db");
+        check_failure(run_on(tmp, {"list"}), failed,
+                      "holds no gqs queue yet: it is an empty SQLite database (run `gqs --db");
         SQLite::Database db(tmp.path(), SQLite::OPEN_READONLY);
         CHECK(!db.tableExists("jobs"));
     }
@@ -150,7 +177,8 @@ TEST_CASE("cli: a file that is not a gqs database is refused and left alone", "[
         }
         for (const char* command : {"stats", "list"}) {
             INFO(command);
-            check_failure(run_on(tmp, {command}), failed, "`jobs` table is not gqs's");
+            check_failure(run_on(tmp, {command}), failed,
+                          "has a `jobs` table that is not gqs's (columns: name, owner)");
         }
         check_failure(run_on(tmp, {"push", "--payload", "x"}), failed, "not gqs's");
         check_failure(run_on(tmp, {"init"}), failed, "not gqs's");
@@ -161,8 +189,28 @@ TEST_CASE("cli: a file that is not a gqs database is refused and left alone", "[
         {
             auto c = gqs::sqlite::Connection::open(tmp.path());
             gqs::sqlite::init_db(*c);
-            c->database().exec("PRAGMA user_version = 99");
+            c->database().exec("UPDATE gqs_schema SET version = 99");
         }
         check_failure(run_on(tmp, {"stats"}), failed, "newer");
+    }
+    SECTION("another application's database") {
+        {
+            SQLite::Database db(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+            db.exec("CREATE TABLE users (name TEXT); CREATE TABLE orders (total INTEGER);"
+                    "PRAGMA user_version = 7");
+        }
+        for (const char* command : {"stats", "list"}) {
+            INFO(command);
+            auto r = run_on(tmp, {command});
+            check_failure(r, failed,
+                          "holds no gqs queue; it is another application's SQLite database "
+                          "(tables: orders, users)");
+            CHECK(r.err.find("init") == std::string::npos); // not a damaged queue to repair
+        }
+        // The app may keep its queue in the same file: init adds it beside the app's tables.
+        CHECK(run_on(tmp, {"init"}).status == 0);
+        CHECK(run_on(tmp, {"stats"}).status == 0);
+        SQLite::Database db(tmp.path(), SQLite::OPEN_READONLY);
+        CHECK(db.execAndGet("PRAGMA user_version").getInt() == 7);
     }
 }
