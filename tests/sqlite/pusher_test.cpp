@@ -2,6 +2,8 @@
 #include "support/catch.hpp"
 #include "support/sqlite_queue.hpp"
 
+#include <cmath>
+#include <limits>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -52,6 +54,45 @@ TEST_CASE("pusher: bad input throws and stores nothing", "[pusher][sqlite]") {
     CHECK_THROWS_AS(q.pusher.push(bad_utf8), std::invalid_argument);
     CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
     CHECK_THROWS_AS(gqs::sqlite::Pusher(nullptr), std::invalid_argument);
+}
+
+TEST_CASE("pusher: metadata that JSON cannot hold is refused and nothing stored",
+          "[pusher][sqlite]") {
+    SqliteQueue q;
+    gqs::Message bad;
+    std::string where;
+    SECTION("NaN") {
+        bad.set("x", std::nan(""));
+        where = "/x (NaN)";
+    }
+    SECTION("infinity, deep inside") {
+        bad.metadata = {{"a", {{"b/c", {1, 2, -std::numeric_limits<double>::infinity()}}}}};
+        where = "/a/b~1c/2 (infinity)";
+    }
+    SECTION("+infinity at the top") {
+        bad.metadata = std::numeric_limits<double>::infinity();
+        where = "/ (infinity)";
+    }
+    SECTION("a binary value") {
+        bad.metadata = {{"blob", nlohmann::json::binary({1, 2, 3})}};
+        where = "/blob (binary)";
+    }
+    INFO(where);
+    try {
+        q.pusher.push(bad);
+        FAIL("push accepted metadata with no JSON form");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()).find(where) != std::string::npos);
+    }
+    std::vector<gqs::Message> batch(3);
+    batch[1] = bad;
+    CHECK_THROWS_AS(q.pusher.push_batch(batch), std::invalid_argument);
+    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    // Finite floats are fine.
+    gqs::Message fine;
+    fine.set("x", 1e300);
+    q.pusher.push(fine);
+    CHECK(q.stored(fine.id).get<double>("x") == 1e300);
 }
 
 TEST_CASE("pusher: a duplicate id is refused and the original is kept", "[pusher][sqlite]") {
