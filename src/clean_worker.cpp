@@ -97,7 +97,9 @@ void CleanWorker::Impl::start() {
 
 void CleanWorker::Impl::stop(Duration timeout) {
     std::lock_guard life(lifecycle_);
-    if (!running_) throw DoubleStopped("gqs::CleanWorker::stop: not running");
+    // Not running but the thread not joined: an earlier stop() timed out; wait again.
+    if (!running_ && !thread_.joinable())
+        throw DoubleStopped("gqs::CleanWorker::stop: not running");
     running_ = false;
     bool finished = false;
     {

@@ -39,6 +39,24 @@ void validate(const WorkerConfig& config) {
 
 namespace {
 
+// The worker whose handlers this thread runs (nullptr on other threads): stop() called from a
+// handler is refused instead of waiting for itself.
+thread_local const void* running_handlers_of = nullptr;
+
+// What a cycle's one transaction does, for its log lines: "storing 3 job results and pulling
+// up to 16 jobs".
+std::string cycle_name(std::size_t results, int batch) {
+    std::string name;
+    if (results > 0)
+        name =
+            "storing " + std::to_string(results) + (results == 1 ? " job result" : " job results");
+    if (batch > 0) {
+        if (!name.empty()) name += " and ";
+        name += "pulling up to " + std::to_string(batch) + (batch == 1 ? " job" : " jobs");
+    }
+    return name;
+}
+
 using detail::SteadyClock;
 
 // A result (complete, requeue, kill) that fails on a storage error is tried this many
@@ -281,11 +299,20 @@ void Worker::Impl::request_stop() {
 }
 
 void Worker::Impl::stop(Duration timeout) {
+    // A handler waiting for the handlers to return would wait for itself until the timeout
+    // (and hold lifecycle_ meanwhile): refuse before taking any lock.
+    if (running_handlers_of == this)
+        throw std::logic_error("gqs::Worker::stop: called from one of this worker's handlers, "
+                               "which would wait for itself; stop the worker from another thread");
     std::lock_guard life(lifecycle_);
-    if (!running_) throw DoubleStopped("gqs::Worker::stop: the worker is not running");
-    running_ = false;
-    pushes_.reset(); // before request_stop: the callback takes mutex_, reset waits for it
-    request_stop();
+    if (running_) {
+        running_ = false;
+        pushes_.reset(); // before request_stop: the callback takes mutex_, reset waits for it
+        request_stop();
+    } else if (threads_.empty()) {
+        throw DoubleStopped("gqs::Worker::stop: the worker is not running");
+    }
+    // Otherwise an earlier stop() timed out and the worker is still stopping: wait again.
     log(LogLevel::Debug, "worker stopping, waiting up to ", timeout, " for its handlers");
     bool finished = false;
     {
@@ -458,6 +485,7 @@ Worker::Impl::Extension Worker::Impl::extend(Job& lease, const char* then) noexc
 // ---- handler threads -----------------------------------------------------------------------
 
 void Worker::Impl::handler_main(std::size_t index) noexcept {
+    running_handlers_of = this;
     std::unique_lock lock(mutex_);
     Slot& slot = slots_[index];
     try {
@@ -700,12 +728,12 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
             jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout);
         } catch (const std::exception& e) {
             pull_failed = batch > 0;
-            log(LogLevel::Error, "pull failed: ", e.what(), "; retrying in ",
-                config_.pull_interval);
+            log(LogLevel::Error, cycle_name(done.size(), batch), " failed: ", e.what(),
+                "; retrying in ", config_.pull_interval);
         } catch (...) {
             pull_failed = batch > 0;
-            log(LogLevel::Error,
-                "pull failed with an exception not derived from std::exception; retrying in ",
+            log(LogLevel::Error, cycle_name(done.size(), batch),
+                " failed with an exception not derived from std::exception; retrying in ",
                 config_.pull_interval);
         }
     }

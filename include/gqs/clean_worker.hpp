@@ -51,7 +51,8 @@ public:
 
     /// Stops the schedule and waits up to `timeout` for a clean under way. Throws
     /// DoubleStopped if not running; StopTimeout if the clean outlives the timeout (<= 0: do
-    /// not wait), in which case the thread still finishes in the background.
+    /// not wait), in which case the thread still finishes in the background, and a later
+    /// stop() waits for it again (returning once it has finished).
     void stop(Duration timeout);
 
 private:

@@ -41,8 +41,12 @@ void validate(const WorkerConfig& config);
 
 /// Processes one job. Returning marks the job Done; throwing gqs::Kill marks it Dead; any
 /// other exception retries it per the backoff. `stop` is requested when the worker stops or
-/// the job's lease is lost; the handler should then return or throw soon. Delivery is
-/// at-least-once, so a handler must be idempotent. Called from several threads at once.
+/// the job's lease is lost; the handler should then return or throw soon.
+/// Beware: returning marks the job Done even after `stop` was requested, so a handler that
+/// stops early must throw to have its job run again later, e.g.
+/// `if (stop.stop_requested()) throw std::runtime_error("stopped early");`
+/// (that counts as a failed attempt, retried with the backoff). Delivery is at-least-once,
+/// so a handler must be idempotent. Called from several threads at once.
 using Handler = std::function<void(const Job& job, std::stop_token stop)>;
 
 /// Leases runnable jobs from a Puller and runs `handler` on each in its own thread, at most
@@ -53,9 +57,10 @@ using Handler = std::function<void(const Job& job, std::stop_token stop)>;
 /// is requested and its result dropped. Storage errors are logged and retried, never thrown.
 /// A stopped worker can be started again. Neither copyable nor movable.
 /// Thread-safety: start, stop and the destructor may be called from any thread (they are
-/// serialised), but not from one of this worker's handlers. The Puller must be safe to use
-/// from several threads at once (gqs::sqlite::Puller is) and, like everything the handler
-/// uses, must outlive the worker.
+/// serialised), but not from one of this worker's handlers (stop() refuses with
+/// std::logic_error; to stop from a handler, signal another thread that calls stop()). The Puller
+/// must be safe to use from several threads at once (gqs::sqlite::Puller is) and, like everything
+/// the handler uses, must outlive the worker.
 class Worker {
 public:
     /// A stopped worker. An empty `logger` means default_logger. Throws std::invalid_argument
@@ -74,11 +79,14 @@ public:
     void start();
 
     /// Stops pulling, requests every running handler's stop token, and waits up to `timeout`
-    /// for the handlers to return and their jobs to be settled. Throws DoubleStopped if the
-    /// worker is not running; StopTimeout if handlers outlive the timeout (<= 0: do not wait),
-    /// in which case the worker keeps stopping in the background and still settles those jobs.
-    /// Jobs leased but not started (the local queue, or a pull under way when stop() is
-    /// called) are released: Pending again, their attempt not counted.
+    /// for the handlers to return and their jobs to be settled. Throws StopTimeout if handlers
+    /// outlive the timeout (<= 0: do not wait): the worker keeps stopping in the background
+    /// and still settles those jobs, and calling stop() again waits for that again (it
+    /// returns once the stop has finished). Throws DoubleStopped if the worker is neither
+    /// running nor stopping; std::logic_error, at once and changing nothing, when called from
+    /// one of this worker's own handlers (it would wait for itself). Jobs leased but not
+    /// started (the local queue, or a pull under way when stop() is called) are released:
+    /// Pending again, their attempt not counted.
     void stop(Duration timeout);
 
 private:

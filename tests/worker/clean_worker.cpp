@@ -237,19 +237,29 @@ TEST_CASE("clean worker: stop throws StopTimeout while a clean is under way",
     REQUIRE(probe.entered.wait());
     CHECK_THROWS_AS(cleaner.stop(Duration(10)), StopTimeout);
     CHECK_THROWS_AS(cleaner.start(), DoubleStarted); // its clean is still under way
-    hold.set();
-    REQUIRE(probe.calls.wait_for(1));
-    CHECK_FALSE(mixed.queue.observer.get(mixed.done).has_value());
-    REQUIRE(wait_until([&] {
-        try {
-            cleaner.start();
-            return true;
-        } catch (const DoubleStarted&) {
-            return false;
-        }
-    }));
-    REQUIRE(probe.calls.wait_for(2));
-    cleaner.stop(patience);
+    SECTION("a second stop waits for the stop to finish") {
+        CHECK_THROWS_AS(cleaner.stop(Duration::zero()), StopTimeout); // still under way
+        hold.set();
+        cleaner.stop(patience); // returns once the clean has finished
+        CHECK(probe.calls.value() == 1);
+        CHECK_FALSE(mixed.queue.observer.get(mixed.done).has_value());
+        CHECK_THROWS_AS(cleaner.stop(patience), DoubleStopped);
+    }
+    SECTION("or it starts again once the clean is done") {
+        hold.set();
+        REQUIRE(probe.calls.wait_for(1));
+        CHECK_FALSE(mixed.queue.observer.get(mixed.done).has_value());
+        REQUIRE(wait_until([&] {
+            try {
+                cleaner.start();
+                return true;
+            } catch (const DoubleStarted&) {
+                return false;
+            }
+        }));
+        REQUIRE(probe.calls.wait_for(2));
+        cleaner.stop(patience);
+    }
 }
 
 TEST_CASE("clean worker: rejects an invalid configuration", "[clean_worker][worker]") {

@@ -162,6 +162,8 @@ public:
     std::atomic<int> failing_pulls{0};
     std::atomic<int> failing_extends{0};
     std::atomic<int> failing_completes{0};
+    /// Whole settle calls that throw (a storage error before anything was applied).
+    std::atomic<int> failing_settles{0};
     /// While set, extend_lock throws LockLost without forwarding.
     std::atomic<bool> lose_locks{false};
     /// If set, the first pull blocks until this is set (and `pull_entered` is set on entry).
@@ -236,6 +238,7 @@ public:
 
     std::vector<std::exception_ptr> settle(std::span<const Settlement> settlements) override {
         ++settle_calls;
+        if (!settlements.empty() && take_one(failing_settles)) throw busy_error("settle");
         int seen = largest_settle.load();
         const int size = static_cast<int>(settlements.size());
         while (size > seen && !largest_settle.compare_exchange_weak(seen, size)) {

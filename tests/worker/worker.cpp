@@ -365,18 +365,27 @@ TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop toke
         worker.start();
         REQUIRE(started.wait());
         CHECK_THROWS_AS(worker.stop(20ms), StopTimeout);
-        CHECK_THROWS_AS(worker.stop(patience), DoubleStopped);
         CHECK_THROWS_AS(worker.start(), DoubleStarted); // its handler is still busy
-        release.set();
-        REQUIRE(wait_until([&] { return queue.has_status(first, Status::Done); }));
-        REQUIRE(wait_until([&] {
-            try {
-                worker.start();
-                return true;
-            } catch (const DoubleStarted&) {
-                return false;
-            }
-        }));
+        SECTION("a second stop waits for the stop to finish") {
+            CHECK_THROWS_AS(worker.stop(Duration::zero()), StopTimeout); // still busy
+            release.set();
+            worker.stop(patience);
+            CHECK(queue.stored(first).status == Status::Done); // settled before it returned
+            CHECK_THROWS_AS(worker.stop(patience), DoubleStopped);
+            worker.start();
+        }
+        SECTION("or start again once the handler is done") {
+            release.set();
+            REQUIRE(wait_until([&] { return queue.has_status(first, Status::Done); }));
+            REQUIRE(wait_until([&] {
+                try {
+                    worker.start();
+                    return true;
+                } catch (const DoubleStarted&) {
+                    return false;
+                }
+            }));
+        }
         const Uuid second = queue.push();
         REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
         worker.stop(patience);
@@ -392,6 +401,35 @@ TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop toke
         }
         CHECK(queue.stored(first).status == Status::Done);
     }
+}
+
+TEST_CASE("worker: stop from one of its own handlers throws at once", "[worker][stop]") {
+    Queue queue;
+    const Uuid id = queue.push();
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    LogCapture log;
+    std::string caught;
+    Worker* self = nullptr;
+    Worker worker(
+        queue.puller,
+        [&](const Job&, std::stop_token) {
+            try {
+                self->stop(std::chrono::hours(1)); // would wait an hour for itself
+                caught = "nothing";
+            } catch (const std::logic_error& e) {
+                caught = e.what();
+            }
+        },
+        config, log.logger());
+    self = &worker;
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
+    // The failed call changed nothing: the worker runs on and stops normally.
+    const Uuid second = queue.push();
+    REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
+    worker.stop(patience);
+    CHECK(caught.find("from one of this worker's handlers") != std::string::npos);
 }
 
 TEST_CASE("worker: start twice or stop when not running throws", "[worker][stop]") {
@@ -609,10 +647,29 @@ TEST_CASE("worker: storage errors are logged and retried, never fatal", "[worker
     worker.stop(patience);
 
     INFO(log.text());
-    CHECK(log.count(LogLevel::Error, "pull failed") == 3);
+    CHECK(log.count(LogLevel::Error, "pulling up to 1 job failed: ") == 3);
     CHECK(log.count(LogLevel::Error, "cannot extend its lease") == 2);
     CHECK(log.count(LogLevel::Error, "cannot complete") == 1);
     CHECK(queue.stored(first).attempts == 1);
+}
+
+TEST_CASE("worker: a failed transaction's log line names what it was doing", "[worker]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    probe.failing_settles = 1;
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    LogCapture log;
+    const Uuid id = queue.push();
+    Worker worker(
+        probe, [](const Job&, std::stop_token) {}, config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
+    worker.stop(patience);
+    INFO(log.text());
+    // The result is stored in the cycle after the one that failed on it.
+    CHECK(log.count(LogLevel::Error, "storing 1 job result") == 1);
+    CHECK(log.count(LogLevel::Error, "pull failed") == 0);
 }
 
 TEST_CASE("worker: an empty logger writes warnings to std::clog", "[worker]") {
