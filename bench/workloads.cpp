@@ -369,6 +369,7 @@ public:
     gqs::Subscription on_push(std::function<void()> notify) override {
         return inner_.on_push(std::move(notify));
     }
+    gqs::PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
     bool has_ready() override {
         const bool ready = inner_.has_ready();
         counts_->checks.fetch_add(1);

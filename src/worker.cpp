@@ -6,6 +6,7 @@
 #include <gqs/errors.hpp>
 
 #include "detail/background.hpp"
+#include "worker/decision.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -98,11 +99,6 @@ public:
     void shutdown() noexcept;
 
 private:
-    enum class Outcome : std::uint8_t { Success, Kill, Failure };
-    struct Result {
-        Outcome outcome = Outcome::Success;
-        std::string error;
-    };
     enum class Extension : std::uint8_t { Extended, Lost, Failed };
 
     // A leased job not yet started: on its way to an idle thread, or queued (config.queue).
@@ -148,7 +144,6 @@ private:
     [[nodiscard]] bool results_due(SteadyClock::time_point now) const;
     [[nodiscard]] SteadyClock::time_point results_due_at() const;
     [[nodiscard]] bool may_exit() const;
-    Result run(const Job& job, std::stop_token stop) const;
 
     // A handler's result on its way to storage: the next cycle stores it with its pull.
     struct Finished {
@@ -157,7 +152,7 @@ private:
         Duration backoff{};
         int tries = 0;
     };
-    Finished decide(Job job, const Result& result) const;
+    Finished decide(Job job, const detail::RunResult& result) const;
     void add_finished(Finished finished, SteadyClock::time_point now);
     void guard_results(int busy_threads);
     void wake_keeper_for_results();
@@ -169,8 +164,9 @@ private:
     const Logger logger_;
     const Duration extend_every_;
     const Duration extend_retry_;
-    const int capacity_;  // leases held at most: threads plus queue places
-    const int refill_at_; // with a queue, free places that call for a pull before they run out
+    const bool cheap_check_; // the puller's has_ready is a read (PullerCapabilities)
+    const int capacity_;     // leases held at most: threads plus queue places
+    const int refill_at_;    // with a queue, free places that call for a pull before they run out
 
     std::mutex lifecycle_; // serialises start, stop and shutdown; guards the three below
     bool running_ = false;
@@ -201,7 +197,8 @@ private:
 
     // Results of returned handlers, not yet stored. The next cycle stores them all with its
     // pull in one Puller::settle_and_pull call: one commit per cycle, however many handlers
-    // finished meanwhile, and no result waits on a timer.
+    // finished meanwhile. A result waits at most group_delay for that cycle; then an idle
+    // thread, or the lease keeper, stores it.
     std::vector<Finished> finished_;
 };
 
@@ -210,6 +207,7 @@ Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger 
       logger_(logger ? std::move(logger) : Logger(default_logger)),
       extend_every_(std::max(Duration(1), config.lock_timeout / 2)),
       extend_retry_(std::max(Duration(1), config.lock_timeout / 10)),
+      cheap_check_(puller.capabilities().cheap_ready_check),
       capacity_(saturated_sum(config.concurrency, config.queue)),
       refill_at_(std::max(1, std::min(config.batch_size, capacity_) / 2)) {
     if (!handler_) throw std::invalid_argument("gqs::Worker: the handler is empty");
@@ -464,11 +462,7 @@ Worker::Impl::Extension Worker::Impl::extend(Job& lease, const char* then) noexc
     try {
         puller_.extend_lock(lease, config_.lock_timeout);
         return Extension::Extended;
-    } catch (const LockLost& e) {
-        log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(), "); ",
-            then);
-        return Extension::Lost;
-    } catch (const JobLost& e) {
+    } catch (const LeaseLost& e) {
         log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(), "); ",
             then);
         return Extension::Lost;
@@ -610,7 +604,7 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     if (slot.next_extension < keeper_wakeup_) keeper_cv_.notify_all();
     lock.unlock();
 
-    const Result result = run(pulled.job, token);
+    const detail::RunResult result = detail::run_handler(handler_, pulled.job, token);
     // The transition depends only on the result and the attempt, so it is chosen before the
     // lock is taken: one lock per job on the way out, which matters when short jobs keep
     // every thread contending for it.
@@ -686,7 +680,8 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     // After an interval passed with no push, no backlog and no result to store, ask
     // has_ready() first: a read, so an idle worker polling an empty queue never takes the
     // database's write lock.
-    const bool check = batch > 0 && check_first_ && !backlog_ && !pushed_ && finished_.empty();
+    const bool check =
+        batch > 0 && check_first_ && cheap_check_ && !backlog_ && !pushed_ && finished_.empty();
     std::vector<Finished> done;
     done.swap(finished_);
     busy_ += reserved;
@@ -789,43 +784,21 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     guard_results(runs_one ? 1 : 0); // results that came in meanwhile
 }
 
-Worker::Impl::Result Worker::Impl::run(const Job& job, std::stop_token stop) const {
-    try {
-        handler_(job, std::move(stop));
-        return {Outcome::Success, {}};
-    } catch (const Kill& e) {
-        return {Outcome::Kill, e.what()};
-    } catch (const std::exception& e) {
-        return {Outcome::Failure, e.what()};
-    } catch (...) {
-        return {Outcome::Failure, "an exception not derived from std::exception"};
-    }
-}
-
 // Turns a handler's result into the transition to store: complete, requeue or kill.
-Worker::Impl::Finished Worker::Impl::decide(Job job, const Result& result) const {
-    Finished out{std::move(job), gqs::Action::Complete, {}, 0};
-    if (result.outcome == Outcome::Success) return out;
+Worker::Impl::Finished Worker::Impl::decide(Job job, const detail::RunResult& result) const {
+    const detail::Decision decision = detail::decide(config_.backoff, job.attempts, result.outcome);
+    Finished out{std::move(job), decision.action, decision.backoff, 0};
+    if (result.outcome == detail::Outcome::Success) return out;
     const std::string id = out.job.id.to_string();
-    switch (result.outcome) {
-    case Outcome::Success: break;
-    case Outcome::Kill:
-        out.action = gqs::Action::Kill;
+    if (result.outcome == detail::Outcome::Kill) {
         log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ", out.job.attempts,
             ": ", result.error);
-        break;
-    case Outcome::Failure:
-        if (retries_spent(config_.backoff, out.job.attempts)) {
-            out.action = gqs::Action::Kill;
-            log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts,
-                " failed: ", result.error, "; no retries left, so it is dead");
-        } else {
-            out.action = gqs::Action::Requeue;
-            out.backoff = backoff_interval(config_.backoff, out.job.attempts);
-            log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts,
-                " failed: ", result.error, "; retrying in ", out.backoff);
-        }
-        break;
+    } else if (decision.retries_spent) {
+        log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts,
+            " failed: ", result.error, "; no retries left, so it is dead");
+    } else if (decision.action == Action::Requeue) {
+        log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts,
+            " failed: ", result.error, "; retrying in ", out.backoff);
     }
     return out;
 }
@@ -845,15 +818,7 @@ bool Worker::Impl::finish(std::vector<Finished>& done,
                                                               : "release";
         try {
             std::rethrow_exception(results[i]);
-        } catch (const CompleteFailed& e) {
-            log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
-                e.what(), "); leaving it to its new holder");
-            continue;
-        } catch (const JobLost& e) {
-            log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
-                e.what(), "); leaving it to its new holder");
-            continue;
-        } catch (const LockLost& e) {
+        } catch (const LeaseLost& e) {
             log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
                 e.what(), "); leaving it to its new holder");
             continue;

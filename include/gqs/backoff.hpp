@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <stdexcept>
 
 namespace gqs {
@@ -78,10 +77,6 @@ inline void validate(const BackoffConfig& config) {
 
 /// backoff_interval with a uniformly random jitter from a per-thread generator.
 /// Thread-safety: safe from any thread.
-[[nodiscard]] inline Duration backoff_interval(const BackoffConfig& config, std::uint32_t attempt) {
-    thread_local std::mt19937_64 generator{std::random_device{}()};
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
-    return backoff_interval(config, attempt, unit(generator));
-}
+[[nodiscard]] Duration backoff_interval(const BackoffConfig& config, std::uint32_t attempt);
 
 } // namespace gqs

@@ -2,8 +2,10 @@
 // The exceptions gqs throws. Every failed operation leaves storage as it was.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace gqs {
 
@@ -14,22 +16,31 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// requeue or kill found the job gone, finished, or leased by someone else.
-class JobLost : public Error {
+/// A transition found that the caller no longer holds the job's lease (it ran out and another
+/// worker took the job, or the job was finished, removed or never leased): nothing changed.
+/// Catch this to handle LockLost, CompleteFailed and JobLost alike.
+class LeaseLost : public Error {
 public:
     using Error::Error;
+};
+
+/// requeue, kill or release found the job gone, finished, or leased by someone else; also
+/// an Admin action on an id that does not exist.
+class JobLost : public LeaseLost {
+public:
+    using LeaseLost::LeaseLost;
 };
 
 /// extend_lock found that the caller no longer holds the job's lease.
-class LockLost : public Error {
+class LockLost : public LeaseLost {
 public:
-    using Error::Error;
+    using LeaseLost::LeaseLost;
 };
 
 /// complete found that the caller no longer holds the job's lease.
-class CompleteFailed : public Error {
+class CompleteFailed : public LeaseLost {
 public:
-    using Error::Error;
+    using LeaseLost::LeaseLost;
 };
 
 /// A status that the operation does not accept (e.g. clean of Pending jobs).
@@ -68,18 +79,51 @@ public:
     using Error::Error;
 };
 
-/// The storage engine failed (busy, I/O, full disk, corrupt or read-only file, ...).
-/// what() carries the engine's own message; code() and extended_code() its numeric codes.
+/// What went wrong in storage, the same for every backend, so callers can react without
+/// knowing the engine's codes.
+enum class StorageErrorKind : std::uint8_t {
+    Busy,           ///< another connection holds a lock (waited busy_timeout); try again later
+    Full,           ///< the disk or the database is full
+    ReadOnly,       ///< the database, its file or its directory cannot be written
+    Corrupt,        ///< the file is damaged or not a database
+    Constraint,     ///< a constraint refused the change
+    Io,             ///< the operating system failed to read, write or open a file
+    ConnectionLost, ///< the connection to a database server broke (server backends)
+    Other,          ///< anything else; see what() and the native codes
+};
+
+/// The kind's name, e.g. "busy", "read-only", "connection lost". Thread-safety: pure.
+[[nodiscard]] constexpr std::string_view to_string(StorageErrorKind kind) noexcept {
+    switch (kind) {
+    case StorageErrorKind::Busy: return "busy";
+    case StorageErrorKind::Full: return "full";
+    case StorageErrorKind::ReadOnly: return "read-only";
+    case StorageErrorKind::Corrupt: return "corrupt";
+    case StorageErrorKind::Constraint: return "constraint";
+    case StorageErrorKind::Io: return "I/O";
+    case StorageErrorKind::ConnectionLost: return "connection lost";
+    case StorageErrorKind::Other: return "other";
+    }
+    return "other";
+}
+
+/// The storage engine failed (busy, I/O, full disk, corrupt or read-only file, ...); the
+/// operation changed nothing. what() carries the engine's own message; kind() says what
+/// kind of failure it is for every backend; code() and extended_code() are the engine's
+/// numeric codes (SQLite's result codes).
 class StorageError : public Error {
 public:
-    StorageError(const std::string& what, int code, int extended_code)
-        : Error(what), code_(code), extended_code_(extended_code) {}
-    /// The primary result code (e.g. SQLITE_BUSY = 5).
+    StorageError(const std::string& what, StorageErrorKind kind, int code, int extended_code)
+        : Error(what), kind_(kind), code_(code), extended_code_(extended_code) {}
+    /// The backend-neutral kind of the failure.
+    [[nodiscard]] StorageErrorKind kind() const noexcept { return kind_; }
+    /// The engine's primary result code (e.g. SQLITE_BUSY = 5).
     [[nodiscard]] int code() const noexcept { return code_; }
-    /// The extended result code (e.g. SQLITE_BUSY_SNAPSHOT = 517).
+    /// The engine's extended result code (e.g. SQLITE_BUSY_SNAPSHOT = 517).
     [[nodiscard]] int extended_code() const noexcept { return extended_code_; }
 
 private:
+    StorageErrorKind kind_;
     int code_;
     int extended_code_;
 };

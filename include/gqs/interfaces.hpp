@@ -71,6 +71,17 @@ private:
     std::function<void()> cancel_;
 };
 
+/// What a Puller can do beyond what every backend must. A backend states these instead of
+/// faking them, and the Worker adapts.
+struct PullerCapabilities {
+    /// on_push calls back after pushes committed through this backend in this process; without
+    /// it, on_push returns an empty Subscription and workers find new jobs by polling.
+    bool push_notifications = false;
+    /// has_ready is a cheap read that never takes a write lock; without it, has_ready always
+    /// answers true and the Worker does not call it (its idle polls are pulls).
+    bool cheap_ready_check = false;
+};
+
 /// Leases jobs and moves leased jobs to their next state. Every transition acts only on
 /// the lease the caller holds (fenced by Job::attempts): a stale holder gets an error,
 /// never a silent success. On success the caller's Job is updated to match storage.
@@ -94,33 +105,16 @@ public:
     /// Gives back a lease whose job never ran: Pending again, runnable at once, and the
     /// attempt the pull counted is taken back. Throws JobLost if the caller's lease is gone.
     /// The next pull hands out the same attempts again, so no copy of the released job may
-    /// be used for a transition afterwards. The default (a backend that cannot take an
-    /// attempt back) is requeue(job, 0).
-    virtual void release(Job& job) { requeue(job, Duration::zero()); }
+    /// be used for a transition afterwards.
+    virtual void release(Job& job) = 0;
 
     /// Applies many transitions at once; a backend may group them into one transaction.
     /// Returns one entry per settlement: nullptr on success, else the exception the single
     /// call would have thrown (a lost lease fails only its own entry). Throws only for
     /// a null job pointer or a negative backoff (std::invalid_argument, nothing applied).
+    /// A backend without a batched form may call settle_one_by_one.
     [[nodiscard]] virtual std::vector<std::exception_ptr>
-    settle(std::span<const Settlement> settlements) {
-        check_settlements(settlements);
-        std::vector<std::exception_ptr> results(settlements.size());
-        for (std::size_t i = 0; i < settlements.size(); ++i) {
-            const auto& s = settlements[i];
-            try {
-                switch (s.action) {
-                case Action::Complete: complete(*s.job); break;
-                case Action::Requeue: requeue(*s.job, s.backoff); break;
-                case Action::Kill: kill(*s.job); break;
-                case Action::Release: release(*s.job); break;
-                }
-            } catch (...) {
-                results[i] = std::current_exception();
-            }
-        }
-        return results;
-    }
+    settle(std::span<const Settlement> settlements) = 0;
 
     /// Completes every job through settle(); same results.
     [[nodiscard]] std::vector<std::exception_ptr> complete_batch(std::span<Job> jobs) {
@@ -134,39 +128,43 @@ public:
     /// settle(settlements), then pull(batch, lock) when batch > 0; a backend may do both in
     /// one transaction (one commit per worker cycle). `results` gets settle's per-entry
     /// results before anything is thrown; a failure of the pull throws as pull() does, after
-    /// the settlements were applied (or failed) on their own.
+    /// the settlements were applied (or failed) on their own. A backend that cannot do both
+    /// at once may call settle_then_pull.
     [[nodiscard]] virtual std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
                                                            std::vector<std::exception_ptr>& results,
-                                                           int batch, Duration lock) {
-        results = settle(settlements);
-        if (batch <= 0) return {};
-        return pull(batch, lock);
-    }
+                                                           int batch, Duration lock) = 0;
 
     /// Calls `notify` whenever jobs were pushed through this backend in this process (after
     /// they are committed), so an idle worker can pull at once. `notify` runs on the
-    /// pushing thread and must be quick and not throw. The default never notifies: workers
-    /// then find new jobs by polling.
-    [[nodiscard]] virtual Subscription on_push(std::function<void()> notify) {
-        (void)notify;
-        return {};
-    }
+    /// pushing thread and must be quick and not throw. A backend without push notifications
+    /// (see capabilities) returns an empty Subscription.
+    [[nodiscard]] virtual Subscription on_push(std::function<void()> notify) = 0;
 
     /// A cheap read-only check that a pull now could return a job; false positives allowed,
-    /// false negatives not. Lets an idle worker poll without taking a write lock. The
-    /// default always answers true.
-    [[nodiscard]] virtual bool has_ready() { return true; }
+    /// false negatives not. Lets an idle worker poll without taking a write lock. A backend
+    /// without a cheap check (see capabilities) answers true.
+    [[nodiscard]] virtual bool has_ready() = 0;
 
-protected:
-    /// Throws std::invalid_argument for a null job or a negative backoff.
-    static void check_settlements(std::span<const Settlement> settlements) {
-        for (const auto& s : settlements) {
-            if (s.job == nullptr) throw std::invalid_argument("gqs: settle: null job");
-            if (s.action == Action::Requeue && s.backoff.count() < 0)
-                throw std::invalid_argument("gqs: settle: negative backoff");
-        }
-    }
+    /// What this backend can do beyond the operations above. Thread-safety: any thread.
+    [[nodiscard]] virtual PullerCapabilities capabilities() const noexcept = 0;
 };
+
+/// Throws std::invalid_argument for a null job or a negative backoff: the argument check of
+/// every Puller::settle. Thread-safety: pure function.
+void check_settlements(std::span<const Settlement> settlements);
+
+/// A generic Puller::settle for a backend without a batched one: each settlement through the
+/// single call (complete, requeue, kill, release), in order, with the per-entry results settle
+/// promises. Throws std::invalid_argument as settle does, before applying anything.
+[[nodiscard]] std::vector<std::exception_ptr>
+settle_one_by_one(Puller& puller, std::span<const Settlement> settlements);
+
+/// A generic Puller::settle_and_pull: puller.settle(settlements) into `results`, then
+/// puller.pull(batch, lock) when batch > 0 (two transactions, not one).
+[[nodiscard]] std::vector<Job> settle_then_pull(Puller& puller,
+                                                std::span<const Settlement> settlements,
+                                                std::vector<std::exception_ptr>& results, int batch,
+                                                Duration lock);
 
 /// Where a page of Observer::list ended: the last job's (created_at, id).
 struct Cursor {
@@ -201,47 +199,23 @@ public:
     [[nodiscard]] virtual std::vector<Job> list(Status status, int limit) = 0;
 
     /// The page of list(status, limit) that starts after `after` (the last job of the
-    /// previous page; see cursor_of). The default filters list(status, 0) in memory.
+    /// previous page; see cursor_of). A backend may call list_after_by_scan, which reads
+    /// every job, only where queues stay small.
     [[nodiscard]] virtual std::vector<Job> list_after(Status status, int limit,
-                                                      const Cursor& after) {
-        std::vector<Job> page;
-        for (auto& job : list(status, 0)) {
-            if (job.created_at < after.created_at ||
-                (job.created_at == after.created_at && job.id <= after.id))
-                continue;
-            page.push_back(std::move(job));
-            if (limit > 0 && static_cast<int>(page.size()) == limit) break;
-        }
-        return page;
-    }
+                                                      const Cursor& after) = 0;
 
-    /// Counts and times of the queue. The default reads every job through list().
-    [[nodiscard]] virtual Stats stats() {
-        Stats s;
-        s.at = std::chrono::system_clock::now();
-        for (const auto& job : list(Status::Unknown, 0)) {
-            switch (job.status) {
-            case Status::Pending:
-                ++s.pending;
-                if (job.next_run_at <= s.at) {
-                    if (!s.oldest_ready || job.next_run_at < *s.oldest_ready)
-                        s.oldest_ready = job.next_run_at;
-                } else if (!s.next_scheduled || job.next_run_at < *s.next_scheduled) {
-                    s.next_scheduled = job.next_run_at;
-                }
-                break;
-            case Status::Processing:
-                ++s.processing;
-                if (job.locked_until && *job.locked_until < s.at) ++s.expired_leases;
-                break;
-            case Status::Done: ++s.done; break;
-            case Status::Dead: ++s.dead; break;
-            case Status::Unknown: break;
-            }
-        }
-        return s;
-    }
+    /// Counts and times of the queue, from one cheap read. A backend may call
+    /// stats_by_scan, which reads every job, only where queues stay small.
+    [[nodiscard]] virtual Stats stats() = 0;
 };
+
+/// A generic Observer::list_after: filters observer.list(status, 0) in memory (reads every
+/// job with that status).
+[[nodiscard]] std::vector<Job> list_after_by_scan(Observer& observer, Status status, int limit,
+                                                  const Cursor& after);
+
+/// A generic Observer::stats: counts every job read through observer.list (reads them all).
+[[nodiscard]] Stats stats_by_scan(Observer& observer);
 
 /// The cursor that continues a listing after `job`.
 [[nodiscard]] inline Cursor cursor_of(const Job& job) { return Cursor{job.created_at, job.id}; }

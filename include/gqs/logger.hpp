@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <iostream>
 #include <string>
 #include <string_view>
 
@@ -30,14 +29,6 @@ using Logger = std::function<void(LogLevel, std::string_view)>;
 
 /// The default sink: writes warnings and errors to std::clog as "gqs: <level>: <message>".
 /// Thread-safety: safe from any thread (one write per line).
-inline void default_logger(LogLevel level, std::string_view message) {
-    if (level < LogLevel::Warning) return;
-    std::string line = "gqs: ";
-    line += to_string(level);
-    line += ": ";
-    line += message;
-    line += '\n';
-    std::clog << line << std::flush;
-}
+void default_logger(LogLevel level, std::string_view message);
 
 } // namespace gqs

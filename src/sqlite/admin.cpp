@@ -19,10 +19,6 @@ constexpr const char* cancel_sql =
 constexpr const char* remove_sql = "DELETE FROM jobs WHERE id = ?1 AND status <> 2";
 constexpr const char* status_sql = "SELECT status FROM jobs WHERE id = ?1";
 
-void check_delay(Duration delay) {
-    if (delay.count() < 0) throw std::invalid_argument("gqs: retry delay must not be negative");
-}
-
 // After an action matched no row: says why (no such job, or the wrong state). Runs inside
 // the action's transaction, so the answer describes the same state the action saw.
 [[noreturn]] void explain(detail::State& state, const Uuid& id, const char* action,
@@ -44,7 +40,7 @@ Admin::Admin(std::shared_ptr<Connection> connection) : connection_(std::move(con
 }
 
 void Admin::retry(const Uuid& id, Duration delay) {
-    check_delay(delay);
+    gqs::detail::check_delay(delay, "retry delay");
     auto& state = detail::Access::state(*connection_);
     {
         std::lock_guard guard(state.mutex);
@@ -61,7 +57,7 @@ void Admin::retry(const Uuid& id, Duration delay) {
 }
 
 std::int64_t Admin::retry_all_dead(Duration delay) {
-    check_delay(delay);
+    gqs::detail::check_delay(delay, "retry delay");
     auto& state = detail::Access::state(*connection_);
     std::int64_t changed = 0;
     {

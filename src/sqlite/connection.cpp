@@ -42,6 +42,23 @@ const char* code_name(int primary) {
 
 } // namespace
 
+StorageErrorKind kind_of(int primary) noexcept {
+    switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return StorageErrorKind::Busy;
+    case SQLITE_FULL: return StorageErrorKind::Full;
+    case SQLITE_READONLY:
+    case SQLITE_PERM: return StorageErrorKind::ReadOnly;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return StorageErrorKind::Corrupt;
+    case SQLITE_CONSTRAINT: return StorageErrorKind::Constraint;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL: return StorageErrorKind::Io;
+    default: return StorageErrorKind::Other;
+    }
+}
+
 void throw_error(sqlite3* db, int rc, std::string_view doing) {
     const int primary = rc & 0xFF;
     int extended = rc;
@@ -62,7 +79,7 @@ void throw_error(sqlite3* db, int rc, std::string_view doing) {
     what += std::to_string(primary);
     if (extended != primary) what += "/" + std::to_string(extended);
     what += ")";
-    throw StorageError(what, primary, extended);
+    throw StorageError(what, kind_of(primary), primary, extended);
 }
 
 void Stmt::bind_blob(int index, const void* data, std::size_t size) {
@@ -210,7 +227,8 @@ constexpr int checkpoint_pages = 1000;
     std::string what = "gqs: opening " + path.string() + ": " + e.what() + " (" +
                        detail::code_name(e.getErrorCode() & 0xFF) + ", code " +
                        std::to_string(e.getErrorCode() & 0xFF) + ")";
-    throw StorageError(what, e.getErrorCode() & 0xFF, e.getExtendedErrorCode());
+    throw StorageError(what, detail::kind_of(e.getErrorCode() & 0xFF), e.getErrorCode() & 0xFF,
+                       e.getExtendedErrorCode());
 }
 
 } // namespace

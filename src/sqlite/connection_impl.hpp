@@ -7,6 +7,8 @@
 #include <gqs/job.hpp>
 #include <gqs/sqlite/connection.hpp>
 
+#include "core/codec.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -23,6 +25,9 @@
 #include <utility>
 
 namespace gqs::sqlite::detail {
+
+/// The backend-neutral kind of a SQLite primary result code.
+StorageErrorKind kind_of(int primary) noexcept;
 
 /// Throws the StorageError for `rc`, with SQLite's message for `db` and what we were doing.
 [[noreturn]] void throw_error(sqlite3* db, int rc, std::string_view doing);
@@ -138,44 +143,23 @@ struct Access {
 /// The shared_ptr must not be null (std::invalid_argument otherwise).
 Connection& require(const std::shared_ptr<Connection>& connection, const char* who);
 
-// Storage keeps times as INTEGER microseconds since the Unix epoch.
-using Micros = std::chrono::microseconds;
-
-inline std::int64_t to_micros(TimePoint t) noexcept {
-    return std::chrono::duration_cast<Micros>(t.time_since_epoch()).count();
-}
-inline TimePoint from_micros(std::int64_t us) noexcept {
-    // TimePoint may count finer than microseconds (nanoseconds with libstdc++): a time
-    // another program wrote far out of range saturates instead of overflowing.
-    constexpr auto max_us = std::chrono::duration_cast<Micros>(TimePoint::duration::max()).count();
-    constexpr auto min_us = std::chrono::duration_cast<Micros>(TimePoint::duration::min()).count();
-    us = std::clamp<std::int64_t>(us, min_us, max_us);
-    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Micros(us)));
-}
-/// The current time, already truncated to what storage keeps.
-inline std::int64_t now_micros() noexcept { return to_micros(std::chrono::system_clock::now()); }
-
-/// now + d in microseconds, saturating instead of overflowing for huge durations.
-inline std::int64_t add_micros(std::int64_t now, Duration d) noexcept {
-    constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
-    constexpr std::int64_t per_ms = 1000;
-    std::int64_t ms = d.count();
-    if (ms > (max - now) / per_ms) return max;
-    return now + ms * per_ms;
-}
+// What every backend shares (time and metadata codecs, argument checks), under the names
+// this backend's code has always used.
+using gqs::detail::add_micros;
+using gqs::detail::decode_metadata;
+using gqs::detail::from_micros;
+using gqs::detail::Micros;
+using gqs::detail::now_micros;
+using gqs::detail::to_micros;
 
 /// The columns every job-reading statement returns, in this order.
 #define GQS_JOB_COLUMNS                                                                            \
     "id, created_at, updated_at, status, attempts, locked_until, next_run_at, metadata, payload"
 
-/// Metadata as stored (JSON text) to JSON. Text that is not valid JSON comes back as a JSON
-/// string holding the raw text, so a bad row can still be read, pulled and finished.
-nlohmann::json decode_metadata(std::string text);
-
 /// Reads a row of GQS_JOB_COLUMNS starting at column 0.
 Job read_job(sqlite3_stmt* stmt);
 
-/// Binds a Uuid as a 16-byte blob (copied by SQLite? no: the Uuid must outlive the step).
+/// Binds a Uuid as a 16-byte blob, without copying: the Uuid must outlive the step.
 inline void bind_id(Stmt& stmt, int index, const Uuid& id) {
     stmt.bind_blob(index, id.bytes().data(), id.bytes().size());
 }

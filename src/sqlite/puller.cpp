@@ -40,15 +40,6 @@ constexpr const char* has_ready_sql =
     "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 1 AND next_run_at <= ?1)"
     " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1)";
 
-void check_lock(Duration lock, const char* what) {
-    if (lock.count() <= 0) throw std::invalid_argument(std::string("gqs: ") + what);
-}
-
-void check_pull(int batch, Duration lock) {
-    if (batch <= 0) throw std::invalid_argument("gqs: pull batch must be positive");
-    check_lock(lock, "pull lock must be positive");
-}
-
 std::string lost(const char* verb, const Job& job) {
     return std::string("gqs: cannot ") + verb + " job " + job.id.to_string() + " (attempt " +
            std::to_string(job.attempts) + "): it is gone, finished, or leased by someone else";
@@ -122,7 +113,7 @@ Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(c
 }
 
 std::vector<Job> Puller::pull(int batch, Duration lock) {
-    check_pull(batch, lock);
+    gqs::detail::check_pull(batch, lock);
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     return pull_locked(batch, lock, detail::now_micros());
@@ -149,7 +140,7 @@ std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::int64_t now)
 }
 
 void Puller::extend_lock(Job& job, Duration lock) {
-    check_lock(lock, "extend_lock lock must be positive");
+    gqs::detail::check_lock(lock, "extend_lock lock");
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     auto now = detail::now_micros();
@@ -238,7 +229,7 @@ std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements
         results = settle(settlements);
         return {};
     }
-    check_pull(batch, lock);
+    gqs::detail::check_pull(batch, lock);
     if (settlements.empty()) {
         results.clear();
         return pull(batch, lock);
@@ -253,6 +244,10 @@ std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements
         throw;
     }
     return jobs;
+}
+
+PullerCapabilities Puller::capabilities() const noexcept {
+    return {.push_notifications = true, .cheap_ready_check = true};
 }
 
 bool Puller::has_ready() {

@@ -24,14 +24,6 @@ std::string bytes(sqlite3_stmt* stmt, int col) {
 
 } // namespace
 
-nlohmann::json decode_metadata(std::string text) {
-    auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    // Metadata another program wrote that is not JSON comes back as the raw text instead of
-    // failing every read of the row (and every pull that returns it).
-    if (json.is_discarded()) return nlohmann::json(std::move(text));
-    return json;
-}
-
 Job read_job(sqlite3_stmt* stmt) {
     Job job;
     std::string id = bytes(stmt, 0);

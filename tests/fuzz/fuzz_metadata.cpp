@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fuzzes metadata decoding as rows are read: never throws or crashes; text that is not JSON
 // comes back as a JSON string holding exactly that text.
-#include "sqlite/connection_impl.hpp"
+#include "core/codec.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string text(reinterpret_cast<const char*>(data), size);
     nlohmann::json json;
     try {
-        json = gqs::sqlite::detail::decode_metadata(text);
+        json = gqs::detail::decode_metadata(text);
     } catch (...) {
         std::abort();
     }

@@ -73,6 +73,7 @@ TEST_CASE("reliability: another process holding the write lock gives SQLITE_BUSY
         FAIL("push succeeded while another process held the write lock");
     } catch (const gqs::StorageError& e) {
         CHECK(e.code() == 5);
+        CHECK(e.kind() == gqs::StorageErrorKind::Busy);
         CHECK(std::string(e.what()).find("SQLITE_BUSY") != std::string::npos);
     }
     std::vector<gqs::Message> batch(10);
@@ -104,6 +105,7 @@ TEST_CASE("reliability: a full database refuses pushes cleanly and recovers", "[
             stored.push_back(m.id);
         } catch (const gqs::StorageError& e) {
             CHECK(e.code() == 13); // SQLITE_FULL
+            CHECK(e.kind() == gqs::StorageErrorKind::Full);
             CHECK(std::string(e.what()).find("SQLITE_FULL") != std::string::npos);
             full = true;
         }

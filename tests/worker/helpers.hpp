@@ -32,8 +32,7 @@ using namespace std::chrono_literals;
 /// Deadline of every wait in these tests: a guard against hangs, never a speed expectation.
 inline constexpr std::chrono::milliseconds patience = std::chrono::seconds(30);
 
-/// A fresh database in its own temp dir, with the backend's objects on one Connection.
-/// A fresh queue whose push returns the new job's id.
+/// A fresh SQLite queue (see SqliteQueue) whose push returns the new job's id.
 struct Queue : SqliteQueue {
     /// Pushes one job with this payload, runnable after `delay`; returns its id.
     Uuid push(std::string payload = "payload", Duration delay = {}) {
@@ -149,7 +148,8 @@ inline bool take_one(std::atomic<int>& budget) {
 
 /// The error a busy database gives (SQLITE_BUSY), as a test double throws it.
 inline StorageError busy_error(const char* what) {
-    return StorageError(std::string("injected: database is locked in ") + what, 5, 5);
+    return StorageError(std::string("injected: database is locked in ") + what,
+                        StorageErrorKind::Busy, 5, 5);
 }
 
 /// A Puller that forwards to another one, counts calls, records transitions, and can inject
@@ -201,15 +201,7 @@ public:
     }
 
     std::vector<Job> pull(int batch, Duration lock) override {
-        const int call = ++pulls;
-        int seen = largest_batch.load();
-        while (batch > seen && !largest_batch.compare_exchange_weak(seen, batch)) {
-        }
-        if (call == 1 && hold_first_pull != nullptr) {
-            pull_entered.set();
-            hold_first_pull->wait();
-        }
-        if (take_one(failing_pulls)) throw busy_error("pull");
+        before_pull(batch);
         return inner_.pull(batch, lock);
     }
     void extend_lock(Job& job, Duration lock) override {
@@ -237,15 +229,62 @@ public:
     }
 
     std::vector<std::exception_ptr> settle(std::span<const Settlement> settlements) override {
+        std::vector<std::exception_ptr> results;
+        const Forward forward = intercept(settlements, results);
+        merge(forward, inner_.settle(forward.settlements), results);
+        return results;
+    }
+    // The worker's path: one call to the inner puller's settle_and_pull (one transaction),
+    // with the failures injected that settle() and pull() would inject.
+    std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
+                                     std::vector<std::exception_ptr>& results, int batch,
+                                     Duration lock) override {
+        std::vector<std::exception_ptr> mine;
+        const Forward forward = intercept(settlements, mine);
+        if (batch > 0) {
+            try {
+                before_pull(batch);
+            } catch (...) {
+                // A pull that fails: the settlements are applied on their own first.
+                merge(forward, inner_.settle(forward.settlements), mine);
+                results = std::move(mine);
+                throw;
+            }
+        }
+        std::vector<std::exception_ptr> inner;
+        auto jobs = inner_.settle_and_pull(forward.settlements, inner, batch, lock);
+        merge(forward, inner, mine);
+        results = std::move(mine);
+        return jobs;
+    }
+    Subscription on_push(std::function<void()> notify) override {
+        return inner_.on_push(std::move(notify));
+    }
+    bool has_ready() override {
+        ++has_ready_calls;
+        return inner_.has_ready();
+    }
+    PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
+
+private:
+    struct Forward {
+        std::vector<Settlement> settlements; // passed on to the inner puller
+        std::vector<std::size_t> where;      // their places in the caller's span
+    };
+
+    // Counts a settle call, records its transitions and injects failures: `results` gets one
+    // entry per settlement with the injected ones filled in; the others are returned, to be
+    // forwarded. Throws like a settle that fails as a whole (failing_settles).
+    Forward intercept(std::span<const Settlement> settlements,
+                      std::vector<std::exception_ptr>& results) {
         ++settle_calls;
         if (!settlements.empty() && take_one(failing_settles)) throw busy_error("settle");
         int seen = largest_settle.load();
         const int size = static_cast<int>(settlements.size());
         while (size > seen && !largest_settle.compare_exchange_weak(seen, size)) {
         }
-        std::vector<std::exception_ptr> results(settlements.size());
-        std::vector<Settlement> forward;
-        std::vector<std::size_t> where;
+        results.assign(settlements.size(), nullptr);
+        Forward forward;
         for (std::size_t i = 0; i < settlements.size(); ++i) {
             const Settlement& s = settlements[i];
             static constexpr const char* verbs[] = {"complete", "requeue", "kill", "release"};
@@ -257,24 +296,32 @@ public:
             } else if (s.action == Action::Complete && take_one(failing_completes)) {
                 results[i] = std::make_exception_ptr(busy_error("complete"));
             } else {
-                forward.push_back(s);
-                where.push_back(i);
+                forward.settlements.push_back(s);
+                forward.where.push_back(i);
             }
         }
-        auto inner = inner_.settle(forward);
-        for (std::size_t k = 0; k < where.size(); ++k)
-            results[where[k]] = inner[k];
-        return results;
-    }
-    Subscription on_push(std::function<void()> notify) override {
-        return inner_.on_push(std::move(notify));
-    }
-    bool has_ready() override {
-        ++has_ready_calls;
-        return inner_.has_ready();
+        return forward;
     }
 
-private:
+    static void merge(const Forward& forward, const std::vector<std::exception_ptr>& inner,
+                      std::vector<std::exception_ptr>& results) {
+        for (std::size_t k = 0; k < forward.where.size() && k < inner.size(); ++k)
+            results[forward.where[k]] = inner[k];
+    }
+
+    // Counts a pull, holds the first one when asked to, and throws an injected failure.
+    void before_pull(int batch) {
+        const int call = ++pulls;
+        int seen = largest_batch.load();
+        while (batch > seen && !largest_batch.compare_exchange_weak(seen, batch)) {
+        }
+        if (call == 1 && hold_first_pull != nullptr) {
+            pull_entered.set();
+            hold_first_pull->wait();
+        }
+        if (take_one(failing_pulls)) throw busy_error("pull");
+    }
+
     void record(const char* verb, const Job& job, Duration backoff = {}) {
         std::lock_guard lock(mutex_);
         transitions_.push_back({verb, job.attempts, job.id, backoff});

@@ -34,6 +34,8 @@ public:
     [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
     /// A read-only query; never takes the write lock.
     [[nodiscard]] bool has_ready() override;
+    /// Both: push notifications (pushes through the same Connection) and a cheap has_ready.
+    [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
 
 private:
     void transition(Job& job, Action action, Duration backoff);

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// How every backend stores times and metadata, and checks its arguments: written once.
+#pragma once
+
+#include <gqs/message.hpp>
+#include <gqs/time.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace gqs::detail {
+
+// ---- time: storage keeps INTEGER microseconds since the Unix epoch (UTC) ------------------
+
+using Micros = std::chrono::microseconds;
+
+inline std::int64_t to_micros(TimePoint t) noexcept {
+    return std::chrono::duration_cast<Micros>(t.time_since_epoch()).count();
+}
+inline TimePoint from_micros(std::int64_t us) noexcept {
+    // TimePoint may count finer than microseconds (nanoseconds with libstdc++): a time
+    // another program wrote far out of range saturates instead of overflowing.
+    constexpr auto max_us = std::chrono::duration_cast<Micros>(TimePoint::duration::max()).count();
+    constexpr auto min_us = std::chrono::duration_cast<Micros>(TimePoint::duration::min()).count();
+    us = std::clamp<std::int64_t>(us, min_us, max_us);
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Micros(us)));
+}
+/// The current time, already truncated to what storage keeps.
+inline std::int64_t now_micros() noexcept { return to_micros(std::chrono::system_clock::now()); }
+
+/// now + d in microseconds, saturating instead of overflowing for huge durations.
+inline std::int64_t add_micros(std::int64_t now, Duration d) noexcept {
+    constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    constexpr std::int64_t per_ms = 1000;
+    std::int64_t ms = d.count();
+    if (ms > (max - now) / per_ms) return max;
+    return now + ms * per_ms;
+}
+
+// ---- metadata: JSON text ------------------------------------------------------------------
+
+/// The message's metadata as JSON text ("" for null metadata, which is stored as NULL).
+/// Throws std::invalid_argument, naming the job and where the value is, for what JSON cannot
+/// hold: invalid UTF-8, NaN, infinities and binary values (stored silently otherwise, they
+/// would come back as other metadata than was pushed).
+std::string encode_metadata(const Message& message);
+
+/// Metadata as stored (JSON text) to JSON. Text that is not valid JSON comes back as a JSON
+/// string holding the raw text, so a bad row can still be read, pulled and finished.
+nlohmann::json decode_metadata(std::string text);
+
+// ---- argument checks, the same message for every backend -----------------------------------
+
+/// Throws std::invalid_argument("gqs: <what> must not be negative") for a negative delay.
+void check_delay(Duration delay, const char* what);
+/// Throws std::invalid_argument unless batch > 0 and lock > 0.
+void check_pull(int batch, Duration lock);
+/// Throws std::invalid_argument("gqs: <what> must be positive") unless lock > 0.
+void check_lock(Duration lock, const char* what);
+
+} // namespace gqs::detail

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a handler's run means for its job: the one rule Worker and testing::work_one share.
+#pragma once
+
+#include <gqs/backoff.hpp>
+#include <gqs/interfaces.hpp>
+#include <gqs/job.hpp>
+#include <gqs/worker.hpp>
+
+#include <cstdint>
+#include <stop_token>
+#include <string>
+
+namespace gqs::detail {
+
+/// How a handler's run ended.
+enum class Outcome : std::uint8_t { Success, Kill, Failure };
+
+/// A handler's run: how it ended and, unless it returned, the exception's message.
+struct RunResult {
+    Outcome outcome = Outcome::Success;
+    std::string error;
+};
+
+/// Runs `handler` on this thread and catches whatever it throws. Never throws.
+RunResult run_handler(const Handler& handler, const Job& job, std::stop_token stop) noexcept;
+
+/// The transition to store for a run: Complete, Kill, or Requeue after `backoff`.
+struct Decision {
+    Action action = Action::Complete;
+    Duration backoff{};
+    bool retries_spent = false; ///< a failure turned into Kill because no retry is left
+};
+
+/// Pure: returning completes; gqs::Kill kills; any other failure requeues with the backoff
+/// of the job's attempt, or kills once max_retries retries are spent. `jitter` in [0, 1]
+/// picks the backoff's jitter (see backoff_interval).
+[[nodiscard]] Decision decide(const BackoffConfig& backoff, std::uint32_t attempts, Outcome outcome,
+                              double jitter) noexcept;
+
+/// decide() with a random jitter, as the Worker uses it. Thread-safety: any thread.
+[[nodiscard]] Decision decide(const BackoffConfig& backoff, std::uint32_t attempts,
+                              Outcome outcome);
+
+} // namespace gqs::detail
