@@ -133,6 +133,14 @@ TEST_CASE("connection: a missing file without create fails clearly", "[connectio
     CHECK_FALSE(std::filesystem::exists(tmp.path()));
 }
 
+TEST_CASE("connection: every backend class refuses a null connection", "[connection][sqlite]") {
+    CHECK_THROWS_AS(gqs::sqlite::Pusher(nullptr), std::invalid_argument);
+    CHECK_THROWS_AS(gqs::sqlite::Puller(nullptr), std::invalid_argument);
+    CHECK_THROWS_AS(gqs::sqlite::Observer(nullptr), std::invalid_argument);
+    CHECK_THROWS_AS(gqs::sqlite::Cleaner(nullptr), std::invalid_argument);
+    CHECK_THROWS_AS(gqs::sqlite::Admin(nullptr), std::invalid_argument);
+}
+
 TEST_CASE("connection: a read-only database refuses writes and keeps its data",
           "[connection][sqlite]") {
     SqliteQueue q;

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
+// Conformance: Pusher (push, push_batch, delays, bad input, round trips).
+#include "conformance/queue.hpp"
 #include "support/catch.hpp"
-#include "support/sqlite_queue.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <thread>
 
 using namespace std::chrono_literals;
-using gqs::test::SqliteQueue;
+using gqs::conformance::Queue;
 
-TEST_CASE("pusher: push stores a Pending job runnable now", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: push stores a Pending job runnable now", "[pusher][conformance]") {
+    Queue q;
     auto before = std::chrono::system_clock::now() - 1ms;
     auto m = q.push("hello");
     auto job = q.stored(m.id);
@@ -23,16 +25,16 @@ TEST_CASE("pusher: push stores a Pending job runnable now", "[pusher][sqlite]") 
     CHECK(job.next_run_at == job.created_at);
 }
 
-TEST_CASE("pusher: delay sets next_run_at and hides the job until then", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: delay sets next_run_at and hides the job until then", "[pusher][conformance]") {
+    Queue q;
     auto m = q.push("later", 1h);
     auto job = q.stored(m.id);
     CHECK(job.next_run_at - job.created_at == 1h);
     CHECK(q.puller.pull(10, 10s).empty());
 }
 
-TEST_CASE("pusher: a short delay becomes runnable once it passes", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: a short delay becomes runnable once it passes", "[pusher][conformance]") {
+    Queue q;
     auto m = q.push("soon", 30ms);
     std::vector<gqs::Job> got;
     REQUIRE(gqs::test::wait_until([&] {
@@ -43,8 +45,8 @@ TEST_CASE("pusher: a short delay becomes runnable once it passes", "[pusher][sql
     CHECK(std::chrono::system_clock::now() >= got[0].next_run_at);
 }
 
-TEST_CASE("pusher: bad input throws and stores nothing", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: bad input throws and stores nothing", "[pusher][conformance]") {
+    Queue q;
     gqs::Message m;
     CHECK_THROWS_AS(q.pusher.push(m, -1ms), std::invalid_argument);
     std::vector<gqs::Message> batch(3);
@@ -53,12 +55,11 @@ TEST_CASE("pusher: bad input throws and stores nothing", "[pusher][sqlite]") {
     bad_utf8.set("k", std::string("\xff\xfe"));
     CHECK_THROWS_AS(q.pusher.push(bad_utf8), std::invalid_argument);
     CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
-    CHECK_THROWS_AS(gqs::sqlite::Pusher(nullptr), std::invalid_argument);
 }
 
 TEST_CASE("pusher: metadata that JSON cannot hold is refused and nothing stored",
-          "[pusher][sqlite]") {
-    SqliteQueue q;
+          "[pusher][conformance]") {
+    Queue q;
     gqs::Message bad;
     std::string where;
     SECTION("NaN") {
@@ -95,8 +96,8 @@ TEST_CASE("pusher: metadata that JSON cannot hold is refused and nothing stored"
     CHECK(q.stored(fine.id).get<double>("x") == 1e300);
 }
 
-TEST_CASE("pusher: a duplicate id is refused and the original is kept", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: a duplicate id is refused and the original is kept", "[pusher][conformance]") {
+    Queue q;
     auto m = q.push("first");
     gqs::Message again = m;
     again.payload = "second";
@@ -105,8 +106,8 @@ TEST_CASE("pusher: a duplicate id is refused and the original is kept", "[pusher
     CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 1);
 }
 
-TEST_CASE("pusher: push_batch stores all in one go", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: push_batch stores all in one go", "[pusher][conformance]") {
+    Queue q;
     std::vector<gqs::Message> batch(500);
     for (std::size_t i = 0; i < batch.size(); ++i)
         batch[i].payload = std::to_string(i);
@@ -119,8 +120,8 @@ TEST_CASE("pusher: push_batch stores all in one go", "[pusher][sqlite]") {
     CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 500);
 }
 
-TEST_CASE("pusher: push_batch is all or nothing on a duplicate", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: push_batch is all or nothing on a duplicate", "[pusher][conformance]") {
+    Queue q;
     auto existing = q.push("existing");
     std::vector<gqs::Message> batch(10);
     SECTION("duplicate of a stored job") { batch[7].id = existing.id; }
@@ -135,8 +136,8 @@ TEST_CASE("pusher: push_batch is all or nothing on a duplicate", "[pusher][sqlit
     CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 3);
 }
 
-TEST_CASE("pusher: metadata and payload round-trip exactly", "[pusher][observer][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: metadata and payload round-trip exactly", "[pusher][observer][conformance]") {
+    Queue q;
     gqs::Message m;
     m.metadata = nlohmann::json::parse(R"({"ключ":"値","deep":{"a":[1,2,{"b":null}],"t":true},
                                           "emoji":"🚀","n":-1.5})");
@@ -163,14 +164,15 @@ TEST_CASE("pusher: metadata and payload round-trip exactly", "[pusher][observer]
     CHECK(pulled[0].metadata == m.metadata);
 }
 
-TEST_CASE("pusher: null metadata stays null", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: null metadata stays null", "[pusher][conformance]") {
+    Queue q;
     auto m = q.push();
     CHECK(q.stored(m.id).metadata.is_null());
 }
 
-TEST_CASE("pusher: threads pushing through one connection lose nothing", "[pusher][sqlite]") {
-    SqliteQueue q;
+TEST_CASE("pusher: threads pushing through one connection lose nothing",
+          "[pusher][conformance][concurrency]") {
+    Queue q;
     constexpr int threads = 4, each = 250;
     std::vector<std::thread> pool;
     std::atomic<int> errors{0};
