@@ -22,5 +22,14 @@ install(FILES "${CMAKE_CURRENT_BINARY_DIR}/gqsConfig.cmake"
               "${CMAKE_CURRENT_BINARY_DIR}/gqsConfigVersion.cmake"
         DESTINATION ${GQS_INSTALL_CMAKEDIR})
 
+# gqs.pc finds the prefix from its own place (pkg-config's ${pcfiledir}), so an install
+# moved elsewhere, or made with `cmake --install --prefix`, still works.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(GQS_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH _gqs_pc_up "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  string(REGEX REPLACE "/$" "" _gqs_pc_up "${_gqs_pc_up}")
+  set(GQS_PC_PREFIX "\${pcfiledir}/${_gqs_pc_up}")
+endif()
 configure_file(cmake/gqs.pc.in "${CMAKE_CURRENT_BINARY_DIR}/gqs.pc" @ONLY)
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/gqs.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

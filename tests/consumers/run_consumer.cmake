@@ -1,23 +1,36 @@
 # SPDX-License-Identifier: Apache-2.0
 # cmake -P script: configure, build and run one consumer project (see CMakeLists.txt).
+if(WAY STREQUAL "install")
+  # The fixture: install the build these tests belong to into PREFIX, once.
+  file(REMOVE_RECURSE "${PREFIX}")
+  execute_process(COMMAND ${CMAKE_COMMAND} --install "${GQS_BINARY_DIR}" --prefix "${PREFIX}"
+                  OUTPUT_QUIET COMMAND_ERROR_IS_FATAL ANY)
+  message(STATUS "installed ok: ${PREFIX}")
+  return()
+endif()
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(_args)
-if(WAY STREQUAL "find_package" OR WAY STREQUAL "pkg_config")
+if((WAY STREQUAL "find_package" OR WAY STREQUAL "pkg_config") AND DEFINED PREFIX)
+  set(WORK_PREFIX "${PREFIX}") # installed by the "consumer: install" fixture
+elseif(WAY STREQUAL "find_package" OR WAY STREQUAL "pkg_config")
+  set(WORK_PREFIX "${WORK_DIR}/prefix")
   # Install gqs alone (no tests, examples, bench, tools) into a private prefix first.
   execute_process(
     COMMAND ${CMAKE_COMMAND} -S "${GQS_SOURCE_DIR}" -B "${WORK_DIR}/gqs-build"
             -DCMAKE_BUILD_TYPE=Release -DGQS_BUILD_TESTS=OFF -DGQS_BUILD_EXAMPLES=OFF
             -DGQS_BUILD_BENCH=OFF -DGQS_BUILD_TOOLS=OFF -DGQS_INSTALL=ON
-            "-DCMAKE_INSTALL_PREFIX=${WORK_DIR}/prefix"
+            "-DCMAKE_INSTALL_PREFIX=${WORK_PREFIX}"
     COMMAND_ERROR_IS_FATAL ANY)
   execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/gqs-build" -j 2
                   COMMAND_ERROR_IS_FATAL ANY)
   execute_process(COMMAND ${CMAKE_COMMAND} --install "${WORK_DIR}/gqs-build"
                   COMMAND_ERROR_IS_FATAL ANY)
-  list(APPEND _args "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
+endif()
+if(WAY STREQUAL "find_package" OR WAY STREQUAL "pkg_config")
+  list(APPEND _args "-DCMAKE_PREFIX_PATH=${WORK_PREFIX}")
   if(WAY STREQUAL "pkg_config")
     # No CMake at all on the consumer's side: the compiler line comes from gqs.pc.
-    file(GLOB _pc_dirs "${WORK_DIR}/prefix/lib*/pkgconfig" "${WORK_DIR}/prefix/lib/*/pkgconfig")
+    file(GLOB _pc_dirs "${WORK_PREFIX}/lib*/pkgconfig" "${WORK_PREFIX}/lib/*/pkgconfig")
     string(REPLACE ";" ":" _pc_path "${_pc_dirs}")
     execute_process(
       COMMAND ${CMAKE_COMMAND} -E env "PKG_CONFIG_PATH=${_pc_path}"
