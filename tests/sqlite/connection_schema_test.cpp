@@ -5,10 +5,10 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
-#include <thread>
 
 using namespace std::chrono_literals;
 using gqs::test::SqliteQueue;
@@ -66,31 +66,72 @@ std::uint32_t wal_sequence(const std::filesystem::path& db) {
            (std::uint32_t{header[14]} << 8) | std::uint32_t{header[15]};
 }
 
+// From the WAL-index (the `-shm` file, native byte order; sqlite.org/walformat.html): the
+// frames in the WAL (`mxFrame`, in both copies of the header) and how many of them a
+// checkpoint has copied into the database (`nBackfill`).
+struct WalIndex {
+    std::uint32_t frames = 0;
+    std::uint32_t backfilled = 0;
+    // Every frame is in the database: the next write starts the WAL over.
+    [[nodiscard]] bool complete() const { return frames > 0 && backfilled == frames; }
+};
+
+WalIndex wal_index(const std::filesystem::path& db) {
+    std::ifstream shm(db.string() + "-shm", std::ios::binary);
+    unsigned char bytes[100] = {};
+    shm.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+    REQUIRE(shm.gcount() == static_cast<std::streamsize>(sizeof bytes));
+    std::uint32_t frames[2] = {};
+    WalIndex index;
+    std::memcpy(&frames[0], bytes + 16, 4);
+    std::memcpy(&frames[1], bytes + 48 + 16, 4);
+    std::memcpy(&index.backfilled, bytes + 96, 4);
+    index.frames = frames[0] == frames[1] ? frames[0] : 0; // 0: read while being written
+    return index;
+}
+
 } // namespace
 
 TEST_CASE("connection: WAL checkpoints run on a background thread", "[connection][sqlite]") {
     SqliteQueue q;
+    const auto& path = q.tmp.path();
     // SQLite's own automatic checkpoint, which runs inside a commit, is off...
     CHECK(pragma_text(q.db->database(), "PRAGMA wal_autocheckpoint") == "0");
-    // ...and yet the WAL is checkpointed and restarted once it passes 1,000 pages. About
-    // 5 pages per single push: 400 pushes cross the threshold, and the pushes below stay far
-    // from the point (8,000 pages) where a commit would checkpoint inline.
-    for (int i = 0; i < 400; ++i)
+    // ...and yet the WAL is checkpointed and restarted once it passes 1,000 pages. Push until
+    // a commit leaves 1,000 frames or more (a few per push), and stop there: that commit wakes
+    // the checkpoint thread, no write competes with it, and the WAL stays far from the point
+    // (8,000 pages) where a commit would checkpoint inline.
+    const auto before = wal_sequence(path);
+    std::int64_t pushed = 0;
+    while (wal_index(path).frames < 1000) {
+        REQUIRE(wal_index(path).backfilled == 0); // nothing checkpoints below the threshold
         q.push();
-    const auto before = wal_sequence(q.tmp.path());
-    bool restarted = false;
-    for (int i = 0; i < 400 && !restarted; ++i) {
-        q.push(); // a write restarts a WAL that a checkpoint has copied completely
-        restarted = wal_sequence(q.tmp.path()) != before;
-        if (!restarted) std::this_thread::sleep_for(10ms); // pacing, not synchronisation
+        REQUIRE(++pushed <= 1000);
     }
-    CHECK(restarted);
-    CHECK(q.observer.stats().pending >= 401);
+    const auto filled = wal_index(path).frames;
+    // The thread copies the whole WAL into the database; this thread never checkpoints.
+    CHECK(gqs::test::wait_until([&] { return wal_index(path).complete(); }));
+    CHECK(wal_index(path).frames == filled);
+    // A writer starts the WAL over only if no checkpoint holds it at that moment, and the
+    // thread lets go just after recording its copy. A PASSIVE checkpoint of another
+    // connection succeeds only when no other checkpoint runs; the WAL being complete, it
+    // copies nothing.
+    SQLite::Database other(path.string(), SQLite::OPEN_READWRITE);
+    CHECK(other.execAndGet("SELECT count(*) FROM sqlite_schema").getInt() > 0); // opens the WAL
+    CHECK(gqs::test::wait_until([&] {
+        return pragma_text(other, "PRAGMA wal_checkpoint(PASSIVE)") == "0"; // busy: 0 or 1
+    }));
+    CHECK(wal_index(path).backfilled == filled);
+    // The next write starts the WAL over.
+    q.push();
+    CHECK(wal_sequence(path) == before + 1);
+    CHECK(wal_index(path).frames < filled);
+    CHECK(q.observer.stats().pending == pushed + 1);
 
     SECTION("with background_checkpoint off SQLite's own threshold stays") {
         gqs::sqlite::Options options;
         options.background_checkpoint = false;
-        auto own = gqs::sqlite::Connection::open(q.tmp.path(), options);
+        auto own = gqs::sqlite::Connection::open(path, options);
         CHECK(pragma_text(own->database(), "PRAGMA wal_autocheckpoint") == "1000");
     }
 }
