@@ -258,9 +258,8 @@ std::string check_sql(const Settings& settings) {
         for (auto& job : one)
             puller.complete(job);
         auto two = puller.pull(2, gqs::Duration(30000));
-        auto errors = puller.complete_batch(two);
-        for (const auto& e : errors)
-            if (e) std::rethrow_exception(e);
+        for (const auto& result : puller.complete_batch(two))
+            if (!result.applied()) throw std::runtime_error(result.error);
     }
     sqlite3_trace_v2(handle, 0, nullptr, nullptr);
 

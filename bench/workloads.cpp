@@ -207,8 +207,8 @@ double gqs_pull_complete_batch(const Settings& s, std::size_t n, int batch, std:
     while (done < n) {
         auto jobs = puller.pull(batch, lease);
         expect(!jobs.empty(), "gqs pull(batch) returned jobs");
-        for (const auto& error : puller.complete_batch(jobs))
-            expect(!error, "gqs complete_batch");
+        for (const auto& result : puller.complete_batch(jobs))
+            expect(result.applied(), "gqs complete_batch");
         done += jobs.size();
     }
     return rate(done, start);
@@ -258,15 +258,15 @@ double gqs_worker_ceiling(const Settings& s, std::size_t n, int c) {
     std::size_t completed = 0;
     std::vector<gqs::Job> held;
     std::vector<gqs::Settlement> settlements;
-    std::vector<std::exception_ptr> results;
+    std::vector<gqs::SettleResult> results;
     const auto start = Clock::now();
     while (true) {
         settlements.clear();
-        for (auto& job : held)
-            settlements.push_back({&job, gqs::Action::Complete, {}});
+        for (const auto& job : held)
+            settlements.push_back({gqs::lease_of(job), gqs::Action::Complete, {}});
         auto next = puller.settle_and_pull(settlements, results, c, lease);
-        for (const auto& error : results)
-            expect(!error, "gqs settle_and_pull completed its job");
+        for (const auto& result : results)
+            expect(result.applied(), "gqs settle_and_pull completed its job");
         completed += held.size();
         held = std::move(next);
         if (held.empty()) break;
@@ -356,11 +356,11 @@ public:
     void requeue(gqs::Job& job, gqs::Duration backoff) override { inner_.requeue(job, backoff); }
     void kill(gqs::Job& job) override { inner_.kill(job); }
     void release(gqs::Job& job) override { inner_.release(job); }
-    std::vector<std::exception_ptr> settle(std::span<const gqs::Settlement> settlements) override {
+    std::vector<gqs::SettleResult> settle(std::span<const gqs::Settlement> settlements) override {
         return inner_.settle(settlements);
     }
     std::vector<gqs::Job> settle_and_pull(std::span<const gqs::Settlement> settlements,
-                                          std::vector<std::exception_ptr>& results, int batch,
+                                          std::vector<gqs::SettleResult>& results, int batch,
                                           gqs::Duration lock) override {
         auto jobs = inner_.settle_and_pull(settlements, results, batch, lock);
         if (batch > 0) count_pull();

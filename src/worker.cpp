@@ -71,7 +71,7 @@ constexpr auto group_delay = std::chrono::milliseconds(1);
 
 // What the lease keeper works on: the job's identity and lease, without payload and metadata.
 // The handler reads its own copy of the job meanwhile, so the two never share an object.
-Job lease_of(const Job& job) {
+Job lease_snapshot(const Job& job) {
     Job lease;
     lease.id = job.id;
     lease.created_at = job.created_at;
@@ -156,7 +156,7 @@ private:
     void add_finished(Finished finished, SteadyClock::time_point now);
     void guard_results(int busy_threads);
     void wake_keeper_for_results();
-    bool finish(std::vector<Finished>& done, const std::vector<std::exception_ptr>& results);
+    bool finish(std::vector<Finished>& done, const std::vector<SettleResult>& results);
 
     Puller& puller_;
     const Handler handler_;
@@ -436,7 +436,7 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
 void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
                                  std::list<Pulled>::iterator it) {
     it->extending = true;
-    Job lease = lease_of(it->job);
+    Job lease = lease_snapshot(it->job);
     lock.unlock();
     const auto started = SteadyClock::now();
     const Extension extension = extend(lease, "dropping it from the local queue");
@@ -593,7 +593,7 @@ std::optional<Worker::Impl::Pulled> Worker::Impl::take_ready(std::unique_lock<st
 // Runs a leased job's handler unlocked and queues the result for the next cycle. Caller
 // holds mutex_.
 void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulled pulled) {
-    slot.lease = lease_of(pulled.job);
+    slot.lease = lease_snapshot(pulled.job);
     slot.stop = std::stop_source();
     if (stopping_) slot.stop.request_stop();
     slot.next_extension = pulled.next_extension;
@@ -706,7 +706,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     lock.unlock();
 
     bool pull_failed = false;
-    std::vector<std::exception_ptr> results;
+    std::vector<SettleResult> results;
     std::vector<Job> jobs;
     const auto leased_at = SteadyClock::now();
     try {
@@ -719,7 +719,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
         try {
             settlements.reserve(done.size());
             for (Finished& f : done)
-                settlements.push_back({&f.job, f.action, f.backoff});
+                settlements.push_back({gqs::lease_of(f.job), f.action, f.backoff});
             jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout);
         } catch (const std::exception& e) {
             pull_failed = batch > 0;
@@ -734,8 +734,10 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     }
     if (results.size() != done.size() && !done.empty()) {
         // The puller failed before it could say anything about the settlements.
-        results.assign(done.size(), std::make_exception_ptr(Error(
-                                        "the puller reported no result for this settlement")));
+        results.assign(done.size(), {SettleStatus::StorageFailed,
+                                     "the puller reported no result for this settlement",
+                                     {},
+                                     std::nullopt});
     }
     const bool settle_failed = finish(done, results);
     const int got = static_cast<int>(jobs.size());
@@ -805,30 +807,23 @@ Worker::Impl::Finished Worker::Impl::decide(Job job, const detail::RunResult& re
 
 // The only place that looks at stored results. Keeps in `done` the ones to try again (a
 // storage error, fewer than settle_tries tries); returns whether any failed on storage.
-bool Worker::Impl::finish(std::vector<Finished>& done,
-                          const std::vector<std::exception_ptr>& results) {
+bool Worker::Impl::finish(std::vector<Finished>& done, const std::vector<SettleResult>& results) {
     std::vector<Finished> again;
     for (std::size_t i = 0; i < done.size(); ++i) {
-        if (i >= results.size() || !results[i]) continue;
+        if (i >= results.size() || results[i].applied()) continue;
         Finished& f = done[i];
         const std::string id = f.job.id.to_string();
         const char* verb = f.action == gqs::Action::Complete  ? "complete"
                            : f.action == gqs::Action::Requeue ? "requeue"
                            : f.action == gqs::Action::Kill    ? "kill"
                                                               : "release";
-        try {
-            std::rethrow_exception(results[i]);
-        } catch (const LeaseLost& e) {
+        if (results[i].status == SettleStatus::LeaseLost) {
             log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
-                e.what(), "); leaving it to its new holder");
+                results[i].error, "); leaving it to its new holder");
             continue;
-        } catch (const std::exception& e) {
-            log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
-                settle_tries, "): ", e.what());
-        } catch (...) {
-            log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
-                settle_tries, ")");
         }
+        log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
+            settle_tries, "): ", results[i].error);
         // A release is not tried again: it takes the attempt back, so the job's attempts
         // return to a value they had before, and a retry after a release that did commit
         // (but was reported as failed) could match the next holder's lease. Left alone, the

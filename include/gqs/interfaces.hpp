@@ -10,11 +10,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <exception>
 #include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -36,13 +36,53 @@ public:
 /// started: Pending again at its old place in line, the attempt not counted (Puller::release).
 enum class Action : std::uint8_t { Complete, Requeue, Kill, Release };
 
-/// One transition for Puller::settle: `job` is updated on success like the single call.
+/// The lease a transition acts on: the job, the attempts its pull counted (the fencing token:
+/// once the lease ran out and another pull took the job, a stale holder's attempts no longer
+/// match), and the status the holder saw (Processing; Pending only to kill a job that was
+/// never pulled). Value type.
+struct Lease {
+    Uuid id;
+    std::uint32_t attempts = 0;
+    Status status = Status::Processing;
+    friend bool operator==(const Lease&, const Lease&) = default;
+};
+
+/// The lease a Job snapshot stands for.
+[[nodiscard]] inline Lease lease_of(const Job& job) noexcept {
+    return {job.id, job.attempts, job.status};
+}
+
+/// One transition for Puller::settle.
 struct Settlement {
-    Job* job = nullptr;
+    Lease lease;
     Action action = Action::Complete;
     /// For Action::Requeue: how long until the job is runnable again (>= 0).
     Duration backoff{};
 };
+
+/// How one settlement ended.
+enum class SettleStatus : std::uint8_t {
+    Applied,       ///< stored
+    LeaseLost,     ///< the lease was gone (as LeaseLost from the single call); nothing changed
+    StorageFailed, ///< storage failed (as StorageError from the single call); nothing changed
+};
+
+/// What became of one settlement.
+struct SettleResult {
+    SettleStatus status = SettleStatus::Applied;
+    /// Why it was not applied: the message the single call would have thrown.
+    std::string error;
+    /// When applied: the job's updated_at as stored (the backend's clock).
+    TimePoint updated_at{};
+    /// When applied by Requeue: when the job is runnable again.
+    std::optional<TimePoint> next_run_at;
+    /// True when the settlement was stored.
+    [[nodiscard]] bool applied() const noexcept { return status == SettleStatus::Applied; }
+};
+
+/// Brings a Job snapshot in line with an applied settlement of its lease, as the single calls
+/// update the caller's Job; does nothing unless result.applied().
+void apply_settlement(Job& job, Action action, const SettleResult& result) noexcept;
 
 /// Keeps a Puller::on_push registration alive; unregisters when destroyed or reset.
 /// Move-only. Thread-safety: destroy it from any thread, not concurrently with itself.
@@ -109,21 +149,16 @@ public:
     virtual void release(Job& job) = 0;
 
     /// Applies many transitions at once; a backend may group them into one transaction.
-    /// Returns one entry per settlement: nullptr on success, else the exception the single
-    /// call would have thrown (a lost lease fails only its own entry). Throws only for
-    /// a null job pointer or a negative backoff (std::invalid_argument, nothing applied).
-    /// A backend without a batched form may call settle_one_by_one.
-    [[nodiscard]] virtual std::vector<std::exception_ptr>
+    /// Returns one result per settlement, in order: a lost lease fails only its own entry;
+    /// a storage failure fails the entries it kept from being stored. Throws only for a
+    /// negative backoff (std::invalid_argument, nothing applied). A backend without a
+    /// batched form may call settle_one_by_one.
+    [[nodiscard]] virtual std::vector<SettleResult>
     settle(std::span<const Settlement> settlements) = 0;
 
-    /// Completes every job through settle(); same results.
-    [[nodiscard]] std::vector<std::exception_ptr> complete_batch(std::span<Job> jobs) {
-        std::vector<Settlement> all;
-        all.reserve(jobs.size());
-        for (auto& job : jobs)
-            all.push_back({&job, Action::Complete, {}});
-        return settle(all);
-    }
+    /// Completes every job through settle(), updating each completed Job as complete() does;
+    /// same results.
+    [[nodiscard]] std::vector<SettleResult> complete_batch(std::span<Job> jobs);
 
     /// settle(settlements), then pull(batch, lock) when batch > 0; a backend may do both in
     /// one transaction (one commit per worker cycle). `results` gets settle's per-entry
@@ -131,7 +166,7 @@ public:
     /// the settlements were applied (or failed) on their own. A backend that cannot do both
     /// at once may call settle_then_pull.
     [[nodiscard]] virtual std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
-                                                           std::vector<std::exception_ptr>& results,
+                                                           std::vector<SettleResult>& results,
                                                            int batch, Duration lock) = 0;
 
     /// Calls `notify` whenever jobs were pushed through this backend in this process (after
@@ -149,21 +184,21 @@ public:
     [[nodiscard]] virtual PullerCapabilities capabilities() const noexcept = 0;
 };
 
-/// Throws std::invalid_argument for a null job or a negative backoff: the argument check of
-/// every Puller::settle. Thread-safety: pure function.
+/// Throws std::invalid_argument for a negative backoff: the argument check of every
+/// Puller::settle. Thread-safety: pure function.
 void check_settlements(std::span<const Settlement> settlements);
 
 /// A generic Puller::settle for a backend without a batched one: each settlement through the
 /// single call (complete, requeue, kill, release), in order, with the per-entry results settle
 /// promises. Throws std::invalid_argument as settle does, before applying anything.
-[[nodiscard]] std::vector<std::exception_ptr>
-settle_one_by_one(Puller& puller, std::span<const Settlement> settlements);
+[[nodiscard]] std::vector<SettleResult> settle_one_by_one(Puller& puller,
+                                                          std::span<const Settlement> settlements);
 
 /// A generic Puller::settle_and_pull: puller.settle(settlements) into `results`, then
 /// puller.pull(batch, lock) when batch > 0 (two transactions, not one).
 [[nodiscard]] std::vector<Job> settle_then_pull(Puller& puller,
                                                 std::span<const Settlement> settlements,
-                                                std::vector<std::exception_ptr>& results, int batch,
+                                                std::vector<SettleResult>& results, int batch,
                                                 Duration lock);
 
 /// Where a page of Observer::list ended: the last job's (created_at, id).

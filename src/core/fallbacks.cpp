@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Generic forms of the batched and summarising operations, for a backend that chooses them.
+#include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 
 #include <stdexcept>
@@ -8,35 +9,70 @@ namespace gqs {
 
 void check_settlements(std::span<const Settlement> settlements) {
     for (const auto& s : settlements) {
-        if (s.job == nullptr) throw std::invalid_argument("gqs: settle: null job");
         if (s.action == Action::Requeue && s.backoff.count() < 0)
             throw std::invalid_argument("gqs: settle: negative backoff");
     }
 }
 
-std::vector<std::exception_ptr> settle_one_by_one(Puller& puller,
-                                                  std::span<const Settlement> settlements) {
+void apply_settlement(Job& job, Action action, const SettleResult& result) noexcept {
+    if (!result.applied()) return;
+    switch (action) {
+    case Action::Complete: job.status = Status::Done; break;
+    case Action::Requeue: job.status = Status::Pending; break;
+    case Action::Kill: job.status = Status::Dead; break;
+    case Action::Release:
+        job.status = Status::Pending;
+        if (job.attempts > 0) --job.attempts;
+        break;
+    }
+    job.locked_until.reset();
+    if (result.next_run_at) job.next_run_at = *result.next_run_at;
+    job.updated_at = result.updated_at;
+}
+
+std::vector<SettleResult> Puller::complete_batch(std::span<Job> jobs) {
+    std::vector<Settlement> all;
+    all.reserve(jobs.size());
+    for (const auto& job : jobs)
+        all.push_back({lease_of(job), Action::Complete, {}});
+    auto results = settle(all);
+    for (std::size_t i = 0; i < jobs.size() && i < results.size(); ++i)
+        apply_settlement(jobs[i], Action::Complete, results[i]);
+    return results;
+}
+
+std::vector<SettleResult> settle_one_by_one(Puller& puller,
+                                            std::span<const Settlement> settlements) {
     check_settlements(settlements);
-    std::vector<std::exception_ptr> results(settlements.size());
+    std::vector<SettleResult> results(settlements.size());
     for (std::size_t i = 0; i < settlements.size(); ++i) {
         const auto& s = settlements[i];
+        // The single calls take a Job: one that stands for the lease.
+        Job job;
+        job.id = s.lease.id;
+        job.attempts = s.lease.attempts;
+        job.status = s.lease.status;
+        SettleResult& r = results[i];
         try {
             switch (s.action) {
-            case Action::Complete: puller.complete(*s.job); break;
-            case Action::Requeue: puller.requeue(*s.job, s.backoff); break;
-            case Action::Kill: puller.kill(*s.job); break;
-            case Action::Release: puller.release(*s.job); break;
+            case Action::Complete: puller.complete(job); break;
+            case Action::Requeue: puller.requeue(job, s.backoff); break;
+            case Action::Kill: puller.kill(job); break;
+            case Action::Release: puller.release(job); break;
             }
-        } catch (...) {
-            results[i] = std::current_exception();
+            r.updated_at = job.updated_at;
+            if (s.action == Action::Requeue) r.next_run_at = job.next_run_at;
+        } catch (const LeaseLost& e) {
+            r = {SettleStatus::LeaseLost, e.what(), {}, std::nullopt};
+        } catch (const std::exception& e) {
+            r = {SettleStatus::StorageFailed, e.what(), {}, std::nullopt};
         }
     }
     return results;
 }
 
 std::vector<Job> settle_then_pull(Puller& puller, std::span<const Settlement> settlements,
-                                  std::vector<std::exception_ptr>& results, int batch,
-                                  Duration lock) {
+                                  std::vector<SettleResult>& results, int batch, Duration lock) {
     results = puller.settle(settlements);
     if (batch <= 0) return {};
     return puller.pull(batch, lock);

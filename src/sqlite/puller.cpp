@@ -40,25 +40,30 @@ constexpr const char* has_ready_sql =
     "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 1 AND next_run_at <= ?1)"
     " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1)";
 
-std::string lost(const char* verb, const Job& job) {
-    return std::string("gqs: cannot ") + verb + " job " + job.id.to_string() + " (attempt " +
-           std::to_string(job.attempts) + "): it is gone, finished, or leased by someone else";
+std::string lost(const char* verb, const Lease& lease) {
+    return std::string("gqs: cannot ") + verb + " job " + lease.id.to_string() + " (attempt " +
+           std::to_string(lease.attempts) + "): it is gone, finished, or leased by someone else";
 }
 
-// The error a transition that matched no row reports, as the single calls throw it.
-std::exception_ptr lost_error(Action action, const Job& job) {
+const char* verb_of(Action action) noexcept {
     switch (action) {
-    case Action::Complete: return std::make_exception_ptr(CompleteFailed(lost("complete", job)));
-    case Action::Requeue: return std::make_exception_ptr(JobLost(lost("requeue", job)));
-    case Action::Release: return std::make_exception_ptr(JobLost(lost("release", job)));
+    case Action::Complete: return "complete";
+    case Action::Requeue: return "requeue";
+    case Action::Release: return "release";
     case Action::Kill: break;
     }
-    return std::make_exception_ptr(JobLost(lost("kill", job)));
+    return "kill";
+}
+
+// The error a transition that matched no row throws from the single call.
+[[noreturn]] void throw_lost(Action action, const Lease& lease) {
+    if (action == Action::Complete) throw CompleteFailed(lost("complete", lease));
+    throw JobLost(lost(verb_of(action), lease));
 }
 
 // Runs the fenced UPDATE of one transition at `now`; true if it applied. Caller holds the
-// mutex. The caller's Job is not touched: that waits until the transaction has committed.
-bool run_transition(detail::State& state, const Job& job, Action action, Duration backoff,
+// mutex.
+bool run_transition(detail::State& state, const Lease& lease, Action action, Duration backoff,
                     std::int64_t now) {
     switch (action) {
     case Action::Complete:
@@ -66,44 +71,36 @@ bool run_transition(detail::State& state, const Job& job, Action action, Duratio
         const bool complete = action == Action::Complete;
         auto stmt = state.statement(complete ? complete_sql : release_sql,
                                     complete ? "completing a job" : "releasing a job");
-        detail::bind_id(stmt, 1, job.id);
+        detail::bind_id(stmt, 1, lease.id);
         stmt.bind(2, now);
-        stmt.bind(3, job.attempts);
+        stmt.bind(3, lease.attempts);
         return stmt.run() > 0;
     }
     case Action::Requeue: {
         auto stmt = state.statement(requeue_sql, "requeueing a job");
-        detail::bind_id(stmt, 1, job.id);
+        detail::bind_id(stmt, 1, lease.id);
         stmt.bind(2, now);
         stmt.bind(3, detail::add_micros(now, backoff));
-        stmt.bind(4, job.attempts);
+        stmt.bind(4, lease.attempts);
         return stmt.run() > 0;
     }
     case Action::Kill: break;
     }
     auto stmt = state.statement(kill_sql, "killing a job");
-    detail::bind_id(stmt, 1, job.id);
+    detail::bind_id(stmt, 1, lease.id);
     stmt.bind(2, now);
-    stmt.bind(3, job.attempts);
-    stmt.bind(4, static_cast<std::int64_t>(job.status));
+    stmt.bind(3, lease.attempts);
+    stmt.bind(4, static_cast<std::int64_t>(lease.status));
     return stmt.run() > 0;
 }
 
-// Brings the caller's snapshot in line with what run_transition wrote.
-void apply(Job& job, Action action, Duration backoff, std::int64_t now) {
-    switch (action) {
-    case Action::Complete: job.status = Status::Done; break;
-    case Action::Requeue: job.status = Status::Pending; break;
-    case Action::Kill: job.status = Status::Dead; break;
-    case Action::Release:
-        job.status = Status::Pending;
-        --job.attempts;
-        break;
-    }
-    job.locked_until.reset();
+// What an applied transition stored, as a SettleResult.
+SettleResult applied(Action action, Duration backoff, std::int64_t now) {
+    SettleResult r;
+    r.updated_at = detail::from_micros(now);
     if (action == Action::Requeue)
-        job.next_run_at = detail::from_micros(detail::add_micros(now, backoff));
-    job.updated_at = detail::from_micros(now);
+        r.next_run_at = detail::from_micros(detail::add_micros(now, backoff));
+    return r;
 }
 
 } // namespace
@@ -150,19 +147,22 @@ void Puller::extend_lock(Job& job, Duration lock) {
     stmt.bind(2, now);
     stmt.bind(3, until);
     stmt.bind(4, job.attempts);
-    if (stmt.run() == 0) throw LockLost(lost("extend the lease of", job));
+    if (stmt.run() == 0) throw LockLost(lost("extend the lease of", lease_of(job)));
     job.locked_until = detail::from_micros(until);
     job.updated_at = detail::from_micros(now);
 }
 
 void Puller::transition(Job& job, Action action, Duration backoff) {
     auto& state = detail::Access::state(*connection_);
-    std::lock_guard guard(state.mutex);
-    auto now = detail::now_micros();
-    // One statement in autocommit mode: its own write transaction.
-    if (!run_transition(state, job, action, backoff, now))
-        std::rethrow_exception(lost_error(action, job));
-    apply(job, action, backoff, now);
+    const Lease lease = lease_of(job);
+    std::int64_t now = 0;
+    {
+        std::lock_guard guard(state.mutex);
+        now = detail::now_micros();
+        // One statement in autocommit mode: its own write transaction.
+        if (!run_transition(state, lease, action, backoff, now)) throw_lost(action, lease);
+    }
+    apply_settlement(job, action, applied(action, backoff, now));
 }
 
 void Puller::complete(Job& job) { transition(job, Action::Complete, {}); }
@@ -177,10 +177,9 @@ void Puller::kill(Job& job) { transition(job, Action::Kill, {}); }
 
 void Puller::release(Job& job) { transition(job, Action::Release, {}); }
 
-std::vector<std::exception_ptr> Puller::settle_all(std::span<const Settlement> settlements,
-                                                   int batch, Duration lock,
-                                                   std::vector<Job>* jobs) {
-    std::vector<char> applied(settlements.size(), 0);
+std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlements, int batch,
+                                             Duration lock, std::vector<Job>* jobs) {
+    std::vector<char> done(settlements.size(), 0);
     auto& state = detail::Access::state(*connection_);
     std::int64_t now = 0;
     {
@@ -192,37 +191,38 @@ std::vector<std::exception_ptr> Puller::settle_all(std::span<const Settlement> s
         detail::in_write_transaction(state, "settling jobs", [&] {
             for (std::size_t i = 0; i < settlements.size(); ++i) {
                 const auto& s = settlements[i];
-                applied[i] = run_transition(state, *s.job, s.action, s.backoff, now);
+                done[i] = run_transition(state, s.lease, s.action, s.backoff, now);
             }
             if (jobs != nullptr) *jobs = pull_locked(batch, lock, now);
         });
     }
-    // Committed: now the callers' snapshots may change.
-    std::vector<std::exception_ptr> results(settlements.size());
+    std::vector<SettleResult> results(settlements.size());
     for (std::size_t i = 0; i < settlements.size(); ++i) {
         const auto& s = settlements[i];
-        if (applied[i]) {
-            apply(*s.job, s.action, s.backoff, now);
+        if (done[i]) {
+            results[i] = applied(s.action, s.backoff, now);
         } else {
-            results[i] = lost_error(s.action, *s.job);
+            results[i].status = SettleStatus::LeaseLost;
+            results[i].error = lost(verb_of(s.action), s.lease);
         }
     }
     return results;
 }
 
-std::vector<std::exception_ptr> Puller::settle(std::span<const Settlement> settlements) {
+std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements) {
     check_settlements(settlements);
     if (settlements.empty()) return {};
     try {
         return settle_all(settlements, 0, {}, nullptr);
-    } catch (const StorageError&) {
+    } catch (const StorageError& e) {
         // Nothing was committed: every entry failed with the storage error.
-        return std::vector<std::exception_ptr>(settlements.size(), std::current_exception());
+        return std::vector<SettleResult>(settlements.size(),
+                                         {SettleStatus::StorageFailed, e.what(), {}, std::nullopt});
     }
 }
 
 std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
-                                         std::vector<std::exception_ptr>& results, int batch,
+                                         std::vector<SettleResult>& results, int batch,
                                          Duration lock) {
     check_settlements(settlements);
     if (batch <= 0) {

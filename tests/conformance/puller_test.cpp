@@ -204,11 +204,12 @@ TEST_CASE("puller: release gives a lease back without counting the attempt",
         CHECK(q.stored(second.id).attempts == 1);
     }
     SECTION("in a settle group, one entry each") {
-        std::vector<gqs::Settlement> s{{&leased[1], gqs::Action::Release, {}},
-                                       {&again[0], gqs::Action::Complete, {}}};
+        std::vector<gqs::Settlement> s{{gqs::lease_of(leased[1]), gqs::Action::Release, {}},
+                                       {gqs::lease_of(again[0]), gqs::Action::Complete, {}}};
         auto results = q.puller.settle(s);
-        CHECK(results[0] == nullptr);
-        CHECK(results[1] == nullptr);
+        CHECK(results[0].applied());
+        CHECK_FALSE(results[0].next_run_at.has_value()); // a release keeps its place in line
+        CHECK(results[1].applied());
         CHECK(q.stored(second.id).status == Status::Pending);
         CHECK(q.stored(second.id).attempts == 0);
         CHECK(q.stored(first.id).status == Status::Done);

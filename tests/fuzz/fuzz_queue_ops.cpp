@@ -182,6 +182,7 @@ struct Harness {
         }
         case 9: { // settle a few snapshots at once
             std::vector<gqs::Settlement> batch;
+            std::vector<gqs::Job*> snaps;
             std::vector<bool> ok;
             std::size_t count = 1 + in.next() % 4;
             std::map<gqs::Uuid, int> seen;
@@ -190,14 +191,16 @@ struct Harness {
                 if (!snap || seen[snap->id]++) continue; // one settlement per job
                 auto action = static_cast<gqs::Action>(in.next() % 4);
                 ok.push_back(action == gqs::Action::Kill ? can_kill(*snap) : holds(*snap));
-                batch.push_back({snap, action, 0ms});
+                batch.push_back({gqs::lease_of(*snap), action, 0ms});
+                snaps.push_back(snap);
             }
             auto results = puller.settle(batch);
             for (std::size_t i = 0; i < batch.size(); ++i) {
-                if ((results[i] == nullptr) != ok[i]) fail("settle result");
+                if (results[i].applied() != ok[i]) fail("settle result");
                 if (!ok[i]) continue;
-                auto* snap = batch[i].job;
+                auto* snap = snaps[i];
                 const auto action = batch[i].action;
+                gqs::apply_settlement(*snap, action, results[i]);
                 after(*snap, action == gqs::Action::Complete ? Status::Done
                              : action == gqs::Action::Kill   ? Status::Dead
                                                              : Status::Pending);

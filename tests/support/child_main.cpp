@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,8 +86,8 @@ int settle_loop(const char* path, int size) {
         if (jobs.empty()) return 0;
         std::printf("settle %ld\n", n);
         std::fflush(stdout);
-        for (const auto& error : puller.complete_batch(jobs))
-            if (error) std::rethrow_exception(error);
+        for (const auto& result : puller.complete_batch(jobs))
+            if (!result.applied()) throw std::runtime_error(result.error);
     }
 }
 

@@ -27,11 +27,11 @@ struct RecordingPuller final : gqs::Puller {
     void requeue(gqs::Job& j, gqs::Duration) override { record("requeue", j); }
     void kill(gqs::Job& j) override { record("kill", j); }
     void release(gqs::Job& j) override { record("release", j); }
-    std::vector<std::exception_ptr> settle(std::span<const gqs::Settlement> s) override {
+    std::vector<gqs::SettleResult> settle(std::span<const gqs::Settlement> s) override {
         return gqs::settle_one_by_one(*this, s);
     }
     std::vector<gqs::Job> settle_and_pull(std::span<const gqs::Settlement> s,
-                                          std::vector<std::exception_ptr>& results, int batch,
+                                          std::vector<gqs::SettleResult>& results, int batch,
                                           gqs::Duration lock) override {
         return gqs::settle_then_pull(*this, s, results, batch, lock);
     }
@@ -52,24 +52,25 @@ TEST_CASE("fallbacks: settle_one_by_one applies each through its single call", "
     RecordingPuller puller;
     gqs::Job a, lost, c, d;
     a.attempts = c.attempts = d.attempts = 1;
-    std::vector<gqs::Settlement> s{{&a, Action::Complete, {}},
-                                   {&lost, Action::Complete, {}},
-                                   {&c, Action::Requeue, 5ms},
-                                   {&d, Action::Release, {}}};
+    std::vector<gqs::Settlement> s{{gqs::lease_of(a), Action::Complete, {}},
+                                   {gqs::lease_of(lost), Action::Complete, {}},
+                                   {gqs::lease_of(c), Action::Requeue, 5ms},
+                                   {gqs::lease_of(d), Action::Release, {}}};
     auto results = puller.settle(s);
     REQUIRE(results.size() == 4);
-    CHECK(results[0] == nullptr);
-    CHECK_THROWS_AS(std::rethrow_exception(results[1]), gqs::LeaseLost);
-    CHECK(results[2] == nullptr);
-    CHECK(results[3] == nullptr);
+    CHECK(results[0].applied());
+    CHECK(results[1].status == gqs::SettleStatus::LeaseLost);
+    CHECK(results[1].error == "lost");
+    CHECK(results[2].applied());
+    CHECK(results[2].next_run_at.has_value());
+    CHECK(results[3].applied());
     CHECK(puller.calls == std::vector<std::string>{"complete", "requeue", "release"});
 
     // Bad entries throw before anything is applied.
     puller.calls.clear();
-    std::vector<gqs::Settlement> bad{{&a, Action::Complete, {}}, {&c, Action::Requeue, -1ms}};
+    std::vector<gqs::Settlement> bad{{gqs::lease_of(a), Action::Complete, {}},
+                                     {gqs::lease_of(c), Action::Requeue, -1ms}};
     CHECK_THROWS_AS(puller.settle(bad), std::invalid_argument);
-    std::vector<gqs::Settlement> null_job{{nullptr, Action::Kill, {}}};
-    CHECK_THROWS_AS(puller.settle(null_job), std::invalid_argument);
     CHECK(puller.calls.empty());
 }
 
@@ -78,8 +79,8 @@ TEST_CASE("fallbacks: settle_then_pull settles, then pulls only for a positive b
     RecordingPuller puller;
     gqs::Job a;
     a.attempts = 1;
-    std::vector<gqs::Settlement> s{{&a, Action::Kill, {}}};
-    std::vector<std::exception_ptr> results;
+    std::vector<gqs::Settlement> s{{gqs::lease_of(a), Action::Kill, {}}};
+    std::vector<gqs::SettleResult> results;
     auto jobs = puller.settle_and_pull(s, results, 3, 1s);
     CHECK(jobs.size() == 3);
     CHECK(results.size() == 1);

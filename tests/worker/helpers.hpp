@@ -228,8 +228,8 @@ public:
         inner_.release(job);
     }
 
-    std::vector<std::exception_ptr> settle(std::span<const Settlement> settlements) override {
-        std::vector<std::exception_ptr> results;
+    std::vector<SettleResult> settle(std::span<const Settlement> settlements) override {
+        std::vector<SettleResult> results;
         const Forward forward = intercept(settlements, results);
         merge(forward, inner_.settle(forward.settlements), results);
         return results;
@@ -237,9 +237,9 @@ public:
     // The worker's path: one call to the inner puller's settle_and_pull (one transaction),
     // with the failures injected that settle() and pull() would inject.
     std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
-                                     std::vector<std::exception_ptr>& results, int batch,
+                                     std::vector<SettleResult>& results, int batch,
                                      Duration lock) override {
-        std::vector<std::exception_ptr> mine;
+        std::vector<SettleResult> mine;
         const Forward forward = intercept(settlements, mine);
         if (batch > 0) {
             try {
@@ -251,7 +251,7 @@ public:
                 throw;
             }
         }
-        std::vector<std::exception_ptr> inner;
+        std::vector<SettleResult> inner;
         auto jobs = inner_.settle_and_pull(forward.settlements, inner, batch, lock);
         merge(forward, inner, mine);
         results = std::move(mine);
@@ -275,26 +275,24 @@ private:
     // Counts a settle call, records its transitions and injects failures: `results` gets one
     // entry per settlement with the injected ones filled in; the others are returned, to be
     // forwarded. Throws like a settle that fails as a whole (failing_settles).
-    Forward intercept(std::span<const Settlement> settlements,
-                      std::vector<std::exception_ptr>& results) {
+    Forward intercept(std::span<const Settlement> settlements, std::vector<SettleResult>& results) {
         ++settle_calls;
         if (!settlements.empty() && take_one(failing_settles)) throw busy_error("settle");
         int seen = largest_settle.load();
         const int size = static_cast<int>(settlements.size());
         while (size > seen && !largest_settle.compare_exchange_weak(seen, size)) {
         }
-        results.assign(settlements.size(), nullptr);
+        results.assign(settlements.size(), SettleResult{});
         Forward forward;
         for (std::size_t i = 0; i < settlements.size(); ++i) {
             const Settlement& s = settlements[i];
             static constexpr const char* verbs[] = {"complete", "requeue", "kill", "release"};
-            record(verbs[static_cast<int>(s.action)], *s.job, s.backoff);
-            if (lose_on_settle.count(s.job->id)) {
-                results[i] = s.action == Action::Complete
-                                 ? std::make_exception_ptr(CompleteFailed("injected: lost"))
-                                 : std::make_exception_ptr(JobLost("injected: lost"));
+            record(verbs[static_cast<int>(s.action)], s.lease, s.backoff);
+            if (lose_on_settle.count(s.lease.id)) {
+                results[i] = {SettleStatus::LeaseLost, "injected: lost", {}, std::nullopt};
             } else if (s.action == Action::Complete && take_one(failing_completes)) {
-                results[i] = std::make_exception_ptr(busy_error("complete"));
+                results[i] = {
+                    SettleStatus::StorageFailed, busy_error("complete").what(), {}, std::nullopt};
             } else {
                 forward.settlements.push_back(s);
                 forward.where.push_back(i);
@@ -303,8 +301,8 @@ private:
         return forward;
     }
 
-    static void merge(const Forward& forward, const std::vector<std::exception_ptr>& inner,
-                      std::vector<std::exception_ptr>& results) {
+    static void merge(const Forward& forward, const std::vector<SettleResult>& inner,
+                      std::vector<SettleResult>& results) {
         for (std::size_t k = 0; k < forward.where.size() && k < inner.size(); ++k)
             results[forward.where[k]] = inner[k];
     }
@@ -323,8 +321,11 @@ private:
     }
 
     void record(const char* verb, const Job& job, Duration backoff = {}) {
+        record(verb, lease_of(job), backoff);
+    }
+    void record(const char* verb, const Lease& lease, Duration backoff = {}) {
         std::lock_guard lock(mutex_);
-        transitions_.push_back({verb, job.attempts, job.id, backoff});
+        transitions_.push_back({verb, lease.attempts, lease.id, backoff});
     }
 
     Puller& inner_;

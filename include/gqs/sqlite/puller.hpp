@@ -23,13 +23,13 @@ public:
     /// Takes the attempt back and keeps the job's next_run_at (its place in line).
     void release(Job& job) override;
     /// All settlements in one transaction (one commit). A storage failure fails every entry.
-    [[nodiscard]] std::vector<std::exception_ptr>
+    [[nodiscard]] std::vector<SettleResult>
     settle(std::span<const Settlement> settlements) override;
     /// Both in one transaction. If it fails, the settlements are retried alone, then the
     /// error is thrown.
     [[nodiscard]] std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
-                                                   std::vector<std::exception_ptr>& results,
-                                                   int batch, Duration lock) override;
+                                                   std::vector<SettleResult>& results, int batch,
+                                                   Duration lock) override;
     /// Notifies after every push committed through the same Connection object.
     [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
     /// A read-only query; never takes the write lock.
@@ -43,8 +43,8 @@ private:
     std::vector<Job> pull_locked(int batch, Duration lock, std::int64_t now);
     // Runs the settlements (and the pull, when `jobs` is given) in one transaction, then
     // updates the callers' jobs. Throws StorageError, nothing committed, if it fails.
-    std::vector<std::exception_ptr> settle_all(std::span<const Settlement> settlements, int batch,
-                                               Duration lock, std::vector<Job>* jobs);
+    std::vector<SettleResult> settle_all(std::span<const Settlement> settlements, int batch,
+                                         Duration lock, std::vector<Job>* jobs);
 
     std::shared_ptr<Connection> connection_;
 };
