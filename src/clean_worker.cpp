@@ -5,6 +5,7 @@
 #include <gqs/errors.hpp>
 
 #include "detail/background.hpp"
+#include "worker/lifecycle.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -62,73 +63,39 @@ private:
     const CleanConfig config_;
     const Logger logger_;
 
-    std::mutex lifecycle_; // serialises start, stop and shutdown; guards the two below
-    bool running_ = false;
-    std::jthread thread_;
+    void request_stop();
 
-    std::mutex mutex_; // guards the two below
+    std::mutex mutex_; // guards stopping_
     std::condition_variable cv_;
     bool stopping_ = false;
-    bool alive_ = false; // the thread has not returned yet
+    // Last: its shutdown joins the thread before anything above goes.
+    detail::Lifecycle lifecycle_{"gqs::CleanWorker", "a clean"};
 };
 
 void CleanWorker::Impl::start() {
-    std::lock_guard life(lifecycle_);
-    if (running_) throw DoubleStarted("gqs::CleanWorker::start: already running");
-    {
-        std::lock_guard lock(mutex_);
-        if (alive_) {
-            throw DoubleStarted("gqs::CleanWorker::start: the clean of the previous run is "
-                                "still under way (its stop() timed out)");
-        }
-        stopping_ = false;
-        alive_ = true;
-    }
-    if (thread_.joinable()) thread_.join(); // a timed-out run's thread, returned by now
-    try {
-        thread_ = std::jthread([this] { main(); });
-    } catch (...) {
-        std::lock_guard lock(mutex_);
-        alive_ = false;
-        throw;
-    }
-    running_ = true;
+    lifecycle_.start(
+        [this] {
+            {
+                std::lock_guard lock(mutex_);
+                stopping_ = false;
+            }
+            lifecycle_.spawn([this] { main(); });
+        },
+        [this] { request_stop(); });
+}
+
+void CleanWorker::Impl::request_stop() {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    cv_.notify_all();
 }
 
 void CleanWorker::Impl::stop(Duration timeout) {
-    std::lock_guard life(lifecycle_);
-    // Not running but the thread not joined: an earlier stop() timed out; wait again.
-    if (!running_ && !thread_.joinable())
-        throw DoubleStopped("gqs::CleanWorker::stop: not running");
-    running_ = false;
-    bool finished = false;
-    {
-        std::unique_lock lock(mutex_);
-        stopping_ = true;
-        cv_.notify_all();
-        finished =
-            cv_.wait_until(lock, detail::deadline_after(timeout), [this] { return !alive_; });
-    }
-    if (!finished) {
-        throw StopTimeout("gqs::CleanWorker::stop: a clean still under way after " +
-                          std::to_string(timeout.count()) + " ms; it finishes in the background");
-    }
-    thread_.join();
+    lifecycle_.stop(timeout, [this] { request_stop(); });
 }
 
 void CleanWorker::Impl::shutdown() noexcept {
-    try {
-        std::lock_guard life(lifecycle_);
-        if (running_) {
-            running_ = false;
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-            cv_.notify_all();
-        }
-        if (thread_.joinable()) thread_.join();
-    } catch (...) {
-        // Only a failure to lock or join gets here; the jthread still joins when destroyed.
-    }
+    lifecycle_.shutdown([this] { request_stop(); });
 }
 
 void CleanWorker::Impl::main() noexcept {
@@ -140,8 +107,6 @@ void CleanWorker::Impl::main() noexcept {
         cv_.wait_until(lock, detail::deadline_after(config_.interval),
                        [this] { return stopping_; });
     }
-    alive_ = false;
-    cv_.notify_all();
 }
 
 void CleanWorker::Impl::clean_once() noexcept {

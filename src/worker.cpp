@@ -7,6 +7,7 @@
 
 #include "detail/background.hpp"
 #include "worker/decision.hpp"
+#include "worker/lifecycle.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -39,10 +40,6 @@ void validate(const WorkerConfig& config) {
 }
 
 namespace {
-
-// The worker whose handlers this thread runs (nullptr on other threads): stop() called from a
-// handler is refused instead of waiting for itself.
-thread_local const void* running_handlers_of = nullptr;
 
 // What a cycle's one transaction does, for its log lines: "storing 3 job results and pulling
 // up to 16 jobs".
@@ -127,6 +124,7 @@ private:
 
     template <class Body>
     void launch(Body body, bool handler_thread);
+    void launch_run();
     void request_stop();
 
     void keeper_main() noexcept;
@@ -168,9 +166,8 @@ private:
     const int capacity_;     // leases held at most: threads plus queue places
     const int refill_at_;    // with a queue, free places that call for a pull before they run out
 
-    std::mutex lifecycle_; // serialises start, stop and shutdown; guards the three below
-    bool running_ = false;
-    std::vector<std::jthread> threads_;
+    // Start, stop and the threads of each run. Guards pushes_ (changed only in its calls).
+    detail::Lifecycle lifecycle_{"gqs::Worker", "handlers"};
     Subscription pushes_; // wakes an idle thread when jobs are pushed in this process
 
     std::mutex mutex_;                  // guards everything below
@@ -186,8 +183,7 @@ private:
     SteadyClock::time_point retry_at_{};      // when results that failed on storage are tried again
     SteadyClock::time_point results_since_{}; // when finished_ last became non-empty
     int busy_ = 0;            // leases reserved for a pull, queued, or held by handler threads
-    int alive_ = 0;           // threads of the current (or timed-out) run not yet returned
-    int handlers_alive_ = 0;  // of which handler threads
+    int handlers_alive_ = 0;  // handler threads of the current (or timed-out) run not returned
     int idle_ = 0;            // handler threads waiting for work
     std::list<Pulled> ready_; // stable while the keeper extends an entry
     std::vector<Slot> slots_;
@@ -216,30 +212,34 @@ Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger 
 
 template <class Body>
 void Worker::Impl::launch(Body body, bool handler_thread) {
-    {
+    if (handler_thread) {
         std::lock_guard lock(mutex_);
-        ++alive_;
-        if (handler_thread) ++handlers_alive_;
+        ++handlers_alive_;
     }
     try {
-        threads_.emplace_back(std::move(body));
+        lifecycle_.spawn(std::move(body));
     } catch (...) {
-        std::lock_guard lock(mutex_);
-        --alive_;
-        if (handler_thread) --handlers_alive_;
+        if (handler_thread) {
+            std::lock_guard lock(mutex_);
+            --handlers_alive_;
+        }
         throw;
     }
 }
 
 void Worker::Impl::start() {
-    std::lock_guard life(lifecycle_);
-    if (running_) throw DoubleStarted("gqs::Worker::start: the worker is already running");
+    lifecycle_.start([this] { launch_run(); },
+                     [this] {
+                         pushes_.reset();
+                         request_stop();
+                     });
+    log(LogLevel::Debug, "worker started with ", config_.concurrency, " handler threads");
+}
+
+// Called by the lifecycle with no thread of an earlier run alive.
+void Worker::Impl::launch_run() {
     {
         std::lock_guard lock(mutex_);
-        if (alive_ > 0) {
-            throw DoubleStarted("gqs::Worker::start: a handler of the previous run is still "
-                                "busy (its stop() timed out)");
-        }
         stopping_ = false;
         cycling_ = false;
         backlog_ = false;
@@ -253,7 +253,6 @@ void Worker::Impl::start() {
         ready_.clear();
         slots_.assign(static_cast<std::size_t>(config_.concurrency), Slot{});
     }
-    threads_.clear(); // a timed-out run's threads, all returned by now
     // Called on the pushing thread; it must not wait on anything that waits for a push.
     pushes_ = puller_.on_push([this] {
         {
@@ -262,21 +261,11 @@ void Worker::Impl::start() {
         }
         work_cv_.notify_one();
     });
-    try {
-        threads_.reserve(slots_.size() + 1);
-        // The keeper first: a handler thread may lease a job as soon as it exists.
-        launch([this] { keeper_main(); }, false);
-        for (std::size_t i = 0; i < slots_.size(); ++i) {
-            launch([this, i] { handler_main(i); }, true);
-        }
-    } catch (...) {
-        pushes_.reset();
-        request_stop();
-        threads_.clear();
-        throw;
+    // The keeper first: a handler thread may lease a job as soon as it exists.
+    launch([this] { keeper_main(); }, false);
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        launch([this, i] { handler_main(i); }, true);
     }
-    running_ = true;
-    log(LogLevel::Debug, "worker started with ", config_.concurrency, " handler threads");
 }
 
 void Worker::Impl::request_stop() {
@@ -297,49 +286,19 @@ void Worker::Impl::request_stop() {
 }
 
 void Worker::Impl::stop(Duration timeout) {
-    // A handler waiting for the handlers to return would wait for itself until the timeout
-    // (and hold lifecycle_ meanwhile): refuse before taking any lock.
-    if (running_handlers_of == this)
-        throw std::logic_error("gqs::Worker::stop: called from one of this worker's handlers, "
-                               "which would wait for itself; stop the worker from another thread");
-    std::lock_guard life(lifecycle_);
-    if (running_) {
-        running_ = false;
+    lifecycle_.stop(timeout, [this, timeout] {
         pushes_.reset(); // before request_stop: the callback takes mutex_, reset waits for it
         request_stop();
-    } else if (threads_.empty()) {
-        throw DoubleStopped("gqs::Worker::stop: the worker is not running");
-    }
-    // Otherwise an earlier stop() timed out and the worker is still stopping: wait again.
-    log(LogLevel::Debug, "worker stopping, waiting up to ", timeout, " for its handlers");
-    bool finished = false;
-    {
-        std::unique_lock lock(mutex_);
-        finished = state_cv_.wait_until(lock, detail::deadline_after(timeout),
-                                        [this] { return alive_ == 0; });
-    }
-    if (!finished) {
-        // The threads keep running; the next start() or the destructor joins them.
-        throw StopTimeout("gqs::Worker::stop: handlers still running after " +
-                          std::to_string(timeout.count()) +
-                          " ms; the worker finishes stopping in the background");
-    }
-    threads_.clear();
+        log(LogLevel::Debug, "worker stopping, waiting up to ", timeout, " for its handlers");
+    });
     log(LogLevel::Debug, "worker stopped");
 }
 
 void Worker::Impl::shutdown() noexcept {
-    try {
-        std::lock_guard life(lifecycle_);
-        if (running_) {
-            running_ = false;
-            pushes_.reset();
-            request_stop();
-        }
-        threads_.clear();
-    } catch (...) {
-        // Only a failure to lock or join gets here; the jthreads still join when destroyed.
-    }
+    lifecycle_.shutdown([this] {
+        pushes_.reset();
+        request_stop();
+    });
 }
 
 // ---- lease keeper --------------------------------------------------------------------------
@@ -357,7 +316,6 @@ void Worker::Impl::keeper_main() noexcept {
         state_cv_.notify_all();
         log(LogLevel::Error, "internal error in the lease keeper; leases are no longer extended");
     }
-    --alive_;
     state_cv_.notify_all();
 }
 
@@ -479,7 +437,6 @@ Worker::Impl::Extension Worker::Impl::extend(Job& lease, const char* then) noexc
 // ---- handler threads -----------------------------------------------------------------------
 
 void Worker::Impl::handler_main(std::size_t index) noexcept {
-    running_handlers_of = this;
     std::unique_lock lock(mutex_);
     Slot& slot = slots_[index];
     try {
@@ -494,7 +451,6 @@ void Worker::Impl::handler_main(std::size_t index) noexcept {
                              "again once its lease expires");
     }
     --handlers_alive_;
-    --alive_;
     work_cv_.notify_all(); // another thread takes over whatever this one would have done
     keeper_cv_.notify_all();
     state_cv_.notify_all();
