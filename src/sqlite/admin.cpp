@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Admin: operator actions on single jobs.
 #include "connection_impl.hpp"
+#include "sql.hpp"
 
 #include <gqs/sqlite/admin.hpp>
 
@@ -8,22 +9,11 @@ namespace gqs::sqlite {
 
 namespace {
 
-constexpr const char* retry_sql =
-    "UPDATE jobs SET status = 1, attempts = 0, locked_until = NULL, next_run_at = ?3, "
-    "updated_at = ?2 WHERE id = ?1 AND status = 4";
-constexpr const char* retry_all_sql =
-    "UPDATE jobs SET status = 1, attempts = 0, locked_until = NULL, next_run_at = ?2, "
-    "updated_at = ?1 WHERE status = 4";
-constexpr const char* cancel_sql =
-    "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2 WHERE id = ?1 AND status = 1";
-constexpr const char* remove_sql = "DELETE FROM jobs WHERE id = ?1 AND status <> 2";
-constexpr const char* status_sql = "SELECT status FROM jobs WHERE id = ?1";
-
 // After an action matched no row: says why (no such job, or the wrong state). Runs inside
 // the action's transaction, so the answer describes the same state the action saw.
 [[noreturn]] void explain(detail::State& state, const Uuid& id, const char* action,
                           const char* wanted) {
-    auto stmt = state.statement(status_sql, "reading a job's status");
+    auto stmt = state.statement(detail::status_sql, "reading a job's status");
     detail::bind_id(stmt, 1, id);
     if (!stmt.step()) throw JobLost("gqs: " + std::string(action) + ": no job " + id.to_string());
     auto status = sqlite3_column_int64(stmt.get(), 0);
@@ -46,7 +36,7 @@ void Admin::retry(const Uuid& id, Duration delay) {
         std::lock_guard guard(state.mutex);
         detail::in_write_transaction(state, "retrying a job", [&] {
             auto now = detail::now_micros();
-            auto stmt = state.statement(retry_sql, "retrying a job");
+            auto stmt = state.statement(detail::retry_sql, "retrying a job");
             detail::bind_id(stmt, 1, id);
             stmt.bind(2, now);
             stmt.bind(3, detail::add_micros(now, delay));
@@ -63,7 +53,7 @@ std::int64_t Admin::retry_all_dead(Duration delay) {
     {
         std::lock_guard guard(state.mutex);
         auto now = detail::now_micros();
-        auto stmt = state.statement(retry_all_sql, "retrying dead jobs");
+        auto stmt = state.statement(detail::retry_all_sql, "retrying dead jobs");
         stmt.bind(1, now);
         stmt.bind(2, detail::add_micros(now, delay));
         changed = stmt.run();
@@ -76,7 +66,7 @@ void Admin::cancel(const Uuid& id) {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     detail::in_write_transaction(state, "cancelling a job", [&] {
-        auto stmt = state.statement(cancel_sql, "cancelling a job");
+        auto stmt = state.statement(detail::cancel_sql, "cancelling a job");
         detail::bind_id(stmt, 1, id);
         stmt.bind(2, detail::now_micros());
         if (stmt.run() == 0) explain(state, id, "cancel", "a pending job");
@@ -87,7 +77,7 @@ void Admin::remove(const Uuid& id) {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     detail::in_write_transaction(state, "deleting a job", [&] {
-        auto stmt = state.statement(remove_sql, "deleting a job");
+        auto stmt = state.statement(detail::remove_sql, "deleting a job");
         detail::bind_id(stmt, 1, id);
         if (stmt.run() == 0) explain(state, id, "delete", "a job that is not processing");
     });

@@ -1,20 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cleaner: deleting finished jobs.
 #include "connection_impl.hpp"
+#include "sql.hpp"
 
 #include <gqs/sqlite/cleaner.hpp>
 
 #include <limits>
 
 namespace gqs::sqlite {
-
-namespace {
-
-// Both statuses are bound so one statement serves Done, Dead and both; (status, updated_at)
-// turns it into index range scans.
-constexpr const char* clean_sql = "DELETE FROM jobs WHERE status IN (?1, ?2) AND updated_at <= ?3";
-
-} // namespace
 
 Cleaner::Cleaner(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
     detail::require(connection_, "Cleaner");
@@ -35,7 +28,7 @@ std::int64_t Cleaner::clean(Status status, std::optional<TimePoint> before) {
     }
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    auto stmt = state.statement(clean_sql, "cleaning jobs");
+    auto stmt = state.statement(detail::clean_sql, "cleaning jobs");
     stmt.bind(1, first);
     stmt.bind(2, second);
     stmt.bind(3, before ? detail::to_micros(*before) : std::numeric_limits<std::int64_t>::max());

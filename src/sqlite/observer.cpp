@@ -1,34 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Observer: reading jobs.
 #include "connection_impl.hpp"
+#include "sql.hpp"
 
 #include <gqs/sqlite/observer.hpp>
 
 namespace gqs::sqlite {
-
-namespace {
-
-constexpr const char* get_sql = "SELECT " GQS_JOB_COLUMNS " FROM jobs WHERE id = ?1";
-// LIMIT -1 is SQLite's "no limit".
-constexpr const char* list_sql = "SELECT " GQS_JOB_COLUMNS " FROM jobs WHERE ?1 = 0 OR status = ?1"
-                                 " ORDER BY created_at, id LIMIT ?2";
-constexpr const char* page_sql =
-    "SELECT " GQS_JOB_COLUMNS " FROM jobs WHERE (?1 = 0 OR status = ?1)"
-    " AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))"
-    " ORDER BY created_at, id LIMIT ?2";
-// Every part reads an index, never the table: counts are covering-index range counts over
-// one of the status indexes; the times are the ends of (status, next_run_at) ranges.
-constexpr const char* stats_sql =
-    "SELECT"
-    " (SELECT count(*) FROM jobs WHERE status = 1),"
-    " (SELECT count(*) FROM jobs WHERE status = 2),"
-    " (SELECT count(*) FROM jobs WHERE status = 3),"
-    " (SELECT count(*) FROM jobs WHERE status = 4),"
-    " (SELECT count(*) FROM jobs WHERE status = 2 AND locked_until < ?1),"
-    " (SELECT min(next_run_at) FROM jobs WHERE status = 1 AND next_run_at <= ?1),"
-    " (SELECT min(next_run_at) FROM jobs WHERE status = 1 AND next_run_at > ?1)";
-
-} // namespace
 
 Observer::Observer(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
     detail::require(connection_, "Observer");
@@ -37,7 +14,7 @@ Observer::Observer(std::shared_ptr<Connection> connection) : connection_(std::mo
 std::optional<Job> Observer::get(const Uuid& id) {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    auto stmt = state.statement(get_sql, "reading a job");
+    auto stmt = state.statement(detail::get_sql, "reading a job");
     detail::bind_id(stmt, 1, id);
     if (!stmt.step()) return std::nullopt;
     return detail::read_job(stmt.get());
@@ -46,7 +23,7 @@ std::optional<Job> Observer::get(const Uuid& id) {
 std::vector<Job> Observer::list(Status status, int limit) {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    auto stmt = state.statement(list_sql, "listing jobs");
+    auto stmt = state.statement(detail::list_sql, "listing jobs");
     stmt.bind(1, static_cast<std::int64_t>(status));
     stmt.bind(2, limit <= 0 ? -1 : limit);
     std::vector<Job> jobs;
@@ -58,7 +35,7 @@ std::vector<Job> Observer::list(Status status, int limit) {
 std::vector<Job> Observer::list_after(Status status, int limit, const Cursor& after) {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    auto stmt = state.statement(page_sql, "listing jobs");
+    auto stmt = state.statement(detail::page_sql, "listing jobs");
     stmt.bind(1, static_cast<std::int64_t>(status));
     stmt.bind(2, limit <= 0 ? -1 : limit);
     stmt.bind(3, detail::to_micros(after.created_at));
@@ -75,7 +52,7 @@ Stats Observer::stats() {
     Stats s;
     auto now = detail::now_micros();
     s.at = detail::from_micros(now);
-    auto stmt = state.statement(stats_sql, "reading queue stats");
+    auto stmt = state.statement(detail::stats_sql, "reading queue stats");
     stmt.bind(1, now);
     if (!stmt.step()) return s;
     auto* raw = stmt.get();

@@ -11,35 +11,6 @@ namespace gqs::sqlite {
 
 namespace {
 
-// Every transition names the lease it acts on: status Processing *and* the attempts the
-// caller saw. The seed checks only the status, so a worker whose lease expired and was
-// re-pulled by another could still finish or extend the other's lease. attempts grows on
-// every pull, which makes it a fencing token for the lease.
-constexpr const char* extend_sql = "UPDATE jobs SET locked_until = ?3, updated_at = ?2 "
-                                   "WHERE id = ?1 AND status = 2 AND attempts = ?4";
-constexpr const char* complete_sql =
-    "UPDATE jobs SET status = 3, locked_until = NULL, updated_at = ?2 "
-    "WHERE id = ?1 AND status = 2 AND attempts = ?3";
-constexpr const char* requeue_sql =
-    "UPDATE jobs SET status = 1, locked_until = NULL, next_run_at = ?3, updated_at = ?2 "
-    "WHERE id = ?1 AND status = 2 AND attempts = ?4";
-// A release hands back a lease whose handler never ran (a worker stopping with jobs in its
-// local queue): the attempt the pull counted is taken back, and next_run_at is kept so the
-// job keeps its place in line. Fenced like the others: a stale holder cannot uncount
-// someone else's attempt.
-constexpr const char* release_sql =
-    "UPDATE jobs SET status = 1, attempts = attempts - 1, locked_until = NULL, updated_at = ?2 "
-    "WHERE id = ?1 AND status = 2 AND attempts = ?3 AND attempts > 0";
-// Kill takes the caller's own lease, or a Pending job the caller saw Pending (same attempts:
-// a Pending row's attempts only change when it is pulled again).
-constexpr const char* kill_sql =
-    "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2 "
-    "WHERE id = ?1 AND status IN (1, 2) AND status = ?4 AND attempts = ?3";
-
-constexpr const char* has_ready_sql =
-    "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 1 AND next_run_at <= ?1)"
-    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1)";
-
 std::string lost(const char* verb, const Lease& lease) {
     return std::string("gqs: cannot ") + verb + " job " + lease.id.to_string() + " (attempt " +
            std::to_string(lease.attempts) + "): it is gone, finished, or leased by someone else";
@@ -69,7 +40,7 @@ bool run_transition(detail::State& state, const Lease& lease, Action action, Dur
     case Action::Complete:
     case Action::Release: { // the same parameters: id, now, the lease's attempts
         const bool complete = action == Action::Complete;
-        auto stmt = state.statement(complete ? complete_sql : release_sql,
+        auto stmt = state.statement(complete ? detail::complete_sql : detail::release_sql,
                                     complete ? "completing a job" : "releasing a job");
         detail::bind_id(stmt, 1, lease.id);
         stmt.bind(2, now);
@@ -77,7 +48,7 @@ bool run_transition(detail::State& state, const Lease& lease, Action action, Dur
         return stmt.run() > 0;
     }
     case Action::Requeue: {
-        auto stmt = state.statement(requeue_sql, "requeueing a job");
+        auto stmt = state.statement(detail::requeue_sql, "requeueing a job");
         detail::bind_id(stmt, 1, lease.id);
         stmt.bind(2, now);
         stmt.bind(3, detail::add_micros(now, backoff));
@@ -86,7 +57,7 @@ bool run_transition(detail::State& state, const Lease& lease, Action action, Dur
     }
     case Action::Kill: break;
     }
-    auto stmt = state.statement(kill_sql, "killing a job");
+    auto stmt = state.statement(detail::kill_sql, "killing a job");
     detail::bind_id(stmt, 1, lease.id);
     stmt.bind(2, now);
     stmt.bind(3, lease.attempts);
@@ -142,7 +113,7 @@ void Puller::extend_lock(Job& job, Duration lock) {
     std::lock_guard guard(state.mutex);
     auto now = detail::now_micros();
     auto until = detail::add_micros(now, lock);
-    auto stmt = state.statement(extend_sql, "extending a lease");
+    auto stmt = state.statement(detail::extend_sql, "extending a lease");
     detail::bind_id(stmt, 1, job.id);
     stmt.bind(2, now);
     stmt.bind(3, until);
@@ -253,7 +224,7 @@ PullerCapabilities Puller::capabilities() const noexcept {
 bool Puller::has_ready() {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    auto stmt = state.statement(has_ready_sql, "checking for ready jobs");
+    auto stmt = state.statement(detail::has_ready_sql, "checking for ready jobs");
     stmt.bind(1, detail::now_micros());
     return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
 }

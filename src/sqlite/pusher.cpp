@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pusher: inserting jobs, one or a batch in one transaction.
 #include "connection_impl.hpp"
+#include "sql.hpp"
 
 #include <gqs/sqlite/pusher.hpp>
 
@@ -8,14 +9,10 @@ namespace gqs::sqlite {
 
 namespace {
 
-constexpr const char* insert_sql =
-    "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
-    "next_run_at, metadata, payload) VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5)";
-
 // Caller holds the mutex. `metadata` is the encoded form of message.metadata.
 void insert(detail::State& state, const Message& message, const std::string& metadata,
             std::int64_t now, std::int64_t run_at) {
-    auto stmt = state.statement(insert_sql, "pushing a job");
+    auto stmt = state.statement(detail::insert_sql, "pushing a job");
     detail::bind_id(stmt, 1, message.id);
     stmt.bind(2, now);
     stmt.bind(3, run_at);
