@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Admin: operator actions on single jobs.
 #include "connection_impl.hpp"
+#include "core/rules.hpp"
 #include "sql.hpp"
 
 #include <gqs/sqlite/admin.hpp>
@@ -15,12 +16,12 @@ namespace {
                           const char* wanted) {
     auto stmt = state.statement(detail::status_sql, "reading a job's status");
     detail::bind_id(stmt, 1, id);
-    if (!stmt.step()) throw JobLost("gqs: " + std::string(action) + ": no job " + id.to_string());
-    auto status = sqlite3_column_int64(stmt.get(), 0);
-    std::string name(
-        to_string(status >= 1 && status <= 4 ? static_cast<Status>(status) : Status::Unknown));
-    throw BadStatus("gqs: " + std::string(action) + ": job " + id.to_string() + " is " + name +
-                    "; " + action + " takes " + wanted);
+    std::optional<Status> found;
+    if (stmt.step()) {
+        const auto status = sqlite3_column_int64(stmt.get(), 0);
+        found = status >= 1 && status <= 4 ? static_cast<Status>(status) : Status::Unknown;
+    }
+    gqs::detail::explain_no_match(id, action, wanted, found);
 }
 
 } // namespace
