@@ -8,6 +8,7 @@
 #include "detail/background.hpp"
 #include "worker/decision.hpp"
 #include "worker/lifecycle.hpp"
+#include "worker/results.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -140,21 +141,13 @@ private:
     [[nodiscard]] bool cycle_due(SteadyClock::time_point now) const;
     [[nodiscard]] bool cycle_before_job(SteadyClock::time_point now) const;
     [[nodiscard]] bool results_due(SteadyClock::time_point now) const;
-    [[nodiscard]] SteadyClock::time_point results_due_at() const;
     [[nodiscard]] bool may_exit() const;
 
-    // A handler's result on its way to storage: the next cycle stores it with its pull.
-    struct Finished {
-        Job job;
-        gqs::Action action = gqs::Action::Complete;
-        Duration backoff{};
-        int tries = 0;
-    };
-    Finished decide(Job job, const detail::RunResult& result) const;
+    using Finished = detail::Finished;
+    Finished decide(const Job& job, const detail::RunResult& result) const;
     void add_finished(Finished finished, SteadyClock::time_point now);
     void guard_results(int busy_threads);
     void wake_keeper_for_results();
-    bool finish(std::vector<Finished>& done, const std::vector<SettleResult>& results);
 
     Puller& puller_;
     const Handler handler_;
@@ -179,9 +172,7 @@ private:
     bool backlog_ = false;     // the last pull filled its batch: more jobs are likely waiting
     bool pushed_ = false;      // jobs were pushed since the last pull began
     bool check_first_ = false; // a pull due only to the timer asks has_ready() first
-    SteadyClock::time_point next_poll_{};     // when idle threads pull again without a push
-    SteadyClock::time_point retry_at_{};      // when results that failed on storage are tried again
-    SteadyClock::time_point results_since_{}; // when finished_ last became non-empty
+    SteadyClock::time_point next_poll_{}; // when idle threads pull again without a push
     int busy_ = 0;            // leases reserved for a pull, queued, or held by handler threads
     int handlers_alive_ = 0;  // handler threads of the current (or timed-out) run not returned
     int idle_ = 0;            // handler threads waiting for work
@@ -194,8 +185,8 @@ private:
     // Results of returned handlers, not yet stored. The next cycle stores them all with its
     // pull in one Puller::settle_and_pull call: one commit per cycle, however many handlers
     // finished meanwhile. A result waits at most group_delay for that cycle; then an idle
-    // thread, or the lease keeper, stores it.
-    std::vector<Finished> finished_;
+    // thread, or the lease keeper, stores it. After a storage failure: a pull_interval.
+    detail::ResultBuffer results_;
 };
 
 Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger logger)
@@ -205,7 +196,8 @@ Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger 
       extend_retry_(std::max(Duration(1), config.lock_timeout / 10)),
       cheap_check_(puller.capabilities().cheap_ready_check),
       capacity_(saturated_sum(config.concurrency, config.queue)),
-      refill_at_(std::max(1, std::min(config.batch_size, capacity_) / 2)) {
+      refill_at_(std::max(1, std::min(config.batch_size, capacity_) / 2)),
+      results_(group_delay, config.pull_interval) {
     if (!handler_) throw std::invalid_argument("gqs::Worker: the handler is empty");
     validate(config_);
 }
@@ -246,10 +238,8 @@ void Worker::Impl::launch_run() {
         pushed_ = false;
         check_first_ = false;
         next_poll_ = SteadyClock::now(); // the first pull happens at once
-        retry_at_ = {};
-        results_since_ = {};
         busy_ = 0;
-        finished_.clear();
+        results_.clear();
         ready_.clear();
         slots_.assign(static_cast<std::size_t>(config_.concurrency), Slot{});
     }
@@ -349,7 +339,7 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             next = std::min(next, it->next_extension);
         }
         if (due == nullptr && queued == ready_.end()) {
-            if (!finished_.empty() && !cycling_) next = std::min(next, results_due_at());
+            if (!results_.empty() && !cycling_) next = std::min(next, results_.due_at());
             // With nothing to watch, look again after one extension period: a job that
             // starts meanwhile is not due before then.
             keeper_wakeup_ = next == SteadyClock::time_point::max() ? now + extend_every_ : next;
@@ -463,7 +453,7 @@ bool Worker::Impl::wants_pull(SteadyClock::time_point now) const {
 
 // Whether an idle thread should run a cycle now. Caller holds mutex_.
 bool Worker::Impl::cycle_due(SteadyClock::time_point now) const {
-    return !cycling_ && ((!finished_.empty() && now >= retry_at_) || wants_pull(now));
+    return !cycling_ && ((!results_.empty() && now >= results_.retry_at()) || wants_pull(now));
 }
 
 // Whether a thread with a queued job at hand should run a cycle first: the results have
@@ -475,22 +465,16 @@ bool Worker::Impl::cycle_before_job(SteadyClock::time_point now) const {
     return results_due(now) || (wants_pull(now) && capacity_ - busy_ >= refill_at_);
 }
 
-// Whether finished results have waited their group_delay and should be stored now by
-// whichever thread sees it. Caller holds mutex_.
+// Whether finished results have waited their group_delay (or retry pause) and should be
+// stored now by whichever thread sees it. Caller holds mutex_.
 bool Worker::Impl::results_due(SteadyClock::time_point now) const {
-    return !cycling_ && !finished_.empty() && now >= results_due_at();
-}
-
-// When the results waiting in finished_ are due to be stored whoever sees it: after their
-// group_delay, or at retry_at_ after a storage error. Caller holds mutex_.
-SteadyClock::time_point Worker::Impl::results_due_at() const {
-    return std::max(results_since_ + group_delay, retry_at_);
+    return !cycling_ && results_.due(now);
 }
 
 // Whether a handler thread may return: stopping, and no job or result is left to it or to
 // a cycle under way. Caller holds mutex_.
 bool Worker::Impl::may_exit() const {
-    return stopping_ && ready_.empty() && finished_.empty() && !cycling_;
+    return stopping_ && ready_.empty() && results_.empty() && !cycling_;
 }
 
 // Every handler thread runs pulled jobs and, when idle, the cycle that stores finished
@@ -509,7 +493,7 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
             if (stopping_) {
                 // Leased but never started: give the lease back without counting the attempt.
                 --busy_;
-                add_finished({std::move(pulled->job), gqs::Action::Release, {}, 0}, now);
+                add_finished({gqs::lease_of(pulled->job), gqs::Action::Release, {}, 0}, now);
                 continue;
             }
             run_job(lock, slot, std::move(*pulled));
@@ -524,10 +508,11 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
         // at the latest, so a long handler run by that thread never stops the polling.
         auto until = cycling_ ? now + config_.pull_interval : next_poll_;
         if (stopping_) until = now + config_.pull_interval;
-        // Results that failed on storage are tried again at retry_at_ (in the past otherwise:
-        // then the cycle under way, or the next one, stores them, and waiting until a past
-        // time would spin on the lock while that cycle runs).
-        if (!finished_.empty() && retry_at_ > now) until = std::min(until, retry_at_);
+        // Results that failed on storage are tried again at results_.retry_at() (in the past
+        // otherwise: then the cycle under way, or the next one, stores them, and waiting until a
+        // past time would spin on the lock while that cycle runs).
+        if (!results_.empty() && results_.retry_at() > now)
+            until = std::min(until, results_.retry_at());
         ++idle_;
         work_cv_.wait_until(lock, until, [this] {
             return !ready_.empty() || may_exit() || cycle_due(SteadyClock::now());
@@ -564,15 +549,12 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     // The transition depends only on the result and the attempt, so it is chosen before the
     // lock is taken: one lock per job on the way out, which matters when short jobs keep
     // every thread contending for it.
-    Finished finished = decide(std::move(pulled.job), result);
+    Finished finished = decide(pulled.job, result);
 
     lock.lock();
     slot.settling = true;
     state_cv_.wait(lock, [&slot] { return !slot.extending; });
     const bool lost = slot.lost;
-    finished.job.status = slot.lease.status;
-    finished.job.locked_until = slot.lease.locked_until;
-    finished.job.updated_at = slot.lease.updated_at;
     slot.active = false;
     --busy_;
     if (!lost) {
@@ -582,7 +564,7 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
         return;
     }
     lock.unlock();
-    log(LogLevel::Warning, "job ", finished.job.id.to_string(),
+    log(LogLevel::Warning, "job ", finished.lease.id.to_string(),
         ": its lease was lost while the handler ran; the result is dropped");
     lock.lock();
 }
@@ -592,19 +574,18 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
 // is told to store the result after group_delay should no thread get to it. Caller holds
 // mutex_.
 void Worker::Impl::add_finished(Finished finished, SteadyClock::time_point now) {
-    if (finished_.empty()) results_since_ = now;
-    finished_.push_back(std::move(finished));
+    results_.add(std::move(finished), now);
     // Cycling: the cycle's end looks after these results. Nothing at hand: this thread
     // stores them next. Otherwise it runs a job at hand first.
     if (!cycling_ && !ready_.empty()) guard_results(1);
 }
 
-// Results wait in finished_ while `busy_threads` handler threads (beside the idle ones) are
+// Results wait in results_ while `busy_threads` handler threads (beside the idle ones) are
 // about to start jobs at hand: if the idle threads can take every other job and still leave
 // one free to store the results, wake one more of them; else the results could wait behind
 // long handlers, so the lease keeper stores them after group_delay. Caller holds mutex_.
 void Worker::Impl::guard_results(int busy_threads) {
-    if (finished_.empty()) return;
+    if (results_.empty()) return;
     const int others = static_cast<int>(ready_.size()) - busy_threads;
     if (idle_ > std::max(others, 0)) {
         work_cv_.notify_one();
@@ -615,8 +596,8 @@ void Worker::Impl::guard_results(int busy_threads) {
 
 // Makes the lease keeper wake when the oldest waiting result is due. Caller holds mutex_.
 void Worker::Impl::wake_keeper_for_results() {
-    if (finished_.empty()) return;
-    const auto due = results_due_at();
+    if (results_.empty()) return;
+    const auto due = results_.due_at();
     if (due < keeper_wakeup_) {
         keeper_wakeup_ = due;
         keeper_cv_.notify_all();
@@ -637,9 +618,8 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     // has_ready() first: a read, so an idle worker polling an empty queue never takes the
     // database's write lock.
     const bool check =
-        batch > 0 && check_first_ && cheap_check_ && !backlog_ && !pushed_ && finished_.empty();
-    std::vector<Finished> done;
-    done.swap(finished_);
+        batch > 0 && check_first_ && cheap_check_ && !backlog_ && !pushed_ && results_.empty();
+    std::vector<Finished> done = results_.take();
     busy_ += reserved;
     cycling_ = true;
     // Pushes before this point are visible to the pull; later ones call for another cycle.
@@ -675,7 +655,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
         try {
             settlements.reserve(done.size());
             for (Finished& f : done)
-                settlements.push_back({gqs::lease_of(f.job), f.action, f.backoff});
+                settlements.push_back({f.lease, f.action, f.backoff});
             jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout);
         } catch (const std::exception& e) {
             pull_failed = batch > 0;
@@ -695,7 +675,9 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
                                      {},
                                      std::nullopt});
     }
-    const bool settle_failed = finish(done, results);
+    std::vector<Finished> again =
+        detail::unsettled(std::move(done), results, logger_, settle_tries);
+    const bool settle_failed = !again.empty();
     const int got = static_cast<int>(jobs.size());
     if (got > batch) {
         log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ", batch,
@@ -712,10 +694,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
         ready_.push_back(Pulled{std::move(job), first_extension});
     if (got > 0 && first_extension < keeper_wakeup_) keeper_cv_.notify_all();
     // Results that failed on storage are tried again after a pause.
-    if (finished_.empty() && !done.empty()) results_since_ = now;
-    for (Finished& f : done)
-        finished_.push_back(std::move(f));
-    retry_at_ = settle_failed ? now + config_.pull_interval : SteadyClock::time_point{};
+    results_.put_back(std::move(again), settle_failed, now);
     if (pull_failed) {
         backlog_ = false;
         check_first_ = false;
@@ -743,57 +722,22 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
 }
 
 // Turns a handler's result into the transition to store: complete, requeue or kill.
-Worker::Impl::Finished Worker::Impl::decide(Job job, const detail::RunResult& result) const {
+Worker::Impl::Finished Worker::Impl::decide(const Job& job, const detail::RunResult& result) const {
     const detail::Decision decision = detail::decide(config_.backoff, job.attempts, result.outcome);
-    Finished out{std::move(job), decision.action, decision.backoff, 0};
+    Finished out{gqs::lease_of(job), decision.action, decision.backoff, 0};
     if (result.outcome == detail::Outcome::Success) return out;
-    const std::string id = out.job.id.to_string();
+    const std::string id = job.id.to_string();
     if (result.outcome == detail::Outcome::Kill) {
-        log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ", out.job.attempts,
+        log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ", job.attempts,
             ": ", result.error);
     } else if (decision.retries_spent) {
-        log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts,
-            " failed: ", result.error, "; no retries left, so it is dead");
+        log(LogLevel::Warning, "job ", id, ": attempt ", job.attempts, " failed: ", result.error,
+            "; no retries left, so it is dead");
     } else if (decision.action == Action::Requeue) {
-        log(LogLevel::Warning, "job ", id, ": attempt ", out.job.attempts,
-            " failed: ", result.error, "; retrying in ", out.backoff);
+        log(LogLevel::Warning, "job ", id, ": attempt ", job.attempts, " failed: ", result.error,
+            "; retrying in ", out.backoff);
     }
     return out;
-}
-
-// The only place that looks at stored results. Keeps in `done` the ones to try again (a
-// storage error, fewer than settle_tries tries); returns whether any failed on storage.
-bool Worker::Impl::finish(std::vector<Finished>& done, const std::vector<SettleResult>& results) {
-    std::vector<Finished> again;
-    for (std::size_t i = 0; i < done.size(); ++i) {
-        if (i >= results.size() || results[i].applied()) continue;
-        Finished& f = done[i];
-        const std::string id = f.job.id.to_string();
-        const char* verb = f.action == gqs::Action::Complete  ? "complete"
-                           : f.action == gqs::Action::Requeue ? "requeue"
-                           : f.action == gqs::Action::Kill    ? "kill"
-                                                              : "release";
-        if (results[i].status == SettleStatus::LeaseLost) {
-            log(LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
-                results[i].error, "); leaving it to its new holder");
-            continue;
-        }
-        log(LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
-            settle_tries, "): ", results[i].error);
-        // A release is not tried again: it takes the attempt back, so the job's attempts
-        // return to a value they had before, and a retry after a release that did commit
-        // (but was reported as failed) could match the next holder's lease. Left alone, the
-        // job runs again once its lease expires, with this attempt counted.
-        if (f.action != gqs::Action::Release && ++f.tries < settle_tries) {
-            again.push_back(std::move(f));
-        } else {
-            log(LogLevel::Error, "job ", id,
-                ": left Processing; it runs again once its lease expires");
-        }
-    }
-    const bool failed = !again.empty();
-    done = std::move(again);
-    return failed;
 }
 
 // ---- Worker --------------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// ResultBuffer and the reading of a cycle's settle results.
+#include "results.hpp"
+
+#include "detail/background.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+namespace gqs::detail {
+
+void ResultBuffer::add(Finished finished, Clock::time_point now) {
+    if (waiting_.empty()) since_ = now;
+    waiting_.push_back(std::move(finished));
+}
+
+std::vector<Finished> ResultBuffer::take() noexcept {
+    std::vector<Finished> all;
+    all.swap(waiting_);
+    return all;
+}
+
+void ResultBuffer::put_back(std::vector<Finished> again, bool storage_failed,
+                            Clock::time_point now) {
+    if (waiting_.empty() && !again.empty()) since_ = now;
+    for (Finished& f : again)
+        waiting_.push_back(std::move(f));
+    retry_at_ = storage_failed ? now + retry_pause_ : Clock::time_point{};
+}
+
+void ResultBuffer::clear() noexcept {
+    waiting_.clear();
+    since_ = {};
+    retry_at_ = {};
+}
+
+ResultBuffer::Clock::time_point ResultBuffer::due_at() const noexcept {
+    return std::max(since_ + group_delay_, retry_at_);
+}
+
+std::vector<Finished> unsettled(std::vector<Finished> done,
+                                const std::vector<SettleResult>& results, const Logger& logger,
+                                int max_tries) {
+    std::vector<Finished> again;
+    for (std::size_t i = 0; i < done.size(); ++i) {
+        if (i >= results.size() || results[i].applied()) continue;
+        Finished& f = done[i];
+        const std::string id = f.lease.id.to_string();
+        const char* verb = f.action == Action::Complete  ? "complete"
+                           : f.action == Action::Requeue ? "requeue"
+                           : f.action == Action::Kill    ? "kill"
+                                                         : "release";
+        if (results[i].status == SettleStatus::LeaseLost) {
+            log(logger, LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
+                results[i].error, "); leaving it to its new holder");
+            continue;
+        }
+        log(logger, LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
+            max_tries, "): ", results[i].error);
+        // A release is not tried again: it takes the attempt back, so the job's attempts
+        // return to a value they had before, and a retry after a release that did commit
+        // (but was reported as failed) could match the next holder's lease. Left alone, the
+        // job runs again once its lease expires, with this attempt counted.
+        if (f.action != Action::Release && ++f.tries < max_tries) {
+            again.push_back(std::move(f));
+        } else {
+            log(logger, LogLevel::Error, "job ", id,
+                ": left Processing; it runs again once its lease expires");
+        }
+    }
+    return again;
+}
+
+} // namespace gqs::detail
