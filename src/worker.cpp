@@ -8,6 +8,7 @@
 #include "detail/background.hpp"
 #include "worker/decision.hpp"
 #include "worker/lifecycle.hpp"
+#include "worker/pull_policy.hpp"
 #include "worker/results.hpp"
 
 #include <algorithm>
@@ -81,12 +82,6 @@ Job lease_snapshot(const Job& job) {
     return lease;
 }
 
-// a + b for a config's counts, without overflow (validate rejects negative ones later).
-int saturated_sum(int a, int b) {
-    const long long sum = static_cast<long long>(a) + b;
-    return static_cast<int>(std::min<long long>(sum, std::numeric_limits<int>::max()));
-}
-
 } // namespace
 
 class Worker::Impl {
@@ -155,9 +150,6 @@ private:
     const Logger logger_;
     const Duration extend_every_;
     const Duration extend_retry_;
-    const bool cheap_check_; // the puller's has_ready is a read (PullerCapabilities)
-    const int capacity_;     // leases held at most: threads plus queue places
-    const int refill_at_;    // with a queue, free places that call for a pull before they run out
 
     // Start, stop and the threads of each run. Guards pushes_ (changed only in its calls).
     detail::Lifecycle lifecycle_{"gqs::Worker", "handlers"};
@@ -169,14 +161,10 @@ private:
     std::condition_variable state_cv_;  // an extension ended, a thread exited, stop
     bool stopping_ = false;
     bool cycling_ = false;     // a thread is storing results and pulling (one at a time)
-    bool backlog_ = false;     // the last pull filled its batch: more jobs are likely waiting
-    bool pushed_ = false;      // jobs were pushed since the last pull began
-    bool check_first_ = false; // a pull due only to the timer asks has_ready() first
-    SteadyClock::time_point next_poll_{}; // when idle threads pull again without a push
-    int busy_ = 0;            // leases reserved for a pull, queued, or held by handler threads
-    int handlers_alive_ = 0;  // handler threads of the current (or timed-out) run not returned
-    int idle_ = 0;            // handler threads waiting for work
-    std::list<Pulled> ready_; // stable while the keeper extends an entry
+    detail::PullPolicy pulls_; // the leases held, and when to take more
+    int handlers_alive_ = 0;   // handler threads of the current (or timed-out) run not returned
+    int idle_ = 0;             // handler threads waiting for work
+    std::list<Pulled> ready_;  // stable while the keeper extends an entry
     std::vector<Slot> slots_;
     // When the lease keeper wakes next on its own; a job whose first extension is due later
     // needs no wake-up call (one context switch less per job).
@@ -194,9 +182,7 @@ Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger 
       logger_(logger ? std::move(logger) : Logger(default_logger)),
       extend_every_(std::max(Duration(1), config.lock_timeout / 2)),
       extend_retry_(std::max(Duration(1), config.lock_timeout / 10)),
-      cheap_check_(puller.capabilities().cheap_ready_check),
-      capacity_(saturated_sum(config.concurrency, config.queue)),
-      refill_at_(std::max(1, std::min(config.batch_size, capacity_) / 2)),
+      pulls_(config, puller.capabilities().cheap_ready_check),
       results_(group_delay, config.pull_interval) {
     if (!handler_) throw std::invalid_argument("gqs::Worker: the handler is empty");
     validate(config_);
@@ -234,11 +220,7 @@ void Worker::Impl::launch_run() {
         std::lock_guard lock(mutex_);
         stopping_ = false;
         cycling_ = false;
-        backlog_ = false;
-        pushed_ = false;
-        check_first_ = false;
-        next_poll_ = SteadyClock::now(); // the first pull happens at once
-        busy_ = 0;
+        pulls_.reset(SteadyClock::now()); // the first pull happens at once
         results_.clear();
         ready_.clear();
         slots_.assign(static_cast<std::size_t>(config_.concurrency), Slot{});
@@ -247,7 +229,7 @@ void Worker::Impl::launch_run() {
     pushes_ = puller_.on_push([this] {
         {
             std::lock_guard lock(mutex_);
-            pushed_ = true;
+            pulls_.pushed();
         }
         work_cv_.notify_one();
     });
@@ -398,7 +380,7 @@ void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
         break;
     case Extension::Lost:
         ready_.erase(it);
-        --busy_;
+        pulls_.lease_ended();
         work_cv_.notify_one(); // room for another lease
         break;
     case Extension::Failed: it->next_extension = SteadyClock::now() + extend_retry_; break;
@@ -435,7 +417,7 @@ void Worker::Impl::handler_main(std::size_t index) noexcept {
         if (!lock.owns_lock()) lock.lock();
         if (slot.active) {
             slot.active = false;
-            --busy_;
+            pulls_.lease_ended();
         }
         log(LogLevel::Error, "internal error in a handler thread; it exits, and its job runs "
                              "again once its lease expires");
@@ -448,7 +430,7 @@ void Worker::Impl::handler_main(std::size_t index) noexcept {
 
 // Whether idle threads should lease jobs now. Caller holds mutex_.
 bool Worker::Impl::wants_pull(SteadyClock::time_point now) const {
-    return !stopping_ && busy_ < capacity_ && (backlog_ || pushed_ || now >= next_poll_);
+    return pulls_.wants_pull(now, stopping_);
 }
 
 // Whether an idle thread should run a cycle now. Caller holds mutex_.
@@ -462,7 +444,7 @@ bool Worker::Impl::cycle_due(SteadyClock::time_point now) const {
 // Caller holds mutex_.
 bool Worker::Impl::cycle_before_job(SteadyClock::time_point now) const {
     if (config_.queue == 0 || cycling_) return false;
-    return results_due(now) || (wants_pull(now) && capacity_ - busy_ >= refill_at_);
+    return results_due(now) || pulls_.wants_refill(now, stopping_);
 }
 
 // Whether finished results have waited their group_delay (or retry pause) and should be
@@ -492,7 +474,7 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
             if (!pulled) continue;
             if (stopping_) {
                 // Leased but never started: give the lease back without counting the attempt.
-                --busy_;
+                pulls_.lease_ended();
                 add_finished({gqs::lease_of(pulled->job), gqs::Action::Release, {}, 0}, now);
                 continue;
             }
@@ -506,7 +488,7 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
         if (may_exit()) return;
         // While another thread cycles it sets the next deadline; look again after an interval
         // at the latest, so a long handler run by that thread never stops the polling.
-        auto until = cycling_ ? now + config_.pull_interval : next_poll_;
+        auto until = cycling_ ? now + config_.pull_interval : pulls_.next_poll();
         if (stopping_) until = now + config_.pull_interval;
         // Results that failed on storage are tried again at results_.retry_at() (in the past
         // otherwise: then the cycle under way, or the next one, stores them, and waiting until a
@@ -556,7 +538,7 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     state_cv_.wait(lock, [&slot] { return !slot.extending; });
     const bool lost = slot.lost;
     slot.active = false;
-    --busy_;
+    pulls_.lease_ended();
     if (!lost) {
         // The job stays leased to us until a cycle stores the result, so nobody else can
         // take it meanwhile; group_delay bounds how long that is.
@@ -606,24 +588,17 @@ void Worker::Impl::wake_keeper_for_results() {
 
 // Stores every finished result and leases jobs for the free room (idle threads, this one
 // included when `runs_one`, and free queue places) in one Puller::settle_and_pull call. It
-// reserves that room first, so the worker never holds more than capacity_ leases; without a
-// queue every pulled job starts at once. Caller holds mutex_ and has checked that a cycle is
-// due (cycle_due, cycle_before_job or results_due).
+// reserves that room first, so the worker never holds more than concurrency + queue leases; without
+// a queue every pulled job starts at once. Caller holds mutex_ and has checked that a cycle is due
+// (cycle_due, cycle_before_job or results_due).
 void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_point now,
                          bool runs_one) {
-    // Every cycle fills all the free room, whatever made it due.
-    const int reserved = stopping_ ? 0 : std::min(config_.batch_size, capacity_ - busy_);
+    const auto reservation = pulls_.reserve(stopping_, !results_.empty());
+    const int reserved = reservation.batch;
     int batch = reserved;
-    // After an interval passed with no push, no backlog and no result to store, ask
-    // has_ready() first: a read, so an idle worker polling an empty queue never takes the
-    // database's write lock.
-    const bool check =
-        batch > 0 && check_first_ && cheap_check_ && !backlog_ && !pushed_ && results_.empty();
+    const bool check = reservation.check_first;
     std::vector<Finished> done = results_.take();
-    busy_ += reserved;
     cycling_ = true;
-    // Pushes before this point are visible to the pull; later ones call for another cycle.
-    if (batch > 0) pushed_ = false;
     // Should anything below throw (only std::bad_alloc can), the cycle still ends: another
     // thread may cycle, and threads can exit. Its results and jobs wait for their leases.
     struct EndCycle {
@@ -635,7 +610,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
             if (ended) return;
             if (!lock.owns_lock()) lock.lock();
             impl.cycling_ = false;
-            impl.busy_ -= reserved;
+            impl.pulls_.cycle_abandoned(reserved);
             impl.work_cv_.notify_all();
         }
     } end_cycle{*this, lock, reserved};
@@ -688,25 +663,13 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     lock.lock();
     end_cycle.ended = true;
     cycling_ = false;
-    busy_ += got - reserved;
     const auto first_extension = leased_at + extend_every_;
     for (Job& job : jobs)
         ready_.push_back(Pulled{std::move(job), first_extension});
     if (got > 0 && first_extension < keeper_wakeup_) keeper_cv_.notify_all();
     // Results that failed on storage are tried again after a pause.
     results_.put_back(std::move(again), settle_failed, now);
-    if (pull_failed) {
-        backlog_ = false;
-        check_first_ = false;
-        next_poll_ = now + config_.pull_interval;
-    } else if (reserved > 0) {
-        // A full batch suggests a backlog: pull again as soon as a thread is idle instead of
-        // waiting an interval per batch. Otherwise (or when has_ready() said no) the queue
-        // looked empty: poll again after an interval, or at once after a push.
-        backlog_ = batch > 0 && got >= batch;
-        check_first_ = !backlog_;
-        if (!backlog_) next_poll_ = now + config_.pull_interval;
-    }
+    pulls_.cycle_ended(reserved, batch, got, pull_failed, now);
     // A handler thread runs the first job itself; wake one idle thread per other job (there
     // are at most `concurrency`), and one more if another cycle is due already while this
     // thread is busy with its job.
