@@ -7,6 +7,7 @@
 
 #include "detail/background.hpp"
 #include "worker/decision.hpp"
+#include "worker/lease_table.hpp"
 #include "worker/lifecycle.hpp"
 #include "worker/pull_policy.hpp"
 #include "worker/results.hpp"
@@ -68,20 +69,6 @@ constexpr int settle_tries = 3;
 // long; after it, a thread or the lease keeper stores the results.
 constexpr auto group_delay = std::chrono::milliseconds(1);
 
-// What the lease keeper works on: the job's identity and lease, without payload and metadata.
-// The handler reads its own copy of the job meanwhile, so the two never share an object.
-Job lease_snapshot(const Job& job) {
-    Job lease;
-    lease.id = job.id;
-    lease.created_at = job.created_at;
-    lease.updated_at = job.updated_at;
-    lease.status = job.status;
-    lease.attempts = job.attempts;
-    lease.locked_until = job.locked_until;
-    lease.next_run_at = job.next_run_at;
-    return lease;
-}
-
 } // namespace
 
 class Worker::Impl {
@@ -94,24 +81,8 @@ public:
 private:
     enum class Extension : std::uint8_t { Extended, Lost, Failed };
 
-    // A leased job not yet started: on its way to an idle thread, or queued (config.queue).
-    // The lease keeper extends its lease like a running job's.
-    struct Pulled {
-        Job job;
-        SteadyClock::time_point next_extension; // from the time taken before the pull
-        bool extending = false;                 // the keeper is inside extend_lock for it
-    };
-
-    // One handler thread's running job, as the lease keeper sees it. Guarded by mutex_.
-    struct Slot {
-        bool active = false;    // a job is leased to this thread
-        bool settling = false;  // its handler returned: no more extensions
-        bool extending = false; // the keeper is inside extend_lock for it
-        bool lost = false;      // extend_lock said the lease is gone
-        Job lease;
-        std::stop_source stop{std::nostopstate};
-        SteadyClock::time_point next_extension{};
-    };
+    using Pulled = detail::Pulled;
+    using Slot = detail::Slot;
 
     template <class... Parts>
     void log(LogLevel level, const Parts&... parts) const noexcept {
@@ -160,12 +131,11 @@ private:
     std::condition_variable keeper_cv_; // lease keeper: a lease to watch, or stop
     std::condition_variable state_cv_;  // an extension ended, a thread exited, stop
     bool stopping_ = false;
-    bool cycling_ = false;     // a thread is storing results and pulling (one at a time)
-    detail::PullPolicy pulls_; // the leases held, and when to take more
-    int handlers_alive_ = 0;   // handler threads of the current (or timed-out) run not returned
-    int idle_ = 0;             // handler threads waiting for work
-    std::list<Pulled> ready_;  // stable while the keeper extends an entry
-    std::vector<Slot> slots_;
+    bool cycling_ = false;      // a thread is storing results and pulling (one at a time)
+    detail::PullPolicy pulls_;  // the leases held, and when to take more
+    int handlers_alive_ = 0;    // handler threads of the current (or timed-out) run not returned
+    int idle_ = 0;              // handler threads waiting for work
+    detail::LeaseTable leases_; // each handler thread's running job, and the local queue
     // When the lease keeper wakes next on its own; a job whose first extension is due later
     // needs no wake-up call (one context switch less per job).
     SteadyClock::time_point keeper_wakeup_{};
@@ -222,8 +192,7 @@ void Worker::Impl::launch_run() {
         cycling_ = false;
         pulls_.reset(SteadyClock::now()); // the first pull happens at once
         results_.clear();
-        ready_.clear();
-        slots_.assign(static_cast<std::size_t>(config_.concurrency), Slot{});
+        leases_.reset(static_cast<std::size_t>(config_.concurrency));
     }
     // Called on the pushing thread; it must not wait on anything that waits for a push.
     pushes_ = puller_.on_push([this] {
@@ -235,7 +204,7 @@ void Worker::Impl::launch_run() {
     });
     // The keeper first: a handler thread may lease a job as soon as it exists.
     launch([this] { keeper_main(); }, false);
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
+    for (std::size_t i = 0; i < static_cast<std::size_t>(config_.concurrency); ++i) {
         launch([this, i] { handler_main(i); }, true);
     }
 }
@@ -245,9 +214,7 @@ void Worker::Impl::request_stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
-        for (const Slot& slot : slots_) {
-            if (slot.active) running.push_back(slot.stop);
-        }
+        running = leases_.running_stops();
     }
     work_cv_.notify_all();
     keeper_cv_.notify_all();
@@ -281,10 +248,7 @@ void Worker::Impl::keeper_main() noexcept {
         keeper_loop(lock);
     } catch (...) {
         if (!lock.owns_lock()) lock.lock();
-        for (Slot& slot : slots_)
-            slot.extending = false;
-        for (Pulled& pulled : ready_)
-            pulled.extending = false;
+        leases_.clear_extending();
         state_cv_.notify_all();
         log(LogLevel::Error, "internal error in the lease keeper; leases are no longer extended");
     }
@@ -301,26 +265,10 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             cycle(lock, now, false);
             continue;
         }
-        Slot* due = nullptr;
-        auto queued = ready_.end();
-        auto next = SteadyClock::time_point::max();
-        for (Slot& slot : slots_) {
-            if (!slot.active || slot.settling || slot.extending || slot.lost) continue;
-            if (slot.next_extension <= now) {
-                due = &slot;
-                break;
-            }
-            next = std::min(next, slot.next_extension);
-        }
-        for (auto it = ready_.begin(); due == nullptr && it != ready_.end(); ++it) {
-            if (it->extending) continue;
-            if (it->next_extension <= now) {
-                queued = it;
-                break;
-            }
-            next = std::min(next, it->next_extension);
-        }
-        if (due == nullptr && queued == ready_.end()) {
+        const auto found = leases_.next_due(now);
+        Slot* due = found.slot;
+        auto next = found.next;
+        if (!found.any(leases_)) {
             if (!results_.empty() && !cycling_) next = std::min(next, results_.due_at());
             // With nothing to watch, look again after one extension period: a job that
             // starts meanwhile is not due before then.
@@ -329,7 +277,7 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             continue;
         }
         if (due == nullptr) {
-            extend_queued(lock, queued);
+            extend_queued(lock, found.queued);
             continue;
         }
         due->extending = true;
@@ -366,7 +314,7 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
 void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
                                  std::list<Pulled>::iterator it) {
     it->extending = true;
-    Job lease = lease_snapshot(it->job);
+    Job lease = detail::lease_snapshot(it->job);
     lock.unlock();
     const auto started = SteadyClock::now();
     const Extension extension = extend(lease, "dropping it from the local queue");
@@ -379,7 +327,7 @@ void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
         it->next_extension = started + extend_every_;
         break;
     case Extension::Lost:
-        ready_.erase(it);
+        leases_.queue().erase(it);
         pulls_.lease_ended();
         work_cv_.notify_one(); // room for another lease
         break;
@@ -410,7 +358,7 @@ Worker::Impl::Extension Worker::Impl::extend(Job& lease, const char* then) noexc
 
 void Worker::Impl::handler_main(std::size_t index) noexcept {
     std::unique_lock lock(mutex_);
-    Slot& slot = slots_[index];
+    Slot& slot = leases_.slots()[index];
     try {
         handler_loop(lock, slot);
     } catch (...) {
@@ -456,7 +404,7 @@ bool Worker::Impl::results_due(SteadyClock::time_point now) const {
 // Whether a handler thread may return: stopping, and no job or result is left to it or to
 // a cycle under way. Caller holds mutex_.
 bool Worker::Impl::may_exit() const {
-    return stopping_ && ready_.empty() && results_.empty() && !cycling_;
+    return stopping_ && leases_.queue().empty() && results_.empty() && !cycling_;
 }
 
 // Every handler thread runs pulled jobs and, when idle, the cycle that stores finished
@@ -465,7 +413,7 @@ bool Worker::Impl::may_exit() const {
 void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) {
     while (true) {
         auto now = SteadyClock::now();
-        if (!ready_.empty()) {
+        if (!leases_.queue().empty()) {
             if (!stopping_ && cycle_before_job(now)) {
                 cycle(lock, now, true);
                 continue;
@@ -497,26 +445,27 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
             until = std::min(until, results_.retry_at());
         ++idle_;
         work_cv_.wait_until(lock, until, [this] {
-            return !ready_.empty() || may_exit() || cycle_due(SteadyClock::now());
+            return !leases_.queue().empty() || may_exit() || cycle_due(SteadyClock::now());
         });
         --idle_;
     }
 }
 
 // Takes the first queued job, waiting while the lease keeper extends it; nullopt if the
-// queue emptied meanwhile. Caller holds mutex_ and has checked that ready_ is not empty.
+// queue emptied meanwhile. Caller holds mutex_ and has checked that the queue is not empty.
 std::optional<Worker::Impl::Pulled> Worker::Impl::take_ready(std::unique_lock<std::mutex>& lock) {
-    state_cv_.wait(lock, [this] { return ready_.empty() || !ready_.front().extending; });
-    if (ready_.empty()) return std::nullopt;
-    Pulled pulled = std::move(ready_.front());
-    ready_.pop_front();
+    state_cv_.wait(
+        lock, [this] { return leases_.queue().empty() || !leases_.queue().front().extending; });
+    if (leases_.queue().empty()) return std::nullopt;
+    Pulled pulled = std::move(leases_.queue().front());
+    leases_.queue().pop_front();
     return pulled;
 }
 
 // Runs a leased job's handler unlocked and queues the result for the next cycle. Caller
 // holds mutex_.
 void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulled pulled) {
-    slot.lease = lease_snapshot(pulled.job);
+    slot.lease = detail::lease_snapshot(pulled.job);
     slot.stop = std::stop_source();
     if (stopping_) slot.stop.request_stop();
     slot.next_extension = pulled.next_extension;
@@ -559,7 +508,7 @@ void Worker::Impl::add_finished(Finished finished, SteadyClock::time_point now) 
     results_.add(std::move(finished), now);
     // Cycling: the cycle's end looks after these results. Nothing at hand: this thread
     // stores them next. Otherwise it runs a job at hand first.
-    if (!cycling_ && !ready_.empty()) guard_results(1);
+    if (!cycling_ && !leases_.queue().empty()) guard_results(1);
 }
 
 // Results wait in results_ while `busy_threads` handler threads (beside the idle ones) are
@@ -568,7 +517,7 @@ void Worker::Impl::add_finished(Finished finished, SteadyClock::time_point now) 
 // long handlers, so the lease keeper stores them after group_delay. Caller holds mutex_.
 void Worker::Impl::guard_results(int busy_threads) {
     if (results_.empty()) return;
-    const int others = static_cast<int>(ready_.size()) - busy_threads;
+    const int others = static_cast<int>(leases_.queue().size()) - busy_threads;
     if (idle_ > std::max(others, 0)) {
         work_cv_.notify_one();
     } else {
@@ -664,8 +613,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     end_cycle.ended = true;
     cycling_ = false;
     const auto first_extension = leased_at + extend_every_;
-    for (Job& job : jobs)
-        ready_.push_back(Pulled{std::move(job), first_extension});
+    leases_.add_pulled(std::move(jobs), first_extension);
     if (got > 0 && first_extension < keeper_wakeup_) keeper_cv_.notify_all();
     // Results that failed on storage are tried again after a pause.
     results_.put_back(std::move(again), settle_failed, now);
