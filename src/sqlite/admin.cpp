@@ -36,7 +36,7 @@ void Admin::retry(const Uuid& id, Duration delay) {
     {
         std::lock_guard guard(state.mutex);
         detail::in_write_transaction(state, "retrying a job", [&] {
-            auto now = detail::now_micros();
+            auto now = state.now();
             auto stmt = state.statement(detail::retry_sql, "retrying a job");
             detail::bind_id(stmt, 1, id);
             stmt.bind(2, now);
@@ -53,7 +53,7 @@ std::int64_t Admin::retry_all_dead(Duration delay) {
     std::int64_t changed = 0;
     {
         std::lock_guard guard(state.mutex);
-        auto now = detail::now_micros();
+        auto now = state.now();
         auto stmt = state.statement(detail::retry_all_sql, "retrying dead jobs");
         stmt.bind(1, now);
         stmt.bind(2, detail::add_micros(now, delay));
@@ -69,7 +69,7 @@ void Admin::cancel(const Uuid& id) {
     detail::in_write_transaction(state, "cancelling a job", [&] {
         auto stmt = state.statement(detail::cancel_sql, "cancelling a job");
         detail::bind_id(stmt, 1, id);
-        stmt.bind(2, detail::now_micros());
+        stmt.bind(2, state.now());
         if (stmt.run() == 0) explain(state, id, "cancel", "a pending job");
     });
 }

@@ -254,6 +254,7 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
     }
     auto& state = detail::Access::state(*connection);
     std::lock_guard lock(state.mutex);
+    state.clock = options.clock;
     // The first statement reads the header: a file that is not SQLite fails here, at open.
     // Every error while opening names the file.
     const std::string doing = "opening " + path.string();

@@ -85,9 +85,16 @@ struct State {
     /// Calls every push callback. Call after the push committed, without holding `mutex`.
     void notify_push();
 
+    /// The time gqs stamps and compares jobs with, in storage's microseconds (Options::clock).
+    /// Caller holds `mutex`.
+    [[nodiscard]] std::int64_t now() const {
+        return clock ? gqs::detail::to_micros(clock()) : gqs::detail::now_micros();
+    }
+
     std::mutex mutex;
     SQLite::Database db;
     sqlite3* handle;
+    std::function<TimePoint()> clock; // empty: the system clock
     std::unordered_map<const char*, sqlite3_stmt*> statements;
 
     // Push callbacks have their own lock: they run after the database lock is released, and

@@ -50,7 +50,7 @@ Stats Observer::stats() {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     Stats s;
-    auto now = detail::now_micros();
+    auto now = state.now();
     s.at = detail::from_micros(now);
     auto stmt = state.statement(detail::stats_sql, "reading queue stats");
     stmt.bind(1, now);

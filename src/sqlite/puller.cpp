@@ -84,7 +84,7 @@ std::vector<Job> Puller::pull(int batch, Duration lock) {
     gqs::detail::check_pull(batch, lock);
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    return pull_locked(batch, lock, detail::now_micros());
+    return pull_locked(batch, lock, state.now());
 }
 
 std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::int64_t now) {
@@ -111,7 +111,7 @@ void Puller::extend_lock(Job& job, Duration lock) {
     gqs::detail::check_lock(lock, "extend_lock lock");
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    auto now = detail::now_micros();
+    auto now = state.now();
     auto until = detail::add_micros(now, lock);
     auto stmt = state.statement(detail::extend_sql, "extending a lease");
     detail::bind_id(stmt, 1, job.id);
@@ -129,7 +129,7 @@ void Puller::transition(Job& job, Action action, Duration backoff) {
     std::int64_t now = 0;
     {
         std::lock_guard guard(state.mutex);
-        now = detail::now_micros();
+        now = state.now();
         // One statement in autocommit mode: its own write transaction.
         if (!run_transition(state, lease, action, backoff, now)) throw_lost(action, lease);
     }
@@ -155,7 +155,7 @@ std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlem
     std::int64_t now = 0;
     {
         std::lock_guard guard(state.mutex);
-        now = detail::now_micros();
+        now = state.now();
         // One transaction for the lot: one commit (and one fsync with synchronous=FULL)
         // instead of one per job; with a pull, a worker's whole cycle. A transition whose
         // lease is lost changes no row, so it fails alone without spoiling the others.
@@ -225,7 +225,7 @@ bool Puller::has_ready() {
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     auto stmt = state.statement(detail::has_ready_sql, "checking for ready jobs");
-    stmt.bind(1, detail::now_micros());
+    stmt.bind(1, state.now());
     return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
 }
 

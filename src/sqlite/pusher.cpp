@@ -44,7 +44,7 @@ void Pusher::push(const Message& message, Duration delay) {
     auto& state = detail::Access::state(*connection_);
     {
         std::lock_guard lock(state.mutex);
-        auto now = detail::now_micros();
+        auto now = state.now();
         // One statement in autocommit mode is its own write transaction: SQLite takes the
         // write lock before reading anything, so busy_timeout applies.
         insert(state, message, metadata, now, detail::add_micros(now, delay));
@@ -64,7 +64,7 @@ void Pusher::push_batch(std::span<const Message> messages, Duration delay) {
     {
         std::lock_guard lock(state.mutex);
         detail::in_write_transaction(state, "pushing a batch of jobs", [&] {
-            auto now = detail::now_micros();
+            auto now = state.now();
             auto run_at = detail::add_micros(now, delay);
             for (std::size_t i = 0; i < messages.size(); ++i)
                 insert(state, messages[i], metadata[i], now, run_at);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace gqs::sqlite {
@@ -34,6 +35,12 @@ struct Options {
     /// SQLite's 1,000-page threshold: no push or pull then waits milliseconds for it. Off:
     /// SQLite's automatic checkpoints, on the committing thread.
     bool background_checkpoint = true;
+    /// The clock gqs stamps job times with and compares them against (leases, delays,
+    /// backoffs); empty: std::chrono::system_clock. Meant for tests: a clock the test moves
+    /// makes leases run out and backoffs pass without waiting. Called with the Connection's
+    /// lock held, so it must be quick and must not use the Connection; every Connection to
+    /// one file should tell the same time.
+    std::function<TimePoint()> clock;
 };
 
 namespace detail {
