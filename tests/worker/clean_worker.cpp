@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of gqs::CleanWorker over real SQLite files.
 #include "catch.hpp"
-#include "helpers.hpp"
+#include "worker_support.hpp"
 
 #include <gqs/clean_worker.hpp>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of WorkerConfig::queue: jobs leased ahead of the threads, kept leased, released at stop.
 #include "catch.hpp"
-#include "helpers.hpp"
+#include "worker_support.hpp"
 
 #include <gqs/worker.hpp>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // gqs::testing::work_one: a handler's unit test, on the calling thread.
 #include "catch.hpp"
-#include "helpers.hpp"
+#include "worker_support.hpp"
 
 #include <gqs/testing.hpp>
 

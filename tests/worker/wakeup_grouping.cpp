@@ -2,7 +2,7 @@
 // The worker's fast paths: woken by an in-process push, polling with a read while idle, and
 // settling the results of concurrent handlers together.
 #include "catch.hpp"
-#include "helpers.hpp"
+#include "worker_support.hpp"
 
 #include <gqs/worker.hpp>
 

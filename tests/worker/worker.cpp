@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of gqs::Worker over real SQLite files and real threads.
 #include "catch.hpp"
-#include "helpers.hpp"
+#include "worker_support.hpp"
 
 #include <gqs/worker.hpp>
 
