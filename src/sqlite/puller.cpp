@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Puller: leasing jobs and the fenced transitions of a leased job.
 #include "connection_impl.hpp"
+#include "core/settle.hpp"
 #include "sql.hpp"
 
 #include <gqs/sqlite/puller.hpp>
@@ -195,26 +196,11 @@ std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements
 std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
                                          std::vector<SettleResult>& results, int batch,
                                          Duration lock) {
-    check_settlements(settlements);
-    if (batch <= 0) {
-        results = settle(settlements);
-        return {};
-    }
-    gqs::detail::check_pull(batch, lock);
-    if (settlements.empty()) {
-        results.clear();
-        return pull(batch, lock);
-    }
-    std::vector<Job> jobs;
-    try {
-        results = settle_all(settlements, batch, lock, &jobs);
-    } catch (const StorageError&) {
-        // Nothing was committed. The settlements matter more than the next lease: store them
-        // on their own, then report the failure.
-        results = settle(settlements);
-        throw;
-    }
-    return jobs;
+    return gqs::detail::settle_and_pull_with(
+        settlements, results, batch, lock,
+        [this](std::span<const Settlement> s) { return settle(s); },
+        [this](int n, Duration l) { return pull(n, l); },
+        [&](std::vector<Job>& jobs) { return settle_all(settlements, batch, lock, &jobs); });
 }
 
 PullerCapabilities Puller::capabilities() const noexcept {
