@@ -307,6 +307,18 @@ std::vector<std::vector<gqs::Uuid>> pull_all(const std::vector<gqs::Puller*>& pu
     return got;
 }
 
+// Every job was pulled exactly once across the threads.
+void check_each_once(const std::vector<std::vector<gqs::Uuid>>& got, std::size_t jobs) {
+    std::set<gqs::Uuid> seen;
+    std::size_t total = 0;
+    for (const auto& v : got) {
+        total += v.size();
+        seen.insert(v.begin(), v.end());
+    }
+    CHECK(total == jobs);
+    CHECK(seen.size() == jobs);
+}
+
 } // namespace
 
 TEST_CASE("puller: threads pulling from one connection never share a lease",
@@ -315,15 +327,7 @@ TEST_CASE("puller: threads pulling from one connection never share a lease",
     constexpr int jobs = 2000, threads = 4;
     std::vector<gqs::Message> msgs(jobs);
     q.pusher.push_batch(msgs);
-    auto got = pull_all({&q.puller}, threads);
-    std::set<gqs::Uuid> seen;
-    std::size_t total = 0;
-    for (auto& v : got) {
-        total += v.size();
-        seen.insert(v.begin(), v.end());
-    }
-    CHECK(total == jobs);
-    CHECK(seen.size() == jobs);
+    check_each_once(pull_all({&q.puller}, threads), jobs);
 }
 
 TEST_CASE("puller: threads pulling through two connections never share a lease",
@@ -333,15 +337,7 @@ TEST_CASE("puller: threads pulling through two connections never share a lease",
     constexpr int jobs = 2000, threads = 4;
     std::vector<gqs::Message> msgs(jobs);
     q.pusher.push_batch(msgs);
-    auto got = pull_all({&q.puller, &other->puller()}, threads);
-    std::set<gqs::Uuid> seen;
-    std::size_t total = 0;
-    for (auto& v : got) {
-        total += v.size();
-        seen.insert(v.begin(), v.end());
-    }
-    CHECK(total == jobs);
-    CHECK(seen.size() == jobs);
+    check_each_once(pull_all({&q.puller, &other->puller()}, threads), jobs);
     CHECK(q.observer.list(Status::Processing, 0).size() == jobs);
     CHECK(other->observer().list(Status::Processing, 0).size() == jobs);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "conformance/backend.hpp"
+#include "support/queue_ops.hpp"
 #include "support/test_support.hpp"
 
 #include <gqs/errors.hpp>
@@ -32,18 +33,11 @@ struct Queue {
 
     /// Pushes one message with the given payload; returns it.
     Message push(std::string payload = "p", Duration delay = {}) {
-        Message m;
-        m.payload = std::move(payload);
-        pusher.push(m, delay);
-        return m;
+        return gqs::test::push_one(pusher, std::move(payload), delay);
     }
 
     /// The stored job; throws (failing the test) if it is missing.
-    Job stored(const Uuid& id) {
-        auto found = observer.get(id);
-        if (!found) throw std::runtime_error("job " + id.to_string() + " is missing");
-        return *found;
-    }
+    Job stored(const Uuid& id) { return gqs::test::stored_job(observer, id); }
 
     /// Leaves the queue with 2 Pending, 1 Processing, 2 Done and 1 Dead jobs: pushes six,
     /// pulls the four oldest, completes the first two and kills the third. Returns the ids in

@@ -4,6 +4,7 @@
 
 #include <gqs/sqlite.hpp>
 
+#include "queue_ops.hpp"
 #include "test_support.hpp"
 
 #include <cstddef>
@@ -35,18 +36,11 @@ struct SqliteQueue {
 
     /// Pushes one message with the given payload; returns it.
     Message push(std::string payload = "p", Duration delay = {}) {
-        Message m;
-        m.payload = std::move(payload);
-        pusher.push(m, delay);
-        return m;
+        return push_one(pusher, std::move(payload), delay);
     }
 
     /// The stored job; throws (failing the test) if it is missing.
-    Job stored(const Uuid& id) {
-        auto found = observer.get(id);
-        if (!found) throw std::runtime_error("job " + id.to_string() + " is missing");
-        return *found;
-    }
+    Job stored(const Uuid& id) { return stored_job(observer, id); }
 
     /// True when the job exists with this status.
     bool has_status(const Uuid& id, Status status) {

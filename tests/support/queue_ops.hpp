@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+// Two steps every queue test takes, on the interfaces: push one message, read one job back.
+#pragma once
+
+#include <gqs/interfaces.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace gqs::test {
+
+/// Pushes one message with the given payload, runnable after `delay`; returns it.
+inline Message push_one(Pusher& pusher, std::string payload = "p", Duration delay = {}) {
+    Message m;
+    m.payload = std::move(payload);
+    pusher.push(m, delay);
+    return m;
+}
+
+/// The stored job; throws (failing the test) if it is missing.
+inline Job stored_job(Observer& observer, const Uuid& id) {
+    auto found = observer.get(id);
+    if (!found) throw std::runtime_error("job " + id.to_string() + " is missing");
+    return *found;
+}
+
+} // namespace gqs::test
