@@ -481,6 +481,9 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     // lock is taken: one lock per job on the way out, which matters when short jobs keep
     // every thread contending for it.
     Finished finished = decide(pulled.job, result);
+    // The result names its lease only: the payload and metadata are freed here, before the
+    // lock is taken, not by whoever next holds it.
+    { const Job done_with = std::move(pulled.job); }
 
     lock.lock();
     slot.settling = true;
