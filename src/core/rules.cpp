@@ -8,6 +8,16 @@
 
 namespace gqs::detail {
 
+const char* verb_of(Action action) noexcept {
+    switch (action) {
+    case Action::Complete: return "complete";
+    case Action::Requeue: return "requeue";
+    case Action::Release: return "release";
+    case Action::Kill: break;
+    }
+    return "kill";
+}
+
 std::pair<Status, Status> clean_statuses(Status status) {
     switch (status) {
     case Status::Unknown: return {Status::Done, Status::Dead};

@@ -2,6 +2,7 @@
 // Queue rules every backend applies the same way: what clean deletes, why an action failed.
 #pragma once
 
+#include <gqs/interfaces.hpp>
 #include <gqs/status.hpp>
 #include <gqs/uuid.hpp>
 
@@ -9,6 +10,9 @@
 #include <utility>
 
 namespace gqs::detail {
+
+/// The action's verb in messages: "complete", "requeue", "kill", "release".
+[[nodiscard]] const char* verb_of(Action action) noexcept;
 
 /// The statuses clean(status) deletes, as a pair (equal when one): Done, Dead, or both for
 /// Unknown. Throws BadStatus for Pending, Processing or a value outside the enum.

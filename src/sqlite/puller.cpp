@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Puller: leasing jobs and the fenced transitions of a leased job.
 #include "connection_impl.hpp"
+#include "core/rules.hpp"
 #include "core/settle.hpp"
 #include "sql.hpp"
 
@@ -17,20 +18,10 @@ std::string lost(const char* verb, const Lease& lease) {
            std::to_string(lease.attempts) + "): it is gone, finished, or leased by someone else";
 }
 
-const char* verb_of(Action action) noexcept {
-    switch (action) {
-    case Action::Complete: return "complete";
-    case Action::Requeue: return "requeue";
-    case Action::Release: return "release";
-    case Action::Kill: break;
-    }
-    return "kill";
-}
-
 // The error a transition that matched no row throws from the single call.
 [[noreturn]] void throw_lost(Action action, const Lease& lease) {
     if (action == Action::Complete) throw CompleteFailed(lost("complete", lease));
-    throw JobLost(lost(verb_of(action), lease));
+    throw JobLost(lost(gqs::detail::verb_of(action), lease));
 }
 
 // Runs the fenced UPDATE of one transition at `now`; true if it applied. Caller holds the
@@ -175,7 +166,7 @@ std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlem
             results[i] = applied(s.action, s.backoff, now);
         } else {
             results[i].status = SettleStatus::LeaseLost;
-            results[i].error = lost(verb_of(s.action), s.lease);
+            results[i].error = lost(gqs::detail::verb_of(s.action), s.lease);
         }
     }
     return results;

@@ -2,6 +2,7 @@
 // ResultBuffer and the reading of a cycle's settle results.
 #include "results.hpp"
 
+#include "core/rules.hpp"
 #include "detail/background.hpp"
 
 #include <algorithm>
@@ -47,10 +48,7 @@ std::vector<Finished> unsettled(std::vector<Finished> done,
         if (i >= results.size() || results[i].applied()) continue;
         Finished& f = done[i];
         const std::string id = f.lease.id.to_string();
-        const char* verb = f.action == Action::Complete  ? "complete"
-                           : f.action == Action::Requeue ? "requeue"
-                           : f.action == Action::Kill    ? "kill"
-                                                         : "release";
+        const char* verb = verb_of(f.action);
         if (results[i].status == SettleStatus::LeaseLost) {
             log(logger, LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
                 results[i].error, "); leaving it to its new holder");
