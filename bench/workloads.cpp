@@ -263,7 +263,7 @@ double gqs_worker_ceiling(const Settings& s, std::size_t n, int c) {
     while (true) {
         settlements.clear();
         for (const auto& job : held)
-            settlements.push_back({gqs::lease_of(job), gqs::Action::Complete, {}});
+            settlements.push_back({gqs::lease_of(job), gqs::Action::Complete, {}, {}});
         auto next = puller.settle_and_pull(settlements, results, c, lease);
         for (const auto& result : results)
             expect(result.applied(), "gqs settle_and_pull completed its job");
@@ -346,23 +346,28 @@ public:
                    std::shared_ptr<PollCounts> counts)
         : inner_(std::move(connection)), counts_(std::move(counts)) {}
 
-    std::vector<gqs::Job> pull(int batch, gqs::Duration lock) override {
-        auto jobs = inner_.pull(batch, lock);
+    std::vector<gqs::Job> pull(int batch, gqs::Duration lock,
+                               std::span<const std::string> queues = {}) override {
+        auto jobs = inner_.pull(batch, lock, queues);
         count_pull();
         return jobs;
     }
     void extend_lock(gqs::Job& job, gqs::Duration lock) override { inner_.extend_lock(job, lock); }
     void complete(gqs::Job& job) override { inner_.complete(job); }
-    void requeue(gqs::Job& job, gqs::Duration backoff) override { inner_.requeue(job, backoff); }
-    void kill(gqs::Job& job) override { inner_.kill(job); }
+    void requeue(gqs::Job& job, gqs::Duration backoff, std::string_view error = {}) override {
+        inner_.requeue(job, backoff, error);
+    }
+    void kill(gqs::Job& job, std::string_view error = {}) override { inner_.kill(job, error); }
+    void snooze(gqs::Job& job, gqs::Duration delay) override { inner_.snooze(job, delay); }
     void release(gqs::Job& job) override { inner_.release(job); }
     std::vector<gqs::SettleResult> settle(std::span<const gqs::Settlement> settlements) override {
         return inner_.settle(settlements);
     }
     std::vector<gqs::Job> settle_and_pull(std::span<const gqs::Settlement> settlements,
                                           std::vector<gqs::SettleResult>& results, int batch,
-                                          gqs::Duration lock) override {
-        auto jobs = inner_.settle_and_pull(settlements, results, batch, lock);
+                                          gqs::Duration lock,
+                                          std::span<const std::string> queues = {}) override {
+        auto jobs = inner_.settle_and_pull(settlements, results, batch, lock, queues);
         if (batch > 0) count_pull();
         return jobs;
     }
@@ -370,8 +375,8 @@ public:
         return inner_.on_push(std::move(notify));
     }
     gqs::PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
-    bool has_ready() override {
-        const bool ready = inner_.has_ready();
+    bool has_ready(std::span<const std::string> queues = {}) override {
+        const bool ready = inner_.has_ready(queues);
         counts_->checks.fetch_add(1);
         return ready;
     }

@@ -5,6 +5,7 @@
 
 #include <gqs/errors.hpp>
 
+#include "core/codec.hpp"
 #include "detail/background.hpp"
 #include "worker/decision.hpp"
 #include "worker/lease_table.hpp"
@@ -40,6 +41,7 @@ void validate(const WorkerConfig& config) {
     if (config.lock_timeout <= Duration::zero())
         throw std::invalid_argument("gqs::WorkerConfig: lock_timeout must be > 0");
     validate(config.backoff);
+    detail::check_queues(config.queues);
 }
 
 namespace {
@@ -290,6 +292,13 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
         std::stop_source lost{std::nostopstate};
         switch (extension) {
         case Extension::Extended:
+            // Admin::cancel flagged the job: its handler is asked to stop. What it does then
+            // decides the outcome (storage turns a retry of a cancelled job into Dead).
+            if (lease.cancel_requested && !due->lease.cancel_requested) {
+                log(LogLevel::Warning, "job ", lease.id.to_string(),
+                    ": cancelled by an operator; requesting its handler's stop");
+                lost = due->stop;
+            }
             due->lease = std::move(lease);
             due->next_extension = started + extend_every_;
             break;
@@ -322,6 +331,17 @@ void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
     it->extending = false;
     switch (extension) {
     case Extension::Extended:
+        if (lease.cancel_requested) {
+            // Cancelled before it started: given back, which makes a cancelled job Dead.
+            log(LogLevel::Warning, "job ", lease.id.to_string(),
+                ": cancelled by an operator before it started");
+            add_finished({gqs::lease_of(it->job), gqs::Action::Release, {}, {}, 0},
+                         SteadyClock::now());
+            leases_.queue().erase(it);
+            pulls_.lease_ended();
+            work_cv_.notify_one();
+            break;
+        }
         it->job.locked_until = lease.locked_until;
         it->job.updated_at = lease.updated_at;
         it->next_extension = started + extend_every_;
@@ -423,7 +443,7 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
             if (stopping_) {
                 // Leased but never started: give the lease back without counting the attempt.
                 pulls_.lease_ended();
-                add_finished({gqs::lease_of(pulled->job), gqs::Action::Release, {}, 0}, now);
+                add_finished({gqs::lease_of(pulled->job), gqs::Action::Release, {}, {}, 0}, now);
                 continue;
             }
             run_job(lock, slot, std::move(*pulled));
@@ -573,7 +593,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     std::vector<Job> jobs;
     const auto leased_at = SteadyClock::now();
     try {
-        if (check && !puller_.has_ready()) batch = 0;
+        if (check && !puller_.has_ready(config_.queues)) batch = 0;
     } catch (...) {
         // The pull below reports what is wrong.
     }
@@ -582,8 +602,9 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
         try {
             settlements.reserve(done.size());
             for (Finished& f : done)
-                settlements.push_back({f.lease, f.action, f.backoff});
-            jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout);
+                settlements.push_back({f.lease, f.action, f.backoff, f.error});
+            jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout,
+                                           config_.queues);
         } catch (const std::exception& e) {
             pull_failed = batch > 0;
             log(LogLevel::Error, cycle_name(done.size(), batch), " failed: ", e.what(),
@@ -597,10 +618,10 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     }
     if (results.size() != done.size() && !done.empty()) {
         // The puller failed before it could say anything about the settlements.
-        results.assign(done.size(), {SettleStatus::StorageFailed,
-                                     "the puller reported no result for this settlement",
-                                     {},
-                                     std::nullopt});
+        SettleResult missing;
+        missing.status = SettleStatus::StorageFailed;
+        missing.error = "the puller reported no result for this settlement";
+        results.assign(done.size(), missing);
     }
     std::vector<Finished> again =
         detail::unsettled(std::move(done), results, logger_, settle_tries);
@@ -637,9 +658,10 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
 
 // Turns a handler's result into the transition to store: complete, requeue or kill.
 Worker::Impl::Finished Worker::Impl::decide(const Job& job, const detail::RunResult& result) const {
-    const detail::Decision decision = detail::decide(config_.backoff, job.attempts, result.outcome);
-    Finished out{gqs::lease_of(job), decision.action, decision.backoff, 0};
-    if (result.outcome == detail::Outcome::Success) return out;
+    const detail::Decision decision = detail::decide(config_.backoff, job.attempts, result);
+    Finished out{gqs::lease_of(job), decision.action, decision.backoff, decision.error, 0};
+    if (result.outcome == detail::Outcome::Success || result.outcome == detail::Outcome::Snooze)
+        return out;
     const std::string id = job.id.to_string();
     if (result.outcome == detail::Outcome::Kill) {
         log(LogLevel::Warning, "job ", id, ": killed by its handler on attempt ", job.attempts,

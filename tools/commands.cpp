@@ -503,14 +503,20 @@ void run_kill(const Context& ctx, const std::string& text) {
         // The library names the action "cancel"; say it in the CLI's words.
         auto job = sqlite::Observer(connection).get(id);
         std::string status(to_string(job ? job->status : Status::Unknown));
-        throw BadStatus(
-            "kill: job " + id.to_string() + " is " + status + "; kill takes a pending job" +
-            (status == "processing" ? " (a processing job runs again if its lease runs out)" : ""));
+        throw BadStatus("kill: job " + id.to_string() + " is " + status +
+                        "; kill takes a pending or processing job");
     } catch (const JobLost&) {
         throw JobLost("kill: no job " + id.to_string());
     }
+    // A running job is only flagged: its worker asks the handler to stop.
+    auto job = sqlite::Observer(connection).get(id);
+    const bool running = job && job->status == Status::Processing;
     if (ctx.json) {
-        print_json(ctx, {{"killed", id.to_string()}});
+        print_json(ctx, {{running ? "cancel_requested" : "killed", id.to_string()}});
+    } else if (running) {
+        *ctx.out << "cancel requested for " << id.to_string()
+                 << " (processing: its worker stops the handler; the job ends dead, or done if "
+                    "the handler finishes first)\n";
     } else {
         *ctx.out << "killed " << id.to_string() << " (pending -> dead)\n";
     }

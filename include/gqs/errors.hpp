@@ -2,6 +2,8 @@
 // The exceptions gqs throws. Every failed operation leaves storage as it was.
 #pragma once
 
+#include <gqs/time.hpp>
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -51,6 +53,13 @@ public:
 
 /// push or push_batch of an id that is already stored (or twice in one batch).
 class DuplicateJob : public Error {
+public:
+    using Error::Error;
+};
+
+/// Admin::retry of a Dead job whose unique key is held by a live (Pending or Processing) job
+/// of its queue: nothing changed.
+class UniqueConflict : public Error {
 public:
     using Error::Error;
 };
@@ -133,6 +142,20 @@ class Kill : public Error {
 public:
     Kill() : Error("job killed by its handler") {}
     using Error::Error;
+};
+
+/// Thrown by a handler to put its job back, Pending after `delay`, without counting the
+/// attempt or recording an error (e.g. a rate limit said "come back later").
+class Snooze : public Error {
+public:
+    /// delay must not be negative (a negative one is treated as zero).
+    explicit Snooze(Duration delay)
+        : Error("job snoozed by its handler"), delay_(delay.count() < 0 ? Duration{} : delay) {}
+    /// How long the job waits before it is runnable again.
+    [[nodiscard]] Duration delay() const noexcept { return delay_; }
+
+private:
+    Duration delay_;
 };
 
 } // namespace gqs

@@ -11,30 +11,48 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace gqs {
 
+/// What a push did with one message.
+struct PushResult {
+    /// The stored job: the message's id, or, for a duplicate, the id of the job that holds
+    /// its unique key (always a job that exists).
+    Uuid id;
+    /// True when the message's unique key was held by a Pending or Processing job of its
+    /// queue, so nothing was stored.
+    bool duplicate = false;
+    friend bool operator==(const PushResult&, const PushResult&) = default;
+};
+
 /// Puts new jobs into the queue, Pending, runnable after `delay`.
 class Pusher {
 public:
     virtual ~Pusher() = default;
-    /// Stores one job. Throws DuplicateJob if the id exists, std::invalid_argument on a
-    /// negative delay, StorageError on storage failure; nothing is stored on failure.
-    virtual void push(const Message& message, Duration delay = {}) = 0;
-    /// Stores all jobs in one transaction, or none of them (same errors as push; an id
-    /// repeated inside the batch is a DuplicateJob too).
-    virtual void push_batch(std::span<const Message> messages, Duration delay = {}) = 0;
+    /// Stores one job, unless its unique key is held (see PushResult). Throws DuplicateJob
+    /// if the id exists, std::invalid_argument on a negative delay or a bad queue, priority
+    /// or unique key, StorageError on storage failure; nothing is stored on failure.
+    virtual PushResult push(const Message& message, Duration delay = {}) = 0;
+    /// Stores the jobs in one transaction, or none of them (same errors as push; an id
+    /// repeated inside the batch is a DuplicateJob too). One result per message, in order; a
+    /// second message with the same queue and unique key is a duplicate of the first.
+    virtual std::vector<PushResult> push_batch(std::span<const Message> messages,
+                                               Duration delay = {}) = 0;
 };
 
 /// What to do with a leased job, for Puller::settle. Release is for a job leased but never
 /// started: Pending again at its old place in line, the attempt not counted (Puller::release).
-enum class Action : std::uint8_t { Complete, Requeue, Kill, Release };
+/// Snooze is Pending again after the settlement's backoff, the attempt not counted
+/// (Puller::snooze).
+enum class Action : std::uint8_t { Complete, Requeue, Kill, Release, Snooze };
 
 /// The lease a transition acts on: the job, the attempts its pull counted (the fencing token:
 /// once the lease ran out and another pull took the job, a stale holder's attempts no longer
@@ -56,8 +74,11 @@ struct Lease {
 struct Settlement {
     Lease lease;
     Action action = Action::Complete;
-    /// For Action::Requeue: how long until the job is runnable again (>= 0).
+    /// For Action::Requeue and Action::Snooze: how long until the job is runnable again (>= 0).
     Duration backoff{};
+    /// For Action::Requeue and Action::Kill: the entry added to the job's error history (none
+    /// when empty); cut to max_error_bytes of valid UTF-8.
+    std::string error{};
 };
 
 /// How one settlement ended.
@@ -74,8 +95,11 @@ struct SettleResult {
     std::string error;
     /// When applied: the job's updated_at as stored (the backend's clock).
     TimePoint updated_at{};
-    /// When applied by Requeue: when the job is runnable again.
+    /// When applied by Requeue or Snooze: when the job is runnable again.
     std::optional<TimePoint> next_run_at;
+    /// When applied: the job had been cancelled (Admin::cancel), so a Requeue, Kill, Snooze or
+    /// Release made it Dead with the error "cancelled".
+    bool cancelled = false;
     /// True when the settlement was stored.
     [[nodiscard]] bool applied() const noexcept { return status == SettleStatus::Applied; }
 };
@@ -129,19 +153,31 @@ class Puller {
 public:
     virtual ~Puller() = default;
     /// Leases up to `batch` runnable jobs (Pending, or Processing with an expired lease,
-    /// and next_run_at <= now) for `lock`, oldest next_run_at first. Each pulled job is
-    /// Processing with attempts + 1. Throws std::invalid_argument if batch <= 0 or lock <= 0.
-    [[nodiscard]] virtual std::vector<Job> pull(int batch, Duration lock) = 0;
-    /// Moves the lease end to now + lock. Throws LockLost if the caller's lease is gone,
-    /// std::invalid_argument if lock <= 0.
+    /// and next_run_at <= now) of the given queues (empty: every queue) for `lock`, lowest
+    /// priority number first, then oldest next_run_at. Each pulled job is Processing with
+    /// attempts + 1; a job whose lease had expired gets the error "lease expired" (a cancelled
+    /// one goes Dead instead, with "cancelled", and is not returned). Throws
+    /// std::invalid_argument if batch <= 0, lock <= 0 or a queue name is invalid.
+    [[nodiscard]] virtual std::vector<Job> pull(int batch, Duration lock,
+                                                std::span<const std::string> queues = {}) = 0;
+    /// Moves the lease end to now + lock and refreshes job.cancel_requested. Throws LockLost
+    /// if the caller's lease is gone, std::invalid_argument if lock <= 0.
     virtual void extend_lock(Job& job, Duration lock) = 0;
     /// Marks the job Done. Throws CompleteFailed if the caller's lease is gone.
     virtual void complete(Job& job) = 0;
-    /// Puts the job back to Pending, runnable after `backoff` (the Go Return). Throws
-    /// JobLost if the caller's lease is gone, std::invalid_argument on a negative backoff.
-    virtual void requeue(Job& job, Duration backoff) = 0;
-    /// Marks a leased (by the caller) or Pending job Dead. Throws JobLost otherwise.
-    virtual void kill(Job& job) = 0;
+    /// Puts the job back to Pending, runnable after `backoff` (the Go Return), adding `error`
+    /// (if not empty) to its error history. A cancelled job goes Dead ("cancelled") instead.
+    /// Throws JobLost if the caller's lease is gone, std::invalid_argument on a negative
+    /// backoff.
+    virtual void requeue(Job& job, Duration backoff, std::string_view error = {}) = 0;
+    /// Marks a leased (by the caller) or Pending job Dead, adding `error` (if not empty) to its
+    /// error history. Throws JobLost otherwise.
+    virtual void kill(Job& job, std::string_view error = {}) = 0;
+    /// Puts a leased job back to Pending, runnable after `delay`, without counting the attempt
+    /// or recording an error (a handler's gqs::Snooze). A cancelled job goes Dead instead.
+    /// Throws JobLost if the caller's lease is gone, std::invalid_argument on a negative delay.
+    /// As with release, no copy of the job may be used for a transition afterwards.
+    virtual void snooze(Job& job, Duration delay) = 0;
     /// Gives back a lease whose job never ran: Pending again, runnable at once, and the
     /// attempt the pull counted is taken back. Throws JobLost if the caller's lease is gone.
     /// The next pull hands out the same attempts again, so no copy of the released job may
@@ -160,14 +196,14 @@ public:
     /// same results.
     [[nodiscard]] std::vector<SettleResult> complete_batch(std::span<Job> jobs);
 
-    /// settle(settlements), then pull(batch, lock) when batch > 0; a backend may do both in
+    /// settle(settlements), then pull(batch, lock, queues) when batch > 0; a backend may do both in
     /// one transaction (one commit per worker cycle). `results` gets settle's per-entry
     /// results before anything is thrown; a failure of the pull throws as pull() does, after
     /// the settlements were applied (or failed) on their own. A backend that cannot do both
     /// at once may call settle_then_pull.
-    [[nodiscard]] virtual std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
-                                                           std::vector<SettleResult>& results,
-                                                           int batch, Duration lock) = 0;
+    [[nodiscard]] virtual std::vector<Job>
+    settle_and_pull(std::span<const Settlement> settlements, std::vector<SettleResult>& results,
+                    int batch, Duration lock, std::span<const std::string> queues = {}) = 0;
 
     /// Calls `notify` whenever jobs were pushed through this backend in this process (after
     /// they are committed), so an idle worker can pull at once. `notify` runs on the
@@ -175,10 +211,11 @@ public:
     /// (see capabilities) returns an empty Subscription.
     [[nodiscard]] virtual Subscription on_push(std::function<void()> notify) = 0;
 
-    /// A cheap read-only check that a pull now could return a job; false positives allowed,
-    /// false negatives not. Lets an idle worker poll without taking a write lock. A backend
-    /// without a cheap check (see capabilities) answers true.
-    [[nodiscard]] virtual bool has_ready() = 0;
+    /// A cheap read-only check that a pull of these queues (empty: every queue) now could
+    /// return a job; false positives allowed, false negatives not. Lets an idle worker poll
+    /// without taking a write lock. A backend without a cheap check (see capabilities) answers
+    /// true.
+    [[nodiscard]] virtual bool has_ready(std::span<const std::string> queues = {}) = 0;
 
     /// What this backend can do beyond the operations above. Thread-safety: any thread.
     [[nodiscard]] virtual PullerCapabilities capabilities() const noexcept = 0;
@@ -195,16 +232,28 @@ void check_settlements(std::span<const Settlement> settlements);
                                                           std::span<const Settlement> settlements);
 
 /// A generic Puller::settle_and_pull: puller.settle(settlements) into `results`, then
-/// puller.pull(batch, lock) when batch > 0 (two transactions, not one).
+/// puller.pull(batch, lock, queues) when batch > 0 (two transactions, not one).
 [[nodiscard]] std::vector<Job> settle_then_pull(Puller& puller,
                                                 std::span<const Settlement> settlements,
                                                 std::vector<SettleResult>& results, int batch,
-                                                Duration lock);
+                                                Duration lock,
+                                                std::span<const std::string> queues = {});
 
 /// Where a page of Observer::list ended: the last job's (created_at, id).
 struct Cursor {
     TimePoint created_at{};
     Uuid id;
+};
+
+/// The counts and times of one named queue (see Stats for what each means).
+struct QueueStats {
+    std::int64_t pending = 0;
+    std::int64_t processing = 0;
+    std::int64_t done = 0;
+    std::int64_t dead = 0;
+    std::int64_t expired_leases = 0;
+    std::optional<TimePoint> oldest_ready;
+    std::optional<TimePoint> next_scheduled;
 };
 
 /// A cheap summary of the queue, as of `at`.
@@ -221,6 +270,8 @@ struct Stats {
     std::optional<TimePoint> oldest_ready;
     /// The earliest next_run_at still in the future (delayed or backing-off jobs).
     std::optional<TimePoint> next_scheduled;
+    /// The same, per named queue that holds any job; the totals above sum them.
+    std::map<std::string, QueueStats, std::less<>> queues;
 };
 
 /// Reads jobs without changing them.
@@ -252,6 +303,10 @@ public:
 /// A generic Observer::stats: counts every job read through observer.list (reads them all).
 [[nodiscard]] Stats stats_by_scan(Observer& observer);
 
+/// Sets the totals of `stats` (counts and times) from its per-queue entries. Thread-safety:
+/// touches only `stats`.
+void sum_queues(Stats& stats);
+
 /// The cursor that continues a listing after `job`.
 [[nodiscard]] inline Cursor cursor_of(const Job& job) { return Cursor{job.created_at, job.id}; }
 
@@ -260,11 +315,16 @@ public:
 class Admin {
 public:
     virtual ~Admin() = default;
-    /// Dead -> Pending with attempts reset to 0, runnable after `delay`.
+    /// Dead -> Pending with attempts reset to 0, runnable after `delay` (its error history is
+    /// kept). Throws UniqueConflict if its unique key is held by a live job of its queue.
     virtual void retry(const Uuid& id, Duration delay = {}) = 0;
-    /// Every Dead job -> Pending as retry() does, in one transaction; returns how many.
+    /// Every Dead job -> Pending as retry() does, in one transaction; returns how many. A job
+    /// whose unique key is held by a live job stays Dead.
     virtual std::int64_t retry_all_dead(Duration delay = {}) = 0;
-    /// Pending -> Dead (gives up on a job that has not started).
+    /// Pending -> Dead at once. Processing: flags the job; the worker holding it sees the flag
+    /// at its next lease extension and requests the handler's stop token. If the handler then
+    /// returns, the job is Done; if it fails or its lease runs out, it is Dead ("cancelled").
+    /// A flagged job is never pulled again.
     virtual void cancel(const Uuid& id) = 0;
     /// Deletes a job that is not Processing (a leased job may be running right now).
     virtual void remove(const Uuid& id) = 0;

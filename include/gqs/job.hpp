@@ -8,8 +8,25 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace gqs {
+
+/// One failed attempt of a job, as kept in Job::errors.
+struct AttemptError {
+    /// When the failure was stored.
+    TimePoint at{};
+    /// The attempt that failed (Job::attempts while it ran).
+    std::uint32_t attempt = 0;
+    /// The handler's message, "lease expired", or "cancelled"; at most 4 KiB of UTF-8.
+    std::string message;
+    friend bool operator==(const AttemptError&, const AttemptError&) = default;
+};
+
+/// How many entries Job::errors keeps (the newest), and the most bytes of one message.
+inline constexpr std::size_t max_attempt_errors = 20;
+inline constexpr std::size_t max_error_bytes = 4096;
 
 /// A snapshot of a stored job. Changing its fields changes nothing in storage; a successful
 /// Puller transition updates the caller's snapshot to match what it wrote.
@@ -23,6 +40,10 @@ struct Job : Message {
     std::optional<TimePoint> locked_until;
     /// Earliest time the job may be pulled.
     TimePoint next_run_at{};
+    /// Why earlier attempts failed, oldest first; at most the last max_attempt_errors.
+    std::vector<AttemptError> errors;
+    /// Admin::cancel asked for this running job to stop; it is never pulled again.
+    bool cancel_requested = false;
 };
 
 } // namespace gqs

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace gqs {
 
@@ -21,6 +22,15 @@ struct Message {
     nlohmann::json metadata;
     /// Opaque bytes; NUL bytes and any size SQLite accepts are kept as they are.
     std::string payload;
+    /// The named queue the job joins: 1..127 bytes of UTF-8 without NUL (push throws
+    /// std::invalid_argument otherwise). Workers choose the queues they serve.
+    std::string queue = "default";
+    /// 0 runs first, 9 last; push throws std::invalid_argument outside 0..9.
+    int priority = 0;
+    /// While a Pending or Processing job of the same queue holds this key, a push with it
+    /// stores nothing and returns that job's id (PushResult::duplicate). 1..1024 bytes of
+    /// UTF-8 without NUL when set (std::invalid_argument otherwise).
+    std::optional<std::string> unique_key;
 
     /// Sets metadata[key] = value (metadata becomes an object if it was null).
     /// Throws nlohmann::json::type_error if metadata holds a non-object value.

@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <stop_token>
+#include <string>
+#include <vector>
 
 namespace gqs {
 
@@ -33,20 +35,23 @@ struct WorkerConfig {
     Duration lock_timeout{30000};
     /// When and how often a failed job is retried.
     BackoffConfig backoff;
+    /// The named queues this worker serves (each a valid queue name); empty: every queue.
+    std::vector<std::string> queues;
 };
 
 /// Throws std::invalid_argument when a field of `config` is outside the range its comment
 /// gives (including its backoff). Thread-safety: pure function.
 void validate(const WorkerConfig& config);
 
-/// Processes one job. Returning marks the job Done; throwing gqs::Kill marks it Dead; any
-/// other exception retries it per the backoff. `stop` is requested when the worker stops or
-/// the job's lease is lost; the handler should then return or throw soon.
-/// Beware: returning marks the job Done even after `stop` was requested, so a handler that
-/// stops early must throw to have its job run again later, e.g.
-/// `if (stop.stop_requested()) throw std::runtime_error("stopped early");`
-/// (that counts as a failed attempt, retried with the backoff). Delivery is at-least-once,
-/// so a handler must be idempotent. Called from several threads at once.
+/// Processes one job. Returning marks the job Done; throwing gqs::Kill marks it Dead;
+/// throwing gqs::Snooze(d) puts it back for `d` without counting the attempt; any other
+/// exception retries it per the backoff (its what() joins the job's error history). `stop` is
+/// requested when the worker stops or the job's lease is lost; the handler should then return or
+/// throw soon. Beware: returning marks the job Done even after `stop` was requested, so a handler
+/// that stops early must throw to have its job run again later, e.g. `if (stop.stop_requested())
+/// throw std::runtime_error("stopped early");` (that counts as a failed attempt, retried with the
+/// backoff). Delivery is at-least-once, so a handler must be idempotent. Called from several
+/// threads at once.
 using Handler = std::function<void(const Job& job, std::stop_token stop)>;
 
 /// Leases runnable jobs from a Puller and runs `handler` on each in its own thread, at most

@@ -3,6 +3,7 @@
 #include "codec.hpp"
 
 #include <cmath>
+#include <cstddef>
 #include <optional>
 #include <stdexcept>
 
@@ -48,7 +49,113 @@ std::optional<std::string> unstorable(const nlohmann::json& value, const std::st
     }
 }
 
+// Length of the valid UTF-8 sequence at text[i], or 0 when it is not one (overlongs,
+// surrogates and code points past U+10FFFF are invalid too).
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char c = byte(i);
+    if (c < 0x80) return 1;
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (i + n > text.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k) {
+        if ((byte(i + k) & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (byte(i + k) & 0x3F);
+    }
+    constexpr std::uint32_t min_of[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_of[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+bool valid_utf8_without_nul(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto n = utf8_length(text, i);
+        if (n == 0 || text[i] == '\0') return false;
+        i += n;
+    }
+    return true;
+}
+
+// Queue names and unique keys: non-empty text every backend stores as it is.
+void check_name(std::string_view value, std::size_t max, const char* what,
+                const std::string& whose) {
+    if (value.empty() || value.size() > max || !valid_utf8_without_nul(value))
+        throw std::invalid_argument("gqs: " + std::string(what) + whose + " must be 1 to " +
+                                    std::to_string(max) + " bytes of UTF-8 without NUL (got " +
+                                    std::to_string(value.size()) + " bytes)");
+}
+
+constexpr std::size_t max_queue_bytes = 127;
+constexpr std::size_t max_unique_key_bytes = 1024;
+
 } // namespace
+
+std::string error_entry(std::string_view message) {
+    std::string out;
+    out.reserve(std::min(message.size(), max_error_bytes));
+    for (std::size_t i = 0; i < message.size();) {
+        const auto n = utf8_length(message, i);
+        const std::string_view piece =
+            n == 0 ? std::string_view("\xEF\xBF\xBD") : message.substr(i, n);
+        if (out.size() + piece.size() > max_error_bytes) break;
+        out += piece;
+        i += n == 0 ? 1 : n;
+    }
+    return out;
+}
+
+std::vector<AttemptError> decode_errors(std::string_view text) {
+    std::vector<AttemptError> errors;
+    auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!json.is_array()) return errors;
+    const std::size_t skip =
+        json.size() > max_attempt_errors ? json.size() - max_attempt_errors : 0;
+    for (std::size_t i = skip; i < json.size(); ++i) {
+        const auto& item = json[i];
+        if (!item.is_object()) continue;
+        AttemptError e;
+        if (auto at = item.find("at"); at != item.end() && at->is_number_integer())
+            e.at = from_micros(at->get<std::int64_t>());
+        if (auto n = item.find("attempt"); n != item.end() && n->is_number_unsigned())
+            e.attempt = static_cast<std::uint32_t>(
+                std::min<std::uint64_t>(n->get<std::uint64_t>(), UINT32_MAX));
+        if (auto m = item.find("message"); m != item.end() && m->is_string())
+            e.message = m->get<std::string>();
+        errors.push_back(std::move(e));
+    }
+    return errors;
+}
+
+void check_message(const Message& message) {
+    const std::string whose = " of job " + message.id.to_string();
+    check_name(message.queue, max_queue_bytes, "the queue name", whose);
+    if (message.priority < 0 || message.priority > 9)
+        throw std::invalid_argument("gqs: the priority" + whose + " must be 0 to 9 (got " +
+                                    std::to_string(message.priority) + ")");
+    if (message.unique_key)
+        check_name(*message.unique_key, max_unique_key_bytes, "the unique key", whose);
+}
+
+void check_queues(std::span<const std::string> queues) {
+    for (const auto& queue : queues)
+        check_name(queue, max_queue_bytes, "a queue name to pull from", "");
+}
+
+std::string encode_queues(std::span<const std::string> queues) {
+    return nlohmann::json(std::vector<std::string>(queues.begin(), queues.end())).dump();
+}
 
 std::string encode_metadata(const Message& message) {
     if (message.metadata.is_null()) return {};

@@ -2,6 +2,7 @@
 // How every backend stores times and metadata, and checks its arguments: written once.
 #pragma once
 
+#include <gqs/job.hpp>
 #include <gqs/message.hpp>
 #include <gqs/time.hpp>
 
@@ -9,7 +10,10 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace gqs::detail {
 
@@ -51,6 +55,26 @@ std::string encode_metadata(const Message& message);
 /// Metadata as stored (JSON text) to JSON. Text that is not valid JSON comes back as a JSON
 /// string holding the raw text, so a bad row can still be read, pulled and finished.
 nlohmann::json decode_metadata(std::string text);
+
+// ---- error history: a JSON array of {"at": micros, "attempt": n, "message": text} ----------
+
+/// `message` as stored in the error history: invalid UTF-8 replaced by U+FFFD, cut to at most
+/// max_error_bytes on a character boundary.
+std::string error_entry(std::string_view message);
+/// The error history as stored to AttemptErrors, oldest first, at most the last
+/// max_attempt_errors. Tolerant: text that is not a JSON array gives no entries, and an entry
+/// without its fields is read with what it has.
+std::vector<AttemptError> decode_errors(std::string_view text);
+
+// ---- queues, priorities, unique keys ------------------------------------------------------
+
+/// Throws std::invalid_argument, naming the job, unless the message's queue, priority and
+/// unique key are within what Message promises.
+void check_message(const Message& message);
+/// Throws std::invalid_argument unless every name is a valid queue name.
+void check_queues(std::span<const std::string> queues);
+/// The queue names as a JSON array of strings (how a backend binds a list).
+std::string encode_queues(std::span<const std::string> queues);
 
 // ---- argument checks, the same message for every backend -----------------------------------
 

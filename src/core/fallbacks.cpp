@@ -9,7 +9,7 @@ namespace gqs {
 
 void check_settlements(std::span<const Settlement> settlements) {
     for (const auto& s : settlements) {
-        if (s.action == Action::Requeue && s.backoff.count() < 0)
+        if ((s.action == Action::Requeue || s.action == Action::Snooze) && s.backoff.count() < 0)
             throw std::invalid_argument("gqs: settle: negative backoff");
     }
 }
@@ -21,10 +21,12 @@ void apply_settlement(Job& job, Action action, const SettleResult& result) noexc
     case Action::Requeue: job.status = Status::Pending; break;
     case Action::Kill: job.status = Status::Dead; break;
     case Action::Release:
+    case Action::Snooze:
         job.status = Status::Pending;
         if (job.attempts > 0) --job.attempts;
         break;
     }
+    if (result.cancelled) job.status = Status::Dead;
     job.locked_until.reset();
     if (result.next_run_at) job.next_run_at = *result.next_run_at;
     job.updated_at = result.updated_at;
@@ -34,7 +36,7 @@ std::vector<SettleResult> Puller::complete_batch(std::span<Job> jobs) {
     std::vector<Settlement> all;
     all.reserve(jobs.size());
     for (const auto& job : jobs)
-        all.push_back({lease_of(job), Action::Complete, {}});
+        all.push_back({lease_of(job), Action::Complete, {}, {}});
     auto results = settle(all);
     for (std::size_t i = 0; i < jobs.size() && i < results.size(); ++i)
         apply_settlement(jobs[i], Action::Complete, results[i]);
@@ -56,26 +58,35 @@ std::vector<SettleResult> settle_one_by_one(Puller& puller,
         try {
             switch (s.action) {
             case Action::Complete: puller.complete(job); break;
-            case Action::Requeue: puller.requeue(job, s.backoff); break;
-            case Action::Kill: puller.kill(job); break;
+            case Action::Requeue: puller.requeue(job, s.backoff, s.error); break;
+            case Action::Kill: puller.kill(job, s.error); break;
             case Action::Release: puller.release(job); break;
+            case Action::Snooze: puller.snooze(job, s.backoff); break;
             }
             r.updated_at = job.updated_at;
-            if (s.action == Action::Requeue) r.next_run_at = job.next_run_at;
+            r.cancelled = s.action != Action::Complete && job.status == Status::Dead &&
+                          s.action != Action::Kill;
+            if ((s.action == Action::Requeue || s.action == Action::Snooze) && !r.cancelled)
+                r.next_run_at = job.next_run_at;
         } catch (const LeaseLost& e) {
-            r = {SettleStatus::LeaseLost, e.what(), {}, std::nullopt};
+            r = {};
+            r.status = SettleStatus::LeaseLost;
+            r.error = e.what();
         } catch (const std::exception& e) {
-            r = {SettleStatus::StorageFailed, e.what(), {}, std::nullopt};
+            r = {};
+            r.status = SettleStatus::StorageFailed;
+            r.error = e.what();
         }
     }
     return results;
 }
 
 std::vector<Job> settle_then_pull(Puller& puller, std::span<const Settlement> settlements,
-                                  std::vector<SettleResult>& results, int batch, Duration lock) {
+                                  std::vector<SettleResult>& results, int batch, Duration lock,
+                                  std::span<const std::string> queues) {
     results = puller.settle(settlements);
     if (batch <= 0) return {};
-    return puller.pull(batch, lock);
+    return puller.pull(batch, lock, queues);
 }
 
 std::vector<Job> list_after_by_scan(Observer& observer, Status status, int limit,
@@ -91,29 +102,52 @@ std::vector<Job> list_after_by_scan(Observer& observer, Status status, int limit
     return page;
 }
 
+namespace {
+
+void earliest(std::optional<TimePoint>& into, std::optional<TimePoint> t) {
+    if (t && (!into || *t < *into)) into = t;
+}
+
+// Adds one job to its queue's counts.
+void count_job(QueueStats& q, const Job& job, TimePoint at) {
+    switch (job.status) {
+    case Status::Pending:
+        ++q.pending;
+        earliest(job.next_run_at <= at ? q.oldest_ready : q.next_scheduled, job.next_run_at);
+        break;
+    case Status::Processing:
+        ++q.processing;
+        if (job.locked_until && *job.locked_until < at) ++q.expired_leases;
+        break;
+    case Status::Done: ++q.done; break;
+    case Status::Dead: ++q.dead; break;
+    case Status::Unknown: break;
+    }
+}
+
+} // namespace
+
+void sum_queues(Stats& s) {
+    s.pending = s.processing = s.done = s.dead = s.expired_leases = 0;
+    s.oldest_ready.reset();
+    s.next_scheduled.reset();
+    for (const auto& [name, q] : s.queues) {
+        s.pending += q.pending;
+        s.processing += q.processing;
+        s.done += q.done;
+        s.dead += q.dead;
+        s.expired_leases += q.expired_leases;
+        earliest(s.oldest_ready, q.oldest_ready);
+        earliest(s.next_scheduled, q.next_scheduled);
+    }
+}
+
 Stats stats_by_scan(Observer& observer) {
     Stats s;
     s.at = std::chrono::system_clock::now();
-    for (const auto& job : observer.list(Status::Unknown, 0)) {
-        switch (job.status) {
-        case Status::Pending:
-            ++s.pending;
-            if (job.next_run_at <= s.at) {
-                if (!s.oldest_ready || job.next_run_at < *s.oldest_ready)
-                    s.oldest_ready = job.next_run_at;
-            } else if (!s.next_scheduled || job.next_run_at < *s.next_scheduled) {
-                s.next_scheduled = job.next_run_at;
-            }
-            break;
-        case Status::Processing:
-            ++s.processing;
-            if (job.locked_until && *job.locked_until < s.at) ++s.expired_leases;
-            break;
-        case Status::Done: ++s.done; break;
-        case Status::Dead: ++s.dead; break;
-        case Status::Unknown: break;
-        }
-    }
+    for (const auto& job : observer.list(Status::Unknown, 0))
+        count_job(s.queues[job.queue], job, s.at);
+    sum_queues(s);
     return s;
 }
 

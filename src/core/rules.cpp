@@ -13,6 +13,7 @@ const char* verb_of(Action action) noexcept {
     case Action::Complete: return "complete";
     case Action::Requeue: return "requeue";
     case Action::Release: return "release";
+    case Action::Snooze: return "snooze";
     case Action::Kill: break;
     }
     return "kill";

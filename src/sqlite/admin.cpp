@@ -41,7 +41,16 @@ void Admin::retry(const Uuid& id, Duration delay) {
             detail::bind_id(stmt, 1, id);
             stmt.bind(2, now);
             stmt.bind(3, detail::add_micros(now, delay));
-            if (stmt.run() == 0) explain(state, id, "retry", "a dead job");
+            int changed = 0;
+            try {
+                changed = stmt.run();
+            } catch (const StorageError& e) {
+                // The only unique index a retry can hit is the live jobs' unique keys.
+                if (e.extended_code() != SQLITE_CONSTRAINT_UNIQUE) throw;
+                throw UniqueConflict("gqs: cannot retry job " + id.to_string() +
+                                     ": a live job of its queue holds its unique key");
+            }
+            if (changed == 0) explain(state, id, "retry", "a dead job");
         });
     }
     state.notify_push();
@@ -70,7 +79,7 @@ void Admin::cancel(const Uuid& id) {
         auto stmt = state.statement(detail::cancel_sql, "cancelling a job");
         detail::bind_id(stmt, 1, id);
         stmt.bind(2, state.now());
-        if (stmt.run() == 0) explain(state, id, "cancel", "a pending job");
+        if (stmt.run() == 0) explain(state, id, "cancel", "a pending or processing job");
     });
 }
 

@@ -153,6 +153,7 @@ Connection& require(const std::shared_ptr<Connection>& connection, const char* w
 // What every backend shares (time and metadata codecs, argument checks), under the names
 // this backend's code has always used.
 using gqs::detail::add_micros;
+using gqs::detail::decode_errors;
 using gqs::detail::decode_metadata;
 using gqs::detail::from_micros;
 using gqs::detail::Micros;
@@ -161,7 +162,8 @@ using gqs::detail::to_micros;
 
 /// The columns every job-reading statement returns, in this order.
 #define GQS_JOB_COLUMNS                                                                            \
-    "id, created_at, updated_at, status, attempts, locked_until, next_run_at, metadata, payload"
+    "id, created_at, updated_at, status, attempts, locked_until, next_run_at, metadata, payload, " \
+    "queue, priority, unique_key, errors, cancelled"
 
 /// Reads a row of GQS_JOB_COLUMNS starting at column 0.
 Job read_job(sqlite3_stmt* stmt);

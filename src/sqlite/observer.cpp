@@ -54,17 +54,32 @@ Stats Observer::stats() {
     s.at = detail::from_micros(now);
     auto stmt = state.statement(detail::stats_sql, "reading queue stats");
     stmt.bind(1, now);
-    if (!stmt.step()) return s;
-    auto* raw = stmt.get();
-    s.pending = sqlite3_column_int64(raw, 0);
-    s.processing = sqlite3_column_int64(raw, 1);
-    s.done = sqlite3_column_int64(raw, 2);
-    s.dead = sqlite3_column_int64(raw, 3);
-    s.expired_leases = sqlite3_column_int64(raw, 4);
-    if (sqlite3_column_type(raw, 5) != SQLITE_NULL)
-        s.oldest_ready = detail::from_micros(sqlite3_column_int64(raw, 5));
-    if (sqlite3_column_type(raw, 6) != SQLITE_NULL)
-        s.next_scheduled = detail::from_micros(sqlite3_column_int64(raw, 6));
+    const auto time_at = [](sqlite3_stmt* raw, int col) -> std::optional<TimePoint> {
+        if (sqlite3_column_type(raw, col) == SQLITE_NULL) return std::nullopt;
+        return detail::from_micros(sqlite3_column_int64(raw, col));
+    };
+    while (stmt.step()) {
+        auto* raw = stmt.get();
+        const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+        auto& q = s.queues[std::string(name == nullptr ? "" : name,
+                                       static_cast<std::size_t>(sqlite3_column_bytes(raw, 0)))];
+        const auto count = sqlite3_column_int64(raw, 2);
+        switch (sqlite3_column_int64(raw, 1)) {
+        case 1:
+            q.pending = count;
+            q.oldest_ready = time_at(raw, 4);
+            q.next_scheduled = time_at(raw, 5);
+            break;
+        case 2:
+            q.processing = count;
+            q.expired_leases = sqlite3_column_int64(raw, 3);
+            break;
+        case 3: q.done = count; break;
+        case 4: q.dead = count; break;
+        default: break;
+        }
+    }
+    sum_queues(s);
     return s;
 }
 

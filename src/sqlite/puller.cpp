@@ -8,6 +8,7 @@
 #include <gqs/sqlite/puller.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace gqs::sqlite {
 
@@ -24,44 +25,60 @@ std::string lost(const char* verb, const Lease& lease) {
     throw JobLost(lost(gqs::detail::verb_of(action), lease));
 }
 
-// Runs the fenced UPDATE of one transition at `now`; true if it applied. Caller holds the
-// mutex.
-bool run_transition(detail::State& state, const Lease& lease, Action action, Duration backoff,
-                    std::int64_t now) {
+// Binds the error entry of a transition (?index): NULL for none.
+void bind_error(detail::Stmt& stmt, int index, const std::string& error) {
+    if (error.empty()) {
+        stmt.bind_null(index);
+    } else {
+        stmt.bind_text(index, error);
+    }
+}
+
+// Runs the fenced UPDATE of one transition at `now`. Returns nullopt if no row matched (the
+// lease is gone), else whether the job had been cancelled (see sql.hpp). `error` is the
+// entry for the error history, already cut (error_entry). Caller holds the mutex.
+std::optional<bool> run_transition(detail::State& state, const Lease& lease, Action action,
+                                   Duration backoff, const std::string& error, std::int64_t now) {
+    const char* sql = nullptr;
+    const char* doing = nullptr;
     switch (action) {
-    case Action::Complete:
-    case Action::Release: { // the same parameters: id, now, the lease's attempts
-        const bool complete = action == Action::Complete;
-        auto stmt = state.statement(complete ? detail::complete_sql : detail::release_sql,
-                                    complete ? "completing a job" : "releasing a job");
-        detail::bind_id(stmt, 1, lease.id);
-        stmt.bind(2, now);
-        stmt.bind(3, lease.attempts);
-        return stmt.run() > 0;
+    case Action::Complete: sql = detail::complete_sql, doing = "completing a job"; break;
+    case Action::Release: sql = detail::release_sql, doing = "releasing a job"; break;
+    case Action::Snooze: sql = detail::snooze_sql, doing = "snoozing a job"; break;
+    case Action::Requeue: sql = detail::requeue_sql, doing = "requeueing a job"; break;
+    case Action::Kill: sql = detail::kill_sql, doing = "killing a job"; break;
     }
-    case Action::Requeue: {
-        auto stmt = state.statement(detail::requeue_sql, "requeueing a job");
-        detail::bind_id(stmt, 1, lease.id);
-        stmt.bind(2, now);
-        stmt.bind(3, detail::add_micros(now, backoff));
-        stmt.bind(4, lease.attempts);
-        return stmt.run() > 0;
-    }
-    case Action::Kill: break;
-    }
-    auto stmt = state.statement(detail::kill_sql, "killing a job");
+    auto stmt = state.statement(sql, doing);
     detail::bind_id(stmt, 1, lease.id);
     stmt.bind(2, now);
-    stmt.bind(3, lease.attempts);
-    stmt.bind(4, static_cast<std::int64_t>(lease.status));
-    return stmt.run() > 0;
+    switch (action) {
+    case Action::Complete:
+    case Action::Release: stmt.bind(3, lease.attempts); break;
+    case Action::Snooze:
+        stmt.bind(3, lease.attempts);
+        stmt.bind(4, detail::add_micros(now, backoff));
+        break;
+    case Action::Requeue:
+        stmt.bind(3, detail::add_micros(now, backoff));
+        stmt.bind(4, lease.attempts);
+        bind_error(stmt, 5, error);
+        break;
+    case Action::Kill:
+        stmt.bind(3, lease.attempts);
+        stmt.bind(4, static_cast<std::int64_t>(lease.status));
+        bind_error(stmt, 5, error);
+        break;
+    }
+    if (!stmt.step()) return std::nullopt;
+    return sqlite3_column_int64(stmt.get(), 0) != 0;
 }
 
 // What an applied transition stored, as a SettleResult.
-SettleResult applied(Action action, Duration backoff, std::int64_t now) {
+SettleResult applied(Action action, Duration backoff, std::int64_t now, bool cancelled) {
     SettleResult r;
     r.updated_at = detail::from_micros(now);
-    if (action == Action::Requeue)
+    r.cancelled = cancelled && action != Action::Complete; // a cancelled job may still finish
+    if ((action == Action::Requeue || action == Action::Snooze) && !cancelled)
         r.next_run_at = detail::from_micros(detail::add_micros(now, backoff));
     return r;
 }
@@ -72,28 +89,38 @@ Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(c
     detail::require(connection_, "Puller");
 }
 
-std::vector<Job> Puller::pull(int batch, Duration lock) {
+std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
     gqs::detail::check_pull(batch, lock);
+    gqs::detail::check_queues(queues);
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    return pull_locked(batch, lock, state.now());
+    return pull_locked(batch, lock, queues, state.now());
 }
 
-std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::int64_t now) {
+std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::span<const std::string> queues,
+                                     std::int64_t now) {
     std::vector<Job> jobs;
     {
         auto& state = detail::Access::state(*connection_);
-        auto stmt = state.statement(detail::pull_sql, "pulling jobs");
+        auto stmt = state.statement(queues.empty() ? detail::pull_sql : detail::pull_queues_sql,
+                                    "pulling jobs");
         stmt.bind(1, now);
         stmt.bind(2, detail::add_micros(now, lock));
         stmt.bind(3, batch);
+        const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
+        if (!queues.empty()) stmt.bind_text(4, names);
         // The statement's changes are made by its first step; reading the rows on the way is
         // safe because nothing else can use this handle meanwhile.
-        while (stmt.step())
+        while (stmt.step()) {
+            // A cancelled job whose lease ran out went Dead; it is not the caller's.
+            if (sqlite3_column_int64(stmt.get(), 3) != static_cast<int>(Status::Processing))
+                continue;
             jobs.push_back(detail::read_job(stmt.get()));
+        }
     }
     // RETURNING gives rows in no promised order.
     std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+        if (a.priority != b.priority) return a.priority < b.priority;
         return a.next_run_at != b.next_run_at ? a.next_run_at < b.next_run_at : a.id < b.id;
     });
     return jobs;
@@ -110,39 +137,53 @@ void Puller::extend_lock(Job& job, Duration lock) {
     stmt.bind(2, now);
     stmt.bind(3, until);
     stmt.bind(4, job.attempts);
-    if (stmt.run() == 0) throw LockLost(lost("extend the lease of", lease_of(job)));
+    if (!stmt.step()) throw LockLost(lost("extend the lease of", lease_of(job)));
+    job.cancel_requested = sqlite3_column_int64(stmt.get(), 0) != 0;
     job.locked_until = detail::from_micros(until);
     job.updated_at = detail::from_micros(now);
 }
 
-void Puller::transition(Job& job, Action action, Duration backoff) {
+void Puller::transition(Job& job, Action action, Duration backoff, std::string_view error) {
     auto& state = detail::Access::state(*connection_);
     const Lease lease = lease_of(job);
+    const std::string entry = gqs::detail::error_entry(error);
     std::int64_t now = 0;
+    std::optional<bool> cancelled;
     {
         std::lock_guard guard(state.mutex);
         now = state.now();
         // One statement in autocommit mode: its own write transaction.
-        if (!run_transition(state, lease, action, backoff, now)) throw_lost(action, lease);
+        cancelled = run_transition(state, lease, action, backoff, entry, now);
     }
-    apply_settlement(job, action, applied(action, backoff, now));
+    if (!cancelled) throw_lost(action, lease);
+    apply_settlement(job, action, applied(action, backoff, now, *cancelled));
 }
 
-void Puller::complete(Job& job) { transition(job, Action::Complete, {}); }
+void Puller::complete(Job& job) { transition(job, Action::Complete, {}, {}); }
 
-void Puller::requeue(Job& job, Duration backoff) {
+void Puller::requeue(Job& job, Duration backoff, std::string_view error) {
     if (backoff.count() < 0)
         throw std::invalid_argument("gqs: requeue backoff must not be negative");
-    transition(job, Action::Requeue, backoff);
+    transition(job, Action::Requeue, backoff, error);
 }
 
-void Puller::kill(Job& job) { transition(job, Action::Kill, {}); }
+void Puller::kill(Job& job, std::string_view error) { transition(job, Action::Kill, {}, error); }
 
-void Puller::release(Job& job) { transition(job, Action::Release, {}); }
+void Puller::release(Job& job) { transition(job, Action::Release, {}, {}); }
+
+void Puller::snooze(Job& job, Duration delay) {
+    gqs::detail::check_delay(delay, "snooze delay");
+    transition(job, Action::Snooze, delay, {});
+}
 
 std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlements, int batch,
-                                             Duration lock, std::vector<Job>* jobs) {
-    std::vector<char> done(settlements.size(), 0);
+                                             Duration lock, std::span<const std::string> queues,
+                                             std::vector<Job>* jobs) {
+    std::vector<std::optional<bool>> done(settlements.size());
+    std::vector<std::string> entries;
+    entries.reserve(settlements.size());
+    for (const auto& s : settlements)
+        entries.push_back(gqs::detail::error_entry(s.error));
     auto& state = detail::Access::state(*connection_);
     std::int64_t now = 0;
     {
@@ -154,16 +195,16 @@ std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlem
         detail::in_write_transaction(state, "settling jobs", [&] {
             for (std::size_t i = 0; i < settlements.size(); ++i) {
                 const auto& s = settlements[i];
-                done[i] = run_transition(state, s.lease, s.action, s.backoff, now);
+                done[i] = run_transition(state, s.lease, s.action, s.backoff, entries[i], now);
             }
-            if (jobs != nullptr) *jobs = pull_locked(batch, lock, now);
+            if (jobs != nullptr) *jobs = pull_locked(batch, lock, queues, now);
         });
     }
     std::vector<SettleResult> results(settlements.size());
     for (std::size_t i = 0; i < settlements.size(); ++i) {
         const auto& s = settlements[i];
         if (done[i]) {
-            results[i] = applied(s.action, s.backoff, now);
+            results[i] = applied(s.action, s.backoff, now, *done[i]);
         } else {
             results[i].status = SettleStatus::LeaseLost;
             results[i].error = lost(gqs::detail::verb_of(s.action), s.lease);
@@ -176,33 +217,43 @@ std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements
     check_settlements(settlements);
     if (settlements.empty()) return {};
     try {
-        return settle_all(settlements, 0, {}, nullptr);
+        return settle_all(settlements, 0, {}, {}, nullptr);
     } catch (const StorageError& e) {
         // Nothing was committed: every entry failed with the storage error.
-        return std::vector<SettleResult>(settlements.size(),
-                                         {SettleStatus::StorageFailed, e.what(), {}, std::nullopt});
+        SettleResult failed;
+        failed.status = SettleStatus::StorageFailed;
+        failed.error = e.what();
+        return std::vector<SettleResult>(settlements.size(), failed);
     }
 }
 
 std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
                                          std::vector<SettleResult>& results, int batch,
-                                         Duration lock) {
+                                         Duration lock, std::span<const std::string> queues) {
+    gqs::detail::check_queues(queues);
     return gqs::detail::settle_and_pull_with(
         settlements, results, batch, lock,
         [this](std::span<const Settlement> s) { return settle(s); },
-        [this](int n, Duration l) { return pull(n, l); },
-        [&](std::vector<Job>& jobs) { return settle_all(settlements, batch, lock, &jobs); });
+        [this, queues](int n, Duration l) { return pull(n, l, queues); },
+        [&](std::vector<Job>& jobs) {
+            return settle_all(settlements, batch, lock, queues, &jobs);
+        });
 }
 
 PullerCapabilities Puller::capabilities() const noexcept {
     return {.push_notifications = true, .cheap_ready_check = true};
 }
 
-bool Puller::has_ready() {
+bool Puller::has_ready(std::span<const std::string> queues) {
+    gqs::detail::check_queues(queues);
+    const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
-    auto stmt = state.statement(detail::has_ready_sql, "checking for ready jobs");
+    auto stmt =
+        state.statement(queues.empty() ? detail::has_ready_sql : detail::has_ready_queues_sql,
+                        "checking for ready jobs");
     stmt.bind(1, state.now());
+    if (!queues.empty()) stmt.bind_text(4, names);
     return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
 }
 

@@ -5,31 +5,64 @@
 
 #include <gqs/sqlite/pusher.hpp>
 
+#include <algorithm>
+
 namespace gqs::sqlite {
 
 namespace {
 
-// Caller holds the mutex. `metadata` is the encoded form of message.metadata.
-void insert(detail::State& state, const Message& message, const std::string& metadata,
-            std::int64_t now, std::int64_t run_at) {
-    auto stmt = state.statement(detail::insert_sql, "pushing a job");
-    detail::bind_id(stmt, 1, message.id);
-    stmt.bind(2, now);
-    stmt.bind(3, run_at);
-    if (message.metadata.is_null()) {
-        stmt.bind_null(4);
-    } else {
-        stmt.bind_text(4, metadata);
+// Stores one message unless its unique key is held by a live job of its queue; then returns
+// the holder. Caller holds the mutex, inside a transaction when the message has a key (the
+// insert and the holder's read must see the same state). `metadata` is the encoded form of
+// message.metadata.
+PushResult insert(detail::State& state, const Message& message, const std::string& metadata,
+                  std::int64_t now, std::int64_t run_at) {
+    int changed = 0;
+    {
+        auto stmt = state.statement(detail::insert_sql, "pushing a job");
+        detail::bind_id(stmt, 1, message.id);
+        stmt.bind(2, now);
+        stmt.bind(3, run_at);
+        if (message.metadata.is_null()) {
+            stmt.bind_null(4);
+        } else {
+            stmt.bind_text(4, metadata);
+        }
+        stmt.bind_blob(5, message.payload.data(), message.payload.size());
+        stmt.bind_text(6, message.queue);
+        stmt.bind(7, message.priority);
+        if (message.unique_key) {
+            stmt.bind_text(8, *message.unique_key);
+        } else {
+            stmt.bind_null(8);
+        }
+        try {
+            changed = stmt.run();
+        } catch (const StorageError& e) {
+            if (e.extended_code() == SQLITE_CONSTRAINT_PRIMARYKEY ||
+                e.extended_code() == SQLITE_CONSTRAINT_UNIQUE)
+                throw DuplicateJob("gqs: job " + message.id.to_string() + " already exists");
+            throw;
+        }
     }
-    stmt.bind_blob(5, message.payload.data(), message.payload.size());
-    try {
-        stmt.run();
-    } catch (const StorageError& e) {
-        if (e.extended_code() == SQLITE_CONSTRAINT_PRIMARYKEY ||
-            e.extended_code() == SQLITE_CONSTRAINT_UNIQUE)
-            throw DuplicateJob("gqs: job " + message.id.to_string() + " already exists");
-        throw;
-    }
+    if (changed > 0 || !message.unique_key) return {message.id, false};
+    auto stmt = state.statement(detail::key_holder_sql, "reading a unique key's holder");
+    stmt.bind_text(1, message.queue);
+    stmt.bind_text(2, *message.unique_key);
+    if (!stmt.step())
+        throw StorageError("gqs: pushing a job: its unique key is held, but no live job holds it",
+                           StorageErrorKind::Other, SQLITE_INTERNAL, SQLITE_INTERNAL);
+    std::string id = std::string(static_cast<const char*>(sqlite3_column_blob(stmt.get(), 0)),
+                                 static_cast<std::size_t>(sqlite3_column_bytes(stmt.get(), 0)));
+    Uuid::Bytes raw{};
+    std::copy_n(id.begin(), std::min(id.size(), raw.size()), raw.begin());
+    return {Uuid(raw), true};
+}
+
+// Checks and encodes a message before anything is stored.
+std::string prepare(const Message& message) {
+    gqs::detail::check_message(message);
+    return gqs::detail::encode_metadata(message);
 }
 
 } // namespace
@@ -38,39 +71,53 @@ Pusher::Pusher(std::shared_ptr<Connection> connection) : connection_(std::move(c
     detail::require(connection_, "Pusher");
 }
 
-void Pusher::push(const Message& message, Duration delay) {
+PushResult Pusher::push(const Message& message, Duration delay) {
     gqs::detail::check_delay(delay, "push delay");
-    std::string metadata = gqs::detail::encode_metadata(message);
+    std::string metadata = prepare(message);
     auto& state = detail::Access::state(*connection_);
+    PushResult result;
     {
         std::lock_guard lock(state.mutex);
         auto now = state.now();
-        // One statement in autocommit mode is its own write transaction: SQLite takes the
-        // write lock before reading anything, so busy_timeout applies.
-        insert(state, message, metadata, now, detail::add_micros(now, delay));
+        auto run_at = detail::add_micros(now, delay);
+        if (message.unique_key) {
+            result = detail::in_write_transaction(state, "pushing a job", [&] {
+                return insert(state, message, metadata, now, run_at);
+            });
+        } else {
+            // One statement in autocommit mode is its own write transaction: SQLite takes the
+            // write lock before reading anything, so busy_timeout applies.
+            result = insert(state, message, metadata, now, run_at);
+        }
     }
-    state.notify_push();
+    if (!result.duplicate) state.notify_push();
+    return result;
 }
 
-void Pusher::push_batch(std::span<const Message> messages, Duration delay) {
+std::vector<PushResult> Pusher::push_batch(std::span<const Message> messages, Duration delay) {
     gqs::detail::check_delay(delay, "push delay");
-    if (messages.empty()) return;
-    // Encode outside the lock and before the transaction, so bad input changes nothing.
+    if (messages.empty()) return {};
+    // Check and encode outside the lock and before the transaction, so bad input changes
+    // nothing.
     std::vector<std::string> metadata;
     metadata.reserve(messages.size());
     for (const auto& m : messages)
-        metadata.push_back(gqs::detail::encode_metadata(m));
+        metadata.push_back(prepare(m));
     auto& state = detail::Access::state(*connection_);
+    std::vector<PushResult> results;
+    results.reserve(messages.size());
     {
         std::lock_guard lock(state.mutex);
         detail::in_write_transaction(state, "pushing a batch of jobs", [&] {
             auto now = state.now();
             auto run_at = detail::add_micros(now, delay);
             for (std::size_t i = 0; i < messages.size(); ++i)
-                insert(state, messages[i], metadata[i], now, run_at);
+                results.push_back(insert(state, messages[i], metadata[i], now, run_at));
         });
     }
-    state.notify_push();
+    if (std::any_of(results.begin(), results.end(), [](const auto& r) { return !r.duplicate; }))
+        state.notify_push();
+    return results;
 }
 
 } // namespace gqs::sqlite

@@ -42,6 +42,13 @@ Job read_job(sqlite3_stmt* stmt) {
     job.next_run_at = from_micros(int_or(stmt, 6, 0));
     if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) job.metadata = decode_metadata(bytes(stmt, 7));
     job.payload = bytes(stmt, 8);
+    // Schema version 2. A hand-written value the CHECKs did not stop (CHECKs off) is read as
+    // what gqs would have written nearest to it: the row stays readable and pullable.
+    if (sqlite3_column_type(stmt, 9) != SQLITE_NULL) job.queue = bytes(stmt, 9);
+    job.priority = static_cast<int>(std::clamp<std::int64_t>(int_or(stmt, 10, 0), 0, 9));
+    if (sqlite3_column_type(stmt, 11) != SQLITE_NULL) job.unique_key = bytes(stmt, 11);
+    if (sqlite3_column_type(stmt, 12) != SQLITE_NULL) job.errors = decode_errors(bytes(stmt, 12));
+    job.cancel_requested = int_or(stmt, 13, 0) != 0;
     return job;
 }
 

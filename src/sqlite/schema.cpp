@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// init_db: the jobs table, its indexes, and the schema version gqs keeps in its own table.
+// init_db: the jobs table, its indexes, the migrations between versions, and the schema
+// version gqs keeps in its own table.
 #include "connection_impl.hpp"
 
 #include <gqs/sqlite/schema.hpp>
@@ -31,13 +32,40 @@ CREATE TABLE IF NOT EXISTS jobs (
     payload      BLOB    NOT NULL
 ))sql";
 
-// (status, next_run_at) serves the Pending arm of pull, (status, locked_until) the expired
-// lease arm, (status, updated_at) clean. Leading with status keeps finished history out of
-// the way of pulls.
-constexpr std::array create_indexes = {
-    "CREATE INDEX IF NOT EXISTS jobs_status_next_run_at ON jobs (status, next_run_at)",
+// Version 2, in place: columns are added (SQLite stores nothing for a column added with a
+// default, so no row is rewritten), and two indexes are replaced by ones that cover more.
+// - jobs_pending (status, priority, next_run_at, queue) serves the Pending arm of pull: one
+//   ordered range per priority (gqs_priorities drives that loop), queue filtered inside the
+//   index. It supersedes v1's (status, next_run_at).
+// - (status, locked_until) still serves the expired-lease arm.
+// - (status, updated_at, queue) serves clean and counts finished jobs per queue without
+//   reading the table; it supersedes v1's (status, updated_at).
+// - jobs_unique_key holds the keys of live jobs only, so a Done or Dead job frees its key.
+constexpr std::array migrate_to_2 = {
+    "ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default' "
+    "CHECK (typeof(queue) = 'text' AND length(CAST(queue AS BLOB)) BETWEEN 1 AND 127)",
+    "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (priority BETWEEN 0 AND 9)",
+    "ALTER TABLE jobs ADD COLUMN unique_key TEXT "
+    "CHECK (unique_key IS NULL OR typeof(unique_key) = 'text')",
+    "ALTER TABLE jobs ADD COLUMN errors TEXT CHECK (errors IS NULL OR json_valid(errors))",
+    "ALTER TABLE jobs ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (cancelled IN (0, 1))",
+    "DROP INDEX IF EXISTS jobs_status_next_run_at",
+    "DROP INDEX IF EXISTS jobs_status_updated_at",
+};
+
+// What the current version has, created when missing on every init_db (repairs a dropped
+// index; no-ops that write nothing otherwise, so init_db works on a read-only current file).
+// gqs_priorities lists the priorities 0..9: pull walks it to visit each priority's range.
+constexpr std::array ensure_current = {
+    "CREATE TABLE IF NOT EXISTS gqs_priorities ("
+    " priority INTEGER PRIMARY KEY CHECK (priority BETWEEN 0 AND 9))",
+    "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, priority, next_run_at, queue)",
     "CREATE INDEX IF NOT EXISTS jobs_status_locked_until ON jobs (status, locked_until)",
-    "CREATE INDEX IF NOT EXISTS jobs_status_updated_at ON jobs (status, updated_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_status_updated_at_queue ON jobs (status, updated_at, queue)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique_key ON jobs (queue, unique_key) "
+    "WHERE unique_key IS NOT NULL AND status IN (1, 2)",
 };
 
 // The schema version lives in a table of gqs's own, never in PRAGMA user_version: that
@@ -51,9 +79,13 @@ CREATE TABLE IF NOT EXISTS gqs_schema (
 constexpr const char* write_version = "INSERT INTO gqs_schema (id, version) VALUES (1, ?1) "
                                       "ON CONFLICT (id) DO UPDATE SET version = excluded.version";
 
-constexpr std::array<const char*, 9> jobs_columns = {"id",          "created_at", "updated_at",
-                                                     "status",      "attempts",   "locked_until",
-                                                     "next_run_at", "metadata",   "payload"};
+constexpr std::array<const char*, 9> jobs_columns_v1 = {"id",          "created_at", "updated_at",
+                                                        "status",      "attempts",   "locked_until",
+                                                        "next_run_at", "metadata",   "payload"};
+
+constexpr std::array<const char*, 14> jobs_columns_v2 = {
+    "id",       "created_at", "updated_at", "status",   "attempts",   "locked_until", "next_run_at",
+    "metadata", "payload",    "queue",      "priority", "unique_key", "errors",       "cancelled"};
 
 constexpr std::array<const char*, 2> version_columns = {"id", "version"};
 
@@ -120,11 +152,15 @@ SchemaFound find_schema(State& state, std::string_view doing) {
     if (found.version > schema_version) return found;
     const auto jobs = columns_of(state, "jobs", doing);
     if (jobs.empty()) return found;
-    if (!same_columns(jobs, jobs_columns)) foreign_table("jobs", jobs);
     // gqs's jobs table without a recorded version: a file made by gqs 0.1.0, which kept the
     // version in PRAGMA user_version (1). The table's shape identifies it, whatever the
     // application has set user_version to since.
-    if (found.version == 0) found.version = 1;
+    if (found.version <= 1) {
+        if (!same_columns(jobs, jobs_columns_v1)) foreign_table("jobs", jobs);
+        found.version = 1;
+    } else if (!same_columns(jobs, jobs_columns_v2)) {
+        foreign_table("jobs", jobs);
+    }
     return found;
 }
 
@@ -145,9 +181,23 @@ void init_db(Connection& connection) {
             throw SchemaMismatch("gqs: the database has gqs schema version " +
                                  std::to_string(found.version) + ", newer than this build's " +
                                  std::to_string(schema_version) + "; upgrade gqs");
-        state.exec(create_table, doing);
-        for (const char* sql : create_indexes)
+        // Each step moves the file one version up; all of them commit together or not at all.
+        if (found.version < 1) state.exec(create_table, doing);
+        if (found.version < 2) {
+            for (const char* sql : migrate_to_2)
+                state.exec(sql, doing);
+        }
+        for (const char* sql : ensure_current)
             state.exec(sql, doing);
+        bool priorities_listed = false;
+        {
+            auto stmt = state.statement("SELECT count(*) = 10 FROM gqs_priorities", doing);
+            priorities_listed = stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
+        }
+        if (!priorities_listed)
+            state.exec("INSERT OR IGNORE INTO gqs_priorities (priority) "
+                       "VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)",
+                       doing);
         state.exec(create_version_table, doing);
         if (!found.recorded || found.version != schema_version) {
             auto stmt = state.statement(write_version, doing);

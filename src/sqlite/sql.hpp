@@ -7,35 +7,86 @@
 
 namespace gqs::sqlite::detail {
 
-// One statement, so selection and lease are atomic. The eligible set is written as two
-// arms instead of the seed's single OR: with the OR, SQLite reads two index ranges that do
-// not come back in next_run_at order and sorts every ready row before LIMIT applies, so a
-// pull costs O(ready jobs). Here each arm is an ordered index range scan that stops after
-// ?3 rows, and only the <= 2 x ?3 survivors are sorted.
-// Expired leases are taken oldest-expiry first through (status, locked_until); a Processing
-// row's next_run_at is always in the past, the check only keeps the rule in one place.
+// The error history is a JSON array on the row. A value another program wrote that is not a
+// JSON array is read as [] here, so appending never fails on it. One entry is appended, and
+// the oldest dropped once 20 (max_attempt_errors) are kept; the readers keep the last 20
+// whatever the row holds.
+// clang-format off
+#define GQS_ERRORS_ARRAY                                                                           \
+    "(CASE WHEN json_valid(errors) THEN CASE WHEN json_type(errors) = 'array' THEN errors"         \
+    " ELSE '[]' END ELSE '[]' END)"
+#define GQS_APPEND_ERROR(at, message)                                                              \
+    "json_insert(CASE WHEN json_array_length(" GQS_ERRORS_ARRAY ") >= 20"                          \
+    " THEN json_remove(" GQS_ERRORS_ARRAY ", '$[0]') ELSE " GQS_ERRORS_ARRAY " END, '$[#]',"       \
+    " json_object('at', " at ", 'attempt', attempts, 'message', " message "))"
+// The entry of a transition that takes a message (?5, NULL for none): "cancelled" instead for
+// a cancelled job.
+#define GQS_TRANSITION_ERRORS                                                                      \
+    "errors = CASE WHEN cancelled = 0 AND ?5 IS NULL THEN errors ELSE "                            \
+    GQS_APPEND_ERROR("?2", "CASE WHEN cancelled = 1 THEN 'cancelled' ELSE ?5 END") " END"
+// clang-format on
+static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entries");
+
+// One statement, so selection and lease are atomic. The eligible set is two arms instead of
+// the seed's single OR: with the OR, SQLite reads two index ranges that do not come back in
+// order and sorts every ready row before LIMIT applies, so a pull costs O(ready jobs).
+// - Pending arm: gqs_priorities (0..9, scanned in order) drives one ordered range of
+//   jobs_pending (status, priority, next_run_at, queue) per priority, so the rows come out
+//   in (priority, next_run_at) order and LIMIT stops the scan: delayed jobs of a better
+//   priority are never walked over. The queue filter reads the index entry, not the row.
+// - Expired-lease arm: (status, locked_until), oldest expiry first.
+// Only the <= 2 x ?3 survivors are sorted. A Processing row's next_run_at is always in the
+// past; the check only keeps the rule in one place.
+// A cancelled job whose lease ran out goes Dead ("cancelled") instead of being leased again;
+// the caller drops it from what it returns. Another expired lease is leased again with the
+// entry "lease expired" for the attempt that ran out.
 // max(attempts, 0): a row written by hand with CHECKs off must not make every pull fail.
-inline constexpr const char* pull_sql =
-    "UPDATE jobs SET status = 2, attempts = max(attempts, 0) + 1, locked_until = ?2, "
-    "updated_at = ?1 "
-    "WHERE rowid IN ("
-    " SELECT rowid FROM ("
-    "  SELECT rowid, next_run_at FROM ("
-    "   SELECT rowid, next_run_at FROM jobs"
-    "   WHERE status = 1 AND next_run_at <= ?1 ORDER BY next_run_at LIMIT ?3)"
-    "  UNION ALL"
-    "  SELECT rowid, next_run_at FROM ("
-    "   SELECT rowid, next_run_at FROM jobs"
-    "   WHERE status = 2 AND locked_until < ?1 AND next_run_at <= ?1"
-    "   ORDER BY locked_until LIMIT ?3)"
-    "  ORDER BY next_run_at LIMIT ?3)) "
-    "RETURNING " GQS_JOB_COLUMNS;
+// clang-format off
+#define GQS_PULL_SQL(pending_filter, expired_filter)                                               \
+    "UPDATE jobs SET"                                                                              \
+    " status = CASE WHEN cancelled = 1 THEN 4 ELSE 2 END,"                                         \
+    " attempts = CASE WHEN cancelled = 1 THEN attempts ELSE max(attempts, 0) + 1 END,"             \
+    " locked_until = CASE WHEN cancelled = 1 THEN NULL ELSE ?2 END,"                               \
+    " updated_at = ?1,"                                                                            \
+    " errors = CASE WHEN status = 2 THEN "                                                         \
+    GQS_APPEND_ERROR("?1", "CASE WHEN cancelled = 1 THEN 'cancelled' ELSE 'lease expired' END")    \
+    " ELSE errors END "                                                                            \
+    "WHERE rowid IN ("                                                                             \
+    " SELECT rowid FROM ("                                                                         \
+    "  SELECT rowid, priority, next_run_at FROM ("                                                 \
+    "   SELECT j.rowid, j.priority, j.next_run_at FROM gqs_priorities p CROSS JOIN jobs j"         \
+    "   WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1" pending_filter     \
+    "   ORDER BY p.priority, j.next_run_at LIMIT ?3)"                                              \
+    "  UNION ALL"                                                                                  \
+    "  SELECT rowid, priority, next_run_at FROM ("                                                 \
+    "   SELECT rowid, priority, next_run_at FROM jobs"                                             \
+    "   WHERE status = 2 AND locked_until < ?1 AND next_run_at <= ?1" expired_filter               \
+    "   ORDER BY locked_until LIMIT ?3)"                                                           \
+    "  ORDER BY priority, next_run_at LIMIT ?3)) "                                                 \
+    "RETURNING " GQS_JOB_COLUMNS
+// clang-format on
+
+// The queues to serve are bound as one JSON array (?4), so one statement serves any number.
+#define GQS_IN_QUEUES(column) " AND " column " IN (SELECT value FROM json_each(?4))"
+
+inline constexpr const char* pull_sql = GQS_PULL_SQL("", "");
+inline constexpr const char* pull_queues_sql =
+    GQS_PULL_SQL(GQS_IN_QUEUES("j.queue"), GQS_IN_QUEUES("queue"));
 
 // ---- pusher --------------------------------------------------------------------------------
 
+// A key held by a live job (the partial index holds Pending and Processing rows only) makes
+// the insert do nothing; the caller then reads the holder in the same transaction. An id
+// that exists is still a constraint error (DuplicateJob).
 inline constexpr const char* insert_sql =
     "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
-    "next_run_at, metadata, payload) VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5)";
+    "next_run_at, metadata, payload, queue, priority, unique_key) "
+    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN (1, 2) "
+    "DO NOTHING";
+
+inline constexpr const char* key_holder_sql =
+    "SELECT id FROM jobs WHERE queue = ?1 AND unique_key = ?2 AND status IN (1, 2)";
 
 // ---- puller --------------------------------------------------------------------------------
 
@@ -43,34 +94,54 @@ inline constexpr const char* insert_sql =
 // caller saw. The seed checks only the status, so a worker whose lease expired and was
 // re-pulled by another could still finish or extend the other's lease. attempts grows on
 // every pull, which makes it a fencing token for the lease.
+// Transitions return the cancel flag: a cancelled job that would go back to Pending goes Dead
+// with the entry "cancelled" instead (Admin::cancel's promise that it never runs again).
 inline constexpr const char* extend_sql = "UPDATE jobs SET locked_until = ?3, updated_at = ?2 "
-                                          "WHERE id = ?1 AND status = 2 AND attempts = ?4";
+                                          "WHERE id = ?1 AND status = 2 AND attempts = ?4 "
+                                          "RETURNING cancelled";
 
 inline constexpr const char* complete_sql =
     "UPDATE jobs SET status = 3, locked_until = NULL, updated_at = ?2 "
-    "WHERE id = ?1 AND status = 2 AND attempts = ?3";
+    "WHERE id = ?1 AND status = 2 AND attempts = ?3 RETURNING cancelled";
 
 inline constexpr const char* requeue_sql =
-    "UPDATE jobs SET status = 1, locked_until = NULL, next_run_at = ?3, updated_at = ?2 "
-    "WHERE id = ?1 AND status = 2 AND attempts = ?4";
+    "UPDATE jobs SET status = CASE WHEN cancelled = 1 THEN 4 ELSE 1 END, locked_until = NULL, "
+    "next_run_at = ?3, updated_at = ?2, " GQS_TRANSITION_ERRORS
+    " WHERE id = ?1 AND status = 2 AND attempts = ?4 RETURNING cancelled";
 
 // A release hands back a lease whose handler never ran (a worker stopping with jobs in its
 // local queue): the attempt the pull counted is taken back, and next_run_at is kept so the
-// job keeps its place in line. Fenced like the others: a stale holder cannot uncount
-// someone else's attempt.
-inline constexpr const char* release_sql =
-    "UPDATE jobs SET status = 1, attempts = attempts - 1, locked_until = NULL, updated_at = ?2 "
-    "WHERE id = ?1 AND status = 2 AND attempts = ?3 AND attempts > 0";
+// job keeps its place in line. A snooze is a release with a new next_run_at (?4). Fenced
+// like the others: a stale holder cannot uncount someone else's attempt.
+// clang-format off
+#define GQS_RELEASE_SQL(next_run_at)                                                               \
+    "UPDATE jobs SET status = CASE WHEN cancelled = 1 THEN 4 ELSE 1 END, "                         \
+    "attempts = CASE WHEN cancelled = 1 THEN attempts ELSE attempts - 1 END, "                     \
+    "locked_until = NULL, updated_at = ?2, next_run_at = " next_run_at ", "                        \
+    "errors = CASE WHEN cancelled = 1 THEN " GQS_APPEND_ERROR("?2", "'cancelled'")                 \
+    " ELSE errors END "                                                                            \
+    "WHERE id = ?1 AND status = 2 AND attempts = ?3 AND attempts > 0 RETURNING cancelled"
+// clang-format on
+
+inline constexpr const char* release_sql = GQS_RELEASE_SQL("next_run_at");
+inline constexpr const char* snooze_sql = GQS_RELEASE_SQL("?4");
 
 // Kill takes the caller's own lease, or a Pending job the caller saw Pending (same attempts:
 // a Pending row's attempts only change when it is pulled again).
 inline constexpr const char* kill_sql =
-    "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2 "
-    "WHERE id = ?1 AND status IN (1, 2) AND status = ?4 AND attempts = ?3";
+    "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2, " GQS_TRANSITION_ERRORS
+    " WHERE id = ?1 AND status IN (1, 2) AND status = ?4 AND attempts = ?3 RETURNING cancelled";
 
-inline constexpr const char* has_ready_sql =
-    "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 1 AND next_run_at <= ?1)"
-    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1)";
+// clang-format off
+#define GQS_HAS_READY_SQL(pending_filter, expired_filter)                                          \
+    "SELECT EXISTS (SELECT 1 FROM gqs_priorities p CROSS JOIN jobs j"                              \
+    " WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1" pending_filter ")"   \
+    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1" expired_filter ")"
+// clang-format on
+
+inline constexpr const char* has_ready_sql = GQS_HAS_READY_SQL("", "");
+inline constexpr const char* has_ready_queues_sql =
+    GQS_HAS_READY_SQL(GQS_IN_QUEUES("j.queue"), GQS_IN_QUEUES("queue"));
 
 // ---- observer ------------------------------------------------------------------------------
 
@@ -86,30 +157,45 @@ inline constexpr const char* page_sql =
     " AND (created_at > ?3 OR (created_at = ?3 AND id > ?4))"
     " ORDER BY created_at, id LIMIT ?2";
 
-// Every part reads an index, never the table: counts are covering-index range counts over
-// one of the status indexes; the times are the ends of (status, next_run_at) ranges.
+// Per queue and status, one row each; the totals are their sums. Every part but the
+// Processing one (a few rows, one per running job) reads an index, never the table: Pending
+// from jobs_pending, Done and Dead from (status, updated_at, queue).
 inline constexpr const char* stats_sql =
-    "SELECT"
-    " (SELECT count(*) FROM jobs WHERE status = 1),"
-    " (SELECT count(*) FROM jobs WHERE status = 2),"
-    " (SELECT count(*) FROM jobs WHERE status = 3),"
-    " (SELECT count(*) FROM jobs WHERE status = 4),"
-    " (SELECT count(*) FROM jobs WHERE status = 2 AND locked_until < ?1),"
-    " (SELECT min(next_run_at) FROM jobs WHERE status = 1 AND next_run_at <= ?1),"
-    " (SELECT min(next_run_at) FROM jobs WHERE status = 1 AND next_run_at > ?1)";
+    "SELECT queue, 1, count(*), 0, min(CASE WHEN next_run_at <= ?1 THEN next_run_at END),"
+    " min(CASE WHEN next_run_at > ?1 THEN next_run_at END)"
+    " FROM jobs WHERE status = 1 GROUP BY queue"
+    " UNION ALL "
+    "SELECT queue, 2, count(*), sum(locked_until < ?1), NULL, NULL"
+    " FROM jobs WHERE status = 2 GROUP BY queue"
+    " UNION ALL "
+    "SELECT queue, status, count(*), 0, NULL, NULL"
+    " FROM jobs INDEXED BY jobs_status_updated_at_queue WHERE status IN (3, 4)"
+    " GROUP BY queue, status";
 
 // ---- admin ---------------------------------------------------------------------------------
 
+// A retried job joins the unique index again: a key held by a live job makes the UPDATE fail
+// with a constraint error (UniqueConflict); retry_all skips such jobs (OR IGNORE).
 inline constexpr const char* retry_sql =
     "UPDATE jobs SET status = 1, attempts = 0, locked_until = NULL, next_run_at = ?3, "
-    "updated_at = ?2 WHERE id = ?1 AND status = 4";
+    "updated_at = ?2, cancelled = 0 WHERE id = ?1 AND status = 4";
 
 inline constexpr const char* retry_all_sql =
-    "UPDATE jobs SET status = 1, attempts = 0, locked_until = NULL, next_run_at = ?2, "
-    "updated_at = ?1 WHERE status = 4";
+    "UPDATE OR IGNORE jobs SET status = 1, attempts = 0, locked_until = NULL, next_run_at = ?2, "
+    "updated_at = ?1, cancelled = 0 WHERE status = 4";
 
+// Pending, or Processing with its lease already run out: Dead now. Processing with a live
+// lease: flagged; its worker sees the flag when it next extends the lease.
+// clang-format off
 inline constexpr const char* cancel_sql =
-    "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2 WHERE id = ?1 AND status = 1";
+    "UPDATE jobs SET "
+    "status = CASE WHEN status = 1 OR locked_until < ?2 THEN 4 ELSE status END, "
+    "errors = CASE WHEN status = 1 OR locked_until < ?2 THEN "
+    GQS_APPEND_ERROR("?2", "'cancelled'") " ELSE errors END, "
+    "locked_until = CASE WHEN status = 1 OR locked_until < ?2 THEN NULL ELSE locked_until END, "
+    "cancelled = CASE WHEN status = 2 THEN 1 ELSE cancelled END, updated_at = ?2 "
+    "WHERE id = ?1 AND status IN (1, 2)";
+// clang-format on
 
 inline constexpr const char* remove_sql = "DELETE FROM jobs WHERE id = ?1 AND status <> 2";
 

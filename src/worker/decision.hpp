@@ -14,12 +14,13 @@
 namespace gqs::detail {
 
 /// How a handler's run ended.
-enum class Outcome : std::uint8_t { Success, Kill, Failure };
+enum class Outcome : std::uint8_t { Success, Kill, Failure, Snooze };
 
 /// A handler's run: how it ended and, unless it returned, the exception's message.
 struct RunResult {
     Outcome outcome = Outcome::Success;
     std::string error;
+    Duration snooze{}; ///< for Outcome::Snooze: the delay the handler asked for
 };
 
 /// Runs `handler` on this thread and catches whatever it throws. Never throws.
@@ -30,6 +31,7 @@ struct Decision {
     Action action = Action::Complete;
     Duration backoff{};
     bool retries_spent = false; ///< a failure turned into Kill because no retry is left
+    std::string error;          ///< the error history entry to store (Requeue, Kill)
 };
 
 /// Pure: returning completes; gqs::Kill kills; any other failure requeues with the backoff
@@ -38,8 +40,10 @@ struct Decision {
 [[nodiscard]] Decision decide(const BackoffConfig& backoff, std::uint32_t attempts, Outcome outcome,
                               double jitter) noexcept;
 
-/// decide() with a random jitter, as the Worker uses it. Thread-safety: any thread.
+/// decide() for a whole run, with a random jitter, as the Worker uses it: a snooze is
+/// Action::Snooze after its delay; the error entry is the exception's message ("killed: "
+/// before a gqs::Kill's). Thread-safety: any thread.
 [[nodiscard]] Decision decide(const BackoffConfig& backoff, std::uint32_t attempts,
-                              Outcome outcome);
+                              const RunResult& run);
 
 } // namespace gqs::detail

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace gqs::detail {
@@ -17,7 +18,8 @@ struct Finished {
     Lease lease;
     Action action = Action::Complete;
     Duration backoff{};
-    int tries = 0; ///< stores that failed on storage so far
+    std::string error; ///< the error history entry (Requeue, Kill)
+    int tries = 0;     ///< stores that failed on storage so far
 };
 
 /// Results of returned handlers not yet stored. A cycle takes them all and stores them in

@@ -209,7 +209,7 @@ TEST_CASE("connection: a read-only database refuses writes and keeps its data",
     CHECK(all[0].status == gqs::Status::Pending);
 }
 
-TEST_CASE("schema: init_db creates the table, three indexes and the version", "[schema][sqlite]") {
+TEST_CASE("schema: init_db creates the table, its indexes and the version", "[schema][sqlite]") {
     SqliteQueue q;
     auto& raw = q.db->database();
     CHECK(pragma_text(raw, "SELECT version FROM gqs_schema WHERE id = 1") ==
@@ -217,9 +217,18 @@ TEST_CASE("schema: init_db creates the table, three indexes and the version", "[
     CHECK(gqs::sqlite::stored_schema_version(*q.db) == gqs::sqlite::schema_version);
     CHECK(pragma_text(raw, "PRAGMA user_version") == "0"); // the application's, untouched
     auto sql = schema_sql(raw);
-    CHECK(sql.find("jobs_status_next_run_at ON jobs (status, next_run_at)") != std::string::npos);
+    CHECK(sql.find("jobs_pending ON jobs (status, priority, next_run_at, queue)") !=
+          std::string::npos);
     CHECK(sql.find("jobs_status_locked_until ON jobs (status, locked_until)") != std::string::npos);
-    CHECK(sql.find("jobs_status_updated_at ON jobs (status, updated_at)") != std::string::npos);
+    CHECK(sql.find("jobs_status_updated_at_queue ON jobs (status, updated_at, queue)") !=
+          std::string::npos);
+    CHECK(sql.find("jobs_unique_key ON jobs (queue, unique_key) WHERE unique_key IS NOT NULL AND "
+                   "status IN (1, 2)") != std::string::npos);
+    // Version 1's indexes are superseded, not kept beside the new ones.
+    CHECK(sql.find("jobs_status_next_run_at") == std::string::npos);
+    CHECK(sql.find("jobs_status_updated_at ON") == std::string::npos);
+    CHECK(pragma_text(raw, "SELECT group_concat(priority) FROM gqs_priorities") ==
+          "0,1,2,3,4,5,6,7,8,9");
 }
 
 TEST_CASE("schema: init_db is idempotent and keeps data", "[schema][sqlite]") {
@@ -323,7 +332,8 @@ TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
     auto db = gqs::sqlite::Connection::open(tmp.path());
     CHECK(gqs::sqlite::stored_schema_version(*db) == 1);
     gqs::sqlite::init_db(*db);
-    CHECK(pragma_text(db->database(), "SELECT version FROM gqs_schema") == "1");
+    CHECK(pragma_text(db->database(), "SELECT version FROM gqs_schema") ==
+          std::to_string(gqs::sqlite::schema_version));
     CHECK(pragma_text(db->database(), "PRAGMA user_version") == app_version);
 
     gqs::sqlite::Observer observer(db);
@@ -342,6 +352,15 @@ TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
     CHECK(by_name["delayed"].next_run_at > std::chrono::system_clock::now() + 24h * 365);
     CHECK(by_name["-"].payload == "no metadata");
     CHECK(by_name["-"].metadata.is_null());
+    for (const auto& [name, job] : by_name) {
+        INFO(name);
+        // Version 2: every job joins queue "default" at priority 0, with no key or history.
+        CHECK(job.queue == "default");
+        CHECK(job.priority == 0);
+        CHECK_FALSE(job.unique_key.has_value());
+        CHECK(job.errors.empty());
+        CHECK_FALSE(job.cancel_requested);
+    }
 
     // Work goes on: the expired lease is taken again (attempt 2), the delayed job waits.
     gqs::sqlite::Puller puller(db);
@@ -349,7 +368,12 @@ TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
     std::set<std::string> names;
     for (auto& job : pulled) {
         names.insert(job.get<std::string>("name").value_or("-"));
-        if (job.id == by_name["leased"].id) CHECK(job.attempts == 2);
+        if (job.id == by_name["leased"].id) {
+            CHECK(job.attempts == 2);
+            REQUIRE(job.errors.size() == 1);
+            CHECK(job.errors[0].attempt == 1);
+            CHECK(job.errors[0].message == "lease expired");
+        }
         puller.complete(job);
     }
     CHECK(names == std::set<std::string>{"retried", "leased", "pending", "-"});

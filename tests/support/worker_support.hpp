@@ -128,9 +128,10 @@ public:
                           [&](const auto& t) { return t.verb == verb; }));
     }
 
-    std::vector<Job> pull(int batch, Duration lock) override {
+    std::vector<Job> pull(int batch, Duration lock,
+                          std::span<const std::string> queues = {}) override {
         before_pull(batch);
-        return inner_.pull(batch, lock);
+        return inner_.pull(batch, lock, queues);
     }
     void extend_lock(Job& job, Duration lock) override {
         ++extends;
@@ -143,13 +144,17 @@ public:
         if (take_one(failing_completes)) throw busy_error("complete");
         inner_.complete(job);
     }
-    void requeue(Job& job, Duration backoff) override {
+    void requeue(Job& job, Duration backoff, std::string_view error = {}) override {
         record("requeue", job, backoff);
-        inner_.requeue(job, backoff);
+        inner_.requeue(job, backoff, error);
     }
-    void kill(Job& job) override {
+    void kill(Job& job, std::string_view error = {}) override {
         record("kill", job);
-        inner_.kill(job);
+        inner_.kill(job, error);
+    }
+    void snooze(Job& job, Duration delay) override {
+        record("snooze", job, delay);
+        inner_.snooze(job, delay);
     }
     void release(Job& job) override {
         record("release", job);
@@ -165,8 +170,8 @@ public:
     // The worker's path: one call to the inner puller's settle_and_pull (one transaction),
     // with the failures injected that settle() and pull() would inject.
     std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
-                                     std::vector<SettleResult>& results, int batch,
-                                     Duration lock) override {
+                                     std::vector<SettleResult>& results, int batch, Duration lock,
+                                     std::span<const std::string> queues = {}) override {
         std::vector<SettleResult> mine;
         const Forward forward = intercept(settlements, mine);
         if (batch > 0) {
@@ -180,7 +185,7 @@ public:
             }
         }
         std::vector<SettleResult> inner;
-        auto jobs = inner_.settle_and_pull(forward.settlements, inner, batch, lock);
+        auto jobs = inner_.settle_and_pull(forward.settlements, inner, batch, lock, queues);
         merge(forward, inner, mine);
         results = std::move(mine);
         return jobs;
@@ -188,9 +193,9 @@ public:
     Subscription on_push(std::function<void()> notify) override {
         return inner_.on_push(std::move(notify));
     }
-    bool has_ready() override {
+    bool has_ready(std::span<const std::string> queues = {}) override {
         ++has_ready_calls;
-        return inner_.has_ready();
+        return inner_.has_ready(queues);
     }
     PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
 

@@ -18,25 +18,28 @@ namespace {
 // stands for a lost lease.
 struct RecordingPuller final : gqs::Puller {
     std::vector<std::string> calls;
-    std::vector<gqs::Job> pull(int batch, gqs::Duration) override {
+    std::vector<gqs::Job> pull(int batch, gqs::Duration,
+                               std::span<const std::string> = {}) override {
         calls.push_back("pull " + std::to_string(batch));
         return std::vector<gqs::Job>(static_cast<std::size_t>(batch));
     }
     void extend_lock(gqs::Job&, gqs::Duration) override {}
     void complete(gqs::Job& j) override { record("complete", j); }
-    void requeue(gqs::Job& j, gqs::Duration) override { record("requeue", j); }
-    void kill(gqs::Job& j) override { record("kill", j); }
+    void requeue(gqs::Job& j, gqs::Duration, std::string_view) override { record("requeue", j); }
+    void kill(gqs::Job& j, std::string_view) override { record("kill", j); }
+    void snooze(gqs::Job& j, gqs::Duration) override { record("snooze", j); }
     void release(gqs::Job& j) override { record("release", j); }
     std::vector<gqs::SettleResult> settle(std::span<const gqs::Settlement> s) override {
         return gqs::settle_one_by_one(*this, s);
     }
     std::vector<gqs::Job> settle_and_pull(std::span<const gqs::Settlement> s,
                                           std::vector<gqs::SettleResult>& results, int batch,
-                                          gqs::Duration lock) override {
-        return gqs::settle_then_pull(*this, s, results, batch, lock);
+                                          gqs::Duration lock,
+                                          std::span<const std::string> queues = {}) override {
+        return gqs::settle_then_pull(*this, s, results, batch, lock, queues);
     }
     gqs::Subscription on_push(std::function<void()>) override { return {}; }
-    bool has_ready() override { return true; }
+    bool has_ready(std::span<const std::string>) override { return true; }
     gqs::PullerCapabilities capabilities() const noexcept override { return {}; }
 
 private:

@@ -15,11 +15,13 @@ namespace gqs::sqlite {
 class Puller final : public gqs::Puller {
 public:
     explicit Puller(std::shared_ptr<Connection> connection);
-    [[nodiscard]] std::vector<Job> pull(int batch, Duration lock) override;
+    [[nodiscard]] std::vector<Job> pull(int batch, Duration lock,
+                                        std::span<const std::string> queues = {}) override;
     void extend_lock(Job& job, Duration lock) override;
     void complete(Job& job) override;
-    void requeue(Job& job, Duration backoff) override;
-    void kill(Job& job) override;
+    void requeue(Job& job, Duration backoff, std::string_view error = {}) override;
+    void kill(Job& job, std::string_view error = {}) override;
+    void snooze(Job& job, Duration delay) override;
     /// Takes the attempt back and keeps the job's next_run_at (its place in line).
     void release(Job& job) override;
     /// All settlements in one transaction (one commit). A storage failure fails every entry.
@@ -27,24 +29,26 @@ public:
     settle(std::span<const Settlement> settlements) override;
     /// Both in one transaction. If it fails, the settlements are retried alone, then the
     /// error is thrown.
-    [[nodiscard]] std::vector<Job> settle_and_pull(std::span<const Settlement> settlements,
-                                                   std::vector<SettleResult>& results, int batch,
-                                                   Duration lock) override;
+    [[nodiscard]] std::vector<Job>
+    settle_and_pull(std::span<const Settlement> settlements, std::vector<SettleResult>& results,
+                    int batch, Duration lock, std::span<const std::string> queues = {}) override;
     /// Notifies after every push committed through the same Connection object.
     [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
     /// A read-only query; never takes the write lock.
-    [[nodiscard]] bool has_ready() override;
+    [[nodiscard]] bool has_ready(std::span<const std::string> queues = {}) override;
     /// Both: push notifications (pushes through the same Connection) and a cheap has_ready.
     [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
 
 private:
-    void transition(Job& job, Action action, Duration backoff);
+    void transition(Job& job, Action action, Duration backoff, std::string_view error);
     // Caller holds the connection's mutex and is inside a transaction or autocommit.
-    std::vector<Job> pull_locked(int batch, Duration lock, std::int64_t now);
+    std::vector<Job> pull_locked(int batch, Duration lock, std::span<const std::string> queues,
+                                 std::int64_t now);
     // Runs the settlements (and the pull, when `jobs` is given) in one transaction, then
     // updates the callers' jobs. Throws StorageError, nothing committed, if it fails.
     std::vector<SettleResult> settle_all(std::span<const Settlement> settlements, int batch,
-                                         Duration lock, std::vector<Job>* jobs);
+                                         Duration lock, std::span<const std::string> queues,
+                                         std::vector<Job>* jobs);
 
     std::shared_ptr<Connection> connection_;
 };

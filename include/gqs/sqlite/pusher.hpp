@@ -14,8 +14,11 @@ namespace gqs::sqlite {
 class Pusher final : public gqs::Pusher {
 public:
     explicit Pusher(std::shared_ptr<Connection> connection);
-    void push(const Message& message, Duration delay = {}) override;
-    void push_batch(std::span<const Message> messages, Duration delay = {}) override;
+    /// A message with a unique key is stored in its own transaction (insert, and on a
+    /// duplicate the holder's id, read from the same snapshot).
+    PushResult push(const Message& message, Duration delay = {}) override;
+    std::vector<PushResult> push_batch(std::span<const Message> messages,
+                                       Duration delay = {}) override;
 
 private:
     std::shared_ptr<Connection> connection_;

@@ -8,14 +8,17 @@ namespace gqs::sqlite {
 
 /// The schema version this build writes and reads. It is kept in gqs's own one-row table
 /// `gqs_schema`; gqs never reads or writes `PRAGMA user_version`, which is the application's.
-inline constexpr int schema_version = 1;
+/// Version 2 added named queues, priorities, unique keys, the error history and cancel flags.
+inline constexpr int schema_version = 2;
 
-/// Creates the `jobs` table, its indexes and `gqs_schema` if missing, in one transaction;
-/// idempotent; never drops or rewrites data. A file made by gqs 0.1.0 (which kept the version
-/// in `user_version`) is recognised by its `jobs` table and gets its `gqs_schema` row; its
-/// `user_version` is left as it is. Throws SchemaMismatch (file untouched) when a `jobs` or
-/// `gqs_schema` table that is not gqs's exists or the file has a newer schema version;
-/// StorageError on storage failure. Thread-safety: as any Connection operation.
+/// Creates the `jobs` table, its indexes and `gqs_schema` if missing, or upgrades an older
+/// gqs schema in place, in one transaction (a crash leaves the old version, which the next
+/// init_db upgrades); idempotent; never drops a job (an upgrade keeps every job, in queue
+/// "default" at priority 0). A file made by gqs 0.1.0 (which kept the version in
+/// `user_version`) is recognised by its `jobs` table; its `user_version` is left as it is. Throws
+/// SchemaMismatch (file untouched) when a `jobs` or `gqs_schema` table that is not gqs's exists or
+/// the file has a newer schema version; StorageError on storage failure. Thread-safety: as any
+/// Connection operation.
 void init_db(Connection& connection);
 
 /// The gqs schema version the file holds: 0 when it holds no gqs queue yet, 1 for a file
