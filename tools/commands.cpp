@@ -30,14 +30,22 @@ using json = nlohmann::ordered_json;
 // `get` shows at most this much of a payload; --payload-out writes all of it.
 constexpr std::size_t text_limit = 64 * 1024;
 constexpr std::size_t hex_limit = 1024;
-// Width of the metadata column in `list`.
+// Widths of the metadata, queue and last-error columns in `list`.
 constexpr std::size_t metadata_width = 40;
+constexpr std::size_t queue_width = 24;
+constexpr std::size_t error_width = 40;
+// What Message promises for a queue name and a unique key (push refuses anything else).
+constexpr std::size_t max_queue_bytes = 127;
+constexpr std::size_t max_unique_key_bytes = 1024;
+// `list --queue` reads pages of max(--limit, min_scan_page) jobs (scan_page with --limit 0)
+// and keeps the queue's own: a rare queue costs a few large reads, not many tiny ones.
+constexpr int min_scan_page = 100;
+constexpr int scan_page = 500;
 // SQLite's primary result code for "file is not a database".
 constexpr int sqlite_notadb = 26;
 
-// The path as a shell word, for the commands that error messages suggest.
-std::string shell_word(const fs::path& path) {
-    std::string text = path.string();
+// The text as a shell word, for the commands that messages suggest.
+std::string shell_word(const std::string& text) {
     bool plain = !text.empty();
     for (char c : text) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -51,7 +59,9 @@ std::string shell_word(const fs::path& path) {
     return quoted + "'";
 }
 
-std::string init_hint(const fs::path& db) { return "(run `gqs --db " + shell_word(db) + " init`)"; }
+std::string init_hint(const fs::path& db) {
+    return "(run `gqs --db " + shell_word(db.string()) + " init`)";
+}
 
 std::shared_ptr<sqlite::Connection> open_file(const fs::path& db, const sqlite::Options& options) {
     try {
@@ -141,6 +151,24 @@ Duration parse_duration_option(const char* option, const std::string& text) {
                      "' (use e.g. 500ms, 30s, 5m, 2h, 7d or 1h30m)");
 }
 
+// A queue name or unique key as Message promises it: 1..`most` bytes of UTF-8 without NUL.
+void check_name_option(const char* option, const std::string& text, std::size_t most) {
+    if (text.empty()) throw UsageError(std::string(option) + ": must not be empty");
+    if (text.size() > most)
+        throw UsageError(std::string(option) + ": '" + truncate(escape_text(text, true), 60) +
+                         "' is " + std::to_string(text.size()) + " bytes long; the most is " +
+                         std::to_string(most));
+    if (!is_utf8(text) || text.find('\0') != std::string::npos)
+        throw UsageError(std::string(option) + ": '" + truncate(escape_text(text, true), 60) +
+                         "' is not UTF-8 text");
+}
+
+int parse_priority_option(const std::string& text) {
+    if (text.size() == 1 && text[0] >= '0' && text[0] <= '9') return text[0] - '0';
+    throw UsageError("--priority: bad priority '" + truncate(escape_text(text, true), 60) +
+                     "' (expected a whole number from 0, runs first, to 9, runs last)");
+}
+
 // "all" or a status name; Unknown stands for "all".
 Status parse_status_option(const std::string& text) {
     if (text == "all") return Status::Unknown;
@@ -160,16 +188,29 @@ json time_json(const std::optional<TimePoint>& t) {
     return t ? json(format_time(*t, true)) : json(nullptr);
 }
 
+json errors_json(const std::vector<AttemptError>& errors) {
+    json list = json::array();
+    for (const auto& e : errors)
+        list.push_back(
+            {{"at", format_time(e.at, true)}, {"attempt", e.attempt}, {"message", e.message}});
+    return list;
+}
+
 json job_json(const Job& job) {
     return json{{"id", job.id.to_string()},
                 {"status", std::string(to_string(job.status))},
+                {"queue", job.queue},
+                {"priority", job.priority},
+                {"unique_key", job.unique_key ? json(*job.unique_key) : json(nullptr)},
                 {"attempts", job.attempts},
                 {"created_at", format_time(job.created_at, true)},
                 {"updated_at", format_time(job.updated_at, true)},
                 {"next_run_at", format_time(job.next_run_at, true)},
                 {"locked_until", time_json(job.locked_until)},
+                {"cancel_requested", job.cancel_requested},
                 {"metadata", job.metadata},
-                {"payload_size", job.payload.size()}};
+                {"payload_size", job.payload.size()},
+                {"errors", errors_json(job.errors)}};
 }
 
 // Metadata on one line; non-ASCII escaped when `ascii` (table columns) or when the text
@@ -244,6 +285,15 @@ void run_push(const Context& ctx, const PushOptions& options) {
         throw UsageError("push: give exactly one of --payload, --payload-file, --stdin");
     if (options.id && options.from_stdin)
         throw UsageError("push: --id names one job; it cannot be used with --stdin");
+    // Every line would carry the key, so only the first line would be stored.
+    if (options.unique_key && options.from_stdin)
+        throw UsageError("push: --unique-key names one job; it cannot be used with --stdin");
+    const std::string queue = options.queue.value_or(Message{}.queue);
+    if (options.queue) check_name_option("--queue", queue, max_queue_bytes);
+    int priority = 0;
+    if (options.priority) priority = parse_priority_option(*options.priority);
+    if (options.unique_key)
+        check_name_option("--unique-key", *options.unique_key, max_unique_key_bytes);
     nlohmann::json metadata;
     if (options.metadata) {
         try {
@@ -266,6 +316,9 @@ void run_push(const Context& ctx, const PushOptions& options) {
         Message m;
         m.metadata = metadata;
         m.payload = std::move(payload);
+        m.queue = queue;
+        m.priority = priority;
+        m.unique_key = options.unique_key;
         messages.push_back(std::move(m));
     };
     if (options.payload) {
@@ -289,61 +342,135 @@ void run_push(const Context& ctx, const PushOptions& options) {
     }
 
     sqlite::Pusher pusher(connection);
-    if (messages.size() == 1) {
-        pusher.push(messages.front(), delay);
-    } else if (!messages.empty()) {
-        pusher.push_batch(messages, delay); // all lines or none
+    std::vector<PushResult> results;
+    try {
+        if (messages.size() == 1) {
+            results.push_back(pusher.push(messages.front(), delay));
+        } else if (!messages.empty()) {
+            results = pusher.push_batch(messages, delay); // all lines or none
+        }
+    } catch (const std::invalid_argument& e) {
+        // Every argument came from the command line (the checks above should catch them).
+        std::string what = e.what();
+        if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
+        throw UsageError("push: " + what);
     }
 
     if (ctx.json) {
         json ids = json::array();
-        for (const auto& m : messages)
-            ids.push_back(m.id.to_string());
-        print_json(ctx, {{"ids", ids}});
-    } else {
-        for (const auto& m : messages)
-            *ctx.out << m.id.to_string() << '\n';
+        for (const auto& r : results)
+            ids.push_back(r.id.to_string());
+        json document;
+        if (!options.from_stdin && results.size() == 1) {
+            document["id"] = results.front().id.to_string();
+            document["duplicate"] = results.front().duplicate;
+        }
+        document["queue"] = queue;
+        document["priority"] = priority;
+        if (!options.from_stdin)
+            document["unique_key"] = options.unique_key ? json(*options.unique_key) : json(nullptr);
+        document["ids"] = ids;
+        print_json(ctx, document);
+        return;
+    }
+    for (const auto& r : results) {
+        if (r.duplicate) {
+            // Only a single push carries a unique key.
+            *ctx.out << "duplicate of " << r.id.to_string() << " (unique key "
+                     << escape_text(options.unique_key.value_or(""), false) << " is held in queue "
+                     << escape_text(queue, false) << ")\n";
+        } else {
+            *ctx.out << r.id.to_string() << '\n';
+        }
     }
 }
 
-void run_stats(const Context& ctx) {
+void run_stats(const Context& ctx, const StatsOptions& options) {
+    if (options.queue) check_name_option("--queue", *options.queue, max_queue_bytes);
     auto connection = open_queue(ctx.db);
     sqlite::Observer observer(connection);
     const Stats s = observer.stats();
-    std::optional<Duration> lag;
-    if (s.oldest_ready) lag = std::chrono::duration_cast<Duration>(s.at - *s.oldest_ready);
+
+    // With --queue, that queue alone (zeros when it holds no job) stands for the totals.
+    QueueStats total{.pending = s.pending,
+                     .processing = s.processing,
+                     .done = s.done,
+                     .dead = s.dead,
+                     .expired_leases = s.expired_leases,
+                     .oldest_ready = s.oldest_ready,
+                     .next_scheduled = s.next_scheduled};
+    std::map<std::string, QueueStats, std::less<>> queues = s.queues;
+    if (options.queue) {
+        auto it = s.queues.find(*options.queue);
+        total = it != s.queues.end() ? it->second : QueueStats{};
+        queues = {{*options.queue, total}};
+    }
+    auto lag_of = [&](const QueueStats& q) -> std::optional<Duration> {
+        if (!q.oldest_ready) return std::nullopt;
+        return std::chrono::duration_cast<Duration>(s.at - *q.oldest_ready);
+    };
+    auto sum = [](const QueueStats& q) { return q.pending + q.processing + q.done + q.dead; };
 
     if (ctx.json) {
-        print_json(ctx, {{"at", format_time(s.at, true)},
-                         {"pending", s.pending},
-                         {"processing", s.processing},
-                         {"done", s.done},
-                         {"dead", s.dead},
-                         {"total", s.pending + s.processing + s.done + s.dead},
-                         {"expired_leases", s.expired_leases},
-                         {"oldest_ready", time_json(s.oldest_ready)},
-                         {"lag_ms", lag ? json(lag->count()) : json(nullptr)},
-                         {"next_scheduled", time_json(s.next_scheduled)}});
+        auto counts_json = [&](const QueueStats& q) {
+            const auto lag = lag_of(q);
+            return json{{"pending", q.pending},
+                        {"processing", q.processing},
+                        {"done", q.done},
+                        {"dead", q.dead},
+                        {"total", sum(q)},
+                        {"expired_leases", q.expired_leases},
+                        {"oldest_ready", time_json(q.oldest_ready)},
+                        {"lag_ms", lag ? json(lag->count()) : json(nullptr)},
+                        {"next_scheduled", time_json(q.next_scheduled)}};
+        };
+        json document{{"at", format_time(s.at, true)}};
+        if (options.queue) document["queue"] = *options.queue;
+        document.update(counts_json(total));
+        json per_queue = json::object();
+        for (const auto& [name, q] : queues)
+            per_queue[name] = counts_json(q);
+        document["queues"] = per_queue;
+        print_json(ctx, document);
         return;
     }
+    const auto lag = lag_of(total);
     Table table({"", ""});
+    if (options.queue) table.add({"queue", escape_text(*options.queue, false)});
     auto count = [&](const char* name, std::int64_t n) { table.add({name, std::to_string(n)}); };
-    count("pending", s.pending);
-    count("processing", s.processing);
-    count("done", s.done);
-    count("dead", s.dead);
-    count("total", s.pending + s.processing + s.done + s.dead);
+    count("pending", total.pending);
+    count("processing", total.processing);
+    count("done", total.done);
+    count("dead", total.dead);
+    count("total", sum(total));
     table.add({"expired leases",
-               std::to_string(s.expired_leases) +
-                   (s.expired_leases > 0 ? " (processing jobs whose lease ran out)" : "")});
+               std::to_string(total.expired_leases) +
+                   (total.expired_leases > 0 ? " (processing jobs whose lease ran out)" : "")});
     table.add({"lag", lag ? format_duration(*lag) + " (oldest ready job due " +
-                                format_time(*s.oldest_ready) + ")"
+                                format_time(*total.oldest_ready) + ")"
                           : "- (no pending job is due)"});
-    table.add({"next scheduled", s.next_scheduled
-                                     ? format_time(*s.next_scheduled) + " (" +
-                                           format_relative(*s.next_scheduled, s.at) + ")"
+    table.add({"next scheduled", total.next_scheduled
+                                     ? format_time(*total.next_scheduled) + " (" +
+                                           format_relative(*total.next_scheduled, s.at) + ")"
                                      : "- (no delayed job)"});
     table.print(*ctx.out, false);
+    if (options.queue || queues.empty()) return;
+
+    // One row per queue that holds any job, by name.
+    Table per_queue({"QUEUE", "PENDING", "PROCESSING", "DONE", "DEAD", "EXPIRED LEASES", "LAG",
+                     "NEXT SCHEDULED"});
+    for (std::size_t column = 1; column <= 6; ++column)
+        per_queue.align_right(column);
+    for (const auto& [name, q] : queues) {
+        const auto queue_lag = lag_of(q);
+        per_queue.add({escape_text(name, true), std::to_string(q.pending),
+                       std::to_string(q.processing), std::to_string(q.done), std::to_string(q.dead),
+                       std::to_string(q.expired_leases),
+                       queue_lag ? format_duration(*queue_lag) : "-",
+                       q.next_scheduled ? format_relative(*q.next_scheduled, s.at) : "-"});
+    }
+    *ctx.out << '\n';
+    per_queue.print(*ctx.out);
 }
 
 void run_list(const Context& ctx, const ListOptions& options) {
@@ -351,16 +478,42 @@ void run_list(const Context& ctx, const ListOptions& options) {
     if (options.limit < 0) throw UsageError("--limit must be 0 (no limit) or more");
     std::optional<Uuid> after;
     if (options.after) after = parse_id(*options.after);
+    if (options.queue) check_name_option("--queue", *options.queue, max_queue_bytes);
 
     auto connection = open_queue(ctx.db);
     sqlite::Observer observer(connection);
-    std::vector<Job> jobs;
+    std::optional<Cursor> cursor;
     if (after) {
         auto job = observer.get(*after);
         if (!job) throw JobLost("list: --after: no job " + after->to_string());
-        jobs = observer.list_after(status, options.limit, cursor_of(*job));
+        cursor = cursor_of(*job);
+    }
+    auto page = [&](int limit) {
+        return cursor ? observer.list_after(status, limit, *cursor) : observer.list(status, limit);
+    };
+    std::vector<Job> jobs;
+    if (!options.queue) {
+        jobs = page(options.limit);
     } else {
-        jobs = observer.list(status, options.limit);
+        // The Observer has no queue filter: read the pages in order and keep the queue's jobs
+        // until --limit of them are found or the jobs run out.
+        const int page_size =
+            options.limit > 0 ? std::max(options.limit, min_scan_page) : scan_page;
+        auto full = [&] {
+            return options.limit > 0 && jobs.size() == static_cast<std::size_t>(options.limit);
+        };
+        for (;;) {
+            auto read = page(page_size);
+            if (read.empty()) break;
+            const Cursor last = cursor_of(read.back());
+            for (auto& job : read) {
+                if (job.queue != *options.queue) continue;
+                jobs.push_back(std::move(job));
+                if (full()) break;
+            }
+            if (full() || read.size() < static_cast<std::size_t>(page_size)) break;
+            cursor = last;
+        }
     }
     // A full page may have a next one; the caller pages with --after.
     std::optional<std::string> next;
@@ -376,25 +529,32 @@ void run_list(const Context& ctx, const ListOptions& options) {
     }
     if (jobs.empty()) {
         *ctx.out << "no " << (status == Status::Unknown ? "" : options.status + " ") << "jobs"
+                 << (options.queue ? " in queue " + escape_text(*options.queue, false)
+                                   : std::string())
                  << (after ? " after " + after->to_string() : std::string()) << '\n';
         return;
     }
-    Table table({"ID", "STATUS", "ATTEMPTS", "CREATED", "UPDATED", "NEXT RUN", "LOCKED UNTIL",
-                 "SIZE", "METADATA"});
-    table.align_right(2).align_right(7);
+    Table table({"ID", "QUEUE", "PRI", "STATUS", "ATTEMPTS", "CREATED", "UPDATED", "NEXT RUN",
+                 "LOCKED UNTIL", "SIZE", "METADATA", "LAST ERROR"});
+    table.align_right(2).align_right(4).align_right(9);
     for (const auto& job : jobs) {
-        table.add({job.id.to_string(), std::string(to_string(job.status)),
+        table.add({job.id.to_string(), truncate(escape_text(job.queue, true), queue_width),
+                   std::to_string(job.priority), std::string(to_string(job.status)),
                    std::to_string(job.attempts), format_time(job.created_at),
                    format_time(job.updated_at), format_time(job.next_run_at),
                    job.locked_until ? format_time(*job.locked_until) : "-",
                    std::to_string(job.payload.size()),
-                   truncate(metadata_text(job.metadata, true), metadata_width)});
+                   truncate(metadata_text(job.metadata, true), metadata_width),
+                   job.errors.empty()
+                       ? "-"
+                       : truncate(escape_text(job.errors.back().message, true), error_width)});
     }
     table.print(*ctx.out);
     if (next) {
         // The command that shows the next page, ready to paste.
-        *ctx.out << "next page: gqs --db " << shell_word(ctx.db) << " list";
+        *ctx.out << "next page: gqs --db " << shell_word(ctx.db.string()) << " list";
         if (status != Status::Unknown) *ctx.out << " --status " << to_string(status);
+        if (options.queue) *ctx.out << " --queue " << shell_word(*options.queue);
         *ctx.out << " --limit " << options.limit << " --after " << *next << '\n';
     }
 }
@@ -428,13 +588,25 @@ void run_get(const Context& ctx, const GetOptions& options) {
     };
     Table table({"", ""});
     table.add({"id", job.id.to_string()});
+    table.add({"queue", escape_text(job.queue, false)});
+    table.add({"priority", std::to_string(job.priority)});
+    table.add({"unique key", job.unique_key ? escape_text(*job.unique_key, false) : "-"});
     table.add({"status", std::string(to_string(job.status))});
+    table.add({"cancel requested", job.cancel_requested ? "yes" : "no"});
     table.add({"attempts", std::to_string(job.attempts)});
     table.add({"created", when(job.created_at)});
     table.add({"updated", when(job.updated_at)});
     table.add({"next run", when(job.next_run_at)});
     table.add({"locked until", job.locked_until ? when(*job.locked_until) : "-"});
     table.add({"metadata", metadata_text(job.metadata, false)});
+    // The error history, oldest first, one entry a line.
+    if (job.errors.empty()) table.add({"errors", "-"});
+    for (std::size_t i = 0; i < job.errors.size(); ++i) {
+        const auto& e = job.errors[i];
+        table.add({i == 0 ? "errors" : "", format_time(e.at, true) + "  attempt " +
+                                               std::to_string(e.attempt) + "  " +
+                                               escape_text(e.message, false)});
+    }
 
     const std::string size = plural(static_cast<std::int64_t>(job.payload.size()), "byte", "bytes");
     std::string body;

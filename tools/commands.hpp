@@ -12,7 +12,8 @@
 
 namespace gqs::cli {
 
-/// A mistake on the command line (bad duration, status, id, JSON, missing argument):
+/// A mistake on the command line (bad duration, status, id, JSON, queue name, priority,
+/// unique key, missing argument):
 /// main exits with status 2. Every other failure exits with status 1.
 class UsageError : public std::runtime_error {
 public:
@@ -34,12 +35,23 @@ struct PushOptions {
     std::optional<std::string> metadata;
     std::optional<std::string> delay;
     std::optional<std::string> id;
+    /// The named queue (default "default"), the priority text ("0".."9"), the unique key.
+    std::optional<std::string> queue;
+    std::optional<std::string> priority;
+    std::optional<std::string> unique_key;
 };
 
 struct ListOptions {
     std::string status = "all";
     int limit = 50;
     std::optional<std::string> after;
+    /// Only this queue's jobs (filtered as the pages are read: the Observer has no filter).
+    std::optional<std::string> queue;
+};
+
+struct StatsOptions {
+    /// Only this queue's counts (zeros for a queue that holds no job).
+    std::optional<std::string> queue;
 };
 
 struct GetOptions {
@@ -60,17 +72,18 @@ struct CleanOptions {
 
 /// Creates the file if needed and the schema (idempotent).
 void run_init(const Context& ctx);
-/// Pushes one job, or one job per non-empty line of standard input; prints the ids.
+/// Pushes one job, or one job per non-empty line of standard input; prints the ids, or the
+/// holder's id when the unique key is held.
 void run_push(const Context& ctx, const PushOptions& options);
-/// Counts per status, lag, next scheduled run, expired leases.
-void run_stats(const Context& ctx);
-/// One page of jobs, oldest first.
+/// Counts per status, lag, next scheduled run, expired leases; in total and per queue.
+void run_stats(const Context& ctx, const StatsOptions& options);
+/// One page of jobs, oldest first, with their queue, priority and last error.
 void run_list(const Context& ctx, const ListOptions& options);
-/// Every field of one job.
+/// Every field of one job, its error history included.
 void run_get(const Context& ctx, const GetOptions& options);
 /// Dead -> Pending, one job or every dead job.
 void run_retry(const Context& ctx, const RetryOptions& options);
-/// Pending -> Dead.
+/// Pending -> Dead; a Processing job is flagged (cancel_requested) for its worker to stop.
 void run_kill(const Context& ctx, const std::string& id);
 /// Deletes a job that is not processing.
 void run_delete(const Context& ctx, const std::string& id);

@@ -190,6 +190,38 @@ bool is_printable_text(std::string_view bytes) noexcept {
     return true;
 }
 
+std::string escape_text(std::string_view text, bool ascii) {
+    std::string out;
+    out.reserve(text.size());
+    char buf[16];
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t start = i;
+        const std::int32_t cp = decode(text, i);
+        if (cp < 0) {
+            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(text[i]));
+            out += buf;
+            ++i;
+        } else if (cp == '\t') {
+            out += "\\t";
+        } else if (cp == '\n') {
+            out += "\\n";
+        } else if (cp == '\r') {
+            out += "\\r";
+        } else if (cp < 0x20 || cp == 0x7F) {
+            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
+            out += buf;
+        } else if (cp < 0x7F || (!ascii && cp > 0x9F)) {
+            out.append(text.substr(start, i - start));
+        } else {
+            // C1 controls (U+0080..U+009F) always, other non-ASCII characters when `ascii`.
+            std::snprintf(buf, sizeof buf, cp > 0xFFFF ? "\\U%08x" : "\\u%04x",
+                          static_cast<unsigned>(cp));
+            out += buf;
+        }
+    }
+    return out;
+}
+
 std::string hex_dump(std::string_view bytes) {
     std::string out;
     char buf[32];

@@ -40,6 +40,12 @@ inline constexpr Duration max_duration = std::chrono::hours(24 * 36500);
 /// True when `bytes` is valid UTF-8 (control characters allowed).
 [[nodiscard]] bool is_utf8(std::string_view bytes) noexcept;
 
+/// `text` on one line and safe on a terminal: printable characters as they are (only the
+/// ASCII ones when `ascii`, for table cells); tab, newline and carriage return as `\t`, `\n`,
+/// `\r`; other ASCII controls and invalid bytes as `\xNN`; C1 controls (and, when `ascii`,
+/// every non-ASCII character) as `\uNNNN`, or `\UNNNNNNNN` beyond U+FFFF.
+[[nodiscard]] std::string escape_text(std::string_view text, bool ascii);
+
 /// A hex dump, 16 bytes a line: offset, hex bytes, then the printable ASCII (`.` otherwise).
 [[nodiscard]] std::string hex_dump(std::string_view bytes);
 

@@ -75,6 +75,18 @@ int run(int argc, char** argv) {
         push->add_option("--delay", delay, "Runnable after this long")->type_name("DURATION");
     auto* push_id_opt = push->add_option("--id", push_id, "The job's id (default: a new UUIDv7)")
                             ->type_name("UUID");
+    std::string push_queue, priority, unique_key;
+    auto* push_queue_opt =
+        push->add_option("--queue", push_queue, "The named queue to join (default: default)")
+            ->type_name("NAME");
+    auto* priority_opt =
+        push->add_option("--priority", priority, "0 runs first, 9 last (default: 0)")
+            ->type_name("N");
+    auto* unique_key_opt =
+        push->add_option("--unique-key", unique_key,
+                         "Store nothing while a pending or processing job of the queue holds "
+                         "this key; print that job's id")
+            ->type_name("KEY");
     commands.emplace_back(push, [&](const Context& ctx) {
         PushOptions o;
         o.payload = given(payload_opt, payload);
@@ -83,14 +95,25 @@ int run(int argc, char** argv) {
         o.metadata = given(metadata_opt, metadata);
         o.delay = given(push_delay_opt, delay);
         o.id = given(push_id_opt, push_id);
+        o.queue = given(push_queue_opt, push_queue);
+        o.priority = given(priority_opt, priority);
+        o.unique_key = given(unique_key_opt, unique_key);
         run_push(ctx, o);
     });
 
-    auto* stats =
-        app.add_subcommand("stats", "Jobs per status, lag, next scheduled run, expired leases");
-    commands.emplace_back(stats, [](const Context& ctx) { run_stats(ctx); });
+    auto* stats = app.add_subcommand(
+        "stats", "Jobs per status, lag, next scheduled run, expired leases; per queue too");
+    std::string stats_queue;
+    auto* stats_queue_opt =
+        stats->add_option("--queue", stats_queue, "Only this queue")->type_name("NAME");
+    commands.emplace_back(stats, [&](const Context& ctx) {
+        StatsOptions o;
+        o.queue = given(stats_queue_opt, stats_queue);
+        run_stats(ctx, o);
+    });
 
-    auto* list = app.add_subcommand("list", "List jobs, oldest first, one page at a time");
+    auto* list = app.add_subcommand(
+        "list", "List jobs, oldest first, one page at a time, with their last error");
     ListOptions list_options;
     std::string after;
     list->add_option("--status", list_options.status, "pending, processing, done, dead or all")
@@ -102,12 +125,16 @@ int run(int argc, char** argv) {
     auto* after_opt = list->add_option("--after,--after-id", after,
                                        "Start after this job (the last id of the previous page)")
                           ->type_name("UUID");
+    std::string list_queue;
+    auto* list_queue_opt =
+        list->add_option("--queue", list_queue, "Only this queue's jobs")->type_name("NAME");
     commands.emplace_back(list, [&](const Context& ctx) {
         list_options.after = given(after_opt, after);
+        list_options.queue = given(list_queue_opt, list_queue);
         run_list(ctx, list_options);
     });
 
-    auto* get = app.add_subcommand("get", "Show every field of one job");
+    auto* get = app.add_subcommand("get", "Show every field of one job and its error history");
     GetOptions get_options;
     std::string payload_out;
     get->add_option("id", get_options.id, "The job's id")->required()->type_name("UUID");
@@ -135,7 +162,8 @@ int run(int argc, char** argv) {
         run_retry(ctx, o);
     });
 
-    auto* kill = app.add_subcommand("kill", "Give up on a pending job (pending -> dead)");
+    auto* kill = app.add_subcommand(
+        "kill", "Give up on a pending job (pending -> dead), or ask a processing one to stop");
     std::string kill_id;
     kill->add_option("id", kill_id, "The job's id")->required()->type_name("UUID");
     commands.emplace_back(kill, [&](const Context& ctx) { run_kill(ctx, kill_id); });

@@ -2,7 +2,7 @@
 // The gqs tool's commands, run as a process against a real database file.
 #include "support/catch.hpp"
 
-#include "cli_runner.hpp"
+#include "cli_queue.hpp"
 
 #include <gqs/sqlite.hpp>
 
@@ -15,71 +15,10 @@
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::test::CliResult;
+using gqs::test::CliQueue;
+using gqs::test::contains;
+using gqs::test::id_of;
 using nlohmann::json;
-
-namespace {
-
-/// A database initialised by `gqs init`, plus the library's view of the same file.
-struct CliQueue {
-    gqs::test::TempDb tmp;
-    std::shared_ptr<gqs::sqlite::Connection> db;
-
-    CliQueue() {
-        auto r = run({"init"});
-        if (r.status != 0) throw std::runtime_error("gqs init failed: " + r.err);
-        db = gqs::sqlite::Connection::open(tmp.path());
-    }
-
-    /// `gqs --db <path> args...`
-    CliResult run(std::vector<std::string> args, const gqs::test::CliInput& input = {}) const {
-        args.insert(args.begin(), {"--db", tmp.path().string()});
-        return gqs::test::run_cli(tmp.dir(), args, input);
-    }
-
-    /// `gqs --db <path> --json args...`, which must succeed; its output parsed.
-    json run_json(std::vector<std::string> args) const {
-        args.insert(args.begin(), "--json");
-        auto r = run(std::move(args));
-        INFO(r.err);
-        REQUIRE(r.status == 0);
-        return json::parse(r.out);
-    }
-
-    gqs::Message push(std::string payload = "p", gqs::Duration delay = {}) {
-        gqs::Message m;
-        m.payload = std::move(payload);
-        gqs::sqlite::Pusher(db).push(m, delay);
-        return m;
-    }
-
-    gqs::Job pull() {
-        auto jobs = gqs::sqlite::Puller(db).pull(1, 1h);
-        REQUIRE(jobs.size() == 1);
-        return jobs.front();
-    }
-
-    gqs::Job dead_job() {
-        push();
-        auto job = pull();
-        gqs::sqlite::Puller(db).kill(job);
-        return job;
-    }
-
-    std::optional<gqs::Job> get(const gqs::Uuid& id) { return gqs::sqlite::Observer(db).get(id); }
-};
-
-gqs::Uuid id_of(const std::string& text) {
-    auto id = gqs::Uuid::parse(text);
-    REQUIRE(id.has_value());
-    return *id;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-} // namespace
 
 TEST_CASE("cli: init creates a gqs database and can run again", "[cli]") {
     gqs::test::TempDb tmp;
