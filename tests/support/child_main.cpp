@@ -9,7 +9,17 @@
 //                             open a new database at the same moment)
 //   settle-loop DB SIZE       pull SIZE jobs and complete them with one settle, printing
 //                             "settle N" before each settle, until the queue is empty
+//   push-keys DB GO KEYS      once the file GO exists, push one job with each unique key
+//                             key-0 .. key-(KEYS-1); print "KEY ID new|duplicate" per push
+//   upgrade-crash DB STEPS    run init_db on DB and SIGKILL this process after STEPS SQLite
+//                             VM steps (a crash in the middle of a schema upgrade); prints
+//                             "upgraded" if init_db finished first
 #include <gqs/sqlite.hpp>
+
+#include <SQLiteCpp/Database.h>
+#include <sqlite3.h>
+
+#include <csignal>
 
 #include <chrono>
 #include <cstdio>
@@ -91,6 +101,41 @@ int settle_loop(const char* path, int size) {
     }
 }
 
+int push_keys(const char* path, const char* go, int keys) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Pusher pusher(db);
+    while (!std::filesystem::exists(go))
+        std::this_thread::yield();
+    std::string out;
+    for (int k = 0; k < keys; ++k) {
+        gqs::Message m;
+        m.unique_key = "key-" + std::to_string(k);
+        auto result = pusher.push(m);
+        out += *m.unique_key + " " + result.id.to_string() +
+               (result.duplicate ? " duplicate\n" : " new\n");
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+}
+
+int upgrade_crash(const char* path, int steps) {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.setBusyTimeout(5000);
+    // Called every `steps` VM instructions: the first call kills the process where it stands,
+    // in the middle of whatever statement init_db runs.
+    sqlite3_progress_handler(
+        raw.getHandle(), steps,
+        [](void*) -> int {
+            std::raise(SIGKILL);
+            return 0;
+        },
+        nullptr);
+    auto db = std::make_shared<gqs::sqlite::Connection>(std::move(raw));
+    gqs::sqlite::init_db(*db);
+    std::printf("upgraded\n");
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -102,8 +147,12 @@ int main(int argc, char** argv) {
         if (mode == "use" && argc == 3) return use(argv[2]);
         if (mode == "use-at" && argc == 4) return use_at(argv[2], argv[3]);
         if (mode == "settle-loop" && argc == 4) return settle_loop(argv[2], std::stoi(argv[3]));
+        if (mode == "push-keys" && argc == 5)
+            return push_keys(argv[2], argv[3], std::stoi(argv[4]));
+        if (mode == "upgrade-crash" && argc == 4) return upgrade_crash(argv[2], std::stoi(argv[3]));
         std::cerr << "usage: gqs_test_child pull DB LEASE_MS | hold-lock DB MS | "
-                     "push-batches DB SIZE | use DB | use-at DB GO | settle-loop DB SIZE\n";
+                     "push-batches DB SIZE | use DB | use-at DB GO | settle-loop DB SIZE | "
+                     "push-keys DB GO KEYS | upgrade-crash DB STEPS\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_test_child: " << e.what() << "\n";

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+// The upgrade to schema version 2 on real files: a crash in the middle of it, a failure in
+// the middle of it, and rows other programs wrote that the new columns' CHECKs cannot stop.
+#include "support/catch.hpp"
+#include "support/sqlite_queue.hpp"
+
+#include <SQLiteCpp/Statement.h>
+
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <string>
+
+using namespace std::chrono_literals;
+using gqs::test::SqliteQueue;
+using gqs::test::TempDb;
+
+namespace {
+
+std::string text_of(SQLite::Database& db, const char* sql) {
+    SQLite::Statement st(db, sql);
+    REQUIRE(st.executeStep());
+    return st.getColumn(0).getString();
+}
+
+// A copy of the committed 0.1.0 file (version 1; tests/fixtures/README.md says what it holds).
+void copy_v1_fixture(const std::filesystem::path& to) {
+    std::filesystem::copy_file(std::filesystem::path(GQS_TEST_FIXTURES) / "gqs-0.1.0.db", to);
+}
+
+// The 7 jobs of the fixture, by name, with their status, attempts and payload: what must
+// survive everything. Read with plain SQL, which works on either version.
+std::map<std::string, std::string>
+payloads_by_name(const std::shared_ptr<gqs::sqlite::Connection>& db) {
+    std::map<std::string, std::string> out;
+    SQLite::Statement st(db->database(),
+                         "SELECT coalesce(json_extract(metadata, '$.name'), '-'), status, "
+                         "attempts, locked_until, next_run_at, hex(payload) FROM jobs");
+    while (st.executeStep()) {
+        std::string row;
+        for (int c = 1; c < 6; ++c)
+            row += st.getColumn(c).getString() + "|";
+        out[st.getColumn(0).getString()] = row;
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("upgrade: a crash in the middle leaves version 1, which upgrades next time",
+          "[schema][sqlite][upgrade][process]") {
+    // The child runs init_db on a version-1 copy and is SIGKILLed after N SQLite VM steps:
+    // at a different point of the upgrade for each N (the smallest before it writes anything,
+    // the largest after it committed).
+    int crashed = 0, finished = 0;
+    for (int steps : {10, 100, 400, 1000, 3000, 10000, 100000}) {
+        INFO("killed after " << steps << " VM steps");
+        TempDb tmp;
+        copy_v1_fixture(tmp.path());
+        std::map<std::string, std::string> before;
+        {
+            auto db = gqs::sqlite::Connection::open(tmp.path());
+            before = payloads_by_name(db);
+        }
+        REQUIRE(before.size() == 7);
+        auto child = gqs::test::spawn(gqs::test::child_program(),
+                                      {"upgrade-crash", tmp.path().string(), std::to_string(steps)},
+                                      tmp.dir() / "child.out");
+        const int status = gqs::test::wait_child(child);
+        const auto output = gqs::test::read_file(child.output);
+        INFO(output);
+        REQUIRE((status == 128 + SIGKILL || (status == 0 && output == "upgraded\n")));
+        auto db = gqs::sqlite::Connection::open(tmp.path());
+        const int version = gqs::sqlite::stored_schema_version(*db);
+        if (status == 0) {
+            ++finished;
+            CHECK(version == 2);
+        } else {
+            ++crashed;
+            CHECK(version == 1); // all or nothing: never a half-upgraded file
+        }
+        CHECK(payloads_by_name(db) == before);
+        gqs::sqlite::init_db(*db);
+        CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
+        CHECK(payloads_by_name(db) == before);
+        CHECK(text_of(db->database(), "PRAGMA integrity_check") == "ok");
+        // And the queue works: the runnable jobs are pulled.
+        CHECK(gqs::sqlite::Puller(db).pull(10, 1h).size() == 4);
+    }
+    CHECK(crashed > 0);
+    CHECK(finished > 0);
+}
+
+TEST_CASE("upgrade: a failure in the middle rolls the whole upgrade back",
+          "[schema][sqlite][upgrade]") {
+    TempDb tmp;
+    copy_v1_fixture(tmp.path());
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    // An object with the name of the last index the upgrade creates makes that step fail,
+    // after every column was added and the old indexes dropped.
+    db->database().exec("CREATE TABLE jobs_unique_key (x)");
+    const auto schema_before =
+        text_of(db->database(), "SELECT group_concat(sql, ';') FROM sqlite_schema");
+    CHECK_THROWS(gqs::sqlite::init_db(*db));
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 1);
+    CHECK(text_of(db->database(), "SELECT group_concat(sql, ';') FROM sqlite_schema") ==
+          schema_before);
+    CHECK(payloads_by_name(db).size() == 7);
+    db->database().exec("DROP TABLE jobs_unique_key");
+    gqs::sqlite::init_db(*db);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
+    CHECK(payloads_by_name(db).size() == 7);
+}
+
+TEST_CASE("upgrade: a version-2 file is refused by a build that knows only version 1",
+          "[schema][sqlite][upgrade]") {
+    // What a version-1 build checks (its find_schema): the recorded version must not be newer
+    // than its own. A version-2 file records 2; this build plays the old one by recording
+    // one more than it knows.
+    SqliteQueue q;
+    q.db->database().exec("UPDATE gqs_schema SET version = version + 1");
+    CHECK_THROWS_AS(gqs::sqlite::init_db(*q.db), gqs::SchemaMismatch);
+    CHECK(text_of(q.db->database(), "SELECT version FROM gqs_schema") ==
+          std::to_string(gqs::sqlite::schema_version + 1));
+}
+
+TEST_CASE("upgrade: rows written by hand past the CHECKs neither crash a reader nor block a pull",
+          "[schema][sqlite]") {
+    SqliteQueue q;
+    // The CHECKs refuse what they can.
+    auto checked = q.push("checked");
+    auto& raw = q.db->database();
+    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET queue = ''"), SQLite::Exception);
+    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET queue = printf('%.*c', 10240, 'q')"),
+                    SQLite::Exception);
+    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET priority = -1"), SQLite::Exception);
+    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET priority = 1000000"), SQLite::Exception);
+    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET errors = '[{not json'"), SQLite::Exception);
+    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET cancelled = 7"), SQLite::Exception);
+    CHECK(q.stored(checked.id).queue == "default");
+
+    // With CHECKs off, another program can write anything; gqs still reads and moves on.
+    raw.exec("PRAGMA ignore_check_constraints = ON");
+    const char* bad =
+        GENERATE("queue = ''", "queue = printf('%.*c', 10240, 'q')", "queue = 42", "priority = -5",
+                 "priority = 1000000", "errors = '[{not json'", "errors = '{\"an\":\"object\"}'",
+                 "errors = '[1, \"two\", {\"message\": 3}]'", "errors = x'00ff'",
+                 "unique_key = NULL", "unique_key = 7");
+    INFO(bad);
+    auto row = q.push("bad row");
+    auto good = q.push("good row");
+    raw.exec(std::string("UPDATE jobs SET ") + bad + " WHERE payload = 'bad row'");
+    // Readers: get, list, stats.
+    auto job = q.stored(row.id);
+    CHECK(job.payload == "bad row");
+    CHECK(job.priority >= 0);
+    CHECK(job.priority <= 9);
+    CHECK(job.errors.size() <= gqs::max_attempt_errors);
+    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 3);
+    CHECK(q.observer.stats().pending == 3);
+    // Pulls: the good rows are taken; the bad row is taken or passed over, never an error.
+    std::vector<gqs::Job> pulled;
+    REQUIRE_NOTHROW(pulled = q.puller.pull(10, 1h));
+    bool got_good = false;
+    for (auto& j : pulled) {
+        got_good = got_good || j.id == good.id;
+        // An error entry can be added to whatever the row held.
+        REQUIRE_NOTHROW(q.puller.requeue(j, 0ms, "after a bad row"));
+    }
+    CHECK(got_good);
+    raw.exec("PRAGMA ignore_check_constraints = OFF");
+}
