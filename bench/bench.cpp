@@ -35,10 +35,11 @@ constexpr std::string_view usage =
     "                 inside commits on both sides, so the ratio is gqs's own overhead\n"
     "  --runs=N       runs per workload, median reported (default 7; 3 for worker_drain,\n"
     "                 scale, idle and memory; 3 with --quick)\n"
-    "  --only=NAMES   run a subset: push push_batch pull_complete_1 pull_complete_100\n"
-    "                 worker_drain (= worker_drain_c1,worker_drain_c4,worker_drain_q100_c1,\n"
-    "                 worker_drain_q100_c4) latency scale\n"
-    "                 backlog (= backlog_1k,backlog_100k) idle memory\n"
+    "  --only=NAMES   run a subset: push push_batch push_unique pull_complete_1\n"
+    "                 pull_complete_100 worker_drain (= worker_drain_c1,worker_drain_c4,\n"
+    "                 worker_drain_q100_c1,worker_drain_q100_c4) latency scale\n"
+    "                 backlog (= backlog_1k,backlog_100k) backlog_queues priority_wall\n"
+    "                 idle memory\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
     "  --verbose      print every run's result to stderr\n"
     "  --side=SIDE    gqs, raw or both (default): run one side only, e.g. under a profiler\n"
@@ -46,6 +47,7 @@ constexpr std::string_view usage =
 
 const std::vector<std::string> all_workloads = {"push",
                                                 "push_batch",
+                                                "push_unique",
                                                 "pull_complete_1",
                                                 "pull_complete_100",
                                                 "worker_drain_c1",
@@ -56,6 +58,8 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "scale",
                                                 "backlog_1k",
                                                 "backlog_100k",
+                                                "backlog_queues",
+                                                "priority_wall",
                                                 "idle",
                                                 "memory"};
 
@@ -189,6 +193,7 @@ public:
              "/" + std::to_string(runs(true)) + " gqs=" + gqs::version_string + " sql=" + sql);
         line("# sizes push=" + std::to_string(z_.push) +
              " push_batch=" + std::to_string(z_.push_batch) + "x" + std::to_string(z_.batch) +
+             " push_unique=" + std::to_string(z_.push_unique) +
              " pull_complete_1=" + std::to_string(z_.pull_complete_1) +
              " pull_complete_100=" + std::to_string(z_.pull_complete_100) +
              " worker_drain=" + std::to_string(z_.drain) + "(ceiling " +
@@ -196,11 +201,15 @@ public:
              " scale=" + std::to_string(z_.scale_jobs) + "+" + std::to_string(z_.scale_done) +
              "done backlog=" + std::to_string(z_.backlog_small) + "/" +
              std::to_string(z_.backlog_large) + "+" + std::to_string(z_.backlog_measured) +
+             " backlog_queues=" + std::to_string(z_.queues_small) + "/" +
+             std::to_string(z_.queues_large) + "+" + std::to_string(z_.backlog_measured) +
+             " priority_wall=" + std::to_string(z_.wall) + "+" + std::to_string(z_.wall_ready) +
              fmt(" idle=%gs", z_.idle_window_s) + " memory=" + std::to_string(z_.memory_small) +
              "/" + std::to_string(z_.memory_large) + "+" + std::to_string(z_.memory_jobs));
 
         attempt("push", [&] { push(); });
         attempt("push_batch", [&] { push_batch(); });
+        attempt("push_unique", [&] { push_unique(); });
         attempt("pull_complete_1", [&] { pull_complete_1(); });
         attempt("pull_complete_100", [&] { pull_complete_100(); });
         attempt("worker_drain_c1", [&] { worker_drain(1); });
@@ -217,6 +226,8 @@ public:
                     if (wanted(name)) error(name, e.what());
             }
         }
+        attempt("backlog_queues", [&] { backlog_queues(); });
+        attempt("priority_wall", [&] { priority_wall(); });
         // Neither has a raw side.
         if (side_ != Side::Raw) {
             attempt("idle", [&] { idle(); });
@@ -299,6 +310,14 @@ private:
         report("push_batch", measure(
                                  false, [&] { return gqs_push_batch(s_, z_.push_batch, z_.batch); },
                                  [&] { return raw_push_batch(s_, z_.push_batch, z_.batch); }));
+    }
+
+    // Every job with a unique key of its own: the keyed push's transaction and the unique
+    // index, never the duplicate path.
+    void push_unique() {
+        report("push_unique", measure(
+                                  false, [&] { return gqs_push_unique(s_, z_.push_unique); },
+                                  [&] { return raw_push_unique(s_, z_.push_unique); }));
     }
 
     void pull_complete_1() {
@@ -388,6 +407,40 @@ private:
             report("backlog_100k", {r[2], r[3]},
                    fmt(" cost_100k_vs_1k=%.3f", r[2] > 0 ? r[0] / r[2] : 0) +
                        fmt(" raw_cost_100k_vs_1k=%.3f", r[3] > 0 ? r[1] / r[3] : 0));
+    }
+
+    // backlog with named queues: the backlog spread evenly over q0..q9, a puller serving q1, q4
+    // and q7. The line's rates are the large backlog's; both depths run interleaved.
+    void backlog_queues() {
+        const auto m = z_.backlog_measured;
+        const auto small = z_.queues_small;
+        const auto large = z_.queues_large;
+        const auto r =
+            interleave(false, {{true, [&] { return gqs_pull_complete_queues(s_, small, m); }},
+                               {false, [&] { return raw_pull_complete_queues(s_, small, m); }},
+                               {true, [&] { return gqs_pull_complete_queues(s_, large, m); }},
+                               {false, [&] { return raw_pull_complete_queues(s_, large, m); }}});
+        report("backlog_queues", {r[2], r[3]},
+               fmt(" gqs_jobs_per_s_1k=%.0f", r[0]) + fmt(" raw_jobs_per_s_1k=%.0f", r[1]) +
+                   fmt(" cost_100k_vs_1k=%.3f", r[2] > 0 ? r[0] / r[2] : 0) +
+                   fmt(" raw_cost_100k_vs_1k=%.3f", r[3] > 0 ? r[1] / r[3] : 0));
+    }
+
+    // The same ready jobs at priority 5 with and without a wall of delayed priority-0 jobs in
+    // front of them in the index, interleaved. The line's rates are those with the wall.
+    void priority_wall() {
+        const auto wall = z_.wall;
+        const auto ready = z_.wall_ready;
+        const auto r =
+            interleave(false, {{true, [&] { return gqs_pull_complete_wall(s_, 0, ready); }},
+                               {false, [&] { return raw_pull_complete_wall(s_, 0, ready); }},
+                               {true, [&] { return gqs_pull_complete_wall(s_, wall, ready); }},
+                               {false, [&] { return raw_pull_complete_wall(s_, wall, ready); }}});
+        report("priority_wall", {r[2], r[3]},
+               fmt(" gqs_jobs_per_s_no_wall=%.0f", r[0]) +
+                   fmt(" raw_jobs_per_s_no_wall=%.0f", r[1]) +
+                   fmt(" cost_wall_vs_none=%.3f", r[2] > 0 ? r[0] / r[2] : 0) +
+                   fmt(" raw_cost_wall_vs_none=%.3f", r[3] > 0 ? r[1] / r[3] : 0));
     }
 
     // CPU and polls of a worker on an empty queue, over a window that starts after the pull

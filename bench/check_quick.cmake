@@ -18,11 +18,16 @@ endfunction()
 require("# gqs_bench date=[^ ]+ sqlite=[^ ]+ sync=NORMAL" "gqs_bench --quick printed no header line")
 # The baseline must run the SQL gqs runs, or every ratio compares different work.
 require(" sql=identical" "the baseline's SQL differs from gqs's: update bench/raw_queue.hpp")
-foreach(name push push_batch pull_complete_1 pull_complete_100 worker_drain_c1 worker_drain_c4
-             worker_drain_q100_c1 worker_drain_q100_c4 scale backlog_1k backlog_100k)
+foreach(name push push_batch push_unique pull_complete_1 pull_complete_100 worker_drain_c1
+             worker_drain_c4 worker_drain_q100_c1 worker_drain_q100_c4 scale backlog_1k
+             backlog_100k backlog_queues priority_wall)
   require("(^|\n)${name} gqs_jobs_per_s=[0-9]+ raw_jobs_per_s=[0-9]+ ratio=[0-9.]+"
           "gqs_bench --quick printed no line for ${name}")
 endforeach()
+require("(^|\n)backlog_queues [^\n]* gqs_jobs_per_s_1k=[0-9]+ raw_jobs_per_s_1k=[0-9]+ cost_100k_vs_1k=[0-9.]+ raw_cost_100k_vs_1k=[0-9.]+"
+        "gqs_bench --quick printed no 1k comparison for backlog_queues")
+require("(^|\n)priority_wall [^\n]* gqs_jobs_per_s_no_wall=[0-9]+ raw_jobs_per_s_no_wall=[0-9]+ cost_wall_vs_none=[0-9.]+ raw_cost_wall_vs_none=[0-9.]+"
+        "gqs_bench --quick printed no no-wall comparison for priority_wall")
 require("(^|\n)latency p50_us=[0-9]+ p99_us=[0-9]+" "gqs_bench --quick printed no line for latency")
 require("(^|\n)idle cpu_percent=[0-9.]+ polls=[0-9]+ write_polls=[0-9]+ seconds=[0-9.]+"
         "gqs_bench --quick printed no line for idle")

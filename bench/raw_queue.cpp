@@ -38,11 +38,12 @@ RawQueue::RawQueue(const std::filesystem::path& path, bool full_sync) : full_syn
         exec(sync_pragma());
         insert_ = prepare(raw_sql::insert);
         pull_ = prepare(raw_sql::pull);
+        pull_queues_ = prepare(raw_sql::pull_queues);
         complete_ = prepare(raw_sql::complete);
         begin_ = prepare("BEGIN IMMEDIATE");
         commit_ = prepare("COMMIT");
     } catch (...) {
-        for (auto* stmt : {insert_, pull_, complete_, begin_, commit_})
+        for (auto* stmt : {insert_, pull_, pull_queues_, complete_, begin_, commit_})
             sqlite3_finalize(stmt);
         sqlite3_close_v2(db_);
         throw;
@@ -50,7 +51,7 @@ RawQueue::RawQueue(const std::filesystem::path& path, bool full_sync) : full_syn
 }
 
 RawQueue::~RawQueue() {
-    for (auto* stmt : {insert_, pull_, complete_, begin_, commit_})
+    for (auto* stmt : {insert_, pull_, pull_queues_, complete_, begin_, commit_})
         sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
 }
@@ -78,18 +79,46 @@ void RawQueue::step_done(sqlite3_stmt* stmt, const char* doing) {
     if (rc != SQLITE_DONE) fail(doing, rc);
 }
 
-void RawQueue::bind_insert(const gqs::Uuid& id, std::int64_t now, std::string_view payload) {
+void RawQueue::bind_insert(const gqs::Uuid& id, std::int64_t now, std::int64_t run_at,
+                           std::string_view payload, const RawPushOptions& options) {
     sqlite3_bind_blob(insert_, 1, id.bytes().data(), static_cast<int>(id.bytes().size()),
                       SQLITE_STATIC);
     sqlite3_bind_int64(insert_, 2, now);
-    sqlite3_bind_int64(insert_, 3, now); // next_run_at: no delay
+    sqlite3_bind_int64(insert_, 3, run_at);
     sqlite3_bind_text(insert_, 4, metadata_text, -1, SQLITE_STATIC);
     sqlite3_bind_blob(insert_, 5, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert_, 6, options.queue.data(), static_cast<int>(options.queue.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int(insert_, 7, options.priority);
+    if (options.unique_key) {
+        sqlite3_bind_text(insert_, 8, options.unique_key->data(),
+                          static_cast<int>(options.unique_key->size()), SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(insert_, 8);
+    }
 }
 
-void RawQueue::push(const gqs::Uuid& id, std::string_view payload) {
-    bind_insert(id, now_micros(), payload);
-    step_done(insert_, "inserting a job");
+bool RawQueue::push(const gqs::Uuid& id, std::string_view payload, const RawPushOptions& options) {
+    if (!options.unique_key) {
+        const std::int64_t now = now_micros();
+        bind_insert(id, now, now, payload, options);
+        step_done(insert_, "inserting a job");
+        return sqlite3_changes(db_) > 0;
+    }
+    // gqs reads the key's holder in the same transaction when the insert stores nothing, so
+    // a keyed push is a write transaction of its own.
+    step_done(begin_, "BEGIN IMMEDIATE");
+    try {
+        const std::int64_t now = now_micros();
+        bind_insert(id, now, now, payload, options);
+        step_done(insert_, "inserting a job");
+        const bool stored = sqlite3_changes(db_) > 0;
+        step_done(commit_, "COMMIT");
+        return stored;
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
 }
 
 void RawQueue::push_batch(std::span<const gqs::Uuid> ids, std::string_view payload) {
@@ -97,7 +126,7 @@ void RawQueue::push_batch(std::span<const gqs::Uuid> ids, std::string_view paylo
     const std::int64_t now = now_micros();
     try {
         for (const auto& id : ids) {
-            bind_insert(id, now, payload);
+            bind_insert(id, now, now, payload, {});
             step_done(insert_, "inserting a job");
         }
         step_done(commit_, "COMMIT");
@@ -107,46 +136,69 @@ void RawQueue::push_batch(std::span<const gqs::Uuid> ids, std::string_view paylo
     }
 }
 
-std::vector<RawJob> RawQueue::pull(int batch, gqs::Duration lock) {
+std::vector<RawJob> RawQueue::pull(int batch, gqs::Duration lock, std::string_view queues) {
+    sqlite3_stmt* stmt = queues.empty() ? pull_ : pull_queues_;
     const std::int64_t now = now_micros();
-    sqlite3_bind_int64(pull_, 1, now);
-    sqlite3_bind_int64(pull_, 2, lock_until(now, lock));
-    sqlite3_bind_int64(pull_, 3, batch);
+    sqlite3_bind_int64(stmt, 1, now);
+    sqlite3_bind_int64(stmt, 2, lock_until(now, lock));
+    sqlite3_bind_int64(stmt, 3, batch);
+    if (!queues.empty())
+        sqlite3_bind_text(stmt, 4, queues.data(), static_cast<int>(queues.size()), SQLITE_STATIC);
+    return read_pulled(stmt, batch);
+}
+
+std::vector<RawJob> RawQueue::read_pulled(sqlite3_stmt* stmt, int batch) {
+    auto text = [stmt](int col) {
+        const auto* data = sqlite3_column_text(stmt, col);
+        return std::string(reinterpret_cast<const char*>(data),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt, col)));
+    };
     std::vector<RawJob> jobs;
     jobs.reserve(static_cast<std::size_t>(batch));
     int rc = 0;
-    while ((rc = sqlite3_step(pull_)) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        // A cancelled job whose lease ran out went Dead: not the caller's (gqs skips it too).
+        if (sqlite3_column_int(stmt, 3) != 2) continue;
         RawJob& job = jobs.emplace_back();
-        const void* id = sqlite3_column_blob(pull_, 0);
-        const auto id_size = static_cast<std::size_t>(sqlite3_column_bytes(pull_, 0));
+        const void* id = sqlite3_column_blob(stmt, 0);
+        const auto id_size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0));
         if (id != nullptr) std::memcpy(job.id.data(), id, std::min(id_size, job.id.size()));
-        job.created_at = sqlite3_column_int64(pull_, 1);
-        job.updated_at = sqlite3_column_int64(pull_, 2);
-        job.status = sqlite3_column_int(pull_, 3);
-        job.attempts = sqlite3_column_int64(pull_, 4);
-        if (sqlite3_column_type(pull_, 5) != SQLITE_NULL)
-            job.locked_until = sqlite3_column_int64(pull_, 5);
-        job.next_run_at = sqlite3_column_int64(pull_, 6);
-        if (sqlite3_column_type(pull_, 7) != SQLITE_NULL) {
-            const auto* text = sqlite3_column_text(pull_, 7);
-            job.metadata.assign(reinterpret_cast<const char*>(text),
-                                static_cast<std::size_t>(sqlite3_column_bytes(pull_, 7)));
-        }
-        const void* payload = sqlite3_column_blob(pull_, 8);
-        const auto payload_size = static_cast<std::size_t>(sqlite3_column_bytes(pull_, 8));
+        job.created_at = sqlite3_column_int64(stmt, 1);
+        job.updated_at = sqlite3_column_int64(stmt, 2);
+        job.status = sqlite3_column_int(stmt, 3);
+        job.attempts = sqlite3_column_int64(stmt, 4);
+        if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
+            job.locked_until = sqlite3_column_int64(stmt, 5);
+        job.next_run_at = sqlite3_column_int64(stmt, 6);
+        if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) job.metadata = text(7);
+        const void* payload = sqlite3_column_blob(stmt, 8);
+        const auto payload_size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 8));
         if (payload != nullptr) job.payload.assign(static_cast<const char*>(payload), payload_size);
+        job.queue = text(9);
+        job.priority = sqlite3_column_int(stmt, 10);
+        if (sqlite3_column_type(stmt, 11) != SQLITE_NULL) job.unique_key = text(11);
+        if (sqlite3_column_type(stmt, 12) != SQLITE_NULL) job.errors = text(12);
+        job.cancelled = sqlite3_column_int(stmt, 13) != 0;
     }
-    sqlite3_reset(pull_);
+    sqlite3_reset(stmt);
     if (rc != SQLITE_DONE) fail("pulling jobs", rc);
     return jobs;
 }
 
-bool RawQueue::complete(const RawJob& job) {
+bool RawQueue::complete(const RawJob& job) { return complete_at(job, now_micros()); }
+
+bool RawQueue::complete_at(const RawJob& job, std::int64_t now) {
     sqlite3_bind_blob(complete_, 1, job.id.data(), static_cast<int>(job.id.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(complete_, 2, now_micros());
+    sqlite3_bind_int64(complete_, 2, now);
     sqlite3_bind_int64(complete_, 3, job.attempts);
-    step_done(complete_, "completing a job");
-    return sqlite3_changes(db_) > 0;
+    // With RETURNING, the first step makes every change; a row means the lease matched (gqs
+    // reads the cancel flag from it and resets the statement, as here).
+    const int rc = sqlite3_step(complete_);
+    const bool matched = rc == SQLITE_ROW;
+    if (matched) static_cast<void>(sqlite3_column_int(complete_, 0));
+    sqlite3_reset(complete_);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) fail("completing a job", rc);
+    return matched;
 }
 
 std::size_t RawQueue::complete_batch(std::span<const RawJob> jobs) {
@@ -154,14 +206,8 @@ std::size_t RawQueue::complete_batch(std::span<const RawJob> jobs) {
     std::size_t done = 0;
     const std::int64_t now = now_micros();
     try {
-        for (const auto& job : jobs) {
-            sqlite3_bind_blob(complete_, 1, job.id.data(), static_cast<int>(job.id.size()),
-                              SQLITE_STATIC);
-            sqlite3_bind_int64(complete_, 2, now);
-            sqlite3_bind_int64(complete_, 3, job.attempts);
-            step_done(complete_, "completing a job");
-            if (sqlite3_changes(db_) > 0) ++done;
-        }
+        for (const auto& job : jobs)
+            if (complete_at(job, now)) ++done;
         step_done(commit_, "COMMIT");
     } catch (...) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -188,7 +234,7 @@ void RawQueue::fill(std::size_t count, int status, std::size_t chunk) {
             for (std::size_t i = 0; i < n; ++i) {
                 const gqs::Uuid id = gqs::Uuid::generate();
                 if (done == nullptr) {
-                    bind_insert(id, now, payload);
+                    bind_insert(id, now, now, payload, {});
                     step_done(insert_, "filling the table");
                 } else {
                     sqlite3_bind_blob(done, 1, id.bytes().data(), 16, SQLITE_STATIC);
@@ -208,6 +254,37 @@ void RawQueue::fill(std::size_t count, int status, std::size_t chunk) {
         throw;
     }
     sqlite3_finalize(done);
+    end_fill();
+}
+
+void RawQueue::fill_pending(std::span<const std::string_view> queues, int priority,
+                            gqs::Duration delay) {
+    constexpr std::size_t chunk = 10000;
+    const std::string payload = make_payload();
+    exec("PRAGMA synchronous=OFF");
+    // Job i is created at first + i µs, the last one now.
+    const std::int64_t first = now_micros() - static_cast<std::int64_t>(queues.size()) + 1;
+    const std::int64_t delay_us = delay.count() * 1000;
+    try {
+        for (std::size_t i = 0; i < queues.size();) {
+            step_done(begin_, "BEGIN IMMEDIATE");
+            for (const std::size_t end = std::min(queues.size(), i + chunk); i < end; ++i) {
+                const gqs::Uuid id = gqs::Uuid::generate(); // bound without a copy
+                const std::int64_t created = first + static_cast<std::int64_t>(i);
+                bind_insert(id, created, created + delay_us, payload,
+                            {.queue = queues[i], .priority = priority, .unique_key = {}});
+                step_done(insert_, "filling the table");
+            }
+            step_done(commit_, "COMMIT");
+        }
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    end_fill();
+}
+
+void RawQueue::end_fill() {
     // Copy the WAL into the database and flush it now, so that the kernel's writeback of a
     // big fill does not run into the measurement that follows.
     exec(sync_pragma());
@@ -251,21 +328,30 @@ std::string check_sql(const Settings& settings) {
     {
         gqs::sqlite::Pusher pusher(connection);
         gqs::sqlite::Puller puller(connection);
-        auto messages = make_messages(3);
+        auto messages = make_messages(4);
         pusher.push(messages[0]);
-        pusher.push_batch(std::span<const gqs::Message>(messages).subspan(1));
+        pusher.push_batch(std::span<const gqs::Message>(messages).subspan(1, 2));
         auto one = puller.pull(1, gqs::Duration(30000));
         for (auto& job : one)
             puller.complete(job);
         auto two = puller.pull(2, gqs::Duration(30000));
         for (const auto& result : puller.complete_batch(two))
             if (!result.applied()) throw std::runtime_error(result.error);
+        // A keyed push into a named queue, and a pull that serves named queues.
+        messages[3].queue = "q1";
+        messages[3].unique_key = "check";
+        if (pusher.push(messages[3]).duplicate)
+            throw std::runtime_error("the keyed push was taken for a duplicate");
+        const std::vector<std::string> queues = {"q1", "q4"};
+        auto keyed = puller.pull(1, gqs::Duration(30000), queues);
+        if (keyed.size() != 1) throw std::runtime_error("the queue pull returned no job");
+        puller.complete(keyed.front());
     }
     sqlite3_trace_v2(handle, 0, nullptr, nullptr);
 
     std::string problems;
-    for (const char* sql :
-         {raw_sql::insert, raw_sql::pull, raw_sql::complete, "BEGIN IMMEDIATE", "COMMIT"}) {
+    for (const char* sql : {raw_sql::insert, raw_sql::pull, raw_sql::pull_queues, raw_sql::complete,
+                            "BEGIN IMMEDIATE", "COMMIT"}) {
         if (seen.count(sql) == 0) problems += std::string("  gqs did not run: ") + sql + "\n";
     }
     if (!problems.empty()) {

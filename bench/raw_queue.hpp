@@ -18,8 +18,8 @@
 
 namespace gqs_bench {
 
-/// A row of the pull's RETURNING columns. Metadata is kept as the stored bytes (gqs parses
-/// it into nlohmann::json; the baseline does not).
+/// A row of the pull's RETURNING columns. Metadata and the error history are kept as the
+/// stored bytes (gqs parses them into nlohmann::json; the baseline does not).
 struct RawJob {
     std::array<std::uint8_t, 16> id{};
     std::int64_t created_at = 0;
@@ -30,6 +30,20 @@ struct RawJob {
     std::int64_t next_run_at = 0;
     std::string metadata;
     std::string payload;
+    std::string queue;
+    int priority = 0;
+    std::optional<std::string> unique_key;
+    std::optional<std::string> errors;
+    bool cancelled = false;
+};
+
+/// What a raw push stores besides the id and payload: the columns of gqs::Message that schema
+/// version 2 added. The strings are bound without copying: they must outlive the call.
+struct RawPushOptions {
+    std::string_view queue = "default";
+    int priority = 0;
+    /// Set: a keyed push, run as gqs runs it (BEGIN IMMEDIATE; INSERT; COMMIT).
+    std::optional<std::string_view> unique_key;
 };
 
 /// One SQLite connection opened with the settings gqs's Connection::open applies, and the
@@ -42,13 +56,19 @@ public:
     RawQueue(const RawQueue&) = delete;
     RawQueue& operator=(const RawQueue&) = delete;
 
-    /// One INSERT in autocommit mode (its own transaction), as gqs's Pusher::push.
-    void push(const gqs::Uuid& id, std::string_view payload);
+    /// As gqs's Pusher::push: one INSERT in autocommit mode (its own transaction), or for a
+    /// keyed push BEGIN IMMEDIATE; INSERT; COMMIT. False if a live job held the key (gqs
+    /// would then read the holder; the benchmark never pushes a duplicate).
+    bool push(const gqs::Uuid& id, std::string_view payload, const RawPushOptions& options = {});
     /// BEGIN IMMEDIATE; one INSERT per id; COMMIT, as gqs's Pusher::push_batch.
     void push_batch(std::span<const gqs::Uuid> ids, std::string_view payload);
-    /// The pull UPDATE ... RETURNING in autocommit mode; the rows read into RawJobs.
-    [[nodiscard]] std::vector<RawJob> pull(int batch, gqs::Duration lock);
-    /// The fenced complete UPDATE in autocommit mode; false if no row matched.
+    /// The pull UPDATE ... RETURNING in autocommit mode; the rows read into RawJobs (a
+    /// cancelled job the statement sent to Dead is left out, as gqs does). `queues`, when not
+    /// empty, is the JSON array of the queues to serve (gqs encodes its list the same way):
+    /// the statement with the queue filter then runs.
+    [[nodiscard]] std::vector<RawJob> pull(int batch, gqs::Duration lock,
+                                           std::string_view queues = {});
+    /// The fenced complete UPDATE ... RETURNING in autocommit mode; false if no row matched.
     bool complete(const RawJob& job);
     /// BEGIN IMMEDIATE; one complete UPDATE per job; COMMIT. Returns how many matched.
     std::size_t complete_batch(std::span<const RawJob> jobs);
@@ -60,6 +80,10 @@ public:
     /// Fills the table outside of any measurement: `count` jobs in transactions of `chunk`,
     /// Pending (status 1) and ready now, or Done (status 3, finished in the past).
     void fill(std::size_t count, int status, std::size_t chunk = 10000);
+    /// Fills the table outside of any measurement with Pending jobs as if pushed one by one:
+    /// job i joins queue queues[i] at `priority`, created 1 µs after job i - 1 and the last
+    /// one now, and runnable `delay` after its creation.
+    void fill_pending(std::span<const std::string_view> queues, int priority, gqs::Duration delay);
 
     /// A single integer from `sql` (for checks).
     [[nodiscard]] std::int64_t scalar(const char* sql);
@@ -70,7 +94,11 @@ private:
     sqlite3_stmt* prepare(const char* sql);
     void exec(const char* sql);
     void step_done(sqlite3_stmt* stmt, const char* doing);
-    void bind_insert(const gqs::Uuid& id, std::int64_t now, std::string_view payload);
+    void bind_insert(const gqs::Uuid& id, std::int64_t now, std::int64_t run_at,
+                     std::string_view payload, const RawPushOptions& options);
+    std::vector<RawJob> read_pulled(sqlite3_stmt* stmt, int batch);
+    bool complete_at(const RawJob& job, std::int64_t now);
+    void end_fill();
     [[noreturn]] void fail(const char* doing, int rc) const;
     [[nodiscard]] const char* sync_pragma() const noexcept {
         return full_sync_ ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
@@ -80,6 +108,7 @@ private:
     sqlite3* db_ = nullptr;
     sqlite3_stmt* insert_ = nullptr;
     sqlite3_stmt* pull_ = nullptr;
+    sqlite3_stmt* pull_queues_ = nullptr;
     sqlite3_stmt* complete_ = nullptr;
     sqlite3_stmt* begin_ = nullptr;
     sqlite3_stmt* commit_ = nullptr;

@@ -7,7 +7,6 @@
 // filled beforehand through a separate connection that is closed before the measured one
 // opens. Run k measures every variant of a comparison once, rotating which goes first; each
 // number printed is the median over the runs.
-#include "raw_sql.hpp"
 
 #include <sqlite3.h>
 
@@ -59,10 +58,28 @@ constexpr std::array index_sql = {
 constexpr const char* partial_index_sql =
     "CREATE INDEX jobs_ready ON jobs (next_run_at) WHERE status IN (1, 2)";
 
-// gqs's INSERT and pull (the WITHOUT ROWID variant replaces `rowid` with `id`): ?1 now,
-// ?2 lease end, ?3 batch.
-constexpr const char* insert_sql = gqs_bench::raw_sql::insert;
-constexpr const char* union_all_pull_sql = gqs_bench::raw_sql::pull;
+// gqs's version-1 INSERT and pull, the statements this study was made for (schema-results.txt;
+// the WITHOUT ROWID variant replaces `rowid` with `id`): ?1 now, ?2 lease end, ?3 batch. Kept
+// as they were: the study compares table layouts, not gqs's current SQL (raw_sql.hpp).
+constexpr const char* insert_sql =
+    "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
+    "next_run_at, metadata, payload) VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5)";
+constexpr const char* union_all_pull_sql =
+    "UPDATE jobs SET status = 2, attempts = max(attempts, 0) + 1, locked_until = ?2, "
+    "updated_at = ?1 "
+    "WHERE rowid IN ("
+    " SELECT rowid FROM ("
+    "  SELECT rowid, next_run_at FROM ("
+    "   SELECT rowid, next_run_at FROM jobs"
+    "   WHERE status = 1 AND next_run_at <= ?1 ORDER BY next_run_at LIMIT ?3)"
+    "  UNION ALL"
+    "  SELECT rowid, next_run_at FROM ("
+    "   SELECT rowid, next_run_at FROM jobs"
+    "   WHERE status = 2 AND locked_until < ?1 AND next_run_at <= ?1"
+    "   ORDER BY locked_until LIMIT ?3)"
+    "  ORDER BY next_run_at LIMIT ?3)) "
+    "RETURNING id, created_at, updated_at, status, attempts, locked_until, next_run_at, "
+    "metadata, payload";
 
 // The seed's pull: one OR under ORDER BY next_run_at, rows found again by id.
 constexpr const char* or_pull_sql =
@@ -84,7 +101,9 @@ constexpr const char* partial_pull_sql =
     "RETURNING id, created_at, updated_at, status, attempts, locked_until, next_run_at, "
     "metadata, payload";
 
-constexpr const char* complete_sql = gqs_bench::raw_sql::complete;
+constexpr const char* complete_sql =
+    "UPDATE jobs SET status = 3, locked_until = NULL, "
+    "updated_at = ?2 WHERE id = ?1 AND status = 2 AND attempts = ?3";
 
 constexpr const char* metadata_text = R"({"k":"v"})";
 constexpr std::int64_t lease_micros = 30'000'000;

@@ -17,6 +17,7 @@
 #include <malloc.h> // mallinfo2
 #endif
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -29,6 +30,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace gqs_bench {
@@ -54,6 +56,49 @@ void expect(bool ok, const char* what) {
     if (!ok) throw std::runtime_error(std::string("benchmark check failed: ") + what);
 }
 
+// backlog_queues: the queues jobs are pushed to, and the ones the puller serves.
+constexpr std::array<std::string_view, 10> all_queues = {"q0", "q1", "q2", "q3", "q4",
+                                                         "q5", "q6", "q7", "q8", "q9"};
+const std::vector<std::string> served_queues = {"q1", "q4", "q7"};
+// served_queues as gqs binds them (a JSON array, gqs::detail::encode_queues).
+constexpr std::string_view served_queues_json = R"(["q1","q4","q7"])";
+constexpr const char* count_served_done =
+    "SELECT count(*) FROM jobs WHERE status = 3 AND queue IN ('q1', 'q4', 'q7')";
+
+/// A new database with gqs's schema and the jobs of pull_complete_queues, in push order: the
+/// backlog round-robin over all queues, then the jobs that keep the served queues from
+/// running dry while measuring.
+void prepare_queues(const TempDb& db, const Settings& s, std::size_t backlog,
+                    std::size_t measured) {
+    create_schema(db.path(), s);
+    std::vector<std::string_view> queues;
+    queues.reserve(backlog + measured);
+    for (std::size_t i = 0; i < backlog; ++i)
+        queues.push_back(all_queues[i % all_queues.size()]);
+    for (std::size_t i = 0; i < measured; ++i)
+        queues.push_back(served_queues[i % served_queues.size()]);
+    RawQueue filler(db.path(), s.full_sync);
+    filler.fill_pending(queues, 0, gqs::Duration(0));
+}
+
+// priority_wall: the priority of the ready jobs behind the wall.
+constexpr int wall_ready_priority = 5;
+constexpr const char* count_wall_ready_done =
+    "SELECT count(*) FROM jobs WHERE status = 3 AND priority = 5";
+static_assert(wall_ready_priority == 5, "count_wall_ready_done names the priority");
+
+/// A new database with gqs's schema, `wall` jobs at priority 0 delayed by an hour, then
+/// `ready` ready jobs at priority wall_ready_priority.
+void prepare_wall(const TempDb& db, const Settings& s, std::size_t wall, std::size_t ready) {
+    create_schema(db.path(), s);
+    RawQueue filler(db.path(), s.full_sync);
+    if (wall > 0)
+        filler.fill_pending(std::vector<std::string_view>(wall, "default"), 0,
+                            std::chrono::hours(1));
+    filler.fill_pending(std::vector<std::string_view>(ready, "default"), wall_ready_priority,
+                        gqs::Duration(0));
+}
+
 } // namespace
 
 Sizes Sizes::for_mode(bool quick) {
@@ -61,6 +106,7 @@ Sizes Sizes::for_mode(bool quick) {
     if (!quick) return z;
     z.push = 500;
     z.push_batch = 5'000;
+    z.push_unique = 500;
     z.pull_complete_1 = 500;
     z.pull_complete_100 = 5'000;
     z.drain = 1'000;
@@ -72,6 +118,10 @@ Sizes Sizes::for_mode(bool quick) {
     z.backlog_small = 1'000;
     z.backlog_large = 10'000;
     z.backlog_measured = 200;
+    z.queues_small = 1'000;
+    z.queues_large = 10'000;
+    z.wall = 10'000;
+    z.wall_ready = 300;
     z.idle_window_s = 1.2;
     z.memory_small = 1'000;
     z.memory_large = 20'000;
@@ -170,6 +220,36 @@ double raw_push_batch(const Settings& s, std::size_t n, std::size_t batch) {
     return rate(n, start);
 }
 
+double gqs_push_unique(const Settings& s, std::size_t n) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    auto messages = make_messages(n);
+    for (std::size_t i = 0; i < n; ++i)
+        messages[i].unique_key = "key-" + std::to_string(i);
+    gqs::sqlite::Pusher pusher(gqs::sqlite::Connection::open(db.path(), s.options()));
+    const auto start = Clock::now();
+    for (const auto& m : messages)
+        expect(!pusher.push(m).duplicate, "gqs keyed push stored its job");
+    return rate(n, start);
+}
+
+double raw_push_unique(const Settings& s, std::size_t n) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    const auto ids = make_ids(n);
+    std::vector<std::string> keys;
+    keys.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+        keys.push_back("key-" + std::to_string(i));
+    const std::string payload = make_payload();
+    RawQueue queue(db.path(), s.full_sync);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < n; ++i)
+        expect(queue.push(ids[i], payload, {.unique_key = keys[i]}),
+               "raw keyed push stored its job");
+    return rate(n, start);
+}
+
 // ---- pull + complete ----------------------------------------------------------------------
 
 double gqs_pull_complete_1(const Settings& s, std::size_t ready, std::size_t measured) {
@@ -227,6 +307,74 @@ double raw_pull_complete_batch(const Settings& s, std::size_t n, int batch, std:
         done += jobs.size();
     }
     return rate(done, start);
+}
+
+double gqs_pull_complete_queues(const Settings& s, std::size_t backlog, std::size_t measured) {
+    TempDb db(s);
+    prepare_queues(db, s, backlog, measured);
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    gqs::sqlite::Puller puller(connection);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < measured; ++i) {
+        auto jobs = puller.pull(1, lease, served_queues);
+        expect(jobs.size() == 1, "gqs pull(1, queues) returned a job");
+        puller.complete(jobs.front());
+    }
+    const double result = rate(measured, start);
+    expect(connection->database().execAndGet(count_served_done).getInt64() ==
+               static_cast<std::int64_t>(measured),
+           "gqs pulled only from the queues it serves");
+    return result;
+}
+
+double raw_pull_complete_queues(const Settings& s, std::size_t backlog, std::size_t measured) {
+    TempDb db(s);
+    prepare_queues(db, s, backlog, measured);
+    RawQueue queue(db.path(), s.full_sync);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < measured; ++i) {
+        auto jobs = queue.pull(1, lease, served_queues_json);
+        expect(jobs.size() == 1, "raw pull(1, queues) returned a job");
+        expect(queue.complete(jobs.front()), "raw complete matched its row");
+    }
+    const double result = rate(measured, start);
+    expect(queue.scalar(count_served_done) == static_cast<std::int64_t>(measured),
+           "raw pulled only from the queues it serves");
+    return result;
+}
+
+double gqs_pull_complete_wall(const Settings& s, std::size_t wall, std::size_t ready) {
+    TempDb db(s);
+    prepare_wall(db, s, wall, ready);
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    gqs::sqlite::Puller puller(connection);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < ready; ++i) {
+        auto jobs = puller.pull(1, lease);
+        expect(jobs.size() == 1, "gqs pull(1) returned a job");
+        puller.complete(jobs.front());
+    }
+    const double result = rate(ready, start);
+    expect(connection->database().execAndGet(count_wall_ready_done).getInt64() ==
+               static_cast<std::int64_t>(ready),
+           "gqs pulled the ready jobs behind the wall");
+    return result;
+}
+
+double raw_pull_complete_wall(const Settings& s, std::size_t wall, std::size_t ready) {
+    TempDb db(s);
+    prepare_wall(db, s, wall, ready);
+    RawQueue queue(db.path(), s.full_sync);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < ready; ++i) {
+        auto jobs = queue.pull(1, lease);
+        expect(jobs.size() == 1, "raw pull(1) returned a job");
+        expect(queue.complete(jobs.front()), "raw complete matched its row");
+    }
+    const double result = rate(ready, start);
+    expect(queue.scalar(count_wall_ready_done) == static_cast<std::int64_t>(ready),
+           "raw pulled the ready jobs behind the wall");
+    return result;
 }
 
 // ---- worker -------------------------------------------------------------------------------

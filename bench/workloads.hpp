@@ -14,6 +14,7 @@ struct Sizes {
     std::size_t push = 20'000;
     std::size_t push_batch = 100'000;
     std::size_t batch = 1'000;
+    std::size_t push_unique = 20'000;
     std::size_t pull_complete_1 = 20'000;
     std::size_t pull_complete_100 = 100'000;
     std::size_t drain = 100'000;
@@ -24,7 +25,11 @@ struct Sizes {
     std::size_t scale_jobs = 100'000;
     std::size_t backlog_small = 1'000;
     std::size_t backlog_large = 100'000;
-    std::size_t backlog_measured = 2'000;
+    std::size_t backlog_measured = 2'000; // also backlog_queues'
+    std::size_t queues_small = 1'000;     // backlog_queues: ready jobs over q0..q9
+    std::size_t queues_large = 100'000;
+    std::size_t wall = 100'000;     // priority_wall: delayed jobs at priority 0
+    std::size_t wall_ready = 1'000; // ready jobs at priority 5, all pulled
     double idle_window_s = 10;
     std::size_t memory_small = 1'000;
     std::size_t memory_large = 1'000'000;
@@ -42,6 +47,10 @@ double raw_push(const Settings& s, std::size_t n);
 double gqs_push_batch(const Settings& s, std::size_t n, std::size_t batch);
 double raw_push_batch(const Settings& s, std::size_t n, std::size_t batch);
 
+/// `n` single pushes, each with a unique key of its own (so never a duplicate).
+double gqs_push_unique(const Settings& s, std::size_t n);
+double raw_push_unique(const Settings& s, std::size_t n);
+
 /// `ready` jobs are waiting; `measured` of them are pulled one at a time and completed.
 double gqs_pull_complete_1(const Settings& s, std::size_t ready, std::size_t measured);
 double raw_pull_complete_1(const Settings& s, std::size_t ready, std::size_t measured);
@@ -51,6 +60,17 @@ double gqs_pull_complete_batch(const Settings& s, std::size_t n, int batch,
                                std::size_t done_rows = 0);
 double raw_pull_complete_batch(const Settings& s, std::size_t n, int batch,
                                std::size_t done_rows = 0);
+
+/// `backlog` ready jobs pushed one by one round-robin over queues q0..q9, then `measured`
+/// more round-robin over q1, q4 and q7; `measured` jobs are pulled one at a time from q1, q4
+/// and q7 (pull(1, lock, {"q1", "q4", "q7"})) and completed.
+double gqs_pull_complete_queues(const Settings& s, std::size_t backlog, std::size_t measured);
+double raw_pull_complete_queues(const Settings& s, std::size_t backlog, std::size_t measured);
+
+/// `wall` jobs at priority 0 delayed by an hour, then `ready` ready jobs at priority 5; the
+/// `ready` jobs are pulled one at a time (from every queue) and completed.
+double gqs_pull_complete_wall(const Settings& s, std::size_t wall, std::size_t ready);
+double raw_pull_complete_wall(const Settings& s, std::size_t wall, std::size_t ready);
 
 /// The most a worker that leases no more than `c` jobs at a time can do with gqs's SQL: each
 /// transaction completes the `c` jobs of the previous one and pulls the next `c`.
