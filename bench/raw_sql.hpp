@@ -19,7 +19,7 @@ inline constexpr const char* insert =
     "ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN (1, 2) "
     "DO NOTHING";
 
-// gqs's GQS_ERRORS_ARRAY, GQS_APPEND_ERROR, GQS_PULL_SQL and GQS_IN_QUEUES, expanded the same
+// gqs's GQS_ERRORS_ARRAY, GQS_APPEND_ERROR, GQS_PULL_SQL, its arms and GQS_IN_QUEUES, expanded the same
 // way (undefined again below).
 // clang-format off
 #define GQS_BENCH_ERRORS_ARRAY                                                                     \
@@ -29,7 +29,7 @@ inline constexpr const char* insert =
     "json_insert(CASE WHEN json_array_length(" GQS_BENCH_ERRORS_ARRAY ") >= 20"                    \
     " THEN json_remove(" GQS_BENCH_ERRORS_ARRAY ", '$[0]') ELSE " GQS_BENCH_ERRORS_ARRAY " END,"   \
     " '$[#]', json_object('at', " at ", 'attempt', attempts, 'message', " message "))"
-#define GQS_BENCH_PULL_SQL(pending_filter, expired_filter)                                         \
+#define GQS_BENCH_PULL_SQL(pending_arm, expired_filter)                                            \
     "UPDATE jobs SET"                                                                              \
     " status = CASE WHEN cancelled = 1 THEN 4 ELSE 2 END,"                                         \
     " attempts = CASE WHEN cancelled = 1 THEN attempts ELSE max(attempts, 0) + 1 END,"             \
@@ -41,10 +41,7 @@ inline constexpr const char* insert =
     " ELSE errors END "                                                                            \
     "WHERE rowid IN ("                                                                             \
     " SELECT rowid FROM ("                                                                         \
-    "  SELECT rowid, priority, next_run_at FROM ("                                                 \
-    "   SELECT j.rowid, j.priority, j.next_run_at FROM gqs_priorities p CROSS JOIN jobs j"         \
-    "   WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1" pending_filter     \
-    "   ORDER BY p.priority, j.next_run_at LIMIT ?3)"                                              \
+    pending_arm                                                                                    \
     "  UNION ALL"                                                                                  \
     "  SELECT rowid, priority, next_run_at FROM ("                                                 \
     "   SELECT rowid, priority, next_run_at FROM jobs"                                             \
@@ -53,17 +50,31 @@ inline constexpr const char* insert =
     "  ORDER BY priority, next_run_at LIMIT ?3)) "                                                 \
     "RETURNING id, created_at, updated_at, status, attempts, locked_until, next_run_at, "          \
     "metadata, payload, queue, priority, unique_key, errors, cancelled"
-#define GQS_BENCH_IN_QUEUES(column) " AND " column " IN (SELECT value FROM json_each(?4))"
+#define GQS_BENCH_PENDING_ARM                                                                      \
+    "  SELECT rowid, priority, next_run_at FROM ("                                                 \
+    "   SELECT j.rowid, j.priority, j.next_run_at FROM gqs_priorities p CROSS JOIN jobs j"         \
+    "   WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1"                    \
+    "   ORDER BY p.priority, j.next_run_at LIMIT ?3)"
+#define GQS_BENCH_PENDING_ARM_IN_QUEUES                                                            \
+    "  SELECT j.rowid, j.priority, j.next_run_at FROM json_each(?4) qs CROSS JOIN jobs j"          \
+    "  WHERE j.rowid IN ("                                                                         \
+    "   SELECT x.rowid FROM gqs_priorities p CROSS JOIN jobs x"                                    \
+    "   WHERE x.status = 1 AND x.queue = qs.value AND x.priority = p.priority"                     \
+    "    AND x.next_run_at <= ?1"                                                                  \
+    "   ORDER BY p.priority, x.next_run_at LIMIT ?3)"
+#define GQS_BENCH_IN_QUEUES " AND queue IN (SELECT value FROM json_each(?4))"
 // clang-format on
 
 /// Pull from every queue: ?1 now, ?2 locked_until, ?3 batch. Pending jobs in (priority,
 /// next_run_at) order, one index range per priority (gqs_priorities drives the loop).
-inline constexpr const char* pull = GQS_BENCH_PULL_SQL("", "");
-/// Pull from the queues named in ?4, a JSON array of strings.
+inline constexpr const char* pull = GQS_BENCH_PULL_SQL(GQS_BENCH_PENDING_ARM, "");
+/// Pull from the queues named in ?4, a JSON array of strings: the same per queue.
 inline constexpr const char* pull_queues =
-    GQS_BENCH_PULL_SQL(GQS_BENCH_IN_QUEUES("j.queue"), GQS_BENCH_IN_QUEUES("queue"));
+    GQS_BENCH_PULL_SQL(GQS_BENCH_PENDING_ARM_IN_QUEUES, GQS_BENCH_IN_QUEUES);
 
 #undef GQS_BENCH_IN_QUEUES
+#undef GQS_BENCH_PENDING_ARM_IN_QUEUES
+#undef GQS_BENCH_PENDING_ARM
 #undef GQS_BENCH_PULL_SQL
 #undef GQS_BENCH_APPEND_ERROR
 #undef GQS_BENCH_ERRORS_ARRAY

@@ -2,6 +2,7 @@
 // Metadata codec and argument checks shared by every backend.
 #include "codec.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <optional>
@@ -154,7 +155,11 @@ void check_queues(std::span<const std::string> queues) {
 }
 
 std::string encode_queues(std::span<const std::string> queues) {
-    return nlohmann::json(std::vector<std::string>(queues.begin(), queues.end())).dump();
+    // Each queue once: a name given twice must not take two of a pull's places.
+    std::vector<std::string> names(queues.begin(), queues.end());
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    return nlohmann::json(names).dump();
 }
 
 std::string encode_metadata(const Message& message) {

@@ -73,7 +73,7 @@ std::vector<AttemptError> decode_errors(std::string_view text);
 void check_message(const Message& message);
 /// Throws std::invalid_argument unless every name is a valid queue name.
 void check_queues(std::span<const std::string> queues);
-/// The queue names as a JSON array of strings (how a backend binds a list).
+/// The queue names as a JSON array of strings, each once (how a backend binds a list).
 std::string encode_queues(std::span<const std::string> queues);
 
 // ---- argument checks, the same message for every backend -----------------------------------

@@ -34,9 +34,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 
 // Version 2, in place: columns are added (SQLite stores nothing for a column added with a
 // default, so no row is rewritten), and two indexes are replaced by ones that cover more.
-// - jobs_pending (status, priority, next_run_at, queue) serves the Pending arm of pull: one
-//   ordered range per priority (gqs_priorities drives that loop), queue filtered inside the
-//   index. It supersedes v1's (status, next_run_at).
+// - jobs_ready (priority, next_run_at, queue) and jobs_ready_by_queue (queue, priority,
+//   next_run_at) serve the Pending arm of pull, over every queue and over named queues: one
+//   ordered range per priority (and queue), driven by gqs_priorities. Both are partial
+//   (status = 1): a job enters them when pushed and leaves when pulled, and Done or Dead
+//   history never touches them. They supersede v1's (status, next_run_at).
 // - (status, locked_until) still serves the expired-lease arm.
 // - (status, updated_at, queue) serves clean and counts finished jobs per queue without
 //   reading the table; it supersedes v1's (status, updated_at).
@@ -61,7 +63,10 @@ constexpr std::array migrate_to_2 = {
 constexpr std::array ensure_current = {
     "CREATE TABLE IF NOT EXISTS gqs_priorities ("
     " priority INTEGER PRIMARY KEY CHECK (priority BETWEEN 0 AND 9))",
-    "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, priority, next_run_at, queue)",
+    "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (priority, next_run_at, queue) "
+    "WHERE status = 1",
+    "CREATE INDEX IF NOT EXISTS jobs_ready_by_queue ON jobs (queue, priority, next_run_at) "
+    "WHERE status = 1",
     "CREATE INDEX IF NOT EXISTS jobs_status_locked_until ON jobs (status, locked_until)",
     "CREATE INDEX IF NOT EXISTS jobs_status_updated_at_queue ON jobs (status, updated_at, queue)",
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique_key ON jobs (queue, unique_key) "

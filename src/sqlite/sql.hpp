@@ -30,19 +30,23 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
 // One statement, so selection and lease are atomic. The eligible set is two arms instead of
 // the seed's single OR: with the OR, SQLite reads two index ranges that do not come back in
 // order and sorts every ready row before LIMIT applies, so a pull costs O(ready jobs).
-// - Pending arm: gqs_priorities (0..9, scanned in order) drives one ordered range of
-//   jobs_pending (status, priority, next_run_at, queue) per priority, so the rows come out
-//   in (priority, next_run_at) order and LIMIT stops the scan: delayed jobs of a better
-//   priority are never walked over. The queue filter reads the index entry, not the row.
+// - Pending arm, every queue: gqs_priorities (0..9, scanned in order) drives one ordered
+//   range of jobs_ready (priority, next_run_at, queue) per priority, so rows come out in
+//   (priority, next_run_at) order and LIMIT stops the scan: delayed jobs of a better priority
+//   are never walked over.
+// - Pending arm, named queues (?4, a JSON array): the same per queue, through
+//   jobs_ready_by_queue (queue, priority, next_run_at), at most ?3 rows each (a correlated
+//   subquery: SQLite has no LATERAL), so other queues' ready jobs are never walked over
+//   either. The <= queues x ?3 rows are then sorted.
 // - Expired-lease arm: (status, locked_until), oldest expiry first.
-// Only the <= 2 x ?3 survivors are sorted. A Processing row's next_run_at is always in the
-// past; the check only keeps the rule in one place.
+// The survivors (a few batches at most) are sorted. A Processing row's next_run_at is always
+// in the past; the check only keeps the rule in one place.
 // A cancelled job whose lease ran out goes Dead ("cancelled") instead of being leased again;
 // the caller drops it from what it returns. Another expired lease is leased again with the
 // entry "lease expired" for the attempt that ran out.
 // max(attempts, 0): a row written by hand with CHECKs off must not make every pull fail.
 // clang-format off
-#define GQS_PULL_SQL(pending_filter, expired_filter)                                               \
+#define GQS_PULL_SQL(pending_arm, expired_filter)                                                  \
     "UPDATE jobs SET"                                                                              \
     " status = CASE WHEN cancelled = 1 THEN 4 ELSE 2 END,"                                         \
     " attempts = CASE WHEN cancelled = 1 THEN attempts ELSE max(attempts, 0) + 1 END,"             \
@@ -53,10 +57,7 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
     " ELSE errors END "                                                                            \
     "WHERE rowid IN ("                                                                             \
     " SELECT rowid FROM ("                                                                         \
-    "  SELECT rowid, priority, next_run_at FROM ("                                                 \
-    "   SELECT j.rowid, j.priority, j.next_run_at FROM gqs_priorities p CROSS JOIN jobs j"         \
-    "   WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1" pending_filter     \
-    "   ORDER BY p.priority, j.next_run_at LIMIT ?3)"                                              \
+    pending_arm                                                                                    \
     "  UNION ALL"                                                                                  \
     "  SELECT rowid, priority, next_run_at FROM ("                                                 \
     "   SELECT rowid, priority, next_run_at FROM jobs"                                             \
@@ -64,14 +65,28 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
     "   ORDER BY locked_until LIMIT ?3)"                                                           \
     "  ORDER BY priority, next_run_at LIMIT ?3)) "                                                 \
     "RETURNING " GQS_JOB_COLUMNS
+
+#define GQS_PENDING_ARM                                                                            \
+    "  SELECT rowid, priority, next_run_at FROM ("                                                 \
+    "   SELECT j.rowid, j.priority, j.next_run_at FROM gqs_priorities p CROSS JOIN jobs j"         \
+    "   WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1"                    \
+    "   ORDER BY p.priority, j.next_run_at LIMIT ?3)"
+
+#define GQS_PENDING_ARM_IN_QUEUES                                                                  \
+    "  SELECT j.rowid, j.priority, j.next_run_at FROM json_each(?4) qs CROSS JOIN jobs j"          \
+    "  WHERE j.rowid IN ("                                                                         \
+    "   SELECT x.rowid FROM gqs_priorities p CROSS JOIN jobs x"                                    \
+    "   WHERE x.status = 1 AND x.queue = qs.value AND x.priority = p.priority"                     \
+    "    AND x.next_run_at <= ?1"                                                                  \
+    "   ORDER BY p.priority, x.next_run_at LIMIT ?3)"
 // clang-format on
 
 // The queues to serve are bound as one JSON array (?4), so one statement serves any number.
-#define GQS_IN_QUEUES(column) " AND " column " IN (SELECT value FROM json_each(?4))"
+#define GQS_IN_QUEUES " AND queue IN (SELECT value FROM json_each(?4))"
 
-inline constexpr const char* pull_sql = GQS_PULL_SQL("", "");
+inline constexpr const char* pull_sql = GQS_PULL_SQL(GQS_PENDING_ARM, "");
 inline constexpr const char* pull_queues_sql =
-    GQS_PULL_SQL(GQS_IN_QUEUES("j.queue"), GQS_IN_QUEUES("queue"));
+    GQS_PULL_SQL(GQS_PENDING_ARM_IN_QUEUES, GQS_IN_QUEUES);
 
 // ---- pusher --------------------------------------------------------------------------------
 
@@ -132,16 +147,17 @@ inline constexpr const char* kill_sql =
     "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2, " GQS_TRANSITION_ERRORS
     " WHERE id = ?1 AND status IN (1, 2) AND status = ?4 AND attempts = ?3 RETURNING cancelled";
 
-// clang-format off
-#define GQS_HAS_READY_SQL(pending_filter, expired_filter)                                          \
-    "SELECT EXISTS (SELECT 1 FROM gqs_priorities p CROSS JOIN jobs j"                              \
-    " WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1" pending_filter ")"   \
-    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1" expired_filter ")"
-// clang-format on
+// The same arms as pull, as a read: at most one seek per priority (and queue).
+inline constexpr const char* has_ready_sql =
+    "SELECT EXISTS (SELECT 1 FROM gqs_priorities p CROSS JOIN jobs j"
+    " WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1)"
+    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1)";
 
-inline constexpr const char* has_ready_sql = GQS_HAS_READY_SQL("", "");
 inline constexpr const char* has_ready_queues_sql =
-    GQS_HAS_READY_SQL(GQS_IN_QUEUES("j.queue"), GQS_IN_QUEUES("queue"));
+    "SELECT EXISTS (SELECT 1 FROM json_each(?4) qs CROSS JOIN gqs_priorities p CROSS JOIN jobs j"
+    " WHERE j.status = 1 AND j.queue = qs.value AND j.priority = p.priority"
+    " AND j.next_run_at <= ?1)"
+    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1" GQS_IN_QUEUES ")";
 
 // ---- observer ------------------------------------------------------------------------------
 
@@ -159,7 +175,7 @@ inline constexpr const char* page_sql =
 
 // Per queue and status, one row each; the totals are their sums. Every part but the
 // Processing one (a few rows, one per running job) reads an index, never the table: Pending
-// from jobs_pending, Done and Dead from (status, updated_at, queue).
+// from jobs_ready_by_queue, Done and Dead from (status, updated_at, queue).
 inline constexpr const char* stats_sql =
     "SELECT queue, 1, count(*), 0, min(CASE WHEN next_run_at <= ?1 THEN next_run_at END),"
     " min(CASE WHEN next_run_at > ?1 THEN next_run_at END)"

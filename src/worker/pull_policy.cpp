@@ -21,7 +21,7 @@ PullPolicy::PullPolicy(const WorkerConfig& config, bool cheap_ready_check) noexc
     : capacity_(saturated_sum(config.concurrency, config.queue)),
       refill_at_(std::max(1, std::min(config.batch_size, capacity_) / 2)),
       batch_size_(config.batch_size), queue_(config.queue > 0), cheap_check_(cheap_ready_check),
-      interval_(config.pull_interval) {}
+      filtered_(!config.queues.empty()), interval_(config.pull_interval) {}
 
 void PullPolicy::reset(Clock::time_point now) noexcept {
     held_ = 0;
@@ -46,9 +46,10 @@ PullPolicy::Reservation PullPolicy::reserve(bool stopping, bool results_waiting)
     r.batch = stopping ? 0 : std::min(batch_size_, capacity_ - held_);
     // After an interval passed with no push, no backlog and no result to store, ask
     // has_ready() first: a read, so an idle worker polling an empty queue never takes the
-    // database's write lock.
-    r.check_first =
-        r.batch > 0 && check_first_ && cheap_check_ && !backlog_ && !pushed_ && !results_waiting;
+    // database's write lock. A worker serving named queues asks after a push too: the push may
+    // have gone to a queue it does not serve.
+    r.check_first = r.batch > 0 && check_first_ && cheap_check_ && !backlog_ &&
+                    (!pushed_ || filtered_) && !results_waiting;
     held_ += r.batch;
     // Pushes before this point are visible to the pull; later ones call for another cycle.
     if (r.batch > 0) pushed_ = false;

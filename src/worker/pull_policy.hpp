@@ -57,6 +57,7 @@ private:
     const int batch_size_;
     const bool queue_;
     const bool cheap_check_;
+    const bool filtered_; // serves named queues only
     const Duration interval_;
 
     int held_ = 0;             // leases reserved for a pull, queued, or held by handler threads

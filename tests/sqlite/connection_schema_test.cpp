@@ -217,7 +217,9 @@ TEST_CASE("schema: init_db creates the table, its indexes and the version", "[sc
     CHECK(gqs::sqlite::stored_schema_version(*q.db) == gqs::sqlite::schema_version);
     CHECK(pragma_text(raw, "PRAGMA user_version") == "0"); // the application's, untouched
     auto sql = schema_sql(raw);
-    CHECK(sql.find("jobs_pending ON jobs (status, priority, next_run_at, queue)") !=
+    CHECK(sql.find("jobs_ready ON jobs (priority, next_run_at, queue) WHERE status = 1") !=
+          std::string::npos);
+    CHECK(sql.find("jobs_ready_by_queue ON jobs (queue, priority, next_run_at) WHERE status = 1") !=
           std::string::npos);
     CHECK(sql.find("jobs_status_locked_until ON jobs (status, locked_until)") != std::string::npos);
     CHECK(sql.find("jobs_status_updated_at_queue ON jobs (status, updated_at, queue)") !=

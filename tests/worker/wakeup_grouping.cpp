@@ -50,6 +50,37 @@ TEST_CASE("worker: an idle worker polls with a read, never a write", "[worker][w
     CHECK(probe.pulls >= 2);
 }
 
+TEST_CASE("worker: a push to a queue it does not serve costs a worker a read, not a write",
+          "[worker][wakeup][queues]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    WorkerConfig config;
+    config.concurrency = 1;
+    config.pull_interval = std::chrono::hours(1); // only wake-ups make it look
+    config.queues = {"mine"};
+    Signal ran;
+    LogCapture log;
+    Worker worker(
+        probe, [&](const Job&, std::stop_token) { ran.set(); }, config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return probe.pulls >= 1; })); // the start-up pull, empty
+    for (int i = 0; i < 10; ++i) {
+        Message other;
+        other.queue = "theirs";
+        const int checks = probe.has_ready_calls;
+        queue.pusher.push(other);
+        // Each wake-up is answered by has_ready(), which finds nothing of its queues.
+        REQUIRE(wait_until([&] { return probe.has_ready_calls > checks; }));
+    }
+    CHECK(probe.pulls == 1);
+    // Its own queue's push is still taken at once.
+    Message mine;
+    mine.queue = "mine";
+    queue.pusher.push(mine);
+    CHECK(ran.wait());
+    worker.stop(patience);
+}
+
 TEST_CASE("worker: grouped settlements give each job its own result", "[worker][grouping]") {
     Queue queue;
     ProbePuller probe(queue.puller);
