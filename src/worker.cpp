@@ -290,13 +290,13 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
         lock.lock();
         due->extending = false;
         std::stop_source lost{std::nostopstate};
+        std::string cancelled; // the job an operator cancelled, logged without our lock
         switch (extension) {
         case Extension::Extended:
             // Admin::cancel flagged the job: its handler is asked to stop. What it does then
             // decides the outcome (storage turns a retry of a cancelled job into Dead).
             if (lease.cancel_requested && !due->lease.cancel_requested) {
-                log(LogLevel::Warning, "job ", lease.id.to_string(),
-                    ": cancelled by an operator; requesting its handler's stop");
+                cancelled = lease.id.to_string();
                 lost = due->stop;
             }
             due->lease = std::move(lease);
@@ -311,6 +311,9 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
         state_cv_.notify_all();
         if (lost.stop_possible()) {
             lock.unlock();
+            if (!cancelled.empty())
+                log(LogLevel::Warning, "job ", cancelled,
+                    ": cancelled by an operator; requesting its handler's stop");
             lost.request_stop(); // runs the handler's stop callbacks: not under our lock
             lock.lock();
         }
@@ -332,9 +335,8 @@ void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
     switch (extension) {
     case Extension::Extended:
         if (lease.cancel_requested) {
-            // Cancelled before it started: given back, which makes a cancelled job Dead.
-            log(LogLevel::Warning, "job ", lease.id.to_string(),
-                ": cancelled by an operator before it started");
+            // Cancelled before it started: given back, which makes a cancelled job Dead (the
+            // settle's result says so in the log).
             add_finished({gqs::lease_of(it->job), gqs::Action::Release, {}, {}, 0},
                          SteadyClock::now());
             leases_.queue().erase(it);

@@ -45,9 +45,16 @@ std::vector<Finished> unsettled(std::vector<Finished> done,
                                 int max_tries) {
     std::vector<Finished> again;
     for (std::size_t i = 0; i < done.size(); ++i) {
-        if (i >= results.size() || results[i].applied()) continue;
+        if (i >= results.size()) continue;
         Finished& f = done[i];
         const std::string id = f.lease.id.to_string();
+        if (results[i].applied()) {
+            // Storage turned the retry (or release, snooze, kill) of a cancelled job into Dead.
+            if (results[i].cancelled)
+                log(logger, LogLevel::Warning, "job ", id,
+                    ": cancelled by an operator, so it is dead instead");
+            continue;
+        }
         const char* verb = verb_of(f.action);
         if (results[i].status == SettleStatus::LeaseLost) {
             log(logger, LogLevel::Warning, "job ", id, ": lease lost before it could ", verb, " (",
@@ -56,11 +63,12 @@ std::vector<Finished> unsettled(std::vector<Finished> done,
         }
         log(logger, LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
             max_tries, "): ", results[i].error);
-        // A release is not tried again: it takes the attempt back, so the job's attempts
-        // return to a value they had before, and a retry after a release that did commit
+        // A release or snooze is not tried again: it takes the attempt back, so the job's
+        // attempts return to a value they had before, and a retry after one that did commit
         // (but was reported as failed) could match the next holder's lease. Left alone, the
         // job runs again once its lease expires, with this attempt counted.
-        if (f.action != Action::Release && ++f.tries < max_tries) {
+        const bool gives_attempt_back = f.action == Action::Release || f.action == Action::Snooze;
+        if (!gives_attempt_back && ++f.tries < max_tries) {
             again.push_back(std::move(f));
         } else {
             log(logger, LogLevel::Error, "job ", id,

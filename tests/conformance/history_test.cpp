@@ -330,3 +330,36 @@ TEST_CASE("cancel: reaches a running handler's stop token through its worker",
     CHECK(stop_seen_at - cancelled_at < config.lock_timeout);
     if (!handler_returns) CHECK(messages(q.stored(m.id)) == std::vector<std::string>{"cancelled"});
 }
+
+TEST_CASE("cancel: a job waiting in a worker's local queue is given back and goes Dead",
+          "[cancel][worker][conformance]") {
+    Queue q;
+    auto running = q.push("running");
+    auto waiting = q.push("waiting");
+    auto config = quick_config();
+    config.queue = 1;            // the second job waits, leased, in the local queue
+    config.lock_timeout = 400ms; // extended (and the flag read) every 200 ms
+    gqs::test::Signal started, release;
+    gqs::Worker worker(
+        q.puller,
+        [&](const gqs::Job& job, std::stop_token) {
+            if (job.id != running.id) return;
+            started.set();
+            (void)release.wait(); // (no Catch assertions on a worker's thread)
+        },
+        config);
+    worker.start();
+    REQUIRE(started.wait());
+    REQUIRE(
+        gqs::test::wait_until([&] { return q.stored(waiting.id).status == Status::Processing; }));
+    // Cancelled from another connection, as an operator's tool in another process would.
+    auto other = q.open_second();
+    other->admin().cancel(waiting.id);
+    REQUIRE(gqs::test::wait_until([&] { return q.stored(waiting.id).status == Status::Dead; }));
+    release.set();
+    REQUIRE(gqs::test::wait_until([&] { return q.stored(running.id).status == Status::Done; }));
+    worker.stop(gqs::test::patience);
+    other.reset();
+    CHECK(messages(q.stored(waiting.id)) == std::vector<std::string>{"cancelled"});
+    CHECK(q.stored(waiting.id).attempts == 1);
+}
