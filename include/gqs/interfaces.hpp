@@ -39,8 +39,9 @@ public:
     virtual ~Pusher() = default;
     /// Stores one job, unless its unique key is held (see PushResult; the key is checked
     /// first, so pushing a stored message again returns its own id as a duplicate while it is
-    /// live). Throws DuplicateJob if the id exists otherwise, std::invalid_argument on a negative delay or a bad queue, priority
-    /// or unique key, StorageError on storage failure; nothing is stored on failure.
+    /// live). Throws DuplicateJob if the id exists otherwise, std::invalid_argument on a negative
+    /// delay or a bad queue, priority or unique key, StorageError on storage failure; nothing is
+    /// stored on failure.
     virtual PushResult push(const Message& message, Duration delay = {}) = 0;
     /// Stores the jobs in one transaction, or none of them (same errors as push; an id
     /// repeated inside the batch is a DuplicateJob too). One result per message, in order; a
@@ -246,32 +247,26 @@ struct Cursor {
     Uuid id;
 };
 
-/// The counts and times of one named queue (see Stats for what each means).
+/// Counts and times of jobs: of one named queue (Stats::queues), or of all of them (Stats).
 struct QueueStats {
-    std::int64_t pending = 0;
-    std::int64_t processing = 0;
-    std::int64_t done = 0;
-    std::int64_t dead = 0;
-    std::int64_t expired_leases = 0;
-    std::optional<TimePoint> oldest_ready;
-    std::optional<TimePoint> next_scheduled;
-};
-
-/// A cheap summary of the queue, as of `at`.
-struct Stats {
-    TimePoint at{};
     std::int64_t pending = 0;
     std::int64_t processing = 0;
     std::int64_t done = 0;
     std::int64_t dead = 0;
     /// Processing jobs whose lease has run out (their worker died or stalled): pulled again.
     std::int64_t expired_leases = 0;
-    /// next_run_at of the runnable Pending job that has waited longest; `at` minus this is
-    /// the queue's lag. nullopt when no Pending job is runnable.
+    /// next_run_at of the runnable Pending job that has waited longest; the read's time minus
+    /// this is the lag. nullopt when no Pending job is runnable.
     std::optional<TimePoint> oldest_ready;
     /// The earliest next_run_at still in the future (delayed or backing-off jobs).
     std::optional<TimePoint> next_scheduled;
-    /// The same, per named queue that holds any job; the totals above sum them.
+};
+
+/// A cheap summary of the queue as of `at`: the totals (the QueueStats fields) and each named
+/// queue's share of them.
+struct Stats : QueueStats {
+    TimePoint at{};
+    /// Per named queue that holds any job; the totals sum them.
     std::map<std::string, QueueStats, std::less<>> queues;
 };
 

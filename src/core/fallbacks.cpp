@@ -128,9 +128,7 @@ void count_job(QueueStats& q, const Job& job, TimePoint at) {
 } // namespace
 
 void sum_queues(Stats& s) {
-    s.pending = s.processing = s.done = s.dead = s.expired_leases = 0;
-    s.oldest_ready.reset();
-    s.next_scheduled.reset();
+    static_cast<QueueStats&>(s) = {};
     for (const auto& [name, q] : s.queues) {
         s.pending += q.pending;
         s.processing += q.processing;

@@ -130,9 +130,10 @@ TEST_CASE("unique keys: threads pushing the same keys at once store one job per 
     constexpr int threads = 4, keys = 50;
     std::vector<std::vector<gqs::PushResult>> results(threads);
     {
-        std::vector<std::jthread> pushers;
+        // Declared before the threads, so they outlive them (jthreads join when destroyed).
         gqs::test::Counter ready;
         std::atomic<bool> go{false};
+        std::vector<std::jthread> pushers;
         for (int t = 0; t < threads; ++t) {
             gqs::Pusher& pusher = t % 2 == 0 ? q.pusher : second->pusher();
             pushers.emplace_back([&, t, &pusher = pusher] {
@@ -144,8 +145,9 @@ TEST_CASE("unique keys: threads pushing the same keys at once store one job per 
                         pusher.push(keyed("key-" + std::to_string(k))));
             });
         }
-        REQUIRE(ready.wait_for(threads));
-        go = true;
+        const bool all_ready = ready.wait_for(threads);
+        go = true; // before any REQUIRE: the threads must not spin forever
+        REQUIRE(all_ready);
     }
     std::map<int, std::set<gqs::Uuid>> ids_per_key;
     int stored = 0;

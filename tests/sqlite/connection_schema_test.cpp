@@ -11,16 +11,11 @@
 #include <set>
 
 using namespace std::chrono_literals;
+using gqs::test::query_text;
 using gqs::test::SqliteQueue;
 using gqs::test::TempDb;
 
 namespace {
-
-std::string pragma_text(SQLite::Database& db, const char* pragma) {
-    SQLite::Statement st(db, pragma);
-    REQUIRE(st.executeStep());
-    return st.getColumn(0).getString();
-}
 
 std::string schema_sql(SQLite::Database& db) {
     SQLite::Statement st(db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
@@ -34,17 +29,17 @@ TEST_CASE("connection: open applies WAL, busy_timeout and synchronous", "[connec
     TempDb tmp;
     SECTION("defaults") {
         auto db = gqs::sqlite::Connection::open(tmp.path());
-        CHECK(pragma_text(db->database(), "PRAGMA journal_mode") == "wal");
-        CHECK(pragma_text(db->database(), "PRAGMA busy_timeout") == "5000");
-        CHECK(pragma_text(db->database(), "PRAGMA synchronous") == "1");
+        CHECK(query_text(db->database(), "PRAGMA journal_mode") == "wal");
+        CHECK(query_text(db->database(), "PRAGMA busy_timeout") == "5000");
+        CHECK(query_text(db->database(), "PRAGMA synchronous") == "1");
     }
     SECTION("configured") {
         gqs::sqlite::Options o;
         o.busy_timeout = 250ms;
         o.synchronous = gqs::sqlite::Synchronous::Full;
         auto db = gqs::sqlite::Connection::open(tmp.path(), o);
-        CHECK(pragma_text(db->database(), "PRAGMA busy_timeout") == "250");
-        CHECK(pragma_text(db->database(), "PRAGMA synchronous") == "2");
+        CHECK(query_text(db->database(), "PRAGMA busy_timeout") == "250");
+        CHECK(query_text(db->database(), "PRAGMA synchronous") == "2");
     }
     SECTION("bad options") {
         gqs::sqlite::Options o;
@@ -96,7 +91,7 @@ TEST_CASE("connection: WAL checkpoints run on a background thread", "[connection
     SqliteQueue q;
     const auto& path = q.tmp.path();
     // SQLite's own automatic checkpoint, which runs inside a commit, is off...
-    CHECK(pragma_text(q.db->database(), "PRAGMA wal_autocheckpoint") == "0");
+    CHECK(query_text(q.db->database(), "PRAGMA wal_autocheckpoint") == "0");
     // ...and yet the WAL is checkpointed and restarted once it passes 1,000 pages. Push until
     // a commit leaves 1,000 frames or more (a few per push), and stop there: that commit wakes
     // the checkpoint thread, no write competes with it, and the WAL stays far from the point
@@ -119,7 +114,7 @@ TEST_CASE("connection: WAL checkpoints run on a background thread", "[connection
     SQLite::Database other(path.string(), SQLite::OPEN_READWRITE);
     CHECK(other.execAndGet("SELECT count(*) FROM sqlite_schema").getInt() > 0); // opens the WAL
     CHECK(gqs::test::wait_until([&] {
-        return pragma_text(other, "PRAGMA wal_checkpoint(PASSIVE)") == "0"; // busy: 0 or 1
+        return query_text(other, "PRAGMA wal_checkpoint(PASSIVE)") == "0"; // busy: 0 or 1
     }));
     CHECK(wal_index(path).backfilled == filled);
     // The next write starts the WAL over.
@@ -132,7 +127,7 @@ TEST_CASE("connection: WAL checkpoints run on a background thread", "[connection
         gqs::sqlite::Options options;
         options.background_checkpoint = false;
         auto own = gqs::sqlite::Connection::open(path, options);
-        CHECK(pragma_text(own->database(), "PRAGMA wal_autocheckpoint") == "1000");
+        CHECK(query_text(own->database(), "PRAGMA wal_autocheckpoint") == "1000");
     }
 }
 
@@ -142,7 +137,7 @@ TEST_CASE("connection: adopts a database the caller configured", "[connection][s
     raw.exec("PRAGMA journal_mode=DELETE");
     auto db = std::make_shared<gqs::sqlite::Connection>(std::move(raw));
     gqs::sqlite::init_db(*db);
-    CHECK(pragma_text(db->database(), "PRAGMA journal_mode") == "delete");
+    CHECK(query_text(db->database(), "PRAGMA journal_mode") == "delete");
     gqs::sqlite::Pusher(db).push(gqs::Message{});
     CHECK(gqs::sqlite::Observer(db).list(gqs::Status::Pending, 0).size() == 1);
 }
@@ -212,10 +207,10 @@ TEST_CASE("connection: a read-only database refuses writes and keeps its data",
 TEST_CASE("schema: init_db creates the table, its indexes and the version", "[schema][sqlite]") {
     SqliteQueue q;
     auto& raw = q.db->database();
-    CHECK(pragma_text(raw, "SELECT version FROM gqs_schema WHERE id = 1") ==
+    CHECK(query_text(raw, "SELECT version FROM gqs_schema WHERE id = 1") ==
           std::to_string(gqs::sqlite::schema_version));
     CHECK(gqs::sqlite::stored_schema_version(*q.db) == gqs::sqlite::schema_version);
-    CHECK(pragma_text(raw, "PRAGMA user_version") == "0"); // the application's, untouched
+    CHECK(query_text(raw, "PRAGMA user_version") == "0"); // the application's, untouched
     auto sql = schema_sql(raw);
     CHECK(sql.find("jobs_ready ON jobs (priority, next_run_at, queue) WHERE status = 1") !=
           std::string::npos);
@@ -229,7 +224,7 @@ TEST_CASE("schema: init_db creates the table, its indexes and the version", "[sc
     // Version 1's indexes are superseded, not kept beside the new ones.
     CHECK(sql.find("jobs_status_next_run_at") == std::string::npos);
     CHECK(sql.find("jobs_status_updated_at ON") == std::string::npos);
-    CHECK(pragma_text(raw, "SELECT group_concat(priority) FROM gqs_priorities") ==
+    CHECK(query_text(raw, "SELECT group_concat(priority) FROM gqs_priorities") ==
           "0,1,2,3,4,5,6,7,8,9");
 }
 
@@ -250,8 +245,8 @@ TEST_CASE("schema: a foreign jobs table is refused and left untouched", "[schema
                         "INSERT INTO jobs VALUES ('backup', '0 3 * * *')");
     CHECK_THROWS_AS(gqs::sqlite::init_db(*db), gqs::SchemaMismatch);
     CHECK(schema_sql(db->database()) == "CREATE TABLE jobs (name TEXT, cron TEXT)");
-    CHECK(pragma_text(db->database(), "PRAGMA user_version") == "0");
-    CHECK(pragma_text(db->database(), "SELECT name || cron FROM jobs") == "backup0 3 * * *");
+    CHECK(query_text(db->database(), "PRAGMA user_version") == "0");
+    CHECK(query_text(db->database(), "SELECT name || cron FROM jobs") == "backup0 3 * * *");
 }
 
 TEST_CASE("schema: files init_db refuses are not modified, byte for byte", "[schema][sqlite]") {
@@ -302,7 +297,7 @@ TEST_CASE("schema: the application's user_version is its own", "[schema][sqlite]
                         "INSERT INTO orders (total) VALUES (42); PRAGMA user_version = 7");
     CHECK(gqs::sqlite::stored_schema_version(*db) == 0);
     gqs::sqlite::init_db(*db);
-    CHECK(pragma_text(db->database(), "PRAGMA user_version") == "7");
+    CHECK(query_text(db->database(), "PRAGMA user_version") == "7");
     gqs::Message m;
     gqs::sqlite::Pusher(db).push(m);
     // The application migrates its own schema; gqs does not notice or care.
@@ -310,8 +305,8 @@ TEST_CASE("schema: the application's user_version is its own", "[schema][sqlite]
     gqs::sqlite::init_db(*db);
     auto again = gqs::sqlite::Connection::open(tmp.path());
     gqs::sqlite::init_db(*again);
-    CHECK(pragma_text(again->database(), "PRAGMA user_version") == "8");
-    CHECK(pragma_text(again->database(), "SELECT total FROM orders") == "42");
+    CHECK(query_text(again->database(), "PRAGMA user_version") == "8");
+    CHECK(query_text(again->database(), "SELECT total FROM orders") == "42");
     auto pulled = gqs::sqlite::Puller(again).pull(1, 1s);
     REQUIRE(pulled.size() == 1);
     CHECK(pulled[0].id == m.id);
@@ -334,9 +329,9 @@ TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
     auto db = gqs::sqlite::Connection::open(tmp.path());
     CHECK(gqs::sqlite::stored_schema_version(*db) == 1);
     gqs::sqlite::init_db(*db);
-    CHECK(pragma_text(db->database(), "SELECT version FROM gqs_schema") ==
+    CHECK(query_text(db->database(), "SELECT version FROM gqs_schema") ==
           std::to_string(gqs::sqlite::schema_version));
-    CHECK(pragma_text(db->database(), "PRAGMA user_version") == app_version);
+    CHECK(query_text(db->database(), "PRAGMA user_version") == app_version);
 
     gqs::sqlite::Observer observer(db);
     std::map<std::string, gqs::Job> by_name;

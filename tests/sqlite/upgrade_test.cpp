@@ -12,16 +12,11 @@
 #include <string>
 
 using namespace std::chrono_literals;
+using gqs::test::query_text;
 using gqs::test::SqliteQueue;
 using gqs::test::TempDb;
 
 namespace {
-
-std::string text_of(SQLite::Database& db, const char* sql) {
-    SQLite::Statement st(db, sql);
-    REQUIRE(st.executeStep());
-    return st.getColumn(0).getString();
-}
 
 // A copy of the committed 0.1.0 file (version 1; tests/fixtures/README.md says what it holds).
 void copy_v1_fixture(const std::filesystem::path& to) {
@@ -83,7 +78,7 @@ TEST_CASE("upgrade: a crash in the middle leaves version 1, which upgrades next 
         gqs::sqlite::init_db(*db);
         CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
         CHECK(payloads_by_name(db) == before);
-        CHECK(text_of(db->database(), "PRAGMA integrity_check") == "ok");
+        CHECK(query_text(db->database(), "PRAGMA integrity_check") == "ok");
         // And the queue works: the runnable jobs are pulled.
         CHECK(gqs::sqlite::Puller(db).pull(10, 1h).size() == 4);
     }
@@ -100,10 +95,10 @@ TEST_CASE("upgrade: a failure in the middle rolls the whole upgrade back",
     // after every column was added and the old indexes dropped.
     db->database().exec("CREATE TABLE jobs_unique_key (x)");
     const auto schema_before =
-        text_of(db->database(), "SELECT group_concat(sql, ';') FROM sqlite_schema");
+        query_text(db->database(), "SELECT group_concat(sql, ';') FROM sqlite_schema");
     CHECK_THROWS(gqs::sqlite::init_db(*db));
     CHECK(gqs::sqlite::stored_schema_version(*db) == 1);
-    CHECK(text_of(db->database(), "SELECT group_concat(sql, ';') FROM sqlite_schema") ==
+    CHECK(query_text(db->database(), "SELECT group_concat(sql, ';') FROM sqlite_schema") ==
           schema_before);
     CHECK(payloads_by_name(db).size() == 7);
     db->database().exec("DROP TABLE jobs_unique_key");
@@ -120,7 +115,7 @@ TEST_CASE("upgrade: a version-2 file is refused by a build that knows only versi
     SqliteQueue q;
     q.db->database().exec("UPDATE gqs_schema SET version = version + 1");
     CHECK_THROWS_AS(gqs::sqlite::init_db(*q.db), gqs::SchemaMismatch);
-    CHECK(text_of(q.db->database(), "SELECT version FROM gqs_schema") ==
+    CHECK(query_text(q.db->database(), "SELECT version FROM gqs_schema") ==
           std::to_string(gqs::sqlite::schema_version + 1));
 }
 

@@ -4,6 +4,8 @@
 
 #include <gqs/sqlite.hpp>
 
+#include <SQLiteCpp/Statement.h>
+
 #include "queue_ops.hpp"
 #include "test_support.hpp"
 
@@ -14,6 +16,14 @@
 #include <utility>
 
 namespace gqs::test {
+
+/// The first column of `sql`'s first row, as text. Throws std::runtime_error when there is
+/// no row.
+inline std::string query_text(SQLite::Database& db, const std::string& sql) {
+    SQLite::Statement st(db, sql);
+    if (!st.executeStep()) throw std::runtime_error("no row from: " + sql);
+    return st.getColumn(0).getString();
+}
 
 struct SqliteQueue {
     TempDb tmp;
