@@ -191,13 +191,11 @@ bool RawQueue::complete_at(const RawJob& job, std::int64_t now) {
     sqlite3_bind_blob(complete_, 1, job.id.data(), static_cast<int>(job.id.size()), SQLITE_STATIC);
     sqlite3_bind_int64(complete_, 2, now);
     sqlite3_bind_int64(complete_, 3, job.attempts);
-    // With RETURNING, the first step makes every change; a row means the lease matched (gqs
-    // reads the cancel flag from it and resets the statement, as here).
+    // As gqs: one step, then the changed-row count says whether the lease matched.
     const int rc = sqlite3_step(complete_);
-    const bool matched = rc == SQLITE_ROW;
-    if (matched) static_cast<void>(sqlite3_column_int(complete_, 0));
+    const bool matched = rc == SQLITE_DONE && sqlite3_changes(db_) > 0;
     sqlite3_reset(complete_);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) fail("completing a job", rc);
+    if (rc != SQLITE_DONE) fail("completing a job", rc);
     return matched;
 }
 

@@ -19,8 +19,8 @@ inline constexpr const char* insert =
     "ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN (1, 2) "
     "DO NOTHING";
 
-// gqs's GQS_ERRORS_ARRAY, GQS_APPEND_ERROR, GQS_PULL_SQL, its arms and GQS_IN_QUEUES, expanded the same
-// way (undefined again below).
+// gqs's GQS_ERRORS_ARRAY, GQS_APPEND_ERROR, GQS_PULL_SQL, its arms and GQS_IN_QUEUES, expanded the
+// same way (undefined again below).
 // clang-format off
 #define GQS_BENCH_ERRORS_ARRAY                                                                     \
     "(CASE WHEN json_valid(errors) THEN CASE WHEN json_type(errors) = 'array' THEN errors"         \
@@ -83,7 +83,7 @@ inline constexpr const char* pull_queues =
 /// (its cancel flag) when the lease matched.
 inline constexpr const char* complete =
     "UPDATE jobs SET status = 3, locked_until = NULL, updated_at = ?2 "
-    "WHERE id = ?1 AND status = 2 AND attempts = ?3 RETURNING cancelled";
+    "WHERE id = ?1 AND status = 2 AND attempts = ?3";
 
 } // namespace raw_sql
 

@@ -69,6 +69,10 @@ std::optional<bool> run_transition(detail::State& state, const Lease& lease, Act
         bind_error(stmt, 5, error);
         break;
     }
+    if (action == Action::Complete) {
+        if (stmt.run() == 0) return std::nullopt;
+        return false;
+    }
     if (!stmt.step()) return std::nullopt;
     return sqlite3_column_int64(stmt.get(), 0) != 0;
 }

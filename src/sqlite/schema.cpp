@@ -33,15 +33,19 @@ CREATE TABLE IF NOT EXISTS jobs (
 ))sql";
 
 // Version 2, in place: columns are added (SQLite stores nothing for a column added with a
-// default, so no row is rewritten), and two indexes are replaced by ones that cover more.
-// - jobs_ready (priority, next_run_at, queue) and jobs_ready_by_queue (queue, priority,
-//   next_run_at) serve the Pending arm of pull, over every queue and over named queues: one
-//   ordered range per priority (and queue), driven by gqs_priorities. Both are partial
-//   (status = 1): a job enters them when pushed and leaves when pulled, and Done or Dead
-//   history never touches them. They supersede v1's (status, next_run_at).
-// - (status, locked_until) still serves the expired-lease arm.
-// - (status, updated_at, queue) serves clean and counts finished jobs per queue without
-//   reading the table; it supersedes v1's (status, updated_at).
+// default, so no row is rewritten), and v1's three indexes are replaced by partial ones:
+// each holds the jobs of the statuses its queries read, so a job's row enters and leaves
+// each index at most once in its life (push: the two ready ones; pull: out of those, into
+// jobs_leased; complete: out of that, into jobs_finished), and an index never carries rows
+// its queries skip.
+// - jobs_ready (status, priority, next_run_at, queue) and jobs_ready_by_queue (status, queue,
+//   priority, next_run_at), Pending only, serve the Pending arm of pull over every queue and
+//   over named queues: one ordered range per priority (and queue), driven by
+//   gqs_priorities. status leads although it is constant, so that SQLite reads them as
+//   covering indexes.
+// - jobs_leased (status, locked_until), Processing only: the expired-lease arm.
+// - jobs_finished (status, updated_at, queue), Done and Dead only: clean, and the counts of
+//   finished jobs per queue without reading the table.
 // - jobs_unique_key holds the keys of live jobs only, so a Done or Dead job frees its key.
 constexpr std::array migrate_to_2 = {
     "ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default' "
@@ -54,6 +58,7 @@ constexpr std::array migrate_to_2 = {
     "ALTER TABLE jobs ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0 "
     "CHECK (cancelled IN (0, 1))",
     "DROP INDEX IF EXISTS jobs_status_next_run_at",
+    "DROP INDEX IF EXISTS jobs_status_locked_until",
     "DROP INDEX IF EXISTS jobs_status_updated_at",
 };
 
@@ -63,12 +68,13 @@ constexpr std::array migrate_to_2 = {
 constexpr std::array ensure_current = {
     "CREATE TABLE IF NOT EXISTS gqs_priorities ("
     " priority INTEGER PRIMARY KEY CHECK (priority BETWEEN 0 AND 9))",
-    "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (priority, next_run_at, queue) "
+    "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (status, priority, next_run_at, queue) "
     "WHERE status = 1",
-    "CREATE INDEX IF NOT EXISTS jobs_ready_by_queue ON jobs (queue, priority, next_run_at) "
-    "WHERE status = 1",
-    "CREATE INDEX IF NOT EXISTS jobs_status_locked_until ON jobs (status, locked_until)",
-    "CREATE INDEX IF NOT EXISTS jobs_status_updated_at_queue ON jobs (status, updated_at, queue)",
+    "CREATE INDEX IF NOT EXISTS jobs_ready_by_queue ON jobs (status, queue, priority, "
+    "next_run_at) WHERE status = 1",
+    "CREATE INDEX IF NOT EXISTS jobs_leased ON jobs (status, locked_until) WHERE status = 2",
+    "CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (status, updated_at, queue) "
+    "WHERE status IN (3, 4)",
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique_key ON jobs (queue, unique_key) "
     "WHERE unique_key IS NOT NULL AND status IN (1, 2)",
 };

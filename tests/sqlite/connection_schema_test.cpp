@@ -212,18 +212,18 @@ TEST_CASE("schema: init_db creates the table, its indexes and the version", "[sc
     CHECK(gqs::sqlite::stored_schema_version(*q.db) == gqs::sqlite::schema_version);
     CHECK(query_text(raw, "PRAGMA user_version") == "0"); // the application's, untouched
     auto sql = schema_sql(raw);
-    CHECK(sql.find("jobs_ready ON jobs (priority, next_run_at, queue) WHERE status = 1") !=
+    CHECK(sql.find("jobs_ready ON jobs (status, priority, next_run_at, queue) WHERE status = 1") !=
           std::string::npos);
-    CHECK(sql.find("jobs_ready_by_queue ON jobs (queue, priority, next_run_at) WHERE status = 1") !=
+    CHECK(sql.find("jobs_ready_by_queue ON jobs (status, queue, priority, next_run_at) WHERE "
+                   "status = 1") != std::string::npos);
+    CHECK(sql.find("jobs_leased ON jobs (status, locked_until) WHERE status = 2") !=
           std::string::npos);
-    CHECK(sql.find("jobs_status_locked_until ON jobs (status, locked_until)") != std::string::npos);
-    CHECK(sql.find("jobs_status_updated_at_queue ON jobs (status, updated_at, queue)") !=
+    CHECK(sql.find("jobs_finished ON jobs (status, updated_at, queue) WHERE status IN (3, 4)") !=
           std::string::npos);
     CHECK(sql.find("jobs_unique_key ON jobs (queue, unique_key) WHERE unique_key IS NOT NULL AND "
                    "status IN (1, 2)") != std::string::npos);
     // Version 1's indexes are superseded, not kept beside the new ones.
-    CHECK(sql.find("jobs_status_next_run_at") == std::string::npos);
-    CHECK(sql.find("jobs_status_updated_at ON") == std::string::npos);
+    CHECK(sql.find("jobs_status_") == std::string::npos);
     CHECK(query_text(raw, "SELECT group_concat(priority) FROM gqs_priorities") ==
           "0,1,2,3,4,5,6,7,8,9");
 }

@@ -64,14 +64,14 @@ TEST_CASE("puller: every pull shape reads indexes in order, never sorting the ta
     const bool named = std::string(shape.name).find("named") != std::string::npos;
     CHECK(text.find("SCAN p") != std::string::npos);
     if (named) {
-        CHECK(text.find("INDEX jobs_ready_by_queue (queue=? AND priority=? AND next_run_at<?)") !=
-              std::string::npos);
+        CHECK(text.find("COVERING INDEX jobs_ready_by_queue (status=? AND queue=? AND priority=? "
+                        "AND next_run_at<?)") != std::string::npos);
     } else {
-        CHECK(text.find("INDEX jobs_ready (priority=? AND next_run_at<?)") != std::string::npos);
+        CHECK(text.find("COVERING INDEX jobs_ready (status=? AND priority=? AND next_run_at<?)") !=
+              std::string::npos);
     }
     // Expired-lease arm.
-    CHECK(text.find("INDEX jobs_status_locked_until (status=? AND locked_until<?)") !=
-          std::string::npos);
+    CHECK(text.find("INDEX jobs_leased (status=? AND locked_until<?)") != std::string::npos);
     CHECK(text.find("MULTI-INDEX OR") == std::string::npos);
     CHECK(text.find("SCAN jobs") == std::string::npos);
     CHECK(text.find("SCAN j\n") == std::string::npos);
