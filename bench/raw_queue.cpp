@@ -37,13 +37,14 @@ RawQueue::RawQueue(const std::filesystem::path& path, bool full_sync) : full_syn
         exec("PRAGMA journal_mode=WAL");
         exec(sync_pragma());
         insert_ = prepare(raw_sql::insert);
+        insert_keyed_ = prepare(raw_sql::insert_keyed);
         pull_ = prepare(raw_sql::pull);
         pull_queues_ = prepare(raw_sql::pull_queues);
         complete_ = prepare(raw_sql::complete);
         begin_ = prepare("BEGIN IMMEDIATE");
         commit_ = prepare("COMMIT");
     } catch (...) {
-        for (auto* stmt : {insert_, pull_, pull_queues_, complete_, begin_, commit_})
+        for (auto* stmt : {insert_, insert_keyed_, pull_, pull_queues_, complete_, begin_, commit_})
             sqlite3_finalize(stmt);
         sqlite3_close_v2(db_);
         throw;
@@ -51,7 +52,7 @@ RawQueue::RawQueue(const std::filesystem::path& path, bool full_sync) : full_syn
 }
 
 RawQueue::~RawQueue() {
-    for (auto* stmt : {insert_, pull_, pull_queues_, complete_, begin_, commit_})
+    for (auto* stmt : {insert_, insert_keyed_, pull_, pull_queues_, complete_, begin_, commit_})
         sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
 }
@@ -79,30 +80,32 @@ void RawQueue::step_done(sqlite3_stmt* stmt, const char* doing) {
     if (rc != SQLITE_DONE) fail(doing, rc);
 }
 
-void RawQueue::bind_insert(const gqs::Uuid& id, std::int64_t now, std::int64_t run_at,
-                           std::string_view payload, const RawPushOptions& options) {
-    sqlite3_bind_blob(insert_, 1, id.bytes().data(), static_cast<int>(id.bytes().size()),
+sqlite3_stmt* RawQueue::bind_insert(const gqs::Uuid& id, std::int64_t now, std::int64_t run_at,
+                                    std::string_view payload, const RawPushOptions& options) {
+    // As gqs: the ON CONFLICT form only for a message with a key.
+    sqlite3_stmt* stmt = options.unique_key ? insert_keyed_ : insert_;
+    sqlite3_bind_blob(stmt, 1, id.bytes().data(), static_cast<int>(id.bytes().size()),
                       SQLITE_STATIC);
-    sqlite3_bind_int64(insert_, 2, now);
-    sqlite3_bind_int64(insert_, 3, run_at);
-    sqlite3_bind_text(insert_, 4, metadata_text, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(insert_, 5, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
-    sqlite3_bind_text(insert_, 6, options.queue.data(), static_cast<int>(options.queue.size()),
+    sqlite3_bind_int64(stmt, 2, now);
+    sqlite3_bind_int64(stmt, 3, run_at);
+    sqlite3_bind_text(stmt, 4, metadata_text, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 5, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 6, options.queue.data(), static_cast<int>(options.queue.size()),
                       SQLITE_STATIC);
-    sqlite3_bind_int(insert_, 7, options.priority);
+    sqlite3_bind_int(stmt, 7, options.priority);
     if (options.unique_key) {
-        sqlite3_bind_text(insert_, 8, options.unique_key->data(),
+        sqlite3_bind_text(stmt, 8, options.unique_key->data(),
                           static_cast<int>(options.unique_key->size()), SQLITE_STATIC);
     } else {
-        sqlite3_bind_null(insert_, 8);
+        sqlite3_bind_null(stmt, 8);
     }
+    return stmt;
 }
 
 bool RawQueue::push(const gqs::Uuid& id, std::string_view payload, const RawPushOptions& options) {
     if (!options.unique_key) {
         const std::int64_t now = now_micros();
-        bind_insert(id, now, now, payload, options);
-        step_done(insert_, "inserting a job");
+        step_done(bind_insert(id, now, now, payload, options), "inserting a job");
         return sqlite3_changes(db_) > 0;
     }
     // gqs reads the key's holder in the same transaction when the insert stores nothing, so
@@ -110,8 +113,7 @@ bool RawQueue::push(const gqs::Uuid& id, std::string_view payload, const RawPush
     step_done(begin_, "BEGIN IMMEDIATE");
     try {
         const std::int64_t now = now_micros();
-        bind_insert(id, now, now, payload, options);
-        step_done(insert_, "inserting a job");
+        step_done(bind_insert(id, now, now, payload, options), "inserting a job");
         const bool stored = sqlite3_changes(db_) > 0;
         step_done(commit_, "COMMIT");
         return stored;
@@ -126,8 +128,7 @@ void RawQueue::push_batch(std::span<const gqs::Uuid> ids, std::string_view paylo
     const std::int64_t now = now_micros();
     try {
         for (const auto& id : ids) {
-            bind_insert(id, now, now, payload, {});
-            step_done(insert_, "inserting a job");
+            step_done(bind_insert(id, now, now, payload, {}), "inserting a job");
         }
         step_done(commit_, "COMMIT");
     } catch (...) {
@@ -232,8 +233,7 @@ void RawQueue::fill(std::size_t count, int status, std::size_t chunk) {
             for (std::size_t i = 0; i < n; ++i) {
                 const gqs::Uuid id = gqs::Uuid::generate();
                 if (done == nullptr) {
-                    bind_insert(id, now, now, payload, {});
-                    step_done(insert_, "filling the table");
+                    step_done(bind_insert(id, now, now, payload, {}), "filling the table");
                 } else {
                     sqlite3_bind_blob(done, 1, id.bytes().data(), 16, SQLITE_STATIC);
                     sqlite3_bind_int64(done, 2, now - 3'600'000'000LL);
@@ -269,9 +269,9 @@ void RawQueue::fill_pending(std::span<const std::string_view> queues, int priori
             for (const std::size_t end = std::min(queues.size(), i + chunk); i < end; ++i) {
                 const gqs::Uuid id = gqs::Uuid::generate(); // bound without a copy
                 const std::int64_t created = first + static_cast<std::int64_t>(i);
-                bind_insert(id, created, created + delay_us, payload,
-                            {.queue = queues[i], .priority = priority, .unique_key = {}});
-                step_done(insert_, "filling the table");
+                step_done(bind_insert(id, created, created + delay_us, payload,
+                                      {.queue = queues[i], .priority = priority, .unique_key = {}}),
+                          "filling the table");
             }
             step_done(commit_, "COMMIT");
         }
@@ -348,8 +348,8 @@ std::string check_sql(const Settings& settings) {
     sqlite3_trace_v2(handle, 0, nullptr, nullptr);
 
     std::string problems;
-    for (const char* sql : {raw_sql::insert, raw_sql::pull, raw_sql::pull_queues, raw_sql::complete,
-                            "BEGIN IMMEDIATE", "COMMIT"}) {
+    for (const char* sql : {raw_sql::insert, raw_sql::insert_keyed, raw_sql::pull,
+                            raw_sql::pull_queues, raw_sql::complete, "BEGIN IMMEDIATE", "COMMIT"}) {
         if (seen.count(sql) == 0) problems += std::string("  gqs did not run: ") + sql + "\n";
     }
     if (!problems.empty()) {

@@ -94,8 +94,8 @@ private:
     sqlite3_stmt* prepare(const char* sql);
     void exec(const char* sql);
     void step_done(sqlite3_stmt* stmt, const char* doing);
-    void bind_insert(const gqs::Uuid& id, std::int64_t now, std::int64_t run_at,
-                     std::string_view payload, const RawPushOptions& options);
+    sqlite3_stmt* bind_insert(const gqs::Uuid& id, std::int64_t now, std::int64_t run_at,
+                              std::string_view payload, const RawPushOptions& options);
     std::vector<RawJob> read_pulled(sqlite3_stmt* stmt, int batch);
     bool complete_at(const RawJob& job, std::int64_t now);
     void end_fill();
@@ -107,6 +107,7 @@ private:
     bool full_sync_ = false;
     sqlite3* db_ = nullptr;
     sqlite3_stmt* insert_ = nullptr;
+    sqlite3_stmt* insert_keyed_ = nullptr;
     sqlite3_stmt* pull_ = nullptr;
     sqlite3_stmt* pull_queues_ = nullptr;
     sqlite3_stmt* complete_ = nullptr;

@@ -9,10 +9,15 @@ namespace gqs_bench {
 /// statements. The table and indexes they run on are gqs's own: create_schema calls init_db.
 namespace raw_sql {
 
-/// Push, keyed or not (a keyed push runs it inside BEGIN IMMEDIATE ... COMMIT).
-/// ?1 id, ?2 now, ?3 next_run_at, ?4 metadata, ?5 payload, ?6 queue, ?7 priority,
-/// ?8 unique_key (NULL for none).
+/// Push without a key. ?1 id, ?2 now, ?3 next_run_at, ?4 metadata, ?5 payload, ?6 queue,
+/// ?7 priority, ?8 unique_key (NULL).
 inline constexpr const char* insert =
+    "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
+    "next_run_at, metadata, payload, queue, priority, unique_key) "
+    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// Push with a key (inside BEGIN IMMEDIATE ... COMMIT): the same, doing nothing when the key
+/// is held.
+inline constexpr const char* insert_keyed =
     "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
     "next_run_at, metadata, payload, queue, priority, unique_key) "
     "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8) "

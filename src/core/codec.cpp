@@ -90,12 +90,13 @@ bool valid_utf8_without_nul(std::string_view text) {
 }
 
 // Queue names and unique keys: non-empty text every backend stores as it is.
-void check_name(std::string_view value, std::size_t max, const char* what,
-                const std::string& whose) {
-    if (value.empty() || value.size() > max || !valid_utf8_without_nul(value))
-        throw std::invalid_argument("gqs: " + std::string(what) + whose + " must be 1 to " +
-                                    std::to_string(max) + " bytes of UTF-8 without NUL (got " +
-                                    std::to_string(value.size()) + " bytes)");
+// `id` names the job in the message, when there is one (built only on failure: push's path).
+void check_name(std::string_view value, std::size_t max, const char* what, const Uuid* id) {
+    if (!value.empty() && value.size() <= max && valid_utf8_without_nul(value)) return;
+    throw std::invalid_argument(
+        "gqs: " + std::string(what) + (id ? " of job " + id->to_string() : std::string()) +
+        " must be 1 to " + std::to_string(max) + " bytes of UTF-8 without NUL (got " +
+        std::to_string(value.size()) + " bytes)");
 }
 
 constexpr std::size_t max_queue_bytes = 127;
@@ -140,18 +141,18 @@ std::vector<AttemptError> decode_errors(std::string_view text) {
 }
 
 void check_message(const Message& message) {
-    const std::string whose = " of job " + message.id.to_string();
-    check_name(message.queue, max_queue_bytes, "the queue name", whose);
+    check_name(message.queue, max_queue_bytes, "the queue name", &message.id);
     if (message.priority < 0 || message.priority > 9)
-        throw std::invalid_argument("gqs: the priority" + whose + " must be 0 to 9 (got " +
-                                    std::to_string(message.priority) + ")");
+        throw std::invalid_argument("gqs: the priority of job " + message.id.to_string() +
+                                    " must be 0 to 9 (got " + std::to_string(message.priority) +
+                                    ")");
     if (message.unique_key)
-        check_name(*message.unique_key, max_unique_key_bytes, "the unique key", whose);
+        check_name(*message.unique_key, max_unique_key_bytes, "the unique key", &message.id);
 }
 
 void check_queues(std::span<const std::string> queues) {
     for (const auto& queue : queues)
-        check_name(queue, max_queue_bytes, "a queue name to pull from", "");
+        check_name(queue, max_queue_bytes, "a queue name to pull from", nullptr);
 }
 
 std::string encode_queues(std::span<const std::string> queues) {

@@ -19,7 +19,8 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
                   std::int64_t now, std::int64_t run_at) {
     int changed = 0;
     {
-        auto stmt = state.statement(detail::insert_sql, "pushing a job");
+        auto stmt = state.statement(
+            message.unique_key ? detail::insert_keyed_sql : detail::insert_sql, "pushing a job");
         detail::bind_id(stmt, 1, message.id);
         stmt.bind(2, now);
         stmt.bind(3, run_at);

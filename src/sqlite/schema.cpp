@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 // - jobs_unique_key holds the keys of live jobs only, so a Done or Dead job frees its key.
 constexpr std::array migrate_to_2 = {
     "ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default' "
-    "CHECK (typeof(queue) = 'text' AND length(CAST(queue AS BLOB)) BETWEEN 1 AND 127)",
+    "CHECK (typeof(queue) = 'text' AND length(queue) BETWEEN 1 AND 127)",
     "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0 "
     "CHECK (priority BETWEEN 0 AND 9)",
     "ALTER TABLE jobs ADD COLUMN unique_key TEXT "

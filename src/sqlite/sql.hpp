@@ -90,15 +90,21 @@ inline constexpr const char* pull_queues_sql =
 
 // ---- pusher --------------------------------------------------------------------------------
 
-// A key held by a live job (the partial index holds Pending and Processing rows only) makes
-// the insert do nothing; the caller then reads the holder in the same transaction. An id
-// that exists is still a constraint error (DuplicateJob).
-inline constexpr const char* insert_sql =
-    "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
-    "next_run_at, metadata, payload, queue, priority, unique_key) "
-    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8) "
-    "ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN (1, 2) "
-    "DO NOTHING";
+// ?1 id, ?2 now, ?3 next_run_at, ?4 metadata, ?5 payload, ?6 queue, ?7 priority, ?8 key.
+#define GQS_INSERT_SQL                                                                             \
+    "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "               \
+    "next_run_at, metadata, payload, queue, priority, unique_key) "                                \
+    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8)"
+
+// A message without a key: an id that exists is a constraint error (DuplicateJob).
+inline constexpr const char* insert_sql = GQS_INSERT_SQL;
+
+// With a key: a key held by a live job (the partial index holds Pending and Processing rows
+// only) makes the insert do nothing; the caller then reads the holder in the same
+// transaction. An id that exists is still a constraint error (DuplicateJob).
+inline constexpr const char* insert_keyed_sql =
+    GQS_INSERT_SQL " ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND "
+                   "status IN (1, 2) DO NOTHING";
 
 inline constexpr const char* key_holder_sql =
     "SELECT id FROM jobs WHERE queue = ?1 AND unique_key = ?2 AND status IN (1, 2)";

@@ -94,6 +94,31 @@ TEST_CASE("puller: every pull shape reads indexes in order, never sorting the ta
     }
 }
 
+TEST_CASE("cleaner and stats read the partial indexes, never the whole table",
+          "[cleaner][stats][sqlite][plan]") {
+    SqliteQueue q;
+    std::vector<gqs::Message> msgs(300);
+    q.pusher.push_batch(msgs);
+    auto jobs = q.puller.pull(200, 1h);
+    for (std::size_t i = 0; i < 150; ++i)
+        q.puller.complete(jobs[i]);
+    q.db->database().exec("ANALYZE");
+    {
+        const auto [rows, text] = plan_of(q.db->database(), gqs::sqlite::detail::clean_sql);
+        INFO(text);
+        CHECK(text.find("INDEX jobs_finished (status=? AND updated_at<?)") != std::string::npos);
+        CHECK(text.find("SCAN jobs") == std::string::npos);
+    }
+    {
+        const auto [rows, text] = plan_of(q.db->database(), gqs::sqlite::detail::stats_sql);
+        INFO(text);
+        CHECK(text.find("COVERING INDEX jobs_ready_by_queue (status=?)") != std::string::npos);
+        CHECK(text.find("INDEX jobs_leased (status=?)") != std::string::npos);
+        CHECK(text.find("COVERING INDEX jobs_finished (status=?)") != std::string::npos);
+        CHECK(text.find("SCAN jobs") == std::string::npos);
+    }
+}
+
 TEST_CASE("puller: processes pulling from one file never share a lease",
           "[puller][sqlite][concurrency][process]") {
     SqliteQueue q;
