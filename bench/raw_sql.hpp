@@ -34,7 +34,7 @@ inline constexpr const char* insert_keyed =
     "json_insert(CASE WHEN json_array_length(" GQS_BENCH_ERRORS_ARRAY ") >= 20"                    \
     " THEN json_remove(" GQS_BENCH_ERRORS_ARRAY ", '$[0]') ELSE " GQS_BENCH_ERRORS_ARRAY " END,"   \
     " '$[#]', json_object('at', " at ", 'attempt', attempts, 'message', " message "))"
-#define GQS_BENCH_PULL_SQL(pending_arm, expired_filter)                                            \
+#define GQS_BENCH_PULL_SQL(queues, expired_filter)                                                 \
     "UPDATE jobs SET"                                                                              \
     " status = CASE WHEN cancelled = 1 THEN 4 ELSE 2 END,"                                         \
     " attempts = CASE WHEN cancelled = 1 THEN attempts ELSE max(attempts, 0) + 1 END,"             \
@@ -46,7 +46,12 @@ inline constexpr const char* insert_keyed =
     " ELSE errors END "                                                                            \
     "WHERE rowid IN ("                                                                             \
     " SELECT rowid FROM ("                                                                         \
-    pending_arm                                                                                    \
+    "  SELECT j.rowid, j.priority, j.next_run_at FROM " queues " qs CROSS JOIN jobs j"             \
+    "  WHERE j.rowid IN ("                                                                         \
+    "   SELECT x.rowid FROM gqs_priorities p CROSS JOIN jobs x"                                    \
+    "   WHERE x.status = 1 AND x.queue = qs.value AND x.priority = p.priority"                     \
+    "    AND x.next_run_at <= ?1"                                                                  \
+    "   ORDER BY p.priority, x.next_run_at LIMIT ?3)"                                              \
     "  UNION ALL"                                                                                  \
     "  SELECT rowid, priority, next_run_at FROM ("                                                 \
     "   SELECT rowid, priority, next_run_at FROM jobs"                                             \
@@ -55,31 +60,24 @@ inline constexpr const char* insert_keyed =
     "  ORDER BY priority, next_run_at LIMIT ?3)) "                                                 \
     "RETURNING id, created_at, updated_at, status, attempts, locked_until, next_run_at, "          \
     "metadata, payload, queue, priority, unique_key, errors, cancelled"
-#define GQS_BENCH_PENDING_ARM                                                                      \
-    "  SELECT rowid, priority, next_run_at FROM ("                                                 \
-    "   SELECT j.rowid, j.priority, j.next_run_at FROM gqs_priorities p CROSS JOIN jobs j"         \
-    "   WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1"                    \
-    "   ORDER BY p.priority, j.next_run_at LIMIT ?3)"
-#define GQS_BENCH_PENDING_ARM_IN_QUEUES                                                            \
-    "  SELECT j.rowid, j.priority, j.next_run_at FROM json_each(?4) qs CROSS JOIN jobs j"          \
-    "  WHERE j.rowid IN ("                                                                         \
-    "   SELECT x.rowid FROM gqs_priorities p CROSS JOIN jobs x"                                    \
-    "   WHERE x.status = 1 AND x.queue = qs.value AND x.priority = p.priority"                     \
-    "    AND x.next_run_at <= ?1"                                                                  \
-    "   ORDER BY p.priority, x.next_run_at LIMIT ?3)"
+#define GQS_BENCH_PENDING_QUEUES                                                                   \
+    "(WITH RECURSIVE q(value) AS ("                                                                \
+    "  SELECT (SELECT min(queue) FROM jobs WHERE status = 1)"                                      \
+    "  UNION ALL"                                                                                  \
+    "  SELECT (SELECT min(queue) FROM jobs WHERE status = 1 AND queue > q.value)"                  \
+    "  FROM q WHERE q.value IS NOT NULL)"                                                          \
+    " SELECT value FROM q WHERE value IS NOT NULL)"
 #define GQS_BENCH_IN_QUEUES " AND queue IN (SELECT value FROM json_each(?4))"
 // clang-format on
 
-/// Pull from every queue: ?1 now, ?2 locked_until, ?3 batch. Pending jobs in (priority,
-/// next_run_at) order, one index range per priority (gqs_priorities drives the loop).
-inline constexpr const char* pull = GQS_BENCH_PULL_SQL(GQS_BENCH_PENDING_ARM, "");
+/// Pull from every queue: ?1 now, ?2 locked_until, ?3 batch. Per queue holding Pending jobs,
+/// one index range per priority (gqs_priorities drives the loop).
+inline constexpr const char* pull = GQS_BENCH_PULL_SQL(GQS_BENCH_PENDING_QUEUES, "");
 /// Pull from the queues named in ?4, a JSON array of strings: the same per queue.
-inline constexpr const char* pull_queues =
-    GQS_BENCH_PULL_SQL(GQS_BENCH_PENDING_ARM_IN_QUEUES, GQS_BENCH_IN_QUEUES);
+inline constexpr const char* pull_queues = GQS_BENCH_PULL_SQL("json_each(?4)", GQS_BENCH_IN_QUEUES);
 
 #undef GQS_BENCH_IN_QUEUES
-#undef GQS_BENCH_PENDING_ARM_IN_QUEUES
-#undef GQS_BENCH_PENDING_ARM
+#undef GQS_BENCH_PENDING_QUEUES
 #undef GQS_BENCH_PULL_SQL
 #undef GQS_BENCH_APPEND_ERROR
 #undef GQS_BENCH_ERRORS_ARRAY

@@ -30,14 +30,13 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
 // One statement, so selection and lease are atomic. The eligible set is two arms instead of
 // the seed's single OR: with the OR, SQLite reads two index ranges that do not come back in
 // order and sorts every ready row before LIMIT applies, so a pull costs O(ready jobs).
-// - Pending arm, every queue: gqs_priorities (0..9, scanned in order) drives one ordered
-//   range of jobs_ready (status, priority, next_run_at, queue) per priority, so rows come out in
-//   (priority, next_run_at) order and LIMIT stops the scan: delayed jobs of a better priority
-//   are never walked over.
-// - Pending arm, named queues (?4, a JSON array): the same per queue, through
-//   jobs_ready_by_queue (status, queue, priority, next_run_at), at most ?3 rows each (a correlated
-//   subquery: SQLite has no LATERAL), so other queues' ready jobs are never walked over
-//   either. The <= queues x ?3 rows are then sorted.
+// - Pending arm: for each queue served (?4, a JSON array; or, for every queue, the queues
+//   that hold Pending jobs, found by skipping through the index one queue at a time),
+//   gqs_priorities (0..9, scanned in order) drives one ordered range of jobs_ready
+//   (status, queue, priority, next_run_at) per priority, and LIMIT stops it after ?3 rows (a
+//   correlated subquery: SQLite has no LATERAL). So neither delayed jobs of a better priority
+//   nor other queues' ready jobs are ever walked over, and the <= queues x ?3 rows are
+//   sorted. One index serves both shapes: a push writes one ready entry, not two.
 // - Expired-lease arm: jobs_leased (status, locked_until), oldest expiry first.
 // The survivors (a few batches at most) are sorted. A Processing row's next_run_at is always
 // in the past; the check only keeps the rule in one place.
@@ -46,7 +45,7 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
 // entry "lease expired" for the attempt that ran out.
 // max(attempts, 0): a row written by hand with CHECKs off must not make every pull fail.
 // clang-format off
-#define GQS_PULL_SQL(pending_arm, expired_filter)                                                  \
+#define GQS_PULL_SQL(queues, expired_filter)                                                       \
     "UPDATE jobs SET"                                                                              \
     " status = CASE WHEN cancelled = 1 THEN 4 ELSE 2 END,"                                         \
     " attempts = CASE WHEN cancelled = 1 THEN attempts ELSE max(attempts, 0) + 1 END,"             \
@@ -57,7 +56,12 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
     " ELSE errors END "                                                                            \
     "WHERE rowid IN ("                                                                             \
     " SELECT rowid FROM ("                                                                         \
-    pending_arm                                                                                    \
+    "  SELECT j.rowid, j.priority, j.next_run_at FROM " queues " qs CROSS JOIN jobs j"             \
+    "  WHERE j.rowid IN ("                                                                         \
+    "   SELECT x.rowid FROM gqs_priorities p CROSS JOIN jobs x"                                    \
+    "   WHERE x.status = 1 AND x.queue = qs.value AND x.priority = p.priority"                     \
+    "    AND x.next_run_at <= ?1"                                                                  \
+    "   ORDER BY p.priority, x.next_run_at LIMIT ?3)"                                              \
     "  UNION ALL"                                                                                  \
     "  SELECT rowid, priority, next_run_at FROM ("                                                 \
     "   SELECT rowid, priority, next_run_at FROM jobs"                                             \
@@ -66,27 +70,22 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
     "  ORDER BY priority, next_run_at LIMIT ?3)) "                                                 \
     "RETURNING " GQS_JOB_COLUMNS
 
-#define GQS_PENDING_ARM                                                                            \
-    "  SELECT rowid, priority, next_run_at FROM ("                                                 \
-    "   SELECT j.rowid, j.priority, j.next_run_at FROM gqs_priorities p CROSS JOIN jobs j"         \
-    "   WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1"                    \
-    "   ORDER BY p.priority, j.next_run_at LIMIT ?3)"
-
-#define GQS_PENDING_ARM_IN_QUEUES                                                                  \
-    "  SELECT j.rowid, j.priority, j.next_run_at FROM json_each(?4) qs CROSS JOIN jobs j"          \
-    "  WHERE j.rowid IN ("                                                                         \
-    "   SELECT x.rowid FROM gqs_priorities p CROSS JOIN jobs x"                                    \
-    "   WHERE x.status = 1 AND x.queue = qs.value AND x.priority = p.priority"                     \
-    "    AND x.next_run_at <= ?1"                                                                  \
-    "   ORDER BY p.priority, x.next_run_at LIMIT ?3)"
+// Every queue that holds a Pending job, one index seek each (a loose index scan).
+#define GQS_PENDING_QUEUES                                                                         \
+    "(WITH RECURSIVE q(value) AS ("                                                                \
+    "  SELECT (SELECT min(queue) FROM jobs WHERE status = 1)"                                      \
+    "  UNION ALL"                                                                                  \
+    "  SELECT (SELECT min(queue) FROM jobs WHERE status = 1 AND queue > q.value)"                  \
+    "  FROM q WHERE q.value IS NOT NULL)"                                                          \
+    " SELECT value FROM q WHERE value IS NOT NULL)"
 // clang-format on
 
-// The queues to serve are bound as one JSON array (?4), so one statement serves any number.
+// The queues named are bound as one JSON array (?4), so one statement serves any number.
+#define GQS_NAMED_QUEUES "json_each(?4)"
 #define GQS_IN_QUEUES " AND queue IN (SELECT value FROM json_each(?4))"
 
-inline constexpr const char* pull_sql = GQS_PULL_SQL(GQS_PENDING_ARM, "");
-inline constexpr const char* pull_queues_sql =
-    GQS_PULL_SQL(GQS_PENDING_ARM_IN_QUEUES, GQS_IN_QUEUES);
+inline constexpr const char* pull_sql = GQS_PULL_SQL(GQS_PENDING_QUEUES, "");
+inline constexpr const char* pull_queues_sql = GQS_PULL_SQL(GQS_NAMED_QUEUES, GQS_IN_QUEUES);
 
 // ---- pusher --------------------------------------------------------------------------------
 
@@ -155,17 +154,19 @@ inline constexpr const char* kill_sql =
     "UPDATE jobs SET status = 4, locked_until = NULL, updated_at = ?2, " GQS_TRANSITION_ERRORS
     " WHERE id = ?1 AND status IN (1, 2) AND status = ?4 AND attempts = ?3 RETURNING cancelled";
 
-// The same arms as pull, as a read: at most one seek per priority (and queue).
-inline constexpr const char* has_ready_sql =
-    "SELECT EXISTS (SELECT 1 FROM gqs_priorities p CROSS JOIN jobs j"
-    " WHERE j.status = 1 AND j.priority = p.priority AND j.next_run_at <= ?1)"
-    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1)";
+// The same arms as pull, as a read: at most one seek per queue and priority. The per-queue
+// part is a correlated subquery, as in pull: written as a join, SQLite may build a Bloom
+// filter over the whole index first, which reads every Pending job.
+#define GQS_HAS_READY_SQL(queues, expired_filter)                                                  \
+    "SELECT EXISTS (SELECT 1 FROM " queues " qs WHERE EXISTS ("                                    \
+    " SELECT 1 FROM gqs_priorities p CROSS JOIN jobs j"                                            \
+    " WHERE j.status = 1 AND j.queue = qs.value AND j.priority = p.priority"                       \
+    " AND j.next_run_at <= ?1))"                                                                   \
+    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1" expired_filter ")"
 
+inline constexpr const char* has_ready_sql = GQS_HAS_READY_SQL(GQS_PENDING_QUEUES, "");
 inline constexpr const char* has_ready_queues_sql =
-    "SELECT EXISTS (SELECT 1 FROM json_each(?4) qs CROSS JOIN gqs_priorities p CROSS JOIN jobs j"
-    " WHERE j.status = 1 AND j.queue = qs.value AND j.priority = p.priority"
-    " AND j.next_run_at <= ?1)"
-    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1" GQS_IN_QUEUES ")";
+    GQS_HAS_READY_SQL(GQS_NAMED_QUEUES, GQS_IN_QUEUES);
 
 // ---- observer ------------------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ inline constexpr const char* page_sql =
 
 // Per queue and status, one row each; the totals are their sums. Every part but the
 // Processing one (a few rows, one per running job) reads an index, never the table: Pending
-// from jobs_ready_by_queue, Done and Dead from jobs_finished (status, updated_at, queue).
+// from jobs_ready, Done and Dead from jobs_finished (status, updated_at, queue).
 inline constexpr const char* stats_sql =
     "SELECT queue, 1, count(*), 0, min(CASE WHEN next_run_at <= ?1 THEN next_run_at END),"
     " min(CASE WHEN next_run_at > ?1 THEN next_run_at END)"

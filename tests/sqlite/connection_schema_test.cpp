@@ -212,10 +212,8 @@ TEST_CASE("schema: init_db creates the table, its indexes and the version", "[sc
     CHECK(gqs::sqlite::stored_schema_version(*q.db) == gqs::sqlite::schema_version);
     CHECK(query_text(raw, "PRAGMA user_version") == "0"); // the application's, untouched
     auto sql = schema_sql(raw);
-    CHECK(sql.find("jobs_ready ON jobs (status, priority, next_run_at, queue) WHERE status = 1") !=
+    CHECK(sql.find("jobs_ready ON jobs (status, queue, priority, next_run_at) WHERE status = 1") !=
           std::string::npos);
-    CHECK(sql.find("jobs_ready_by_queue ON jobs (status, queue, priority, next_run_at) WHERE "
-                   "status = 1") != std::string::npos);
     CHECK(sql.find("jobs_leased ON jobs (status, locked_until) WHERE status = 2") !=
           std::string::npos);
     CHECK(sql.find("jobs_finished ON jobs (status, updated_at, queue) WHERE status IN (3, 4)") !=
