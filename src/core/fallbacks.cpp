@@ -23,7 +23,8 @@ void apply_settlement(Job& job, Action action, const SettleResult& result) noexc
     case Action::Release:
     case Action::Snooze:
         job.status = Status::Pending;
-        if (job.attempts > 0) --job.attempts;
+        // A cancelled job goes Dead instead, and keeps its attempts (see sql.hpp).
+        if (job.attempts > 0 && !result.cancelled) --job.attempts;
         break;
     }
     if (result.cancelled) job.status = Status::Dead;

@@ -213,6 +213,7 @@ TEST_CASE("cancel: a running job is flagged; its holder sees it and decides the 
     CHECK(job.status == Status::Dead); // the caller's snapshot says what was stored
     stored = q.stored(m.id);
     CHECK(stored.status == Status::Dead);
+    CHECK(job.attempts == stored.attempts);
     CHECK(messages(stored) == std::vector<std::string>{"cancelled"});
     CHECK(q.puller.pull(1, 1h).empty());
 }
