@@ -295,12 +295,15 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
         case Extension::Extended:
             // Admin::cancel flagged the job: its handler is asked to stop. What it does then
             // decides the outcome (storage turns a retry of a cancelled job into Dead).
+            // Its lease is not extended again: the handler has until it runs out to return
+            // (Done); after that the job is Dead, as DESIGN promises for a cancel.
             if (lease.cancel_requested && !due->lease.cancel_requested) {
                 cancelled = lease.id.to_string();
                 lost = due->stop;
             }
+            due->next_extension =
+                lease.cancel_requested ? SteadyClock::time_point::max() : started + extend_every_;
             due->lease = std::move(lease);
-            due->next_extension = started + extend_every_;
             break;
         case Extension::Lost:
             due->lost = true;

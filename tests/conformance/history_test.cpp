@@ -364,3 +364,34 @@ TEST_CASE("cancel: a job waiting in a worker's local queue is given back and goe
     CHECK(messages(q.stored(waiting.id)) == std::vector<std::string>{"cancelled"});
     CHECK(q.stored(waiting.id).attempts == 1);
 }
+
+TEST_CASE("cancel: a handler that ignores the stop loses its lease and the job goes Dead",
+          "[cancel][worker][conformance]") {
+    Queue q;
+    auto m = q.push();
+    auto config = quick_config();
+    config.lock_timeout = 400ms; // extended every 200 ms until the cancel is seen, then never
+    gqs::test::Signal started, release;
+    gqs::Worker worker(
+        q.puller,
+        [&](const gqs::Job&, std::stop_token) {
+            started.set();
+            (void)release.wait(); // ignores the stop token (no Catch assertions on this thread)
+        },
+        config);
+    worker.start();
+    REQUIRE(started.wait());
+    q.admin.cancel(m.id);
+    // The worker's only thread is busy, so another puller (as another worker would) finds
+    // the lease run out and finishes the job off; it never hands the job out.
+    auto other = q.open_second();
+    REQUIRE(gqs::test::wait_until([&] {
+        CHECK(other->puller().pull(1, 1h).empty());
+        return q.stored(m.id).status == Status::Dead;
+    }));
+    release.set(); // the late return cannot make it Done
+    worker.stop(gqs::test::patience);
+    other.reset();
+    CHECK(q.stored(m.id).status == Status::Dead);
+    CHECK(messages(q.stored(m.id)) == std::vector<std::string>{"cancelled"});
+}
