@@ -168,6 +168,9 @@ using gqs::detail::to_micros;
 /// Reads a row of GQS_JOB_COLUMNS starting at column 0.
 Job read_job(sqlite3_stmt* stmt);
 
+/// Reads a job id (a 16-byte blob) from column `col`, tolerant as read_job is.
+Uuid read_id(sqlite3_stmt* stmt, int col);
+
 /// Binds a Uuid as a 16-byte blob, without copying: the Uuid must outlive the step.
 inline void bind_id(Stmt& stmt, int index, const Uuid& id) {
     stmt.bind_blob(index, id.bytes().data(), id.bytes().size());

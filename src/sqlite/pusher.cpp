@@ -53,11 +53,7 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
     if (!stmt.step())
         throw StorageError("gqs: pushing a job: its unique key is held, but no live job holds it",
                            StorageErrorKind::Other, SQLITE_INTERNAL, SQLITE_INTERNAL);
-    std::string id = std::string(static_cast<const char*>(sqlite3_column_blob(stmt.get(), 0)),
-                                 static_cast<std::size_t>(sqlite3_column_bytes(stmt.get(), 0)));
-    Uuid::Bytes raw{};
-    std::copy_n(id.begin(), std::min(id.size(), raw.size()), raw.begin());
-    return {Uuid(raw), true};
+    return {detail::read_id(stmt.get(), 0), true};
 }
 
 // Checks and encodes a message before anything is stored.

@@ -24,13 +24,17 @@ std::string bytes(sqlite3_stmt* stmt, int col) {
 
 } // namespace
 
-Job read_job(sqlite3_stmt* stmt) {
-    Job job;
-    std::string id = bytes(stmt, 0);
+Uuid read_id(sqlite3_stmt* stmt, int col) {
+    std::string id = bytes(stmt, col);
     Uuid::Bytes raw{};
     // The schema's CHECK keeps ids at 16 bytes; a shorter one (CHECKs off) is zero-padded.
     std::memcpy(raw.data(), id.data(), std::min(id.size(), raw.size()));
-    job.id = Uuid(raw);
+    return Uuid(raw);
+}
+
+Job read_job(sqlite3_stmt* stmt) {
+    Job job;
+    job.id = read_id(stmt, 0);
     job.created_at = from_micros(int_or(stmt, 1, 0));
     job.updated_at = from_micros(int_or(stmt, 2, 0));
     auto status = int_or(stmt, 3, 0);
