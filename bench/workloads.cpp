@@ -37,6 +37,12 @@ namespace gqs_bench {
 
 namespace {
 
+// A count read with SQL on the library's connection, under its lock.
+std::int64_t count_of(gqs::sqlite::Connection& connection, const char* sql) {
+    return connection.with_database(
+        [&](SQLite::Database& db) { return db.execAndGet(sql).getInt64(); });
+}
+
 constexpr gqs::Duration lease{30000};
 
 double rate(std::size_t jobs, Clock::time_point start) {
@@ -321,8 +327,7 @@ double gqs_pull_complete_queues(const Settings& s, std::size_t backlog, std::siz
         puller.complete(jobs.front());
     }
     const double result = rate(measured, start);
-    expect(connection->database().execAndGet(count_served_done).getInt64() ==
-               static_cast<std::int64_t>(measured),
+    expect(count_of(*connection, count_served_done) == static_cast<std::int64_t>(measured),
            "gqs pulled only from the queues it serves");
     return result;
 }
@@ -355,8 +360,7 @@ double gqs_pull_complete_wall(const Settings& s, std::size_t wall, std::size_t r
         puller.complete(jobs.front());
     }
     const double result = rate(ready, start);
-    expect(connection->database().execAndGet(count_wall_ready_done).getInt64() ==
-               static_cast<std::int64_t>(ready),
+    expect(count_of(*connection, count_wall_ready_done) == static_cast<std::int64_t>(ready),
            "gqs pulled the ready jobs behind the wall");
     return result;
 }
@@ -599,9 +603,8 @@ double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int q
     // stop() returns once the last handlers' jobs are settled: the drain is over.
     running.stop_or_abandon(gqs::Duration(60000));
     const double result = rate(n, start);
-    expect(connection->database()
-                   .execAndGet("SELECT count(*) FROM jobs WHERE status = 3")
-                   .getInt64() == static_cast<std::int64_t>(n),
+    expect(count_of(*connection, "SELECT count(*) FROM jobs WHERE status = 3") ==
+               static_cast<std::int64_t>(n),
            "the worker completed every job");
     return result;
 }

@@ -118,10 +118,10 @@ std::shared_ptr<sqlite::Connection> open_queue(const fs::path& db) {
         throw SchemaMismatch(db.string() + " has gqs schema version " + std::to_string(version) +
                              ", newer than this gqs (" + std::to_string(sqlite::schema_version) +
                              "); use a newer gqs");
-    auto& database = connection->database();
     if (version == 0) {
         // Another application's database is not a damaged queue: say what it is.
-        const auto tables = table_names(database);
+        const auto tables = connection->with_database(
+            [](SQLite::Database& database) { return table_names(database); });
         if (!tables.empty())
             throw Error(db.string() +
                         " holds no gqs queue; it is another application's SQLite database "
@@ -130,7 +130,8 @@ std::shared_ptr<sqlite::Connection> open_queue(const fs::path& db) {
         throw Error(db.string() + " holds no gqs queue yet: it is an empty SQLite database " +
                     init_hint(db));
     }
-    if (!database.tableExists("jobs"))
+    if (!connection->with_database(
+            [](SQLite::Database& database) { return database.tableExists("jobs"); }))
         throw Error(db.string() + " has gqs's version table but no `jobs` table " + init_hint(db));
     return connection;
 }

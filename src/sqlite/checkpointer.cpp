@@ -20,39 +20,46 @@ constexpr int max_rounds = 8;
 
 Checkpointer::Checkpointer(sqlite3* main, const std::filesystem::path& path, int busy_timeout_ms,
                            int pages)
-    : main_(main), pages_(pages), next_signal_at_(pages) {
-    // Its own handle: a checkpoint on `main` would have to take the Connection's mutex and
-    // wait behind (or hold up) every push and pull.
-    const int rc =
-        sqlite3_open_v2(path.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-        const std::string doing = "opening " + path.string() + " for checkpoints";
-        sqlite3* failed = own_;
-        own_ = nullptr;
-        try {
-            throw_error(failed, rc, doing);
-        } catch (...) {
-            sqlite3_close(failed);
-            throw;
-        }
-    }
-    sqlite3_busy_timeout(own_, busy_timeout_ms);
-    // A handle finds out that the file is in WAL mode (and opens the WAL) on its first read;
-    // until then a checkpoint through it does nothing.
-    const int read =
-        sqlite3_exec(own_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
-    if (read != SQLITE_OK) {
-        sqlite3_close(own_);
-        throw_error(nullptr, read, "reading " + path.string() + " for checkpoints");
-    }
-    try {
-        thread_ = std::thread([this] { run(); });
-    } catch (...) {
-        sqlite3_close(own_);
-        throw;
-    }
+    : main_(main), path_(path), busy_timeout_ms_(busy_timeout_ms), pages_(pages),
+      next_signal_at_(pages) {
+    // A connection of its own: a checkpoint on `main` would have to take the Connection's
+    // lock and wait behind (or hold up) every push and pull. Tried once here, so a file the
+    // thread could never open leaves SQLite's own checkpoints in place.
+    int rc = SQLITE_OK;
+    sqlite3* own = open_own(rc);
+    if (own == nullptr) throw_error(nullptr, rc, "opening " + path.string() + " for checkpoints");
+    sqlite3_close(own);
+    thread_ = std::thread([this] { run(); });
     // Replaces SQLite's automatic checkpoint, which is itself a WAL hook.
     sqlite3_wal_hook(main_, &Checkpointer::on_commit, this);
+}
+
+sqlite3* Checkpointer::open_own(int& rc) const noexcept {
+    sqlite3* own = nullptr;
+    rc = sqlite3_open_v2(path_.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(own, busy_timeout_ms_);
+        // A handle finds out that the file is in WAL mode (and opens the WAL) on its first
+        // read; until then a checkpoint through it does nothing.
+        rc = sqlite3_exec(own, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
+    }
+    if (rc == SQLITE_OK) return own;
+    sqlite3_close(own);
+    return nullptr;
+}
+
+void Checkpointer::pause() {
+    std::unique_lock lock(mutex_);
+    paused_ = true;
+    cv_.wait(lock, [this] { return !running_; });
+}
+
+void Checkpointer::resume() {
+    {
+        std::lock_guard lock(mutex_);
+        paused_ = false;
+    }
+    cv_.notify_all();
 }
 
 Checkpointer::~Checkpointer() {
@@ -63,7 +70,6 @@ Checkpointer::~Checkpointer() {
     }
     cv_.notify_all();
     thread_.join();
-    sqlite3_close(own_);
 }
 
 int Checkpointer::on_commit(void* self, sqlite3* db, const char* name, int pages) noexcept {
@@ -91,28 +97,38 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* name, int pages
 void Checkpointer::run() noexcept {
     std::unique_lock lock(mutex_);
     while (true) {
-        cv_.wait(lock, [this] { return due_ || stop_; });
+        cv_.wait(lock, [this] { return (due_ && !paused_) || stop_; });
         if (stop_) return;
         due_ = false;
+        running_ = true;
         lock.unlock();
-        // A writer starts the WAL over (instead of growing it) only if every frame is in the
-        // database when it begins. Frames committed while a checkpoint runs are left for the
-        // next one, so repeat until one finds nothing new: each round copies only what the
-        // previous one left, and the last finds the WAL complete. Errors (SQLITE_BUSY while
-        // another connection checkpoints, a full disk) leave the WAL as it is; a later
-        // commit asks again.
-        int previous = -1;
-        for (int round = 0; round < max_rounds; ++round) {
-            int log = 0;
-            int copied = 0;
-            const int rc =
-                sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-            if (rc != SQLITE_OK || log <= 0 || copied != log || log == previous) break;
-            previous = log;
-        }
+        checkpoint();
         signalled_.store(false);
         lock.lock();
+        running_ = false;
+        cv_.notify_all(); // pause() may be waiting
     }
+}
+
+void Checkpointer::checkpoint() noexcept {
+    int rc = SQLITE_OK;
+    sqlite3* own = open_own(rc);
+    if (own == nullptr) return; // a later commit asks again
+    // A writer starts the WAL over (instead of growing it) only if every frame is in the
+    // database when it begins. Frames committed while a checkpoint runs are left for the
+    // next one, so repeat until one finds nothing new: each round copies only what the
+    // previous one left, and the last finds the WAL complete. Errors (SQLITE_BUSY while
+    // another connection checkpoints, a full disk) leave the WAL as it is; a later commit
+    // asks again.
+    int previous = -1;
+    for (int round = 0; round < max_rounds; ++round) {
+        int log = 0;
+        int copied = 0;
+        rc = sqlite3_wal_checkpoint_v2(own, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        if (rc != SQLITE_OK || log <= 0 || copied != log || log == previous) break;
+        previous = log;
+    }
+    sqlite3_close(own);
 }
 
 } // namespace gqs::sqlite::detail

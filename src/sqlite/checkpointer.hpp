@@ -19,7 +19,9 @@ namespace gqs::sqlite::detail {
 /// so it never blocks readers or the writer) through a connection of its own, until the WAL
 /// is complete in the database and the next write can start it over. Should the thread
 /// fall far behind, a commit checkpoints inline as SQLite would, so the
-/// WAL stays bounded. Construct and destroy while no other thread uses `main`.
+/// WAL stays bounded. The thread's connection is open only while it checkpoints: an idle
+/// handle would make exclusive operations on the file (`PRAGMA journal_mode=DELETE`) fail.
+/// Construct and destroy while no other thread uses `main`.
 class Checkpointer {
 public:
     /// Throws StorageError if the checkpoint connection cannot be opened; `main` is then
@@ -29,12 +31,22 @@ public:
     Checkpointer(const Checkpointer&) = delete;
     Checkpointer& operator=(const Checkpointer&) = delete;
 
+    /// Waits for a checkpoint under way to finish; none starts until resume(). Caller holds
+    /// `main`'s lock, so no commit asks for one meanwhile.
+    void pause();
+    /// Checkpoints may run again (one asked for while paused runs now).
+    void resume();
+
 private:
     static int on_commit(void* self, sqlite3* db, const char* name, int pages) noexcept;
     void run() noexcept;
+    // Opens a connection of its own; nullptr (and the error in `rc`) if that fails.
+    sqlite3* open_own(int& rc) const noexcept;
+    void checkpoint() noexcept;
 
     sqlite3* main_;
-    sqlite3* own_ = nullptr;
+    const std::filesystem::path path_;
+    const int busy_timeout_ms_;
     const int pages_;
     std::atomic<bool> signalled_{false}; // a wake-up is pending or a checkpoint is under way
     // Used by the commit hook alone, which SQLite runs under the handle's own mutex.
@@ -44,6 +56,8 @@ private:
     std::condition_variable cv_;
     bool due_ = false;
     bool stop_ = false;
+    bool paused_ = false;
+    bool running_ = false; // a checkpoint is under way
     std::thread thread_;
 };
 

@@ -2,6 +2,7 @@
 // Connection: opening, settings, the statement cache, and SQLite error translation.
 #include "checkpointer.hpp"
 #include "connection_impl.hpp"
+#include "watcher.hpp"
 
 #include <gqs/sqlite/schema.hpp>
 
@@ -10,6 +11,7 @@
 #include <climits>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <thread>
 
 namespace gqs::sqlite {
@@ -111,6 +113,39 @@ int Stmt::run() {
     return sqlite3_changes(db_);
 }
 
+void Gate::lock() {
+    std::unique_lock lock(mutex_);
+    if (held_ && transaction_ && owner_ == std::this_thread::get_id())
+        throw std::logic_error(
+            "gqs: this thread holds this Connection (an open Transaction, or inside "
+            "with_database), and the operation would wait for itself for ever; push through the "
+            "Transaction (Pusher::push(tx, ...)) or end it first");
+    free_.wait(lock, [this] { return !held_; });
+    held_ = true;
+}
+
+bool Gate::try_lock() noexcept {
+    std::lock_guard lock(mutex_);
+    if (held_) return false;
+    held_ = true;
+    return true;
+}
+
+void Gate::unlock() noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        held_ = false;
+        transaction_ = false;
+    }
+    free_.notify_one();
+}
+
+void Gate::mark_transaction(bool open) noexcept {
+    std::lock_guard lock(mutex_);
+    transaction_ = open;
+    owner_ = open ? std::this_thread::get_id() : std::thread::id();
+}
+
 State::State(SQLite::Database&& database) : db(std::move(database)), handle(db.getHandle()) {}
 
 State::~State() {
@@ -134,6 +169,17 @@ void State::exec(const char* sql, std::string_view doing) {
     if (rc != SQLITE_OK) throw_error(handle, rc, doing);
 }
 
+namespace {
+
+// The file a watcher can watch: none for a temporary or in-memory database.
+std::filesystem::path watchable_file(sqlite3* handle) {
+    const char* file = sqlite3_db_filename(handle, "main");
+    if (file == nullptr || *file == '\0') return {};
+    return file;
+}
+
+} // namespace
+
 Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
     if (!notify) throw std::invalid_argument("gqs: on_push: empty callback");
     std::uint64_t id = 0;
@@ -142,11 +188,37 @@ Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<v
         id = next_subscriber++;
         subscribers.emplace(id, std::move(notify));
     }
+    {
+        std::lock_guard guard(watcher_mutex);
+        if (watchers_wanted++ == 0) {
+            auto file = watchable_file(handle);
+            try {
+                if (!file.empty()) watcher = std::make_unique<Watcher>(*this, file);
+            } catch (const std::exception&) {
+                // No thread: other connections' jobs are found by the workers' polls.
+            }
+        }
+    }
     return Subscription([owner = std::move(owner), id] {
         auto& state = Access::state(*owner);
-        std::lock_guard guard(state.subscribers_mutex);
-        state.subscribers.erase(id);
+        {
+            std::lock_guard guard(state.subscribers_mutex);
+            state.subscribers.erase(id);
+        }
+        std::lock_guard guard(state.watcher_mutex);
+        if (--state.watchers_wanted == 0) state.watcher.reset(); // joins its thread
     });
+}
+
+void State::set_hungry(std::atomic<bool>& puller_flag, bool now_hungry) noexcept {
+    if (puller_flag.exchange(now_hungry) == now_hungry) return;
+    if (!now_hungry) {
+        hungry.fetch_sub(1);
+        return;
+    }
+    if (hungry.fetch_add(1) != 0) return;
+    std::lock_guard guard(watcher_mutex);
+    if (watcher) watcher->arm();
 }
 
 void State::notify_push() {
@@ -161,6 +233,40 @@ void State::notify_push() {
 }
 
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
+
+State& Access::state(Transaction& tx, const Connection& expected, const char* who) {
+    if (tx.connection_ == nullptr)
+        throw std::logic_error(std::string("gqs: ") + who + ": the transaction has ended");
+    if (tx.connection_ != &expected)
+        throw std::invalid_argument(std::string("gqs: ") + who +
+                                    ": the transaction is open on another Connection");
+    auto& state = tx.connection_->impl_->state;
+    if (sqlite3_get_autocommit(state.handle))
+        throw std::logic_error(std::string("gqs: ") + who +
+                               ": the transaction was ended by a statement through database()");
+    return state;
+}
+
+void Access::undo(Transaction& tx, State& state) noexcept {
+    if (sqlite3_get_autocommit(state.handle)) {
+        // SQLite rolled the whole transaction back (a full disk, an I/O error): remember why,
+        // so that commit() says so instead of committing the app's statements alone.
+        try {
+            throw;
+        } catch (const StorageError& e) {
+            tx.failed_ = e.what();
+            tx.failed_code_ = e.extended_code();
+        } catch (const std::exception& e) {
+            tx.failed_ = e.what();
+            tx.failed_code_ = SQLITE_ABORT;
+        } catch (...) {
+            tx.failed_ = "an unknown exception";
+            tx.failed_code_ = SQLITE_ABORT;
+        }
+        return;
+    }
+    sqlite3_exec(state.handle, "ROLLBACK TO gqs_push; RELEASE gqs_push", nullptr, nullptr, nullptr);
+}
 
 Connection& require(const std::shared_ptr<Connection>& connection, const char* who) {
     if (!connection) throw std::invalid_argument(std::string("gqs: ") + who + ": null connection");
@@ -243,7 +349,7 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
                     ? SQLite::OPEN_READONLY
                     : SQLite::OPEN_READWRITE | (options.create ? SQLite::OPEN_CREATE : 0);
     // gqs serialises every use of the handle with its own mutex; SQLite's full mutex stays on
-    // because database() hands the handle to the caller too.
+    // because with_database() and Transaction::database() hand the handle to the caller too.
     std::shared_ptr<Connection> connection;
     try {
         SQLite::Database db(path, flags | SQLite::OPEN_FULLMUTEX,
@@ -283,6 +389,102 @@ Connection::Connection(SQLite::Database&& database)
 
 Connection::~Connection() = default;
 
-SQLite::Database& Connection::database() noexcept { return impl_->state.db; }
+Transaction Connection::begin() {
+    auto& state = impl_->state;
+    state.mutex.lock(); // std::logic_error if this thread has a Transaction open
+    try {
+        state.statement("BEGIN IMMEDIATE", "beginning a transaction").run();
+    } catch (...) {
+        state.mutex.unlock();
+        throw;
+    }
+    state.mutex.mark_transaction(true);
+    return Transaction(*this);
+}
+
+Connection::Exclusive::Exclusive(Connection& connection) : connection_(connection) {
+    connection_.impl_->state.mutex.lock();
+    connection_.impl_->state.mutex.mark_transaction(true); // gqs calls from fn: logic_error
+    if (auto& checkpointer = connection_.impl_->checkpointer) checkpointer->pause();
+}
+
+Connection::Exclusive::~Exclusive() {
+    if (auto& checkpointer = connection_.impl_->checkpointer) checkpointer->resume();
+    connection_.impl_->state.mutex.unlock();
+}
+
+SQLite::Database& Connection::Exclusive::database() noexcept { return connection_.impl_->state.db; }
+
+void Connection::Exclusive::finish() {
+    auto& state = connection_.impl_->state;
+    if (sqlite3_get_autocommit(state.handle)) return;
+    sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw std::logic_error("gqs: with_database: the function left a transaction open; it was "
+                           "rolled back (use Connection::begin() for a transaction)");
+}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : connection_(std::exchange(other.connection_, nullptr)), pushed_(other.pushed_),
+      failed_(std::move(other.failed_)), failed_code_(other.failed_code_) {}
+
+Transaction& Transaction::operator=(Transaction&& other) noexcept {
+    if (this != &other) {
+        if (connection_ != nullptr) end(false);
+        connection_ = std::exchange(other.connection_, nullptr);
+        pushed_ = other.pushed_;
+        failed_ = std::move(other.failed_);
+        failed_code_ = other.failed_code_;
+    }
+    return *this;
+}
+
+Transaction::~Transaction() {
+    if (connection_ != nullptr) end(false);
+}
+
+SQLite::Database& Transaction::database() {
+    if (connection_ == nullptr) throw std::logic_error("gqs: the transaction has ended");
+    return detail::Access::state(*connection_).db;
+}
+
+void Transaction::commit() {
+    if (connection_ == nullptr) throw std::logic_error("gqs: the transaction has ended");
+    end(true);
+}
+
+void Transaction::rollback() {
+    if (connection_ == nullptr) throw std::logic_error("gqs: the transaction has ended");
+    end(false);
+}
+
+// Ends the transaction and releases the Connection whatever happens; throws afterwards if
+// `commit` was asked and did not happen. A rollback never throws.
+void Transaction::end(bool commit) {
+    auto& state = detail::Access::state(*std::exchange(connection_, nullptr));
+    const bool open = !sqlite3_get_autocommit(state.handle);
+    std::optional<StorageError> error;
+    bool ended_by_caller = false;
+    if (commit && !failed_.empty()) {
+        error.emplace("gqs: committing a transaction: SQLite had rolled it back when " + failed_,
+                      detail::kind_of(failed_code_ & 0xFF), failed_code_ & 0xFF, failed_code_);
+    } else if (commit && !open) {
+        ended_by_caller = true;
+    } else if (commit) {
+        try {
+            state.statement("COMMIT", "committing a transaction").run();
+        } catch (const StorageError& e) {
+            error = e;
+        }
+    }
+    // Whatever failed, nothing stays open: the Connection is free for the next user.
+    if (!sqlite3_get_autocommit(state.handle))
+        sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
+    state.mutex.unlock();
+    if (ended_by_caller)
+        throw std::logic_error("gqs: committing a transaction: a statement of the caller ended "
+                               "it (COMMIT or ROLLBACK through database())");
+    if (error) throw *error;
+    if (commit && pushed_) state.notify_push();
+}
 
 } // namespace gqs::sqlite

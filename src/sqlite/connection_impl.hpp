@@ -12,7 +12,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -21,6 +23,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -67,7 +70,32 @@ private:
     std::string_view doing_;
 };
 
-/// A Connection's insides. The mutex guards db and the statements.
+/// The Connection's lock. Unlike std::mutex, any thread may release it (a Transaction may end
+/// on another thread than the one that began it), and a thread that asks for it while it
+/// holds it for an open Transaction gets std::logic_error instead of a deadlock.
+class Gate {
+public:
+    /// Waits until the gate is free, then holds it. Throws std::logic_error if this thread
+    /// holds it for a Transaction.
+    void lock();
+    /// Holds the gate if it is free, without waiting.
+    bool try_lock() noexcept;
+    /// Frees the gate; any thread may call it.
+    void unlock() noexcept;
+    /// The holder is a Transaction begun on this thread (`open`), or no longer one.
+    void mark_transaction(bool open) noexcept;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable free_;
+    bool held_ = false;
+    bool transaction_ = false;
+    std::thread::id owner_; // the thread that began the open Transaction
+};
+
+class Watcher;
+
+/// A Connection's insides. The gate guards db and the statements.
 struct State {
     explicit State(SQLite::Database&& database);
     ~State();
@@ -85,13 +113,18 @@ struct State {
     /// Calls every push callback. Call after the push committed, without holding `mutex`.
     void notify_push();
 
+    /// A Puller's last pull came back with fewer jobs than it asked for (`hungry`), or a full
+    /// batch: the watcher acts only while some Puller is hungry. `puller_flag` is the
+    /// Puller's own record of what it last reported.
+    void set_hungry(std::atomic<bool>& puller_flag, bool hungry) noexcept;
+
     /// The time gqs stamps and compares jobs with, in storage's microseconds (Options::clock).
     /// Caller holds `mutex`.
     [[nodiscard]] std::int64_t now() const {
         return clock ? gqs::detail::to_micros(clock()) : gqs::detail::now_micros();
     }
 
-    std::mutex mutex;
+    Gate mutex;
     SQLite::Database db;
     sqlite3* handle;
     std::function<TimePoint()> clock; // empty: the system clock
@@ -102,6 +135,13 @@ struct State {
     std::mutex subscribers_mutex;
     std::uint64_t next_subscriber = 0;
     std::unordered_map<std::uint64_t, std::function<void()>> subscribers;
+    // Runs while there are subscribers: wakes them when another connection commits jobs.
+    // Its own lock, never held while taking another: the watcher's thread takes the gate
+    // and subscribers_mutex, and is joined under this lock.
+    std::mutex watcher_mutex;
+    std::unique_ptr<Watcher> watcher; // guarded by watcher_mutex
+    int watchers_wanted = 0;          // subscribers, guarded by watcher_mutex
+    std::atomic<int> hungry{0};       // Pullers whose last pull was not a full batch
 };
 
 /// Runs `fn` inside BEGIN IMMEDIATE ... COMMIT, rolling back if anything throws.
@@ -142,9 +182,34 @@ struct SchemaFound {
 /// Caller holds the state's mutex.
 SchemaFound find_schema(State& state, std::string_view doing);
 
-/// Access to a Connection's state for the backend's classes.
+/// Access to a Connection's state (and a Transaction's) for the backend's classes.
 struct Access {
     static State& state(Connection& connection) noexcept;
+    /// The state of the Connection `tx` is open on. Throws std::logic_error if it has ended,
+    /// std::invalid_argument if it is not open on `expected`.
+    static State& state(Transaction& tx, const Connection& expected, const char* who);
+    /// Runs `fn` inside `tx` under a savepoint: if it throws, its changes are undone and the
+    /// rest of the transaction stays (unless SQLite rolled the whole of it back: then commit()
+    /// will throw). Records a stored job (`stored`) for the wake-up after commit.
+    template <class Fn>
+    static auto in_savepoint(Transaction& tx, State& state, Fn&& fn) {
+        state.statement("SAVEPOINT gqs_push", "pushing in a transaction").run();
+        try {
+            auto result = fn();
+            state.statement("RELEASE gqs_push", "pushing in a transaction").run();
+            return result;
+        } catch (...) {
+            undo(tx, state);
+            throw;
+        }
+    }
+    /// A push in `tx` stored a job: workers are woken after the commit.
+    static void stored(Transaction& tx) noexcept { tx.pushed_ = true; }
+
+private:
+    // Called from a catch block: rolls back to the savepoint, or records that SQLite
+    // rolled back the whole transaction.
+    static void undo(Transaction& tx, State& state) noexcept;
 };
 
 /// The shared_ptr must not be null (std::invalid_argument otherwise).

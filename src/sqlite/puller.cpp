@@ -93,6 +93,8 @@ Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(c
     detail::require(connection_, "Puller");
 }
 
+Puller::~Puller() { detail::Access::state(*connection_).set_hungry(hungry_, false); }
+
 std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
     gqs::detail::check_pull(batch, lock);
     gqs::detail::check_queues(queues);
@@ -104,8 +106,9 @@ std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::str
 std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::span<const std::string> queues,
                                      std::int64_t now) {
     std::vector<Job> jobs;
+    auto& state = detail::Access::state(*connection_);
+    int rows = 0;
     {
-        auto& state = detail::Access::state(*connection_);
         auto stmt = state.statement(queues.empty() ? detail::pull_sql : detail::pull_queues_sql,
                                     "pulling jobs");
         stmt.bind(1, now);
@@ -116,12 +119,15 @@ std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::span<const s
         // The statement's changes are made by its first step; reading the rows on the way is
         // safe because nothing else can use this handle meanwhile.
         while (stmt.step()) {
+            ++rows;
             // A cancelled job whose lease ran out went Dead; it is not the caller's.
             if (sqlite3_column_int64(stmt.get(), 3) != static_cast<int>(Status::Processing))
                 continue;
             jobs.push_back(detail::read_job(stmt.get()));
         }
     }
+    // A full batch: more jobs are likely waiting, and this puller comes back for them.
+    state.set_hungry(hungry_, rows < batch);
     // RETURNING gives rows in no promised order.
     std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
         if (a.priority != b.priority) return a.priority < b.priority;

@@ -91,29 +91,72 @@ PushResult Pusher::push(const Message& message, Duration delay) {
     return result;
 }
 
-std::vector<PushResult> Pusher::push_batch(std::span<const Message> messages, Duration delay) {
+PushResult Pusher::push(Transaction& tx, const Message& message, Duration delay) {
     gqs::detail::check_delay(delay, "push delay");
-    if (messages.empty()) return {};
-    // Check and encode outside the lock and before the transaction, so bad input changes
-    // nothing.
+    std::string metadata = prepare(message);
+    auto& state = detail::Access::state(tx, *connection_, "pushing a job");
+    auto result = detail::Access::in_savepoint(tx, state, [&] {
+        auto now = state.now();
+        return insert(state, message, metadata, now, detail::add_micros(now, delay));
+    });
+    if (!result.duplicate) detail::Access::stored(tx);
+    return result;
+}
+
+namespace {
+
+// Checks and encodes a batch before anything is stored: bad input changes nothing.
+std::vector<std::string> prepare_all(std::span<const Message> messages) {
     std::vector<std::string> metadata;
     metadata.reserve(messages.size());
     for (const auto& m : messages)
         metadata.push_back(prepare(m));
-    auto& state = detail::Access::state(*connection_);
+    return metadata;
+}
+
+// Stores a batch; caller holds the lock, inside a transaction.
+std::vector<PushResult> insert_all(detail::State& state, std::span<const Message> messages,
+                                   const std::vector<std::string>& metadata, Duration delay) {
     std::vector<PushResult> results;
     results.reserve(messages.size());
+    auto now = state.now();
+    auto run_at = detail::add_micros(now, delay);
+    for (std::size_t i = 0; i < messages.size(); ++i)
+        results.push_back(insert(state, messages[i], metadata[i], now, run_at));
+    return results;
+}
+
+bool any_stored(const std::vector<PushResult>& results) {
+    return std::any_of(results.begin(), results.end(), [](const auto& r) { return !r.duplicate; });
+}
+
+} // namespace
+
+std::vector<PushResult> Pusher::push_batch(std::span<const Message> messages, Duration delay) {
+    gqs::detail::check_delay(delay, "push delay");
+    if (messages.empty()) return {};
+    auto metadata = prepare_all(messages);
+    auto& state = detail::Access::state(*connection_);
+    std::vector<PushResult> results;
     {
         std::lock_guard lock(state.mutex);
-        detail::in_write_transaction(state, "pushing a batch of jobs", [&] {
-            auto now = state.now();
-            auto run_at = detail::add_micros(now, delay);
-            for (std::size_t i = 0; i < messages.size(); ++i)
-                results.push_back(insert(state, messages[i], metadata[i], now, run_at));
+        results = detail::in_write_transaction(state, "pushing a batch of jobs", [&] {
+            return insert_all(state, messages, metadata, delay);
         });
     }
-    if (std::any_of(results.begin(), results.end(), [](const auto& r) { return !r.duplicate; }))
-        state.notify_push();
+    if (any_stored(results)) state.notify_push();
+    return results;
+}
+
+std::vector<PushResult> Pusher::push_batch(Transaction& tx, std::span<const Message> messages,
+                                           Duration delay) {
+    gqs::detail::check_delay(delay, "push delay");
+    auto& state = detail::Access::state(tx, *connection_, "pushing a batch of jobs");
+    if (messages.empty()) return {};
+    auto metadata = prepare_all(messages);
+    auto results = detail::Access::in_savepoint(
+        tx, state, [&] { return insert_all(state, messages, metadata, delay); });
+    if (any_stored(results)) detail::Access::stored(tx);
     return results;
 }
 

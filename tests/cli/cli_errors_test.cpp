@@ -189,7 +189,8 @@ TEST_CASE("cli: a file that is not a gqs database is refused and left alone", "[
         {
             auto c = gqs::sqlite::Connection::open(tmp.path());
             gqs::sqlite::init_db(*c);
-            c->database().exec("UPDATE gqs_schema SET version = 99");
+            c->with_database(
+                [](SQLite::Database& db) { db.exec("UPDATE gqs_schema SET version = 99"); });
         }
         check_failure(run_on(tmp, {"stats"}), failed, "newer");
     }

@@ -157,10 +157,13 @@ struct Harness {
         case 7: { // a lease runs out (a worker died): move locked_until into the past
             gqs::Job* snap = pick(in);
             if (!snap) break;
-            SQLite::Statement st(db->database(),
-                                 "UPDATE jobs SET locked_until = 0 WHERE id = ? AND status = 2");
-            st.bind(1, snap->id.bytes().data(), 16);
-            if (st.exec() == 1) model.at(snap->id).expired = true;
+            const bool expired = db->with_database([&](SQLite::Database& raw) {
+                SQLite::Statement st(
+                    raw, "UPDATE jobs SET locked_until = 0 WHERE id = ? AND status = 2");
+                st.bind(1, snap->id.bytes().data(), 16);
+                return st.exec() == 1;
+            });
+            if (expired) model.at(snap->id).expired = true;
             break;
         }
         case 8: { // clean

@@ -33,6 +33,14 @@ std::string integrity(SQLite::Database& db) {
     return st.getColumn(0).getString();
 }
 
+std::int64_t scalar(gqs::sqlite::Connection& c, const char* sql) {
+    return c.with_database([&](SQLite::Database& db) { return scalar(db, sql); });
+}
+
+std::string integrity(gqs::sqlite::Connection& c) {
+    return c.with_database([](SQLite::Database& db) { return integrity(db); });
+}
+
 bool output_has(const gqs::test::Child& child, const std::string& text) {
     return gqs::test::read_file(child.output).find(text) != std::string::npos;
 }
@@ -92,9 +100,9 @@ TEST_CASE("reliability: another process holding the write lock gives SQLITE_BUSY
 
 TEST_CASE("reliability: a full database refuses pushes cleanly and recovers", "[reliability]") {
     SqliteQueue q;
-    auto& raw = q.db->database();
+    auto& raw = *q.db;
     auto pages = scalar(raw, "PRAGMA page_count");
-    raw.exec("PRAGMA max_page_count = " + std::to_string(pages + 40));
+    gqs::test::exec(raw, "PRAGMA max_page_count = " + std::to_string(pages + 40));
     std::vector<gqs::Uuid> stored;
     bool full = false;
     for (int i = 0; i < 1000 && !full; ++i) {
@@ -122,7 +130,7 @@ TEST_CASE("reliability: a full database refuses pushes cleanly and recovers", "[
         CHECK(all[i].id == stored[i]);
     CHECK(integrity(raw) == "ok");
     // Space again: pushing works.
-    raw.exec("PRAGMA max_page_count = 1073741823");
+    gqs::test::exec(raw, "PRAGMA max_page_count = 1073741823");
     q.pusher.push_batch(batch);
     CHECK(q.observer.list(Status::Unknown, 0).size() == stored.size() + batch.size());
 }
@@ -136,7 +144,7 @@ TEST_CASE("reliability: damaged database files give errors, never crashes", "[re
         for (auto& m : batch)
             m.set("k", "v").payload = std::string(200, 'p');
         pusher.push_batch(batch);
-        db->database().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        gqs::test::exec(*db, "PRAGMA wal_checkpoint(TRUNCATE)");
     }
     auto size = std::filesystem::file_size(tmp.path());
     REQUIRE(size > 64 * 1024);
@@ -178,16 +186,17 @@ TEST_CASE("reliability: damaged database files give errors, never crashes", "[re
 TEST_CASE("reliability: rows other programs wrote are read with documented fallbacks",
           "[reliability]") {
     SqliteQueue q;
-    auto& raw = q.db->database();
-    raw.exec("PRAGMA ignore_check_constraints = ON");
-    raw.exec("INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
+    auto& raw = *q.db;
+    gqs::test::exec(raw, "PRAGMA ignore_check_constraints = ON");
+    gqs::test::exec(
+        raw, "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
              "next_run_at, metadata, payload) VALUES "
              "(x'0102030405060708090a0b0c0d0e0f10', 1, 1, 9, 0, NULL, 0, '[1,2', x''),"
              "(x'010203', 2, 2, 1, -5, NULL, 0, '{\"a\":1}', x'00ff'),"
              "(x'0202030405060708090a0b0c0d0e0f10', 3, 3, 1, 0, NULL, 0, NULL, 'text payload'),"
              "(x'0302030405060708090a0b0c0d0e0f10', 4, 4611686018427387904, 4, 0, NULL,"
              " -4611686018427387904, NULL, x'')");
-    raw.exec("PRAGMA ignore_check_constraints = OFF");
+    gqs::test::exec(raw, "PRAGMA ignore_check_constraints = OFF");
     auto all = q.observer.list(Status::Unknown, 0);
     REQUIRE(all.size() == 4);
     CHECK(all[0].status == Status::Unknown); // status 9
@@ -231,7 +240,7 @@ TEST_CASE("reliability: big and odd values round-trip", "[reliability][big]") {
     SECTION("100,000 jobs in one push_batch") {
         std::vector<gqs::Message> batch(100000);
         q.pusher.push_batch(batch);
-        CHECK(scalar(q.db->database(), "SELECT count(*) FROM jobs") == 100000);
+        CHECK(scalar(*q.db, "SELECT count(*) FROM jobs") == 100000);
     }
 }
 
@@ -247,10 +256,10 @@ TEST_CASE("reliability: a producer killed mid-push_batch leaves whole batches on
     ::kill(child.pid, SIGKILL);
     CHECK(gqs::test::wait_child(child) == 128 + SIGKILL);
     auto db = gqs::sqlite::Connection::open(q.tmp.path());
-    auto count = scalar(db->database(), "SELECT count(*) FROM jobs");
+    auto count = scalar(*db, "SELECT count(*) FROM jobs");
     CHECK(count >= 3 * size);
     CHECK(count % size == 0);
-    CHECK(integrity(db->database()) == "ok");
+    CHECK(integrity(*db) == "ok");
 }
 
 TEST_CASE("reliability: a process killed during grouped completions leaves whole groups only",
@@ -268,13 +277,13 @@ TEST_CASE("reliability: a process killed during grouped completions leaves whole
     ::kill(child.pid, SIGKILL);
     CHECK(gqs::test::wait_child(child) == 128 + SIGKILL);
     auto db = gqs::sqlite::Connection::open(q.tmp.path());
-    auto done = scalar(db->database(), "SELECT count(*) FROM jobs WHERE status = 3");
-    auto processing = scalar(db->database(), "SELECT count(*) FROM jobs WHERE status = 2");
+    auto done = scalar(*db, "SELECT count(*) FROM jobs WHERE status = 3");
+    auto processing = scalar(*db, "SELECT count(*) FROM jobs WHERE status = 2");
     CHECK(done >= 3 * size);
     CHECK(done % size == 0);
     CHECK(processing % size == 0); // the group it died in: all leased, none completed
     CHECK(done + processing <= 5 * size);
-    CHECK(integrity(db->database()) == "ok");
+    CHECK(integrity(*db) == "ok");
 }
 
 TEST_CASE("reliability: a file or directory without write permission gives a clear error",

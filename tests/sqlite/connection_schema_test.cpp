@@ -23,23 +23,27 @@ std::string schema_sql(SQLite::Database& db) {
     return st.getColumn(0).getString();
 }
 
+std::string schema_sql(gqs::sqlite::Connection& c) {
+    return c.with_database([](SQLite::Database& db) { return schema_sql(db); });
+}
+
 } // namespace
 
 TEST_CASE("connection: open applies WAL, busy_timeout and synchronous", "[connection][sqlite]") {
     TempDb tmp;
     SECTION("defaults") {
         auto db = gqs::sqlite::Connection::open(tmp.path());
-        CHECK(query_text(db->database(), "PRAGMA journal_mode") == "wal");
-        CHECK(query_text(db->database(), "PRAGMA busy_timeout") == "5000");
-        CHECK(query_text(db->database(), "PRAGMA synchronous") == "1");
+        CHECK(query_text(*db, "PRAGMA journal_mode") == "wal");
+        CHECK(query_text(*db, "PRAGMA busy_timeout") == "5000");
+        CHECK(query_text(*db, "PRAGMA synchronous") == "1");
     }
     SECTION("configured") {
         gqs::sqlite::Options o;
         o.busy_timeout = 250ms;
         o.synchronous = gqs::sqlite::Synchronous::Full;
         auto db = gqs::sqlite::Connection::open(tmp.path(), o);
-        CHECK(query_text(db->database(), "PRAGMA busy_timeout") == "250");
-        CHECK(query_text(db->database(), "PRAGMA synchronous") == "2");
+        CHECK(query_text(*db, "PRAGMA busy_timeout") == "250");
+        CHECK(query_text(*db, "PRAGMA synchronous") == "2");
     }
     SECTION("bad options") {
         gqs::sqlite::Options o;
@@ -91,7 +95,7 @@ TEST_CASE("connection: WAL checkpoints run on a background thread", "[connection
     SqliteQueue q;
     const auto& path = q.tmp.path();
     // SQLite's own automatic checkpoint, which runs inside a commit, is off...
-    CHECK(query_text(q.db->database(), "PRAGMA wal_autocheckpoint") == "0");
+    CHECK(query_text(*q.db, "PRAGMA wal_autocheckpoint") == "0");
     // ...and yet the WAL is checkpointed and restarted once it passes 1,000 pages. Push until
     // a commit leaves 1,000 frames or more (a few per push), and stop there: that commit wakes
     // the checkpoint thread, no write competes with it, and the WAL stays far from the point
@@ -127,17 +131,17 @@ TEST_CASE("connection: WAL checkpoints run on a background thread", "[connection
         gqs::sqlite::Options options;
         options.background_checkpoint = false;
         auto own = gqs::sqlite::Connection::open(path, options);
-        CHECK(query_text(own->database(), "PRAGMA wal_autocheckpoint") == "1000");
+        CHECK(query_text(*own, "PRAGMA wal_autocheckpoint") == "1000");
     }
 }
 
 TEST_CASE("connection: adopts a database the caller configured", "[connection][sqlite]") {
     TempDb tmp;
     SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    raw.exec("PRAGMA journal_mode=DELETE");
+    gqs::test::exec(raw, "PRAGMA journal_mode=DELETE");
     auto db = std::make_shared<gqs::sqlite::Connection>(std::move(raw));
     gqs::sqlite::init_db(*db);
-    CHECK(query_text(db->database(), "PRAGMA journal_mode") == "delete");
+    CHECK(query_text(*db, "PRAGMA journal_mode") == "delete");
     gqs::sqlite::Pusher(db).push(gqs::Message{});
     CHECK(gqs::sqlite::Observer(db).list(gqs::Status::Pending, 0).size() == 1);
 }
@@ -206,7 +210,7 @@ TEST_CASE("connection: a read-only database refuses writes and keeps its data",
 
 TEST_CASE("schema: init_db creates the table, its indexes and the version", "[schema][sqlite]") {
     SqliteQueue q;
-    auto& raw = q.db->database();
+    auto& raw = *q.db;
     CHECK(query_text(raw, "SELECT version FROM gqs_schema WHERE id = 1") ==
           std::to_string(gqs::sqlite::schema_version));
     CHECK(gqs::sqlite::stored_schema_version(*q.db) == gqs::sqlite::schema_version);
@@ -229,22 +233,22 @@ TEST_CASE("schema: init_db creates the table, its indexes and the version", "[sc
 TEST_CASE("schema: init_db is idempotent and keeps data", "[schema][sqlite]") {
     SqliteQueue q;
     auto m = q.push("stay");
-    auto before = schema_sql(q.db->database());
+    auto before = schema_sql(*q.db);
     gqs::sqlite::init_db(*q.db);
     gqs::sqlite::init_db(*q.second_connection());
-    CHECK(schema_sql(q.db->database()) == before);
+    CHECK(schema_sql(*q.db) == before);
     CHECK(q.stored(m.id).payload == "stay");
 }
 
 TEST_CASE("schema: a foreign jobs table is refused and left untouched", "[schema][sqlite]") {
     TempDb tmp;
     auto db = gqs::sqlite::Connection::open(tmp.path());
-    db->database().exec("CREATE TABLE jobs (name TEXT, cron TEXT); "
-                        "INSERT INTO jobs VALUES ('backup', '0 3 * * *')");
+    gqs::test::exec(*db, "CREATE TABLE jobs (name TEXT, cron TEXT); "
+                         "INSERT INTO jobs VALUES ('backup', '0 3 * * *')");
     CHECK_THROWS_AS(gqs::sqlite::init_db(*db), gqs::SchemaMismatch);
-    CHECK(schema_sql(db->database()) == "CREATE TABLE jobs (name TEXT, cron TEXT)");
-    CHECK(query_text(db->database(), "PRAGMA user_version") == "0");
-    CHECK(query_text(db->database(), "SELECT name || cron FROM jobs") == "backup0 3 * * *");
+    CHECK(schema_sql(*db) == "CREATE TABLE jobs (name TEXT, cron TEXT)");
+    CHECK(query_text(*db, "PRAGMA user_version") == "0");
+    CHECK(query_text(*db, "SELECT name || cron FROM jobs") == "backup0 3 * * *");
 }
 
 TEST_CASE("schema: files init_db refuses are not modified, byte for byte", "[schema][sqlite]") {
@@ -252,14 +256,16 @@ TEST_CASE("schema: files init_db refuses are not modified, byte for byte", "[sch
     {
         SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         SECTION("another program's jobs table") {
-            raw.exec("CREATE TABLE jobs (name TEXT); INSERT INTO jobs VALUES ('x')");
+            gqs::test::exec(raw, "CREATE TABLE jobs (name TEXT); INSERT INTO jobs VALUES ('x')");
         }
         SECTION("a newer gqs schema") {
-            raw.exec("CREATE TABLE gqs_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);"
+            gqs::test::exec(
+                raw, "CREATE TABLE gqs_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);"
                      "INSERT INTO gqs_schema VALUES (1, 7)");
         }
         SECTION("another program's gqs_schema table") {
-            raw.exec("CREATE TABLE gqs_schema (name TEXT); INSERT INTO gqs_schema VALUES ('x')");
+            gqs::test::exec(
+                raw, "CREATE TABLE gqs_schema (name TEXT); INSERT INTO gqs_schema VALUES ('x')");
         }
     }
     auto before = gqs::test::read_file(tmp.path());
@@ -274,8 +280,8 @@ TEST_CASE("schema: files init_db refuses are not modified, byte for byte", "[sch
 TEST_CASE("schema: a newer schema version is refused", "[schema][sqlite]") {
     TempDb tmp;
     auto db = gqs::sqlite::Connection::open(tmp.path());
-    db->database().exec("CREATE TABLE gqs_schema (id INTEGER PRIMARY KEY, version INTEGER);"
-                        "INSERT INTO gqs_schema VALUES (1, 999)");
+    gqs::test::exec(*db, "CREATE TABLE gqs_schema (id INTEGER PRIMARY KEY, version INTEGER);"
+                         "INSERT INTO gqs_schema VALUES (1, 999)");
     CHECK(gqs::sqlite::stored_schema_version(*db) == 999);
     try {
         gqs::sqlite::init_db(*db);
@@ -283,7 +289,7 @@ TEST_CASE("schema: a newer schema version is refused", "[schema][sqlite]") {
     } catch (const gqs::SchemaMismatch& e) {
         CHECK(std::string(e.what()).find("999") != std::string::npos);
     }
-    CHECK(schema_sql(db->database()).find("jobs") == std::string::npos);
+    CHECK(schema_sql(*db).find("jobs") == std::string::npos);
 }
 
 TEST_CASE("schema: the application's user_version is its own", "[schema][sqlite]") {
@@ -291,20 +297,20 @@ TEST_CASE("schema: the application's user_version is its own", "[schema][sqlite]
     // the same file (the outbox pattern).
     TempDb tmp;
     auto db = gqs::sqlite::Connection::open(tmp.path());
-    db->database().exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER);"
-                        "INSERT INTO orders (total) VALUES (42); PRAGMA user_version = 7");
+    gqs::test::exec(*db, "CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER);"
+                         "INSERT INTO orders (total) VALUES (42); PRAGMA user_version = 7");
     CHECK(gqs::sqlite::stored_schema_version(*db) == 0);
     gqs::sqlite::init_db(*db);
-    CHECK(query_text(db->database(), "PRAGMA user_version") == "7");
+    CHECK(query_text(*db, "PRAGMA user_version") == "7");
     gqs::Message m;
     gqs::sqlite::Pusher(db).push(m);
     // The application migrates its own schema; gqs does not notice or care.
-    db->database().exec("ALTER TABLE orders ADD COLUMN note TEXT; PRAGMA user_version = 8");
+    gqs::test::exec(*db, "ALTER TABLE orders ADD COLUMN note TEXT; PRAGMA user_version = 8");
     gqs::sqlite::init_db(*db);
     auto again = gqs::sqlite::Connection::open(tmp.path());
     gqs::sqlite::init_db(*again);
-    CHECK(query_text(again->database(), "PRAGMA user_version") == "8");
-    CHECK(query_text(again->database(), "SELECT total FROM orders") == "42");
+    CHECK(query_text(*again, "PRAGMA user_version") == "8");
+    CHECK(query_text(*again, "SELECT total FROM orders") == "42");
     auto pulled = gqs::sqlite::Puller(again).pull(1, 1s);
     REQUIRE(pulled.size() == 1);
     CHECK(pulled[0].id == m.id);
@@ -322,14 +328,14 @@ TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
     {
         // An application that shares the file may have moved user_version on since.
         SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE);
-        raw.exec(std::string("PRAGMA user_version = ") + app_version);
+        gqs::test::exec(raw, std::string("PRAGMA user_version = ") + app_version);
     }
     auto db = gqs::sqlite::Connection::open(tmp.path());
     CHECK(gqs::sqlite::stored_schema_version(*db) == 1);
     gqs::sqlite::init_db(*db);
-    CHECK(query_text(db->database(), "SELECT version FROM gqs_schema") ==
+    CHECK(query_text(*db, "SELECT version FROM gqs_schema") ==
           std::to_string(gqs::sqlite::schema_version));
-    CHECK(query_text(db->database(), "PRAGMA user_version") == app_version);
+    CHECK(query_text(*db, "PRAGMA user_version") == app_version);
 
     gqs::sqlite::Observer observer(db);
     std::map<std::string, gqs::Job> by_name;
@@ -379,13 +385,13 @@ TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
 TEST_CASE("schema: hand-written rows read back with documented fallbacks", "[schema][sqlite]") {
     SqliteQueue q;
     auto m = q.push();
-    q.db->database().exec("UPDATE jobs SET metadata = '{not json' ");
+    gqs::test::exec(*q.db, "UPDATE jobs SET metadata = '{not json' ");
     auto job = q.stored(m.id);
     CHECK(job.metadata == nlohmann::json("{not json"));
     auto pulled = q.puller.pull(1, 1s);
     REQUIRE(pulled.size() == 1);
     q.puller.complete(pulled[0]);
     // Out-of-range values are stopped by the schema's CHECK constraints.
-    CHECK_THROWS_AS(q.db->database().exec("UPDATE jobs SET status = 9"), SQLite::Exception);
-    CHECK_THROWS_AS(q.db->database().exec("UPDATE jobs SET id = x'00'"), SQLite::Exception);
+    CHECK_THROWS_AS(gqs::test::exec(*q.db, "UPDATE jobs SET status = 9"), SQLite::Exception);
+    CHECK_THROWS_AS(gqs::test::exec(*q.db, "UPDATE jobs SET id = x'00'"), SQLite::Exception);
 }

@@ -31,6 +31,10 @@ std::pair<std::vector<std::pair<int, std::string>>, std::string> plan_of(SQLite:
     return {rows, text};
 }
 
+auto plan_of(gqs::sqlite::Connection& c, const char* sql) {
+    return c.with_database([&](SQLite::Database& db) { return plan_of(db, sql); });
+}
+
 } // namespace
 
 TEST_CASE("puller: every pull shape reads indexes in order, never sorting the table",
@@ -44,7 +48,7 @@ TEST_CASE("puller: every pull shape reads indexes in order, never sorting the ta
     }
     q.pusher.push_batch(msgs);
     q.pusher.push_batch(std::vector<gqs::Message>(100), 1h);
-    q.db->database().exec("ANALYZE");
+    gqs::test::exec(*q.db, "ANALYZE");
     struct Shape {
         const char* name;
         const char* sql;
@@ -56,7 +60,7 @@ TEST_CASE("puller: every pull shape reads indexes in order, never sorting the ta
                  Shape{"has_ready, every queue", gqs::sqlite::detail::has_ready_sql},
                  Shape{"has_ready, named queues", gqs::sqlite::detail::has_ready_queues_sql});
     INFO(shape.name);
-    const auto [rows, text] = plan_of(q.db->database(), shape.sql);
+    const auto [rows, text] = plan_of(*q.db, shape.sql);
     INFO(text);
     // Pending arm: per queue (named, or found by skipping through the index from queue to
     // queue), gqs_priorities drives one ordered range per priority, so neither delayed jobs of a
@@ -107,15 +111,15 @@ TEST_CASE("cleaner and stats read the partial indexes, never the whole table",
     auto jobs = q.puller.pull(200, 1h);
     for (std::size_t i = 0; i < 150; ++i)
         q.puller.complete(jobs[i]);
-    q.db->database().exec("ANALYZE");
+    gqs::test::exec(*q.db, "ANALYZE");
     {
-        const auto [rows, text] = plan_of(q.db->database(), gqs::sqlite::detail::clean_sql);
+        const auto [rows, text] = plan_of(*q.db, gqs::sqlite::detail::clean_sql);
         INFO(text);
         CHECK(text.find("INDEX jobs_finished (status=? AND updated_at<?)") != std::string::npos);
         CHECK(text.find("SCAN jobs") == std::string::npos);
     }
     {
-        const auto [rows, text] = plan_of(q.db->database(), gqs::sqlite::detail::stats_sql);
+        const auto [rows, text] = plan_of(*q.db, gqs::sqlite::detail::stats_sql);
         INFO(text);
         CHECK(text.find("COVERING INDEX jobs_ready (status=?)") != std::string::npos);
         CHECK(text.find("INDEX jobs_leased (status=?)") != std::string::npos);

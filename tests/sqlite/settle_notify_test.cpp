@@ -9,7 +9,7 @@ TEST_CASE("has_ready: works while another connection holds the write lock", "[pu
     SqliteQueue q;
     q.push();
     auto other = q.second_connection();
-    other->database().exec("BEGIN IMMEDIATE");
+    auto tx = other->begin();    // BEGIN IMMEDIATE: the write lock
     CHECK(q.puller.has_ready()); // WAL readers do not wait for the writer
-    other->database().exec("ROLLBACK");
+    tx.rollback();
 }

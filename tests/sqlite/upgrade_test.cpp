@@ -28,15 +28,17 @@ void copy_v1_fixture(const std::filesystem::path& to) {
 std::map<std::string, std::string>
 payloads_by_name(const std::shared_ptr<gqs::sqlite::Connection>& db) {
     std::map<std::string, std::string> out;
-    SQLite::Statement st(db->database(),
-                         "SELECT coalesce(json_extract(metadata, '$.name'), '-'), status, "
-                         "attempts, locked_until, next_run_at, hex(payload) FROM jobs");
-    while (st.executeStep()) {
-        std::string row;
-        for (int c = 1; c < 6; ++c)
-            row += st.getColumn(c).getString() + "|";
-        out[st.getColumn(0).getString()] = row;
-    }
+    db->with_database([&](SQLite::Database& raw) {
+        SQLite::Statement st(raw, "SELECT coalesce(json_extract(metadata, '$.name'), '-'), "
+                                  "status, attempts, locked_until, next_run_at, hex(payload) "
+                                  "FROM jobs");
+        while (st.executeStep()) {
+            std::string row;
+            for (int c = 1; c < 6; ++c)
+                row += st.getColumn(c).getString() + "|";
+            out[st.getColumn(0).getString()] = row;
+        }
+    });
     return out;
 }
 
@@ -78,7 +80,7 @@ TEST_CASE("upgrade: a crash in the middle leaves version 1, which upgrades next 
         gqs::sqlite::init_db(*db);
         CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
         CHECK(payloads_by_name(db) == before);
-        CHECK(query_text(db->database(), "PRAGMA integrity_check") == "ok");
+        CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
         // And the queue works: the runnable jobs are pulled.
         CHECK(gqs::sqlite::Puller(db).pull(10, 1h).size() == 4);
     }
@@ -93,15 +95,13 @@ TEST_CASE("upgrade: a failure in the middle rolls the whole upgrade back",
     auto db = gqs::sqlite::Connection::open(tmp.path());
     // An object with the name of the last index the upgrade creates makes that step fail,
     // after every column was added and the old indexes dropped.
-    db->database().exec("CREATE TABLE jobs_unique_key (x)");
-    const auto schema_before =
-        query_text(db->database(), "SELECT group_concat(sql, ';') FROM sqlite_schema");
+    gqs::test::exec(*db, "CREATE TABLE jobs_unique_key (x)");
+    const auto schema_before = query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
     CHECK_THROWS(gqs::sqlite::init_db(*db));
     CHECK(gqs::sqlite::stored_schema_version(*db) == 1);
-    CHECK(query_text(db->database(), "SELECT group_concat(sql, ';') FROM sqlite_schema") ==
-          schema_before);
+    CHECK(query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema") == schema_before);
     CHECK(payloads_by_name(db).size() == 7);
-    db->database().exec("DROP TABLE jobs_unique_key");
+    gqs::test::exec(*db, "DROP TABLE jobs_unique_key");
     gqs::sqlite::init_db(*db);
     CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
     CHECK(payloads_by_name(db).size() == 7);
@@ -113,9 +113,9 @@ TEST_CASE("upgrade: a version-2 file is refused by a build that knows only versi
     // than its own. A version-2 file records 2; this build plays the old one by recording
     // one more than it knows.
     SqliteQueue q;
-    q.db->database().exec("UPDATE gqs_schema SET version = version + 1");
+    gqs::test::exec(*q.db, "UPDATE gqs_schema SET version = version + 1");
     CHECK_THROWS_AS(gqs::sqlite::init_db(*q.db), gqs::SchemaMismatch);
-    CHECK(query_text(q.db->database(), "SELECT version FROM gqs_schema") ==
+    CHECK(query_text(*q.db, "SELECT version FROM gqs_schema") ==
           std::to_string(gqs::sqlite::schema_version + 1));
 }
 
@@ -124,18 +124,19 @@ TEST_CASE("upgrade: rows written by hand past the CHECKs neither crash a reader 
     SqliteQueue q;
     // The CHECKs refuse what they can.
     auto checked = q.push("checked");
-    auto& raw = q.db->database();
-    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET queue = ''"), SQLite::Exception);
-    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET queue = printf('%.*c', 10240, 'q')"),
+    auto& raw = *q.db;
+    CHECK_THROWS_AS(gqs::test::exec(raw, "UPDATE jobs SET queue = ''"), SQLite::Exception);
+    CHECK_THROWS_AS(gqs::test::exec(raw, "UPDATE jobs SET queue = printf('%.*c', 10240, 'q')"),
                     SQLite::Exception);
-    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET priority = -1"), SQLite::Exception);
-    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET priority = 1000000"), SQLite::Exception);
-    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET errors = '[{not json'"), SQLite::Exception);
-    CHECK_THROWS_AS(raw.exec("UPDATE jobs SET cancelled = 7"), SQLite::Exception);
+    CHECK_THROWS_AS(gqs::test::exec(raw, "UPDATE jobs SET priority = -1"), SQLite::Exception);
+    CHECK_THROWS_AS(gqs::test::exec(raw, "UPDATE jobs SET priority = 1000000"), SQLite::Exception);
+    CHECK_THROWS_AS(gqs::test::exec(raw, "UPDATE jobs SET errors = '[{not json'"),
+                    SQLite::Exception);
+    CHECK_THROWS_AS(gqs::test::exec(raw, "UPDATE jobs SET cancelled = 7"), SQLite::Exception);
     CHECK(q.stored(checked.id).queue == "default");
 
     // With CHECKs off, another program can write anything; gqs still reads and moves on.
-    raw.exec("PRAGMA ignore_check_constraints = ON");
+    gqs::test::exec(raw, "PRAGMA ignore_check_constraints = ON");
     const char* bad =
         GENERATE("queue = ''", "queue = printf('%.*c', 10240, 'q')", "queue = 42", "priority = -5",
                  "priority = 1000000", "errors = '[{not json'", "errors = '{\"an\":\"object\"}'",
@@ -144,7 +145,7 @@ TEST_CASE("upgrade: rows written by hand past the CHECKs neither crash a reader 
     INFO(bad);
     auto row = q.push("bad row");
     auto good = q.push("good row");
-    raw.exec(std::string("UPDATE jobs SET ") + bad + " WHERE payload = 'bad row'");
+    gqs::test::exec(raw, std::string("UPDATE jobs SET ") + bad + " WHERE payload = 'bad row'");
     // Readers: get, list, stats.
     auto job = q.stored(row.id);
     CHECK(job.payload == "bad row");
@@ -163,5 +164,5 @@ TEST_CASE("upgrade: rows written by hand past the CHECKs neither crash a reader 
         REQUIRE_NOTHROW(q.puller.requeue(j, 0ms, "after a bad row"));
     }
     CHECK(got_good);
-    raw.exec("PRAGMA ignore_check_constraints = OFF");
+    gqs::test::exec(raw, "PRAGMA ignore_check_constraints = OFF");
 }

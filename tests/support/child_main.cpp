@@ -48,12 +48,12 @@ int pull(const char* path, long long lease_ms) {
 
 int hold_lock(const char* path, long long ms) {
     auto db = gqs::sqlite::Connection::open(path);
-    db->database().exec("BEGIN IMMEDIATE");
+    auto tx = db->begin(); // BEGIN IMMEDIATE: the write lock
     std::printf("locked\n");
     std::fflush(stdout);
     // Holding the lock for a fixed time is the point of this mode, not a synchronisation.
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    db->database().exec("ROLLBACK");
+    tx.rollback();
     return 0;
 }
 
@@ -118,6 +118,17 @@ int push_keys(const char* path, const char* go, int keys) {
     return 0;
 }
 
+// Pushes one job (payload "from a child"), runnable after `delay_ms`, and exits.
+int push_one(const char* path, long long delay_ms) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Pusher pusher(db);
+    gqs::Message m;
+    m.payload = "from a child";
+    pusher.push(m, gqs::Duration(delay_ms));
+    std::printf("%s\n", m.id.to_string().c_str());
+    return 0;
+}
+
 int upgrade_crash(const char* path, int steps) {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.setBusyTimeout(5000);
@@ -149,6 +160,7 @@ int main(int argc, char** argv) {
         if (mode == "settle-loop" && argc == 4) return settle_loop(argv[2], std::stoi(argv[3]));
         if (mode == "push-keys" && argc == 5)
             return push_keys(argv[2], argv[3], std::stoi(argv[4]));
+        if (mode == "push-one" && argc == 4) return push_one(argv[2], std::stoll(argv[3]));
         if (mode == "upgrade-crash" && argc == 4) return upgrade_crash(argv[2], std::stoi(argv[3]));
         std::cerr << "usage: gqs_test_child pull DB LEASE_MS | hold-lock DB MS | "
                      "push-batches DB SIZE | use DB | use-at DB GO | settle-loop DB SIZE | "

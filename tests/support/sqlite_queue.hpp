@@ -25,6 +25,19 @@ inline std::string query_text(SQLite::Database& db, const std::string& sql) {
     return st.getColumn(0).getString();
 }
 
+/// query_text under the connection's lock.
+inline std::string query_text(gqs::sqlite::Connection& connection, const std::string& sql) {
+    return connection.with_database([&](SQLite::Database& db) { return query_text(db, sql); });
+}
+
+/// Runs SQL text on a handle the test opened itself.
+inline void exec(SQLite::Database& db, const std::string& sql) { db.exec(sql); }
+
+/// Runs SQL text under the connection's lock; SQLite::Exception passes through.
+inline void exec(gqs::sqlite::Connection& connection, const std::string& sql) {
+    connection.with_database([&](SQLite::Database& db) { db.exec(sql); });
+}
+
 struct SqliteQueue {
     TempDb tmp;
     std::shared_ptr<sqlite::Connection> db = open_and_init(tmp.path());

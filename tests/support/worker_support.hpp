@@ -103,6 +103,8 @@ public:
     std::set<Uuid> lose_on_settle;
 
     std::atomic<int> pulls{0};
+    /// Pulls that returned (a worker whose first pull is done and found nothing is idle).
+    std::atomic<int> pulls_done{0};
     std::atomic<int> extends{0};
     std::atomic<int> largest_batch{0};
     std::atomic<int> has_ready_calls{0};
@@ -131,7 +133,9 @@ public:
     std::vector<Job> pull(int batch, Duration lock,
                           std::span<const std::string> queues = {}) override {
         before_pull(batch);
-        return inner_.pull(batch, lock, queues);
+        auto jobs = inner_.pull(batch, lock, queues);
+        ++pulls_done;
+        return jobs;
     }
     void extend_lock(Job& job, Duration lock) override {
         ++extends;
@@ -186,6 +190,7 @@ public:
         }
         std::vector<SettleResult> inner;
         auto jobs = inner_.settle_and_pull(forward.settlements, inner, batch, lock, queues);
+        if (batch > 0) ++pulls_done;
         merge(forward, inner, mine);
         results = std::move(mine);
         return jobs;

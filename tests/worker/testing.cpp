@@ -63,7 +63,7 @@ TEST_CASE("work_one: settles each outcome as the Worker does", "[testing][worker
         // Not runnable before its backoff: work_one finds nothing.
         CHECK_FALSE(testing::work_one(queue.puller, failing, config));
         // Make it due now (by hand), then the second failure spends the last retry.
-        queue.db->database().exec("UPDATE jobs SET next_run_at = 0");
+        gqs::test::exec(*queue.db, "UPDATE jobs SET next_run_at = 0");
         auto second = testing::work_one(queue.puller, failing, config);
         REQUIRE(second);
         CHECK(second.job->attempts == 2);

@@ -331,7 +331,8 @@ TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the
         // What another worker does when it re-pulls an expired lease: a new attempt (the
         // fence) and a new lease end, here an hour ahead so that ours never gets it back.
         auto thief = sqlite::Connection::open(queue.tmp.path());
-        thief->database().exec(
+        gqs::test::exec(
+            *thief,
             "UPDATE jobs SET attempts = attempts + 1, locked_until = locked_until + 3600000000");
         REQUIRE(finished.wait());
         REQUIRE(wait_until([&] { return log.count(LogLevel::Warning, "result is dropped") == 1; }));

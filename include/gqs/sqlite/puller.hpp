@@ -5,6 +5,7 @@
 #include <gqs/interfaces.hpp>
 #include <gqs/sqlite/connection.hpp>
 
+#include <atomic>
 #include <memory>
 
 namespace gqs::sqlite {
@@ -15,6 +16,9 @@ namespace gqs::sqlite {
 class Puller final : public gqs::Puller {
 public:
     explicit Puller(std::shared_ptr<Connection> connection);
+    ~Puller() override;
+    Puller(const Puller&) = delete;
+    Puller& operator=(const Puller&) = delete;
     [[nodiscard]] std::vector<Job> pull(int batch, Duration lock,
                                         std::span<const std::string> queues = {}) override;
     void extend_lock(Job& job, Duration lock) override;
@@ -32,7 +36,9 @@ public:
     [[nodiscard]] std::vector<Job>
     settle_and_pull(std::span<const Settlement> settlements, std::vector<SettleResult>& results,
                     int batch, Duration lock, std::span<const std::string> queues = {}) override;
-    /// Notifies after every push committed through the same Connection object.
+    /// Notifies after every push committed through the same Connection object, and (for a
+    /// database file) soon after another connection or process commits a job that is ready,
+    /// while this Connection has a Puller whose last pull was not a full batch.
     [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
     /// A read-only query; never takes the write lock.
     [[nodiscard]] bool has_ready(std::span<const std::string> queues = {}) override;
@@ -51,6 +57,9 @@ private:
                                          std::vector<Job>* jobs);
 
     std::shared_ptr<Connection> connection_;
+    // Its last pull got fewer jobs than it asked for: the Connection's watcher then wakes
+    // push subscribers for jobs other connections commit.
+    std::atomic<bool> hungry_{false};
 };
 
 } // namespace gqs::sqlite

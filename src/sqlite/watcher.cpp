@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+// Watcher: waking idle workers when another connection commits a ready job.
+#include "watcher.hpp"
+
+#include "connection_impl.hpp"
+#include "sql.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/inotify.h>
+#endif
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+namespace gqs::sqlite::detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+// After an event: the first check at once, then again after 10 us, doubling up to 1 ms, until
+// 10 ms after the last event. The writer publishes its commit in the -shm index after
+// writing the frames that raised the event; a writer descheduled in between for longer
+// than that is caught by the safety check.
+constexpr microseconds first_recheck{10};
+constexpr microseconds max_recheck{1000};
+constexpr milliseconds series_length{10};
+// While the gate is busy outside a series (a long Transaction): how often to try again.
+constexpr milliseconds busy_retry{10};
+// The safety check, with inotify and without; and once the file is gone or replaced.
+constexpr milliseconds safety_inotify{100};
+constexpr milliseconds safety_poll{10};
+constexpr milliseconds safety_lost{1000};
+
+constexpr Clock::time_point never = Clock::time_point::max();
+
+struct Identity {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool exists = false;
+    bool operator==(const Identity&) const = default;
+};
+
+Identity identity_of(const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return {};
+    return {st.st_dev, st.st_ino, true};
+}
+
+enum class Checked { Busy, Unchanged, Changed };
+
+// Reads data_version on the Connection's handle without waiting for its lock; when it moved
+// (another connection committed), asks whether a job is ready now. `ready` is set only on
+// Changed. Errors (a locked or vanished file) count as Unchanged: the next check tries again.
+Checked check(State& state, std::int64_t& version, bool& known, bool& ready) {
+    std::unique_lock lock(state.mutex, std::try_to_lock);
+    if (!lock.owns_lock()) return Checked::Busy;
+    try {
+        std::int64_t now_version = 0;
+        {
+            auto stmt = state.statement("PRAGMA data_version", "watching for commits");
+            if (!stmt.step()) return Checked::Unchanged;
+            now_version = sqlite3_column_int64(stmt.get(), 0);
+        }
+        if (known && now_version == version) return Checked::Unchanged;
+        known = true;
+        version = now_version;
+        auto stmt = state.statement(has_ready_sql, "checking for ready jobs");
+        stmt.bind(1, state.now());
+        ready = stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
+        return Checked::Changed;
+    } catch (const std::exception&) {
+        return Checked::Unchanged;
+    }
+}
+
+void set_flags(int fd) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+// Waits until `deadline` or until one of `fds` is readable.
+void wait_until(pollfd* fds, nfds_t count, Clock::time_point deadline) {
+    const auto left = std::max(deadline - Clock::now(), Clock::duration::zero());
+#ifdef __linux__
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                     static_cast<long>(ns % 1'000'000'000)};
+    ::ppoll(fds, count, &timeout, nullptr);
+#else
+    const auto ms = std::chrono::ceil<milliseconds>(left).count();
+    ::poll(fds, count, static_cast<int>(std::min<long long>(ms, 60'000)));
+#endif
+}
+
+// Reads everything the fd holds; returns false when it was empty.
+bool drain(int fd) {
+    char buf[256];
+    bool any = false;
+    while (::read(fd, buf, sizeof buf) > 0)
+        any = true;
+    return any;
+}
+
+} // namespace
+
+Watcher::Watcher(State& state, const std::filesystem::path& file) : state_(state), file_(file) {
+    if (::pipe(pipe_) != 0) throw std::system_error(errno, std::generic_category(), "gqs: pipe");
+    set_flags(pipe_[0]);
+    set_flags(pipe_[1]);
+    try {
+        thread_ = std::thread([this] { run(); });
+    } catch (...) {
+        ::close(pipe_[0]);
+        ::close(pipe_[1]);
+        throw;
+    }
+}
+
+Watcher::~Watcher() {
+    stop_.store(true);
+    poke();
+    thread_.join();
+    ::close(pipe_[0]);
+    ::close(pipe_[1]);
+}
+
+void Watcher::arm() noexcept { poke(); }
+
+void Watcher::poke() noexcept {
+    const char c = 'w';
+    // A full pipe already holds a wake-up: nothing is lost.
+    [[maybe_unused]] const auto n = ::write(pipe_[1], &c, 1);
+}
+
+void Watcher::run() noexcept {
+    int events = -1; // the inotify descriptor, or -1 without inotify
+    int watch = -1;  // the watch on the file's directory, or -1 while not watching
+#ifdef __linux__
+    events = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+#endif
+    const std::string name = file_.filename().string();
+    const std::string wal = name + "-wal";
+    const auto directory =
+        file_.parent_path().empty() ? std::filesystem::path(".") : file_.parent_path();
+    const Identity identity = identity_of(file_);
+    bool lost = !identity.exists;
+    auto set_watching = [&](bool on) {
+#ifdef __linux__
+        if (events < 0) return;
+        if (on && watch < 0) {
+            watch = ::inotify_add_watch(events, directory.c_str(), IN_MODIFY);
+        } else if (!on && watch >= 0) {
+            ::inotify_rm_watch(events, watch);
+            watch = -1;
+        }
+#else
+        (void)on;
+#endif
+    };
+    // Whether the inotify descriptor reported a write to the database or its WAL.
+    auto relevant_event = [&]() {
+        bool relevant = false;
+#ifdef __linux__
+        alignas(inotify_event) char buf[4096];
+        while (true) {
+            const auto n = ::read(events, buf, sizeof buf);
+            if (n <= 0) break;
+            for (const char* p = buf; p < buf + n;) {
+                const auto* e = reinterpret_cast<const inotify_event*>(p);
+                if ((e->mask & IN_Q_OVERFLOW) != 0) relevant = true;
+                if ((e->mask & IN_IGNORED) != 0 && e->wd == watch) watch = -1;
+                if (e->len > 0) {
+                    const std::string_view what(e->name);
+                    if (what == name || what == wal) relevant = true;
+                }
+                p += sizeof(inotify_event) + e->len;
+            }
+        }
+#endif
+        return relevant;
+    };
+    auto safety_interval = [&] {
+        return lost ? safety_lost : events >= 0 ? safety_inotify : safety_poll;
+    };
+
+    std::int64_t version = 0;
+    bool known = false;
+    bool armed = false;
+    auto now = Clock::now();
+    Clock::time_point next_check = now; // the first check reads the version to compare with
+    Clock::time_point series_end = now;
+    Clock::duration step = first_recheck;
+    Clock::time_point next_safety = now + safety_interval();
+    while (true) {
+        pollfd fds[2] = {{pipe_[0], POLLIN, 0}, {events, POLLIN, 0}};
+        wait_until(fds, events >= 0 ? 2 : 1, std::min(next_check, next_safety));
+        const bool poked = drain(pipe_[0]);
+        if (stop_.load()) break;
+        now = Clock::now();
+        bool event = events >= 0 && relevant_event();
+        const bool was_armed = armed;
+        armed = state_.hungry.load() > 0 && !lost;
+        set_watching(armed);
+        if (!armed) event = false;
+        // Newly armed: commits made while nobody was hungry went unwatched; one check finds
+        // them (data_version counts every commit since the last read).
+        if (armed && (!was_armed || poked)) next_check = std::min(next_check, now);
+        if (event) {
+            if (next_check == never) {
+                step = first_recheck;
+                next_check = now;
+            }
+            series_end = now + series_length;
+        }
+        if (now >= next_safety) {
+            if (!lost && identity_of(file_) != identity) {
+                lost = true; // deleted or replaced: nothing to listen to any more
+                armed = false;
+                set_watching(false);
+            }
+            next_safety = now + safety_interval();
+            if (armed) next_check = std::min(next_check, now);
+        }
+        // Disarmed, nothing needs checking (after the first read of the version).
+        if (!armed && known) next_check = never;
+        if (now < next_check) continue;
+        bool ready = false;
+        const Checked checked = check(state_, version, known, ready);
+        if (checked == Checked::Changed && ready && armed) state_.notify_push();
+        if (now < series_end) {
+            step = std::min<Clock::duration>(step * 2, max_recheck);
+            next_check = now + step;
+        } else if (checked == Checked::Busy) {
+            next_check = now + busy_retry;
+        } else {
+            next_check = never;
+        }
+    }
+    set_watching(false);
+    if (events >= 0) ::close(events);
+}
+
+} // namespace gqs::sqlite::detail
