@@ -37,7 +37,7 @@ constexpr std::string_view usage =
     "                 scale, idle and memory; 3 with --quick)\n"
     "  --only=NAMES   run a subset: push push_batch push_unique pull_complete_1\n"
     "                 pull_complete_100 worker_drain (= worker_drain_c1,worker_drain_c4,\n"
-    "                 worker_drain_q100_c1,worker_drain_q100_c4) latency scale\n"
+    "                 worker_drain_q100_c1,worker_drain_q100_c4) latency latency_xproc scale\n"
     "                 backlog (= backlog_1k,backlog_100k) backlog_queues priority_wall\n"
     "                 idle memory\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
@@ -55,6 +55,7 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "worker_drain_q100_c1",
                                                 "worker_drain_q100_c4",
                                                 "latency",
+                                                "latency_xproc",
                                                 "scale",
                                                 "backlog_1k",
                                                 "backlog_100k",
@@ -217,6 +218,7 @@ public:
         attempt("worker_drain_q100_c1", [&] { worker_drain(1, 100); });
         attempt("worker_drain_q100_c4", [&] { worker_drain(4, 100); });
         attempt("latency", [&] { latency(); });
+        attempt("latency_xproc", [&] { latency(true); });
         attempt("scale", [&] { scale(); });
         if (wanted("backlog_1k") || wanted("backlog_100k")) {
             try {
@@ -360,20 +362,22 @@ private:
                    fmt(" api_ceiling_jobs_per_s=%.0f", m[2]));
     }
 
-    void latency() {
+    // Push to handler start for an idle worker; `xproc`: the pushes come from another process.
+    void latency(bool xproc = false) {
         if (!have_worker()) throw std::runtime_error("gqs::Worker is not in this build");
         std::vector<double> p50;
         std::vector<double> p99;
         std::size_t samples = 0;
         for (int i = 0; i < runs(false); ++i) {
-            auto us = gqs_latency(s_, z_.latency_samples, z_.latency_budget_s);
+            auto us = xproc ? gqs_latency_xproc(s_, z_.latency_samples, z_.latency_budget_s)
+                            : gqs_latency(s_, z_.latency_samples, z_.latency_budget_s);
             if (us.empty()) throw std::runtime_error("no handler started in time");
             samples += us.size();
             p50.push_back(percentile(us, 50));
             p99.push_back(percentile(us, 99));
         }
-        line(fmt("latency p50_us=%.0f", median(p50)) + fmt(" p99_us=%.0f", median(p99)) +
-             " samples=" + std::to_string(samples));
+        line(std::string(xproc ? "latency_xproc" : "latency") + fmt(" p50_us=%.0f", median(p50)) +
+             fmt(" p99_us=%.0f", median(p99)) + " samples=" + std::to_string(samples));
     }
 
     // The empty-table baseline runs interleaved with the big table, so both see the same
@@ -491,6 +495,14 @@ private:
 } // namespace gqs_bench
 
 int main(int argc, char** argv) {
+    if (argc == 4 && std::string_view(argv[1]) == gqs_bench::xproc_pusher_flag) {
+        try {
+            return gqs_bench::run_xproc_pusher(argv[2], argv[3]);
+        } catch (const std::exception& e) {
+            std::cerr << "gqs_bench pusher: " << e.what() << "\n";
+            return 1;
+        }
+    }
     if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
         std::cout << gqs_bench::usage;
         return 0;

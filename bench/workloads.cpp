@@ -15,6 +15,8 @@
 
 #if __has_include(<malloc.h>)
 #include <malloc.h> // mallinfo2
+#include <sys/wait.h>
+#include <unistd.h>
 #endif
 
 #include <array>
@@ -663,6 +665,113 @@ std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double b
     return latencies;
 }
 
+namespace {
+
+// Starts this program again as a pusher on `db` (see run_xproc_pusher): each byte written to
+// the returned descriptor makes it push one job. Throws if it cannot.
+struct PusherProcess {
+    pid_t pid = -1;
+    int input = -1;
+};
+
+PusherProcess start_pusher_process(const Settings& s, const std::filesystem::path& db) {
+    int fds[2];
+    expect(::pipe(fds) == 0, "a pipe to the pusher process");
+    const std::string sync = s.full_sync ? "full" : "normal";
+    const pid_t pid = ::fork();
+    expect(pid >= 0, "fork for the pusher process");
+    if (pid == 0) {
+        ::dup2(fds[0], 0);
+        ::close(fds[0]);
+        ::close(fds[1]);
+        ::execl("/proc/self/exe", "gqs_bench", xproc_pusher_flag, db.c_str(), sync.c_str(),
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(fds[0]);
+    return {pid, fds[1]};
+}
+
+void stop_pusher_process(PusherProcess& p) {
+    ::close(p.input);
+    int status = 0;
+    ::waitpid(p.pid, &status, 0);
+}
+
+} // namespace
+
+int run_xproc_pusher(const char* db, const char* sync) {
+    gqs::sqlite::Options o;
+    o.synchronous = std::string_view(sync) == "full" ? gqs::sqlite::Synchronous::Full
+                                                     : gqs::sqlite::Synchronous::Normal;
+    auto connection = gqs::sqlite::Connection::open(db, o);
+    gqs::sqlite::Pusher pusher(connection);
+    char c = 0;
+    while (::read(0, &c, 1) == 1) {
+        gqs::Message m;
+        m.payload.resize(sizeof(std::int64_t));
+        const std::int64_t pushed_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+                .count();
+        std::memcpy(m.payload.data(), &pushed_ns, sizeof pushed_ns);
+        pusher.push(m);
+    }
+    return 0;
+}
+
+std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, double budget_s) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    auto state = std::make_shared<LatencyState>();
+    // The child's push time travels in the payload (steady clock: one clock for every process
+    // on Linux), taken just before its push: the figure is push call to handler start.
+    gqs::WorkerConfig config;
+    config.pull_interval = std::chrono::minutes(10); // a poll cannot explain a wake-up
+    RunningWorker running(
+        connection,
+        [state](const gqs::Job& job, std::stop_token) {
+            const auto now = Clock::now().time_since_epoch();
+            std::int64_t pushed_ns = 0;
+            if (job.payload.size() >= sizeof pushed_ns)
+                std::memcpy(&pushed_ns, job.payload.data(), sizeof pushed_ns);
+            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+            std::lock_guard lock(state->mutex);
+            state->latency_us = static_cast<double>(ns - pushed_ns) / 1000.0;
+            state->started = true;
+            state->started_cv.notify_all();
+        },
+        config);
+    auto child = start_pusher_process(s, db.path());
+    // Let the worker's first pull find nothing and the child open its connection.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::vector<double> latencies;
+    latencies.reserve(samples);
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(budget_s));
+    for (std::size_t i = 0; i < samples; ++i) {
+        {
+            std::lock_guard lock(state->mutex);
+            state->started = false;
+        }
+        const char go = 'p';
+        if (::write(child.input, &go, 1) != 1) break;
+        std::unique_lock lock(state->mutex);
+        if (!state->started_cv.wait_until(
+                lock, std::max(deadline, Clock::now() + std::chrono::seconds(5)),
+                [&] { return state->started; }))
+            break; // the handler never started: report what we have
+        latencies.push_back(state->latency_us);
+        lock.unlock();
+        if (Clock::now() >= deadline) break;
+        // Let the handler return and the job be completed: the next push finds the worker idle.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    stop_pusher_process(child);
+    running.stop_or_abandon(gqs::Duration(10000));
+    return latencies;
+}
+
 IdleResult gqs_idle(const Settings& s, double window_s) {
     TempDb db(s);
     prepare(db, s, 0);
@@ -735,6 +844,14 @@ double gqs_worker_drain(const Settings&, std::size_t, int, int) {
 }
 
 std::vector<double> gqs_latency(const Settings&, std::size_t, double) {
+    throw std::runtime_error("gqs/worker.hpp is not available in this build");
+}
+
+std::vector<double> gqs_latency_xproc(const Settings&, std::size_t, double) {
+    throw std::runtime_error("gqs/worker.hpp is not available in this build");
+}
+
+int run_xproc_pusher(const char*, const char*) {
     throw std::runtime_error("gqs/worker.hpp is not available in this build");
 }
 

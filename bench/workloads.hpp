@@ -87,6 +87,16 @@ double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int q
 /// fewer if `budget_s` seconds run out first.
 std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double budget_s);
 
+/// The same with the pushes made by another process (this program started again with
+/// xproc_pusher_flag): push call there to handler start here, in microseconds. The worker's
+/// pull_interval is 10 minutes, so only a wake-up explains a start.
+std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, double budget_s);
+
+/// argv[1] that makes the benchmark program the pusher process of gqs_latency_xproc.
+inline constexpr const char* xproc_pusher_flag = "--xproc-pusher";
+/// The pusher process: pushes one job to `db` per byte read from stdin, until end of file.
+int run_xproc_pusher(const char* db, const char* synchronous);
+
 /// What an idle worker on an empty queue cost over one measurement window.
 struct IdleResult {
     double cpu_percent = 0;      // process CPU time / wall time x 100 (of one core)

@@ -409,6 +409,10 @@ Connection::Exclusive::Exclusive(Connection& connection) : connection_(connectio
 }
 
 Connection::Exclusive::~Exclusive() {
+    // `fn` threw with a transaction of its own open: gqs's next statement must not run in it.
+    auto& state = connection_.impl_->state;
+    if (!sqlite3_get_autocommit(state.handle))
+        sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
     if (auto& checkpointer = connection_.impl_->checkpointer) checkpointer->resume();
     connection_.impl_->state.mutex.unlock();
 }

@@ -17,8 +17,8 @@ struct State;
 /// shortly) and, when it changed, asks has_ready for every queue: a commit that added no
 /// ready job costs a read, never a write. The WAL frames are written before the commit is
 /// published in the `-shm` index, so after an event it checks again on a short backoff
-/// (10 us doubling to 1 ms, for 10 ms after the last event). Without inotify, and as a
-/// safety net with it, it checks every `poll` interval. It acts only while some Puller of
+/// (10 us doubling to 1 ms, for 10 ms after the last event). Without inotify it checks
+/// every 25 ms; with it, once a second as a safety net. It acts only while some Puller of
 /// the Connection is hungry (its last pull was not a full batch): busy workers come back by
 /// themselves, and their own commits then cost it nothing. If the file is deleted or
 /// replaced it stops listening and checks once a second. Construct and destroy without
@@ -37,10 +37,13 @@ public:
 private:
     void run() noexcept;
     void poke() noexcept;
+    void close_all() noexcept;
 
     State& state_;
     std::filesystem::path file_;
     int pipe_[2] = {-1, -1}; // a byte written wakes the thread
+    int events_ = -1;        // the inotify descriptor, or -1 without inotify
+    int watch_ = -1;         // the watch on the file's directory, or -1 without one
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };

@@ -266,6 +266,13 @@ TEST_CASE("with_database: returns what the function returns; exceptions pass thr
         q.db->with_database([](SQLite::Database& db) { db.exec("BEGIN; DELETE FROM jobs"); }),
         std::logic_error);
     CHECK(q.count(gqs::Status::Pending) == 1);
+    // One left open by a function that throws is rolled back too.
+    CHECK_THROWS_AS(q.db->with_database([](SQLite::Database& db) {
+        db.exec("BEGIN; DELETE FROM jobs");
+        db.exec("NOT SQL");
+    }),
+                    SQLite::Exception);
+    CHECK(q.count(gqs::Status::Pending) == 1);
     q.push(); // the lock was released every time
 }
 
