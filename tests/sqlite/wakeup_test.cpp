@@ -9,7 +9,9 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 using namespace std::chrono_literals;
@@ -73,6 +75,45 @@ TEST_CASE("wake-up: a job pushed by another process starts without waiting for t
     }
     worker.stop(std::chrono::seconds(30));
     CHECK(q.count(gqs::Status::Done) == 3);
+}
+
+TEST_CASE("wake-up: several worker processes: each job pushed here runs once, without a poll",
+          "[wakeup][sqlite][process]") {
+    Queue q;
+    constexpr int workers = 3, jobs = 30;
+    const auto stop = q.tmp.dir() / "stop";
+    std::vector<Child> children;
+    for (int i = 0; i < workers; ++i)
+        children.push_back(gqs::test::spawn(gqs::test::child_program(),
+                                            {"work", q.tmp.path().string(), stop.string()},
+                                            q.tmp.dir() / ("worker" + std::to_string(i) + ".out")));
+    auto all_output = [&] {
+        std::vector<std::string> rows;
+        for (const auto& c : children)
+            for (auto& row : gqs::test::lines(gqs::test::read_file(c.output)))
+                rows.push_back(std::move(row));
+        return rows;
+    };
+    auto count_of = [&](const std::string& what) {
+        const auto rows = all_output();
+        return std::count(rows.begin(), rows.end(), what);
+    };
+    REQUIRE(gqs::test::wait_until([&] { return count_of("ready") == workers; }));
+    // One at a time: each job is pushed once the previous one ran, when every worker is idle,
+    // so each start needs a wake-up (pull_interval is 10 minutes).
+    std::vector<std::string> ids;
+    for (int i = 0; i < jobs; ++i) {
+        ids.push_back(q.push("job").to_string());
+        REQUIRE(gqs::test::wait_until([&] { return count_of(ids.back()) >= 1; }));
+    }
+    REQUIRE(gqs::test::wait_until([&] { return q.count(gqs::Status::Done) == jobs; }));
+    std::ofstream(stop).put('\n');
+    for (auto& c : children) {
+        INFO(gqs::test::read_file(c.output));
+        CHECK(gqs::test::wait_child(c) == 0);
+    }
+    for (const auto& id : ids)
+        CHECK(count_of(id) == 1); // ran once, in one process
 }
 
 TEST_CASE("wake-up: a job pushed through another Connection in this process wakes the worker",

@@ -14,7 +14,12 @@
 //   upgrade-crash DB STEPS    run init_db on DB and SIGKILL this process after STEPS SQLite
 //                             VM steps (a crash in the middle of a schema upgrade); prints
 //                             "upgraded" if init_db finished first
+//   push-one DB DELAY_MS      push one job runnable after DELAY_MS; print its id
+//   work DB STOP              run a Worker (pull_interval 10 minutes) until the file STOP
+//                             exists; print "ready" once started, then each job's id as its
+//                             handler runs
 #include <gqs/sqlite.hpp>
+#include <gqs/worker.hpp>
 
 #include <SQLiteCpp/Database.h>
 #include <sqlite3.h>
@@ -129,6 +134,29 @@ int push_one(const char* path, long long delay_ms) {
     return 0;
 }
 
+int work(const char* path, const char* stop) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Puller puller(db);
+    gqs::WorkerConfig config;
+    config.concurrency = 2;
+    config.pull_interval = std::chrono::minutes(10); // only a wake-up explains a start
+    gqs::Worker worker(
+        puller,
+        [](const gqs::Job& job, std::stop_token) {
+            std::printf("%s\n", job.id.to_string().c_str());
+            std::fflush(stdout);
+        },
+        config);
+    worker.start();
+    std::printf("ready\n");
+    std::fflush(stdout);
+    // Waiting for the test to say stop; how long it takes is the test's business.
+    while (!std::filesystem::exists(stop))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    worker.stop(std::chrono::seconds(30));
+    return 0;
+}
+
 int upgrade_crash(const char* path, int steps) {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.setBusyTimeout(5000);
@@ -160,6 +188,7 @@ int main(int argc, char** argv) {
         if (mode == "settle-loop" && argc == 4) return settle_loop(argv[2], std::stoi(argv[3]));
         if (mode == "push-keys" && argc == 5)
             return push_keys(argv[2], argv[3], std::stoi(argv[4]));
+        if (mode == "work" && argc == 4) return work(argv[2], argv[3]);
         if (mode == "push-one" && argc == 4) return push_one(argv[2], std::stoll(argv[3]));
         if (mode == "upgrade-crash" && argc == 4) return upgrade_crash(argv[2], std::stoi(argv[3]));
         std::cerr << "usage: gqs_test_child pull DB LEASE_MS | hold-lock DB MS | "

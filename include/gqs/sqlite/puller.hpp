@@ -42,7 +42,8 @@ public:
     [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
     /// A read-only query; never takes the write lock.
     [[nodiscard]] bool has_ready(std::span<const std::string> queues = {}) override;
-    /// Both: push notifications (pushes through the same Connection) and a cheap has_ready.
+    /// Both: push notifications (through the same Connection at once; from other connections
+    /// and processes through the Connection's watcher) and a cheap has_ready.
     [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
 
 private:
