@@ -25,6 +25,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -611,56 +612,76 @@ double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int q
     return result;
 }
 
+namespace {
+
+// The latency workloads' handler: the push time travels in the payload's first 8 bytes
+// (steady clock, nanoseconds: one clock for every process on Linux).
+gqs::Handler latency_handler(const std::shared_ptr<LatencyState>& state) {
+    return [state](const gqs::Job& job, std::stop_token) {
+        const auto now = Clock::now().time_since_epoch();
+        std::int64_t pushed_ns = 0;
+        if (job.payload.size() >= sizeof pushed_ns)
+            std::memcpy(&pushed_ns, job.payload.data(), sizeof pushed_ns);
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+        std::lock_guard lock(state->mutex);
+        state->latency_us = static_cast<double>(ns - pushed_ns) / 1000.0;
+        state->started = true;
+        state->started_cv.notify_all();
+    };
+}
+
+// Nanoseconds on the steady clock, as latency_handler reads them.
+std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+        .count();
+}
+
+// Pushes one job at a time with `push` and waits for its handler to start; at most
+// `samples`, fewer if `budget_s` runs out or a handler does not start within 5 s.
+std::vector<double> sample_latencies(LatencyState& state, std::size_t samples, double budget_s,
+                                     const std::function<bool(std::size_t)>& push) {
+    std::vector<double> latencies;
+    latencies.reserve(samples);
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(budget_s));
+    for (std::size_t i = 0; i < samples; ++i) {
+        {
+            std::lock_guard lock(state.mutex);
+            state.started = false;
+        }
+        if (!push(i)) break;
+        std::unique_lock lock(state.mutex);
+        if (!state.started_cv.wait_until(lock,
+                                         std::max(deadline, Clock::now() + std::chrono::seconds(5)),
+                                         [&] { return state.started; }))
+            break; // the handler never started: report what we have
+        latencies.push_back(state.latency_us);
+        lock.unlock();
+        if (Clock::now() >= deadline) break;
+        // Let the handler return and the job be completed: the next push finds the worker idle.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return latencies;
+}
+
+} // namespace
+
 std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double budget_s) {
     TempDb db(s);
     prepare(db, s, 0);
     auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
     gqs::sqlite::Pusher pusher(connection);
     auto state = std::make_shared<LatencyState>();
-    // The push time travels in the payload's first 8 bytes (steady clock, nanoseconds).
-    RunningWorker running(
-        connection,
-        [state](const gqs::Job& job, std::stop_token) {
-            const auto now = Clock::now().time_since_epoch();
-            std::int64_t pushed_ns = 0;
-            if (job.payload.size() >= sizeof pushed_ns)
-                std::memcpy(&pushed_ns, job.payload.data(), sizeof pushed_ns);
-            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-            std::lock_guard lock(state->mutex);
-            state->latency_us = static_cast<double>(ns - pushed_ns) / 1000.0;
-            state->started = true;
-            state->started_cv.notify_all();
-        },
-        gqs::WorkerConfig{});
+    RunningWorker running(connection, latency_handler(state), gqs::WorkerConfig{});
     // Let the worker's first pull find nothing, so it is idle when the first job arrives.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-
     auto messages = make_messages(samples);
-    std::vector<double> latencies;
-    latencies.reserve(samples);
-    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(budget_s));
-    for (auto& message : messages) {
-        {
-            std::lock_guard lock(state->mutex);
-            state->started = false;
-        }
-        const std::int64_t pushed_ns =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-                .count();
-        std::memcpy(message.payload.data(), &pushed_ns, sizeof pushed_ns);
-        pusher.push(message);
-        std::unique_lock lock(state->mutex);
-        if (!state->started_cv.wait_until(
-                lock, std::max(deadline, Clock::now() + std::chrono::seconds(5)),
-                [&] { return state->started; }))
-            break; // the handler never started: report what we have
-        latencies.push_back(state->latency_us);
-        lock.unlock();
-        if (Clock::now() >= deadline) break;
-        // Let the handler return and the job be completed: the next push finds the worker idle.
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    auto latencies = sample_latencies(*state, samples, budget_s, [&](std::size_t i) {
+        const std::int64_t pushed_ns = steady_ns();
+        std::memcpy(messages[i].payload.data(), &pushed_ns, sizeof pushed_ns);
+        pusher.push(messages[i]);
+        return true;
+    });
     running.stop_or_abandon(gqs::Duration(10000));
     return latencies;
 }
@@ -710,9 +731,7 @@ int run_xproc_pusher(const char* db, const char* sync) {
     while (::read(0, &c, 1) == 1) {
         gqs::Message m;
         m.payload.resize(sizeof(std::int64_t));
-        const std::int64_t pushed_ns =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-                .count();
+        const std::int64_t pushed_ns = steady_ns();
         std::memcpy(m.payload.data(), &pushed_ns, sizeof pushed_ns);
         pusher.push(m);
     }
@@ -724,49 +743,17 @@ std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, do
     prepare(db, s, 0);
     auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
     auto state = std::make_shared<LatencyState>();
-    // The child's push time travels in the payload (steady clock: one clock for every process
-    // on Linux), taken just before its push: the figure is push call to handler start.
     gqs::WorkerConfig config;
     config.pull_interval = std::chrono::minutes(10); // a poll cannot explain a wake-up
-    RunningWorker running(
-        connection,
-        [state](const gqs::Job& job, std::stop_token) {
-            const auto now = Clock::now().time_since_epoch();
-            std::int64_t pushed_ns = 0;
-            if (job.payload.size() >= sizeof pushed_ns)
-                std::memcpy(&pushed_ns, job.payload.data(), sizeof pushed_ns);
-            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-            std::lock_guard lock(state->mutex);
-            state->latency_us = static_cast<double>(ns - pushed_ns) / 1000.0;
-            state->started = true;
-            state->started_cv.notify_all();
-        },
-        config);
+    RunningWorker running(connection, latency_handler(state), config);
     auto child = start_pusher_process(s, db.path());
     // Let the worker's first pull find nothing and the child open its connection.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::vector<double> latencies;
-    latencies.reserve(samples);
-    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(budget_s));
-    for (std::size_t i = 0; i < samples; ++i) {
-        {
-            std::lock_guard lock(state->mutex);
-            state->started = false;
-        }
+    // The child takes the time just before its push: the figure is push call to handler start.
+    auto latencies = sample_latencies(*state, samples, budget_s, [&](std::size_t) {
         const char go = 'p';
-        if (::write(child.input, &go, 1) != 1) break;
-        std::unique_lock lock(state->mutex);
-        if (!state->started_cv.wait_until(
-                lock, std::max(deadline, Clock::now() + std::chrono::seconds(5)),
-                [&] { return state->started; }))
-            break; // the handler never started: report what we have
-        latencies.push_back(state->latency_us);
-        lock.unlock();
-        if (Clock::now() >= deadline) break;
-        // Let the handler return and the job be completed: the next push finds the worker idle.
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+        return ::write(child.input, &go, 1) == 1;
+    });
     stop_pusher_process(child);
     running.stop_or_abandon(gqs::Duration(10000));
     return latencies;

@@ -51,12 +51,7 @@ TEST_CASE("transaction: commit stores the app's rows and the job, then wakes the
           "[transaction][sqlite]") {
     Queue q;
     create_orders(*q.db);
-    ProbePuller probe(q.puller);
-    Counter started;
-    gqs::Worker worker(
-        probe, [&](const gqs::Job&, std::stop_token) { started.bump(); }, idle_config());
-    worker.start();
-    REQUIRE(gqs::test::wait_until([&] { return probe.pulls_done.load() >= 1; }));
+    gqs::test::IdleWorker idle(q.puller);
     const auto m = receipt("book");
     {
         auto tx = q.db->begin();
@@ -68,23 +63,17 @@ TEST_CASE("transaction: commit stores the app's rows and the job, then wakes the
         tx.commit();
         CHECK_FALSE(tx.active());
     }
-    REQUIRE(started.wait_for(1));
-    worker.stop(std::chrono::seconds(30));
+    REQUIRE(idle.started.wait_for(1));
     CHECK(orders(*q.db) == "book");
-    CHECK(q.has_status(m.id, gqs::Status::Done));
+    CHECK(gqs::test::wait_until([&] { return q.has_status(m.id, gqs::Status::Done); }));
 }
 
 TEST_CASE("transaction: rollback leaves neither the rows nor the job, and wakes no one",
           "[transaction][sqlite]") {
     Queue q;
     create_orders(*q.db);
-    ProbePuller probe(q.puller);
-    Counter started;
-    gqs::Worker worker(
-        probe, [&](const gqs::Job&, std::stop_token) { started.bump(); }, idle_config());
-    worker.start();
-    REQUIRE(gqs::test::wait_until([&] { return probe.pulls_done.load() >= 1; }));
-    const int before = probe.pulls.load();
+    gqs::test::IdleWorker idle(q.puller);
+    const int before = idle.probe.pulls.load();
     const auto explicit_rollback = receipt("pen");
     const auto destroyed = receipt("ink");
     {
@@ -104,9 +93,8 @@ TEST_CASE("transaction: rollback leaves neither the rows nor the job, and wakes 
     CHECK_FALSE(q.observer.get(destroyed.id));
     // Nothing to wait for: a wake-up would have pulled within this window.
     std::this_thread::sleep_for(200ms);
-    CHECK(probe.pulls.load() == before);
-    worker.stop(std::chrono::seconds(30));
-    CHECK(started.value() == 0);
+    CHECK(idle.probe.pulls.load() == before);
+    CHECK(idle.started.value() == 0);
 }
 
 TEST_CASE("transaction: a push that fails inside it fails alone; the rest commits",

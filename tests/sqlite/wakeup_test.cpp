@@ -62,19 +62,13 @@ double cpu_seconds() {
 TEST_CASE("wake-up: a job pushed by another process starts without waiting for the poll",
           "[wakeup][sqlite][process]") {
     Queue q;
-    ProbePuller probe(q.puller);
-    Counter started;
-    gqs::Worker worker(
-        probe, [&](const gqs::Job&, std::stop_token) { started.bump(); }, idle_config());
-    worker.start();
-    REQUIRE(gqs::test::wait_until([&] { return probe.pulls_done.load() >= 1; })); // idle now
+    gqs::test::IdleWorker idle(q.puller);
     for (int i = 1; i <= 3; ++i) {
         run_child(q, {"push-one", "0"}, "push" + std::to_string(i));
         // The deadline (30 s) is far below pull_interval (10 min).
-        REQUIRE(started.wait_for(i));
+        REQUIRE(idle.started.wait_for(i));
     }
-    worker.stop(std::chrono::seconds(30));
-    CHECK(q.count(gqs::Status::Done) == 3);
+    REQUIRE(gqs::test::wait_until([&] { return q.count(gqs::Status::Done) == 3; }));
 }
 
 TEST_CASE("wake-up: several worker processes: each job pushed here runs once, without a poll",
@@ -119,17 +113,10 @@ TEST_CASE("wake-up: several worker processes: each job pushed here runs once, wi
 TEST_CASE("wake-up: a job pushed through another Connection in this process wakes the worker",
           "[wakeup][sqlite]") {
     Queue q;
-    ProbePuller probe(q.puller);
-    Counter started;
-    gqs::Worker worker(
-        probe, [&](const gqs::Job&, std::stop_token) { started.bump(); }, idle_config());
-    worker.start();
-    auto other = q.second_connection();
-    gqs::sqlite::Pusher pusher(other);
-    REQUIRE(gqs::test::wait_until([&] { return probe.pulls_done.load() >= 1; })); // idle now
+    gqs::test::IdleWorker idle(q.puller);
+    gqs::sqlite::Pusher pusher(q.second_connection());
     pusher.push(gqs::Message{});
-    REQUIRE(started.wait_for(1));
-    worker.stop(std::chrono::seconds(30));
+    REQUIRE(idle.started.wait_for(1));
 }
 
 TEST_CASE("wake-up: another process's delayed push or completion causes no pull",
@@ -140,23 +127,17 @@ TEST_CASE("wake-up: another process's delayed push or completion causes no pull"
     gqs::sqlite::Puller other(q.second_connection());
     auto jobs = other.pull(1, std::chrono::minutes(1));
     REQUIRE(jobs.size() == 1);
-    ProbePuller probe(q.puller);
-    Counter started;
-    gqs::Worker worker(
-        probe, [&](const gqs::Job&, std::stop_token) { started.bump(); }, idle_config());
-    worker.start();
-    REQUIRE(gqs::test::wait_until([&] { return probe.pulls_done.load() >= 1; }));
-    const int before = probe.pulls.load();
+    gqs::test::IdleWorker idle(q.puller);
+    const int before = idle.probe.pulls.load();
     // Commits by others that add no ready job: a delayed push, a completion.
     run_child(q, {"push-one", "3600000"}, "delayed");
     other.complete(jobs.front());
     // Nothing to wait for: a wrong wake-up would pull within this window.
     std::this_thread::sleep_for(200ms);
-    CHECK(probe.pulls.load() == before);
+    CHECK(idle.probe.pulls.load() == before);
     // A ready job then wakes it.
     run_child(q, {"push-one", "0"}, "ready");
-    REQUIRE(started.wait_for(1));
-    worker.stop(std::chrono::seconds(30));
+    REQUIRE(idle.started.wait_for(1));
     CHECK(q.has_status(id, gqs::Status::Done));
 }
 

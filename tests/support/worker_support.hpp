@@ -9,6 +9,7 @@
 
 #include <gqs/errors.hpp>
 #include <gqs/sqlite.hpp>
+#include <gqs/worker.hpp>
 
 #include <set>
 
@@ -269,6 +270,34 @@ private:
     Puller& inner_;
     mutable std::mutex mutex_;
     std::vector<Transition> transitions_;
+};
+
+/// A started Worker (2 threads, pull_interval 10 minutes, so only a wake-up explains a start)
+/// on `puller` through a ProbePuller, whose handler counts starts. The constructor returns
+/// once the worker's first pull has returned: the worker is idle. Stops in the destructor.
+struct IdleWorker {
+    explicit IdleWorker(Puller& puller) : probe(puller) {
+        WorkerConfig config;
+        config.concurrency = 2;
+        config.pull_interval = std::chrono::minutes(10);
+        worker.emplace(
+            probe, [this](const Job&, std::stop_token) { started.bump(); }, config);
+        worker->start();
+        if (!wait_until([this] { return probe.pulls_done.load() >= 1; }))
+            throw std::runtime_error("the worker's first pull did not return");
+    }
+    ~IdleWorker() {
+        try {
+            worker->stop(std::chrono::seconds(30));
+        } catch (...) {
+        }
+    }
+    IdleWorker(const IdleWorker&) = delete;
+    IdleWorker& operator=(const IdleWorker&) = delete;
+
+    ProbePuller probe;
+    Counter started;              // handler starts
+    std::optional<Worker> worker; // declared last: stopped before the rest goes
 };
 
 } // namespace gqs::test
