@@ -76,11 +76,12 @@ Checked check(State& state, std::int64_t& version, bool& known, bool& ready) {
             now_version = sqlite3_column_int64(stmt.get(), 0);
         }
         if (known && now_version == version) return Checked::Unchanged;
-        known = true;
-        version = now_version;
         auto stmt = state.statement(has_ready_sql, "checking for ready jobs");
         stmt.bind(1, state.now());
         ready = stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
+        // Only now: a has_ready that failed leaves the change to be found again.
+        known = true;
+        version = now_version;
         return Checked::Changed;
     } catch (const std::exception&) {
         return Checked::Unchanged;
