@@ -1,0 +1,47 @@
+\set q random(0, 9)
+INSERT INTO gqs_t.jobs (id, created_at, updated_at, status, attempts, next_run_at, metadata, payload, queue, priority)
+VALUES (encode(overlay(uuid_send(gen_random_uuid()) placing substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint << 16) from 1 for 6) from 1 for 6), 'hex')::uuid, statement_timestamp(), statement_timestamp(), 1, 0,
+        statement_timestamp() + 0 * interval '1 microsecond', '{"k":"v"}', '\x78787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878', 'q' || :q, 5);
+WITH expired AS MATERIALIZED (
+    SELECT id, priority, next_run_at
+    FROM gqs_t.jobs
+    WHERE status = 2 AND locked_until < statement_timestamp()
+    ORDER BY locked_until
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), pending AS MATERIALIZED (
+    SELECT j.id, j.priority, j.next_run_at
+    FROM generate_series(0, 9) AS p(priority)
+    CROSS JOIN LATERAL (
+        SELECT id, priority, next_run_at
+        FROM gqs_t.jobs
+        WHERE status = 1 AND priority = p.priority AND next_run_at <= statement_timestamp()
+        ORDER BY next_run_at
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ) j
+    LIMIT 1
+), picked AS MATERIALIZED (
+    SELECT id FROM (TABLE expired UNION ALL TABLE pending) c
+    ORDER BY priority, next_run_at, id
+    LIMIT 1
+)
+UPDATE gqs_t.jobs j SET
+    status       = CASE WHEN j.cancelled THEN 4 ELSE 2 END,
+    attempts     = CASE WHEN j.cancelled THEN j.attempts ELSE j.attempts + 1 END,
+    locked_until = CASE WHEN j.cancelled THEN NULL
+                        ELSE statement_timestamp() + 30000000 * interval '1 microsecond' END,
+    updated_at   = statement_timestamp(),
+    errors       = CASE WHEN j.status = 2 THEN
+                       jsonb_path_query_array(coalesce(j.errors, '[]'), '$[last - 18 to last]')
+                       || jsonb_build_array(jsonb_build_object(
+                              'at', (extract(epoch FROM statement_timestamp()) * 1000000)::bigint,
+                              'attempt', j.attempts,
+                              'message', CASE WHEN j.cancelled THEN 'cancelled' ELSE 'lease expired' END))
+                   ELSE j.errors END
+FROM picked
+WHERE j.id = picked.id
+RETURNING j.id, j.created_at, j.updated_at, j.status, j.attempts, j.locked_until, j.next_run_at,
+          j.metadata, j.payload, j.queue, j.priority, j.unique_key, j.errors, j.cancelled \gset
+UPDATE gqs_t.jobs SET status = 3, locked_until = NULL, updated_at = statement_timestamp()
+WHERE id = :id AND status = 2 AND attempts = :attempts RETURNING updated_at;

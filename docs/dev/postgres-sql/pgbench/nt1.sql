@@ -1,0 +1,1 @@
+SELECT pg_notify('gqs.gqs_s', 'q1');

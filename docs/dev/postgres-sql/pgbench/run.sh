@@ -1,0 +1,12 @@
+#!/bin/bash
+# usage: run.sh label script clients sync [extra pgbench args...]
+. /tmp/pg-research/env.sh
+cd /tmp/pg-research/bench
+label=$1; script=$2; c=$3; sync=$4; shift 4
+res=()
+for i in 1 2 3; do
+  t=$(PGOPTIONS="-c synchronous_commit=$sync" nice -n 19 pgbench -n -M prepared -f $script -c $c -j $c -T 5 "$@" 2>&1 | grep -E '^tps' | awk '{print $3}')
+  res+=(${t%.*})
+done
+sorted=$(printf '%s\n' "${res[@]}" | sort -n | tr '\n' ' ')
+echo "$label | c=$c sync=$sync | runs: $sorted" | tee -a results.txt

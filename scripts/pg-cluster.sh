@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for gqs's tests: unix socket only (no TCP), trust auth,
+# durability off (fsync=off etc.: a crash of the *machine* may corrupt it, which is fine for a
+# cluster that lives for one test run; killing server processes is still safe).
+#
+#   pg-cluster.sh start DIR   initdb + start a cluster in DIR (created if missing, must be empty
+#                             or an earlier pg-cluster.sh DIR), create the database, print the
+#                             libpq conninfo on stdout (nothing else goes to stdout)
+#   pg-cluster.sh stop DIR    stop it (pg_ctl -m fast) and remove DIR; a missing DIR is not an error
+#   pg-cluster.sh status DIR  exit 0 and print the conninfo if it runs, exit 3 if not
+#   pg-cluster.sh available   exit 0 if the server binaries are installed, else 1 (and why)
+#
+# As root the server runs as the `postgres` user (initdb refuses root): DIR is chowned to it,
+# so DIR may come from `mktemp -d` (0700 root) but its parents must be traversable by postgres
+# (/tmp is; /root is not). As any other user the server runs as that user. Either way the
+# superuser is named `postgres` and auth is trust, so the conninfo is the same.
+#
+# Environment: PG_BINDIR (server binaries; default: newest /usr/lib/postgresql/*/bin, else
+# initdb on PATH), GQS_PG_PORT (default 5432: only names the socket file, no TCP port is
+# opened, so it cannot clash with another cluster whose socket is elsewhere),
+# GQS_PG_DBNAME (default gqs), GQS_PG_MAX_CONNECTIONS (default 200).
+set -euo pipefail
+
+die() { echo "pg-cluster: error: $*" >&2; exit 1; }
+note() { echo "pg-cluster: $*" >&2; }
+
+[ "${1:-}" = available ] && set -- available /nonexistent/gqs-pg
+[ $# -eq 2 ] || die "usage: $0 start|stop|status DIR, or: $0 available"
+cmd=$1
+dir=$(realpath -m -- "$2")
+port=${GQS_PG_PORT:-5432}
+dbname=${GQS_PG_DBNAME:-gqs}
+max_connections=${GQS_PG_MAX_CONNECTIONS:-200}
+data="$dir/data"
+log="$dir/postgres.log"
+marker="$dir/.gqs-pg-cluster"
+
+case "$dir" in
+/ | /tmp | /var/tmp | "${HOME:-/}" | /home | /root) die "refusing to use $dir itself" ;;
+esac
+# The path goes unquoted into postgresql.conf (where ',' separates socket dirs) and into the
+# conninfo: allow only plain characters rather than escape.
+[[ "$dir" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "DIR must match [A-Za-z0-9._/+-]+: $dir"
+[[ "$port" =~ ^[0-9]+$ && "$dbname" =~ ^[a-z_][a-z0-9_]*$ ]] || die "bad GQS_PG_PORT/GQS_PG_DBNAME"
+# A unix socket path is at most 107 bytes (sun_path); postgres would refuse to start.
+sock="$dir/.s.PGSQL.$port"
+[ ${#sock} -le 107 ] || die "socket path too long (${#sock} > 107 bytes): $sock"
+
+conninfo="host=$dir port=$port dbname=$dbname user=postgres"
+
+find_bindir() { # sets bindir, or fails saying why
+    if [ -n "${PG_BINDIR:-}" ]; then
+        bindir=$PG_BINDIR
+    elif compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+        # the newest version with a server (postgresql-client-N has a bin/ without initdb)
+        bindir=$(dirname "$(printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
+    elif command -v initdb >/dev/null; then
+        bindir=$(dirname "$(command -v initdb)")
+    else
+        die "no PostgreSQL server found (Debian: apt-get install postgresql; or set PG_BINDIR)"
+    fi
+    local b
+    for b in initdb pg_ctl psql; do
+        [ -x "$bindir/$b" ] || die "$bindir/$b missing (set PG_BINDIR)"
+    done
+}
+
+# Runs a server command as the cluster's owner, from inside DIR (as root, runuser keeps the
+# cwd, and postgres cannot enter e.g. /root: initdb/pg_ctl would warn or fail).
+as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd "$dir" && runuser -u postgres -- "$@")
+    else
+        (cd "$dir" && "$@")
+    fi
+}
+
+running() { # 0 if the cluster in DIR answers pg_ctl status
+    [ -f "$data/PG_VERSION" ] && as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1
+}
+
+psql_admin() { # as the *calling* user: proves that it can use the socket
+    "$bindir/psql" "host=$dir port=$port dbname=postgres user=postgres" \
+        -X -q -At -v ON_ERROR_STOP=1 "$@"
+}
+
+start() {
+    find_bindir
+    if [ -f "$marker" ]; then
+        if running; then
+            note "already running in $dir"
+            echo "$conninfo"
+            return
+        fi
+        note "restarting the existing cluster in $dir"
+    else
+        if [ -e "$dir" ] && [ -n "$(ls -A -- "$dir")" ]; then
+            die "$dir is not empty and was not made by pg-cluster.sh"
+        fi
+        local created=0
+        [ -e "$dir" ] || created=1
+        mkdir -p -- "$dir"
+        chmod 0700 -- "$dir"
+        if [ "$(id -u)" -eq 0 ]; then
+            id postgres >/dev/null 2>&1 || die "no postgres user (is the postgresql package installed?)"
+            chown postgres: -- "$dir"
+            if ! runuser -u postgres -- test -w "$dir" -a -x "$dir"; then
+                [ "$created" = 0 ] || rmdir -- "$dir"
+                die "user postgres cannot write $dir: a parent directory is not traversable"
+            fi
+        fi
+        touch "$marker"
+        # -N: no fsync of the new files (throwaway); --locale=C: no dependence on the
+        # caller's LANG or on generated locales.
+        if ! as_owner "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C -N \
+            >"$dir/initdb.log" 2>&1; then
+            cat "$dir/initdb.log" >&2
+            die "initdb failed (log above, cluster dir left in place: $dir)"
+        fi
+        as_owner tee -a "$data/postgresql.conf" >/dev/null <<EOF
+
+# pg-cluster.sh: throwaway test cluster
+listen_addresses = ''
+unix_socket_directories = '$dir'
+unix_socket_permissions = 0777
+port = $port
+max_connections = $max_connections
+# durability off: nothing here must survive a machine crash
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+# helps to read a hanging parallel test
+log_lock_waits = on
+log_line_prefix = '%m [%p] %q%a@%d '
+EOF
+    fi
+    if ! as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null; then
+        tail -n 30 "$log" >&2 || true
+        die "the server did not start (log above: $log)"
+    fi
+    if [ "$(psql_admin -c "SELECT count(*) FROM pg_database WHERE datname = '$dbname'")" = 0 ]; then
+        psql_admin -c "CREATE DATABASE $dbname" || die "CREATE DATABASE $dbname failed"
+    fi
+    echo "$conninfo"
+}
+
+stop() {
+    if [ ! -e "$dir" ]; then
+        note "$dir does not exist: nothing to stop"
+        return
+    fi
+    if [ -z "$(ls -A -- "$dir")" ]; then # a start that failed before initdb
+        rmdir -- "$dir"
+        return
+    fi
+    [ -f "$marker" ] || die "refusing to stop/remove $dir: not made by pg-cluster.sh"
+    find_bindir
+    if running; then
+        if ! as_owner "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null; then
+            note "fast shutdown failed, trying immediate"
+            as_owner "$bindir/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null ||
+                die "cannot stop the server in $dir (left in place)"
+        fi
+    fi
+    rm -rf -- "$dir"
+}
+
+case "$cmd" in
+start) start ;;
+stop) stop ;;
+available) find_bindir ;;
+status)
+    find_bindir
+    if [ -f "$marker" ] && running; then echo "$conninfo"; else exit 3; fi
+    ;;
+*) die "usage: $0 start|stop|status DIR, or: $0 available" ;;
+esac
