@@ -28,3 +28,28 @@ if(NOT TARGET nlohmann_json::nlohmann_json)
     "gqs needs nlohmann_json (target nlohmann_json::nlohmann_json). "
     "On Debian: apt-get install nlohmann-json3-dev")
 endif()
+
+# libpq, for the PostgreSQL backend (gqs::postgres). Optional: SQLite-only users never need
+# it. CMake's FindPostgreSQL needs only libpq-dev (no server headers); pkg-config is the
+# fallback for systems whose libpq CMake's module does not find.
+if(NOT GQS_POSTGRES STREQUAL "OFF")
+  if(NOT TARGET PostgreSQL::PostgreSQL)
+    find_package(PostgreSQL QUIET)
+  endif()
+  if(NOT TARGET PostgreSQL::PostgreSQL)
+    find_package(PkgConfig QUIET)
+    if(PkgConfig_FOUND)
+      pkg_check_modules(PQ QUIET IMPORTED_TARGET libpq)
+      if(TARGET PkgConfig::PQ)
+        add_library(PostgreSQL::PostgreSQL ALIAS PkgConfig::PQ)
+      endif()
+    endif()
+  endif()
+  # CI (GQS_REQUIRE_POSTGRES=1 in the environment) must not quietly lose the backend's tests.
+  if(NOT TARGET PostgreSQL::PostgreSQL AND
+     (GQS_POSTGRES STREQUAL "ON" OR "$ENV{GQS_REQUIRE_POSTGRES}" STREQUAL "1"))
+    message(FATAL_ERROR "the PostgreSQL backend is required (GQS_POSTGRES=ON or "
+                        "GQS_REQUIRE_POSTGRES=1) but libpq was not found "
+                        "(Debian: apt-get install libpq-dev)")
+  endif()
+endif()

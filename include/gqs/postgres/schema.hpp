@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// Creating and checking gqs's tables in PostgreSQL.
+#pragma once
+
+#include <gqs/postgres/connection.hpp>
+
+namespace gqs::postgres {
+
+/// The schema version this build creates and reads (the same numbering as SQLite's: the
+/// PostgreSQL tables start at version 2, with queues, priorities, unique keys and errors).
+inline constexpr int schema_version = 2;
+
+/// Creates the schema (if missing), the `jobs` table, its indexes and the version table, in
+/// one transaction under an advisory lock (several processes may call it at once). Creates
+/// only what is missing, so on a current database it writes nothing and takes no lock on
+/// `jobs`. Throws SchemaMismatch for a `jobs` or `gqs_schema` table that is not gqs's, or a
+/// newer version; StorageError if PostgreSQL fails (nothing is changed then).
+void init_db(Connection& connection);
+
+/// The version recorded in the schema's `gqs_schema` table; 0 if there is none. Throws
+/// StorageError if PostgreSQL fails.
+[[nodiscard]] int stored_schema_version(Connection& connection);
+
+} // namespace gqs::postgres

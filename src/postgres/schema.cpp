@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// init_db for PostgreSQL: one transaction under an advisory lock, creating only what is
+// missing (docs/dev/postgres-sql-research.md, section 1).
+#include "connection_impl.hpp"
+
+#include <gqs/postgres/schema.hpp>
+
+#include <array>
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+namespace gqs::postgres {
+
+namespace {
+
+// Every `{s}` in `text` replaced by the quoted schema name.
+std::string in_schema(const detail::State& state, std::string text) {
+    for (auto at = text.find("{s}"); at != std::string::npos; at = text.find("{s}", at))
+        text.replace(at, 3, state.schema_ident);
+    return text;
+}
+
+// The columns of gqs's tables as the catalog shows them ("name type", in order).
+constexpr const char* jobs_columns =
+    "id uuid,created_at timestamp with time zone,updated_at timestamp with time zone,"
+    "status smallint,attempts integer,locked_until timestamp with time zone,"
+    "next_run_at timestamp with time zone,metadata jsonb,payload bytea,queue text,"
+    "priority smallint,unique_key text,errors jsonb,cancelled boolean";
+constexpr const char* version_columns = "id smallint,version integer";
+
+// What the schema holds, read after the advisory lock. $1: the schema name as text.
+constexpr const char* inspect_sql =
+    "SELECT to_regnamespace(quote_ident($1)) IS NOT NULL,"
+    " coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ','"
+    "   ORDER BY a.attnum) FROM pg_attribute a"
+    "   WHERE a.attrelid = to_regclass(quote_ident($1) || '.jobs') AND a.attnum > 0"
+    "   AND NOT a.attisdropped), ''),"
+    " coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ','"
+    "   ORDER BY a.attnum) FROM pg_attribute a"
+    "   WHERE a.attrelid = to_regclass(quote_ident($1) || '.gqs_schema') AND a.attnum > 0"
+    "   AND NOT a.attisdropped), ''),"
+    " coalesce((SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_index i"
+    "   JOIN pg_class c ON c.oid = i.indexrelid"
+    "   WHERE i.indrelid = to_regclass(quote_ident($1) || '.jobs')), '')";
+
+constexpr const char* create_jobs =
+    "CREATE TABLE {s}.jobs ("
+    " id uuid NOT NULL,"
+    " created_at timestamptz NOT NULL,"
+    " updated_at timestamptz NOT NULL,"
+    " status smallint NOT NULL,"
+    " attempts integer NOT NULL DEFAULT 0,"
+    " locked_until timestamptz,"
+    " next_run_at timestamptz NOT NULL,"
+    " metadata jsonb,"
+    " payload bytea NOT NULL,"
+    " queue text NOT NULL DEFAULT 'default',"
+    " priority smallint NOT NULL DEFAULT 0,"
+    " unique_key text,"
+    " errors jsonb,"
+    " cancelled boolean NOT NULL DEFAULT false,"
+    " CONSTRAINT jobs_pkey PRIMARY KEY (id),"
+    " CONSTRAINT jobs_status_check CHECK (status BETWEEN 1 AND 4),"
+    " CONSTRAINT jobs_attempts_check CHECK (attempts >= 0),"
+    " CONSTRAINT jobs_queue_check CHECK (octet_length(queue) BETWEEN 1 AND 127),"
+    " CONSTRAINT jobs_priority_check CHECK (priority BETWEEN 0 AND 9),"
+    " CONSTRAINT jobs_unique_key_check CHECK (unique_key IS NULL OR"
+    "   octet_length(unique_key) BETWEEN 1 AND 1024),"
+    " CONSTRAINT jobs_errors_check CHECK (errors IS NULL OR jsonb_typeof(errors) = 'array')"
+    ") WITH (autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 5000,"
+    " autovacuum_vacuum_insert_scale_factor = 0.0, autovacuum_vacuum_insert_threshold = 20000,"
+    " autovacuum_analyze_scale_factor = 0.0, autovacuum_analyze_threshold = 20000,"
+    " autovacuum_vacuum_cost_delay = 0)";
+
+// The partial indexes, each holding only the statuses its queries read; status values stay
+// literals so that a generic plan can use them.
+constexpr std::array<std::pair<const char*, const char*>, 6> indexes{{
+    {"jobs_pkey", nullptr}, // made with the table
+    {"jobs_ready", "CREATE INDEX jobs_ready ON {s}.jobs (priority, next_run_at) WHERE status = 1"},
+    {"jobs_ready_queue",
+     "CREATE INDEX jobs_ready_queue ON {s}.jobs (queue, priority, next_run_at) WHERE status = 1"},
+    {"jobs_leased", "CREATE INDEX jobs_leased ON {s}.jobs (locked_until) WHERE status = 2"},
+    {"jobs_finished", "CREATE INDEX jobs_finished ON {s}.jobs (status, updated_at, queue)"
+                      " WHERE status IN (3, 4)"},
+    {"jobs_unique_key", "CREATE UNIQUE INDEX jobs_unique_key ON {s}.jobs (queue, unique_key)"
+                        " WHERE unique_key IS NOT NULL AND status IN (1, 2)"},
+}};
+
+bool listed(const std::string& list, const char* name) {
+    const std::string wanted = std::string(",") + name + ",";
+    return ("," + list + ",").find(wanted) != std::string::npos;
+}
+
+int read_version(detail::State& state) {
+    auto r = state.exec(in_schema(state, "SELECT version FROM {s}.gqs_schema WHERE id = 1"), {},
+                        "reading the gqs schema version");
+    return PQntuples(r.get()) == 0 ? 0 : std::atoi(PQgetvalue(r.get(), 0, 0));
+}
+
+} // namespace
+
+void init_db(Connection& connection) {
+    auto& state = detail::Access::state(connection);
+    std::lock_guard lock(state.mutex);
+    const char* doing = "initialising the gqs schema";
+    state.exec("BEGIN", {}, doing);
+    try {
+        // One init at a time per schema name, across processes and machines ("gqs\0").
+        state.exec("SELECT pg_advisory_xact_lock(1735488256, hashtext($1))", {state.schema.c_str()},
+                   doing);
+        auto found = state.exec(inspect_sql, {state.schema.c_str()}, doing);
+        const bool has_schema = std::string_view(PQgetvalue(found.get(), 0, 0)) == "t";
+        const std::string jobs = PQgetvalue(found.get(), 0, 1);
+        const std::string version_table = PQgetvalue(found.get(), 0, 2);
+        const std::string index_names = PQgetvalue(found.get(), 0, 3);
+        const std::string where = "schema " + state.schema;
+        if (!version_table.empty() && version_table != version_columns)
+            throw SchemaMismatch("gqs: " + where + " has a gqs_schema table that is not gqs's");
+        if (!jobs.empty() && jobs != jobs_columns)
+            throw SchemaMismatch("gqs: " + where + " has a `jobs` table that is not gqs's");
+        if (!version_table.empty()) {
+            const int version = read_version(state);
+            if (version > schema_version)
+                throw SchemaMismatch("gqs: " + where + " has gqs schema version " +
+                                     std::to_string(version) + ", newer than this build's " +
+                                     std::to_string(schema_version) + "; upgrade gqs");
+        }
+        // Only what is missing: CREATE INDEX IF NOT EXISTS on an existing index would still
+        // lock `jobs` against every writer, and CREATE SCHEMA IF NOT EXISTS needs the CREATE
+        // privilege even when the schema exists.
+        if (!has_schema) state.exec(in_schema(state, "CREATE SCHEMA {s}"), {}, doing);
+        if (jobs.empty()) state.exec(in_schema(state, create_jobs), {}, doing);
+        for (const auto& [name, sql] : indexes)
+            if (sql != nullptr && !listed(index_names, name))
+                state.exec(in_schema(state, sql), {}, doing);
+        if (version_table.empty())
+            state.exec(in_schema(state, "CREATE TABLE {s}.gqs_schema ("
+                                        " id smallint NOT NULL PRIMARY KEY CHECK (id = 1),"
+                                        " version integer NOT NULL CHECK (version >= 1))"),
+                       {}, doing);
+        const std::string version = std::to_string(schema_version);
+        state.exec(in_schema(state, "INSERT INTO {s}.gqs_schema (id, version) VALUES (1, $1)"
+                                    " ON CONFLICT (id) DO UPDATE SET version = excluded.version"
+                                    " WHERE gqs_schema.version < excluded.version"),
+                   {version.c_str()}, doing);
+        state.exec("COMMIT", {}, doing);
+    } catch (...) {
+        if (PQstatus(state.conn.get()) == CONNECTION_OK)
+            detail::Result(PQexec(state.conn.get(), "ROLLBACK"));
+        throw;
+    }
+}
+
+int stored_schema_version(Connection& connection) {
+    auto& state = detail::Access::state(connection);
+    std::lock_guard lock(state.mutex);
+    auto r = state.exec("SELECT to_regclass(quote_ident($1) || '.gqs_schema') IS NOT NULL",
+                        {state.schema.c_str()}, "reading the gqs schema version");
+    if (std::string_view(PQgetvalue(r.get(), 0, 0)) != "t") return 0;
+    return read_version(state);
+}
+
+} // namespace gqs::postgres

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+// The PostgreSQL backend's connection and init_db, against the server scripts/test.sh starts.
+#include "support/catch.hpp"
+#include "support/postgres_schema.hpp"
+
+#include <gqs/postgres.hpp>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+using gqs::test::PgSchema;
+
+namespace {
+
+std::shared_ptr<gqs::postgres::Connection> open(const PgSchema& s) {
+    gqs::postgres::Options options;
+    options.schema = s.name();
+    return gqs::postgres::Connection::open(s.conninfo(), options);
+}
+
+} // namespace
+
+TEST_CASE("postgres: open refuses a server that is not there, naming the failure", "[postgres]") {
+    PgSchema s; // skips without a server
+    try {
+        (void)gqs::postgres::Connection::open("host=/nonexistent/gqs dbname=nope");
+        FAIL("open did not throw");
+    } catch (const gqs::StorageError& e) {
+        CHECK(e.kind() == gqs::StorageErrorKind::ConnectionLost);
+        CHECK(std::string(e.what()).find("connecting") != std::string::npos);
+    }
+    gqs::postgres::Options empty;
+    empty.schema = "";
+    CHECK_THROWS_AS(gqs::postgres::Connection::open(s.conninfo(), empty), std::invalid_argument);
+}
+
+TEST_CASE("postgres: init_db creates the schema, the table, its indexes and the version",
+          "[postgres][schema]") {
+    PgSchema s;
+    auto db = open(s);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 0);
+    gqs::postgres::init_db(*db);
+    CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
+    const std::string q = "'\"" + s.name() + "\".jobs'";
+    CHECK(s.exec("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_index i JOIN "
+                 "pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = " +
+                 q + "::regclass") ==
+          "jobs_finished,jobs_leased,jobs_pkey,jobs_ready,jobs_ready_queue,jobs_unique_key");
+    CHECK(s.exec("SELECT pg_get_indexdef(('\"" + s.name() + "\".jobs_ready')::regclass)")
+              .find("WHERE (status = 1)") != std::string::npos);
+    // The CHECKs refuse what the SQLite schema refuses.
+    const std::string jobs = "\"" + s.name() + "\".jobs";
+    const std::string insert = "INSERT INTO " + jobs +
+                               " (id, created_at, updated_at, status, next_run_at, payload, queue,"
+                               " priority) VALUES (gen_random_uuid(), now(), now(), 1, now(), '',";
+    CHECK_NOTHROW(s.exec(insert + " 'q', 0)"));
+    CHECK_THROWS(s.exec(insert + " '', 0)"));
+    CHECK_THROWS(s.exec(insert + " 'q', 10)"));
+}
+
+TEST_CASE("postgres: init_db is idempotent, keeps rows and writes nothing the second time",
+          "[postgres][schema]") {
+    PgSchema s;
+    auto db = open(s);
+    gqs::postgres::init_db(*db);
+    const std::string jobs = "\"" + s.name() + "\".jobs";
+    s.exec("INSERT INTO " + jobs +
+           " (id, created_at, updated_at, status, next_run_at, payload)"
+           " VALUES (gen_random_uuid(), now(), now(), 1, now(), 'keep')");
+    const auto xid_before = s.exec("SELECT xmin::text FROM \"" + s.name() + "\".gqs_schema");
+    gqs::postgres::init_db(*db);
+    gqs::postgres::init_db(*open(s));
+    CHECK(s.exec("SELECT count(*) FROM " + jobs) == "1");
+    // The version row was not rewritten.
+    CHECK(s.exec("SELECT xmin::text FROM \"" + s.name() + "\".gqs_schema") == xid_before);
+}
+
+TEST_CASE("postgres: init_db from several connections at once: each succeeds",
+          "[postgres][schema][concurrency]") {
+    PgSchema s;
+    constexpr int threads = 4;
+    std::atomic<int> failures{0};
+    std::atomic<int> ready{0};
+    {
+        std::vector<std::jthread> pool;
+        for (int i = 0; i < threads; ++i)
+            pool.emplace_back([&] {
+                try {
+                    auto db = open(s);
+                    ++ready;
+                    while (ready.load() < threads)
+                        std::this_thread::yield();
+                    gqs::postgres::init_db(*db);
+                } catch (...) {
+                    ++failures;
+                }
+            });
+    }
+    CHECK(failures.load() == 0);
+    CHECK(gqs::postgres::stored_schema_version(*open(s)) == gqs::postgres::schema_version);
+}
+
+TEST_CASE("postgres: init_db refuses another program's tables and a newer version",
+          "[postgres][schema]") {
+    PgSchema s;
+    s.exec("CREATE SCHEMA \"" + s.name() + "\"");
+    SECTION("another program's jobs table") {
+        s.exec("CREATE TABLE \"" + s.name() + "\".jobs (name text)");
+        CHECK_THROWS_AS(gqs::postgres::init_db(*open(s)), gqs::SchemaMismatch);
+        // Nothing was added beside it.
+        CHECK(s.exec("SELECT count(*) FROM pg_tables WHERE schemaname = '" + s.name() + "'") ==
+              "1");
+    }
+    SECTION("a newer gqs schema") {
+        auto db = open(s);
+        gqs::postgres::init_db(*db);
+        s.exec("UPDATE \"" + s.name() + "\".gqs_schema SET version = 99");
+        try {
+            gqs::postgres::init_db(*db);
+            FAIL("init_db accepted a newer schema");
+        } catch (const gqs::SchemaMismatch& e) {
+            CHECK(std::string(e.what()).find("newer than this build") != std::string::npos);
+        }
+    }
+}
