@@ -64,11 +64,14 @@ Conn connect(const std::string& conninfo) {
 
 } // namespace
 
+void State::reconnect_if_broken() {
+    // The call that found the connection broken has thrown, with its transaction lost as a
+    // whole: nothing is half-applied, and the next call starts on a new connection.
+    if (PQstatus(conn.get()) != CONNECTION_OK) conn = connect(conninfo);
+}
+
 Result State::exec(const std::string& sql, const std::vector<const char*>& params,
                    std::string_view doing) {
-    // A connection that broke is made again before the next call; the call that found it
-    // broken has already thrown, so nothing is half-applied.
-    if (PQstatus(conn.get()) != CONNECTION_OK) conn = connect(conninfo);
     Result result(PQexecParams(conn.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
                                params.data(), nullptr, nullptr, 0));
     const auto status = PQresultStatus(result.get());

@@ -38,9 +38,12 @@ struct State {
     std::string schema;       // as given
     std::string schema_ident; // quoted for SQL text
 
+    /// Connects again if the connection broke. Call at the start of each gqs operation, never
+    /// inside one: a statement that runs on a new connection would run outside the
+    /// operation's transaction. Caller holds `mutex`.
+    void reconnect_if_broken();
     /// Runs `sql` with text parameters (nullptr: NULL); throws StorageError (naming `doing`
-    /// and the SQLSTATE) unless it succeeds. Reconnects first if the connection broke.
-    /// Caller holds `mutex`.
+    /// and the SQLSTATE) unless it succeeds. Caller holds `mutex`.
     Result exec(const std::string& sql, const std::vector<const char*>& params,
                 std::string_view doing);
 };

@@ -104,6 +104,7 @@ void init_db(Connection& connection) {
     auto& state = detail::Access::state(connection);
     std::lock_guard lock(state.mutex);
     const char* doing = "initialising the gqs schema";
+    state.reconnect_if_broken();
     state.exec("BEGIN", {}, doing);
     try {
         // One init at a time per schema name, across processes and machines ("gqs\0").
@@ -155,6 +156,7 @@ void init_db(Connection& connection) {
 int stored_schema_version(Connection& connection) {
     auto& state = detail::Access::state(connection);
     std::lock_guard lock(state.mutex);
+    state.reconnect_if_broken();
     auto r = state.exec("SELECT to_regclass(quote_ident($1) || '.gqs_schema') IS NOT NULL",
                         {state.schema.c_str()}, "reading the gqs schema version");
     if (std::string_view(PQgetvalue(r.get(), 0, 0)) != "t") return 0;

@@ -125,3 +125,22 @@ TEST_CASE("postgres: init_db refuses another program's tables and a newer versio
         }
     }
 }
+
+TEST_CASE("postgres: a call that finds its connection killed throws, and the next reconnects",
+          "[postgres]") {
+    PgSchema s;
+    auto db = open(s);
+    gqs::postgres::init_db(*db);
+    // The server ends the session (as an administrator or a restart would). An idle session's
+    // last query names the schema, which tells it apart from other tests' sessions.
+    CHECK(s.exec("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> "
+                 "pg_backend_pid() AND query LIKE '%" +
+                 s.name() + "%'") == "1");
+    try {
+        (void)gqs::postgres::stored_schema_version(*db);
+        FAIL("the call on a killed connection did not throw");
+    } catch (const gqs::StorageError& e) {
+        CHECK(e.kind() == gqs::StorageErrorKind::ConnectionLost);
+    }
+    CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
+}
