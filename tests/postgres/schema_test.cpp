@@ -131,6 +131,7 @@ TEST_CASE("postgres: a call that finds its connection killed throws, and the nex
     PgSchema s;
     auto db = open(s);
     gqs::postgres::init_db(*db);
+    REQUIRE(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
     // The server ends the session (as an administrator or a restart would). An idle session's
     // last query names the schema, which tells it apart from other tests' sessions.
     CHECK(s.exec("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> "
