@@ -138,7 +138,7 @@ TEST_CASE("connection: WAL checkpoints run on a background thread", "[connection
 TEST_CASE("connection: adopts a database the caller configured", "[connection][sqlite]") {
     TempDb tmp;
     SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    gqs::test::exec(raw, "PRAGMA journal_mode=DELETE");
+    raw.exec("PRAGMA journal_mode=DELETE");
     auto db = std::make_shared<gqs::sqlite::Connection>(std::move(raw));
     gqs::sqlite::init_db(*db);
     CHECK(query_text(*db, "PRAGMA journal_mode") == "delete");
@@ -256,16 +256,14 @@ TEST_CASE("schema: files init_db refuses are not modified, byte for byte", "[sch
     {
         SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         SECTION("another program's jobs table") {
-            gqs::test::exec(raw, "CREATE TABLE jobs (name TEXT); INSERT INTO jobs VALUES ('x')");
+            raw.exec("CREATE TABLE jobs (name TEXT); INSERT INTO jobs VALUES ('x')");
         }
         SECTION("a newer gqs schema") {
-            gqs::test::exec(
-                raw, "CREATE TABLE gqs_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);"
+            raw.exec("CREATE TABLE gqs_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);"
                      "INSERT INTO gqs_schema VALUES (1, 7)");
         }
         SECTION("another program's gqs_schema table") {
-            gqs::test::exec(
-                raw, "CREATE TABLE gqs_schema (name TEXT); INSERT INTO gqs_schema VALUES ('x')");
+            raw.exec("CREATE TABLE gqs_schema (name TEXT); INSERT INTO gqs_schema VALUES ('x')");
         }
     }
     auto before = gqs::test::read_file(tmp.path());
@@ -328,7 +326,7 @@ TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
     {
         // An application that shares the file may have moved user_version on since.
         SQLite::Database raw(tmp.path(), SQLite::OPEN_READWRITE);
-        gqs::test::exec(raw, std::string("PRAGMA user_version = ") + app_version);
+        raw.exec(std::string("PRAGMA user_version = ") + app_version);
     }
     auto db = gqs::sqlite::Connection::open(tmp.path());
     CHECK(gqs::sqlite::stored_schema_version(*db) == 1);

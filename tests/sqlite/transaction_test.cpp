@@ -38,13 +38,6 @@ gqs::Message receipt(const std::string& order) {
     return m;
 }
 
-gqs::WorkerConfig idle_config() {
-    gqs::WorkerConfig config;
-    config.concurrency = 2;
-    config.pull_interval = std::chrono::minutes(10); // a poll cannot explain a wake-up
-    return config;
-}
-
 } // namespace
 
 TEST_CASE("transaction: commit stores the app's rows and the job, then wakes the worker",
@@ -220,7 +213,7 @@ TEST_CASE("transaction: a worker on a second Connection goes on after the app's 
     auto app = q.second_connection();
     gqs::sqlite::Pusher app_pusher(app);
     Counter done;
-    gqs::WorkerConfig config = idle_config();
+    gqs::WorkerConfig config = gqs::test::idle_config();
     gqs::Worker worker(
         q.puller, [&](const gqs::Job&, std::stop_token) { done.bump(); }, config);
     worker.start();

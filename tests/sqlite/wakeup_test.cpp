@@ -22,14 +22,6 @@ using gqs::test::Queue;
 
 namespace {
 
-// A poll cannot explain a wake-up within the test's deadline.
-gqs::WorkerConfig idle_config() {
-    gqs::WorkerConfig config;
-    config.concurrency = 2;
-    config.pull_interval = std::chrono::minutes(10);
-    return config;
-}
-
 // Runs the test child in `mode` against the queue's file and waits for it to succeed.
 void run_child(Queue& q, const std::vector<std::string>& args, const std::string& name) {
     std::vector<std::string> all = args;
@@ -146,8 +138,8 @@ TEST_CASE("wake-up: the watcher runs while a worker does, one per Connection", "
     const int at_start = inotify_fds();
     auto noop = [](const gqs::Job&, std::stop_token) {};
     {
-        gqs::Worker first(q.puller, noop, idle_config());
-        gqs::Worker second(q.puller, noop, idle_config());
+        gqs::Worker first(q.puller, noop, gqs::test::idle_config());
+        gqs::Worker second(q.puller, noop, gqs::test::idle_config());
         first.start();
         second.start();
         REQUIRE(gqs::test::wait_until([&] { return inotify_fds() == at_start + 1; }));
@@ -167,7 +159,8 @@ TEST_CASE("wake-up: a deleted or replaced database file leaves no watcher spinni
     Queue q;
     Counter started;
     gqs::Worker worker(
-        q.puller, [&](const gqs::Job&, std::stop_token) { started.bump(); }, idle_config());
+        q.puller, [&](const gqs::Job&, std::stop_token) { started.bump(); },
+        gqs::test::idle_config());
     worker.start();
     REQUIRE(gqs::test::wait_until([&] { return inotify_fds() >= 1; }));
     const bool replace = GENERATE(false, true);

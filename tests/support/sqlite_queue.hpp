@@ -30,9 +30,6 @@ inline std::string query_text(gqs::sqlite::Connection& connection, const std::st
     return connection.with_database([&](SQLite::Database& db) { return query_text(db, sql); });
 }
 
-/// Runs SQL text on a handle the test opened itself.
-inline void exec(SQLite::Database& db, const std::string& sql) { db.exec(sql); }
-
 /// Runs SQL text under the connection's lock; SQLite::Exception passes through.
 inline void exec(gqs::sqlite::Connection& connection, const std::string& sql) {
     connection.with_database([&](SQLite::Database& db) { db.exec(sql); });

@@ -272,16 +272,22 @@ private:
     std::vector<Transition> transitions_;
 };
 
-/// A started Worker (2 threads, pull_interval 10 minutes, so only a wake-up explains a start)
+/// A worker config for wake-up tests: 2 threads and a pull_interval of 10 minutes, so that only
+/// a wake-up explains a job starting within a test's deadline.
+inline WorkerConfig idle_config() {
+    WorkerConfig config;
+    config.concurrency = 2;
+    config.pull_interval = std::chrono::minutes(10);
+    return config;
+}
+
+/// A started Worker (idle_config(), so only a wake-up explains a start)
 /// on `puller` through a ProbePuller, whose handler counts starts. The constructor returns
 /// once the worker's first pull has returned: the worker is idle. Stops in the destructor.
 struct IdleWorker {
     explicit IdleWorker(Puller& puller) : probe(puller) {
-        WorkerConfig config;
-        config.concurrency = 2;
-        config.pull_interval = std::chrono::minutes(10);
         worker.emplace(
-            probe, [this](const Job&, std::stop_token) { started.bump(); }, config);
+            probe, [this](const Job&, std::stop_token) { started.bump(); }, idle_config());
         worker->start();
         if (!wait_until([this] { return probe.pulls_done.load() >= 1; }))
             throw std::runtime_error("the worker's first pull did not return");
