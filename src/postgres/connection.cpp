@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// Connection: opening, running statements, and PostgreSQL error translation.
+// Connection: opening, running statements, PostgreSQL error translation, and push
+// notifications (in the process, and across processes through LISTEN/NOTIFY).
 #include "connection_impl.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdexcept>
+#include <thread>
+#include <unistd.h>
+#include <utility>
 
 namespace gqs::postgres {
 
@@ -37,6 +46,8 @@ namespace {
     while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
         message.pop_back();
     const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    const char* constraint =
+        result != nullptr ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : nullptr;
     // No SQLSTATE: libpq itself failed, which means the connection (class 08).
     const std::string sqlstate = state != nullptr ? state : "08006";
     std::string what = "gqs: ";
@@ -44,10 +55,17 @@ namespace {
     what += ": ";
     what += message.empty() ? "unknown error" : message;
     what += " (SQLSTATE " + sqlstate + ")";
-    throw StorageError(what, kind_of(sqlstate), 0, 0);
+    throw SqlError(what, sqlstate, constraint != nullptr ? constraint : "");
 }
 
-// Connects; throws StorageError (ConnectionLost) naming what failed.
+void check(PGconn* conn, const Result& result, std::string_view doing) {
+    const auto status = PQresultStatus(result.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+        throw_error(conn, result.get(), doing);
+}
+
+} // namespace
+
 Conn connect(const std::string& conninfo) {
     Conn conn(PQconnectdb(conninfo.c_str()));
     if (!conn) throw StorageError("gqs: connecting: out of memory", StorageErrorKind::Other, 0, 0);
@@ -57,30 +75,281 @@ Conn connect(const std::string& conninfo) {
         conn.get(), [](void*, const char*) {}, nullptr);
     // Times are compared in the database (timestamptz); the session's zone only formats.
     Result set(PQexec(conn.get(), "SET TimeZone = 'UTC'"));
-    if (PQresultStatus(set.get()) != PGRES_COMMAND_OK)
-        throw_error(conn.get(), set.get(), "setting the session's time zone");
+    check(conn.get(), set, "setting the session's time zone");
     return conn;
 }
 
-} // namespace
+std::string in_schema(std::string_view schema_ident, std::string text) {
+    for (auto at = text.find("{s}"); at != std::string::npos; at = text.find("{s}", at))
+        text.replace(at, 3, schema_ident);
+    return text;
+}
+
+std::string channel_of(const std::string& schema) {
+    // PostgreSQL's names hold 63 bytes; LISTEN would cut a longer one, pg_notify refuse it.
+    if (schema.size() + 4 <= 63) return "gqs." + schema;
+    // A stable short name for a long schema name (FNV-1a, 64 bits, in hex).
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : schema)
+        h = (h ^ c) * 1099511628211ULL;
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out = "gqs.";
+    for (int i = 60; i >= 0; i -= 4)
+        out += digits[(h >> i) & 0xF];
+    return out;
+}
+
+/// Listens on the schema's channel on a connection of its own, and calls the Connection's
+/// push callbacks when a notification arrives; after a (re)connect it calls them once, for
+/// what it may have missed. Runs while the Connection has push subscribers.
+class Listener {
+public:
+    explicit Listener(State& state) : state_(state), conninfo_(state.conninfo) {
+        if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0)
+            throw std::runtime_error("gqs: cannot make the listener's pipe");
+        thread_ = std::thread([this] { run(); });
+    }
+    ~Listener() {
+        stop_.store(true);
+        [[maybe_unused]] auto n = ::write(wake_[1], "x", 1);
+        thread_.join();
+        ::close(wake_[0]);
+        ::close(wake_[1]);
+    }
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+
+private:
+    // Waits for the socket (or, with -1, only for the stop pipe) up to `timeout_ms`; false
+    // when stopping.
+    bool wait(int socket, int timeout_ms) {
+        pollfd fds[2] = {{wake_[0], POLLIN, 0}, {socket, POLLIN, 0}};
+        const int n = ::poll(fds, socket >= 0 ? 2 : 1, timeout_ms);
+        if (n < 0 && errno != EINTR) return !stop_.load();
+        return !stop_.load();
+    }
+
+    Conn listen() {
+        Conn conn = connect(conninfo_);
+        char* quoted =
+            PQescapeIdentifier(conn.get(), state_.channel.c_str(), state_.channel.size());
+        if (quoted == nullptr)
+            throw StorageError("gqs: bad channel", StorageErrorKind::Other, 0, 0);
+        const std::string sql = std::string("LISTEN ") + quoted;
+        PQfreemem(quoted);
+        Result r(PQexec(conn.get(), sql.c_str()));
+        check(conn.get(), r, "listening for pushes");
+        return conn;
+    }
+
+    void run() {
+        int backoff_ms = 50;
+        bool reconnected = false;
+        while (!stop_.load()) {
+            Conn conn;
+            try {
+                conn = listen();
+            } catch (const std::exception&) {
+                // The server is away: the workers poll meanwhile; try again later.
+                if (!wait(-1, backoff_ms)) return;
+                backoff_ms = std::min(backoff_ms * 2, 5000);
+                continue;
+            }
+            backoff_ms = 50;
+            // Whatever was announced while no one listened is lost: look once.
+            if (std::exchange(reconnected, true)) state_.notify_push();
+            const int socket = PQsocket(conn.get());
+            while (wait(socket, -1)) {
+                if (PQconsumeInput(conn.get()) == 0) break; // connection lost: listen again
+                bool any = false;
+                while (PGnotify* n = PQnotifies(conn.get())) {
+                    // This Connection's own pushes told its callbacks already.
+                    any = any || n->be_pid != state_.backend_pid.load();
+                    PQfreemem(n);
+                }
+                if (any) state_.notify_push();
+            }
+        }
+    }
+
+    State& state_;
+    std::string conninfo_;
+    int wake_[2] = {-1, -1};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+State::State() = default;
+State::~State() = default;
 
 void State::reconnect_if_broken() {
     // The call that found the connection broken has thrown, with its transaction lost as a
     // whole: nothing is half-applied, and the next call starts on a new connection.
-    if (PQstatus(conn.get()) != CONNECTION_OK) conn = connect(conninfo);
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+        conn = connect(conninfo);
+        backend_pid = PQbackendPID(conn.get());
+        prepared.clear(); // a new session knows none of them
+    }
 }
 
 Result State::exec(const std::string& sql, const std::vector<const char*>& params,
                    std::string_view doing) {
     Result result(PQexecParams(conn.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
                                params.data(), nullptr, nullptr, 0));
-    const auto status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        throw_error(conn.get(), result.get(), doing);
+    check(conn.get(), result, doing);
     return result;
 }
 
+Result State::run(const char* sql, const Params& params, std::string_view doing) {
+    auto it = prepared.find(sql);
+    if (it == prepared.end()) {
+        std::string name = "gqs_" + std::to_string(prepared.size() + 1);
+        Result made(PQprepare(conn.get(), name.c_str(), in_schema(schema_ident, sql).c_str(),
+                              params.size(), nullptr));
+        check(conn.get(), made, doing);
+        it = prepared.emplace(sql, std::move(name)).first;
+    }
+    Result result(PQexecPrepared(conn.get(), it->second.c_str(), params.size(), params.values(),
+                                 params.lengths(), params.formats(), 1));
+    check(conn.get(), result, doing);
+    return result;
+}
+
+void State::begin(std::string_view doing) {
+    Result r(PQexec(conn.get(), "BEGIN"));
+    check(conn.get(), r, doing);
+}
+
+void State::commit(std::string_view doing) {
+    Result r(PQexec(conn.get(), "COMMIT"));
+    check(conn.get(), r, doing);
+}
+
+void State::rollback_quietly() noexcept {
+    if (PQstatus(conn.get()) == CONNECTION_OK && PQtransactionStatus(conn.get()) != PQTRANS_IDLE)
+        Result(PQexec(conn.get(), "ROLLBACK"));
+}
+
+Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
+    if (!notify) throw std::invalid_argument("gqs: on_push: empty callback");
+    std::uint64_t id = 0;
+    {
+        std::lock_guard guard(subscribers_mutex);
+        id = next_subscriber++;
+        subscribers.emplace(id, std::move(notify));
+    }
+    {
+        std::lock_guard guard(listener_mutex);
+        if (listeners_wanted++ == 0) {
+            try {
+                listener = std::make_unique<Listener>(*this);
+            } catch (const std::exception&) {
+                // No thread: other processes' jobs are found by the workers' polls.
+            }
+        }
+    }
+    return Subscription([owner = std::move(owner), id] {
+        auto& state = Access::state(*owner);
+        {
+            std::lock_guard guard(state.subscribers_mutex);
+            state.subscribers.erase(id);
+        }
+        std::lock_guard guard(state.listener_mutex);
+        if (--state.listeners_wanted == 0) state.listener.reset(); // joins its thread
+    });
+}
+
+void State::notify_push() {
+    std::lock_guard guard(subscribers_mutex);
+    for (auto& [id, notify] : subscribers) {
+        try {
+            notify();
+        } catch (...) {
+            // A callback must not throw; if one does, the push has still succeeded.
+        }
+    }
+}
+
+void State::announce_locked(std::string_view queue) noexcept {
+    // One NOTIFY per window: a burst of single pushes sends a few hundred a second, not one
+    // per job. The first push after a quiet spell is announced at once.
+    constexpr auto window = std::chrono::milliseconds(1);
+    if (!notify_owed) {
+        owed_queue = queue;
+    } else if (owed_queue != queue) {
+        owed_queue.clear(); // several queues
+    }
+    notify_owed = true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_notify < window) return;
+    try {
+        Params p;
+        p.borrow(channel);
+        p.borrow(owed_queue);
+        run("SELECT pg_notify($1::text, $2::text)", p, "announcing pushed jobs");
+        last_notify = now;
+        notify_owed = false;
+    } catch (const std::exception&) {
+        // The workers' polls find the jobs; the next operation reconnects if need be.
+    }
+}
+
+void State::announce(std::string_view queue) {
+    {
+        std::lock_guard guard(mutex);
+        announce_locked(queue);
+    }
+    notify_push();
+}
+
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
+
+State& Access::state(Transaction& tx, const Connection& expected, const char* who) {
+    if (tx.connection_ == nullptr)
+        throw std::logic_error(std::string("gqs: ") + who + ": the transaction has ended");
+    if (tx.connection_ != &expected)
+        throw std::invalid_argument(std::string("gqs: ") + who +
+                                    ": the transaction is open on another Connection");
+    auto& state = tx.connection_->impl_->state;
+    const auto status = PQtransactionStatus(state.conn.get());
+    if (status == PQTRANS_IDLE)
+        throw std::logic_error(std::string("gqs: ") + who +
+                               ": the transaction was ended by a statement of the app");
+    if (status == PQTRANS_INERROR)
+        throw std::logic_error(std::string("gqs: ") + who +
+                               ": a statement of the app failed, so PostgreSQL aborted the "
+                               "transaction; roll it back");
+    return state;
+}
+
+void Access::stored(Transaction& tx, std::string_view queue) {
+    if (!tx.pushed_) {
+        tx.pushed_ = std::string(queue);
+    } else if (*tx.pushed_ != queue) {
+        tx.pushed_->clear();
+    }
+}
+
+void Access::savepoint(State& state, const char* sql) {
+    Result r(PQexec(state.conn.get(), sql));
+    check(state.conn.get(), r, "pushing in a transaction");
+}
+
+std::int64_t micros_of(Duration d) noexcept {
+    constexpr std::int64_t max_ms = 250'000LL * 31'557'600LL * 1000LL; // 250,000 years
+    return std::min<std::int64_t>(d.count(), max_ms) * 1000;
+}
+
+std::unique_lock<gqs::detail::Gate> State::enter() {
+    std::unique_lock lock(mutex);
+    reconnect_if_broken();
+    return lock;
+}
+
+void require(const std::shared_ptr<Connection>& connection, const char* who) {
+    if (!connection)
+        throw std::invalid_argument(std::string("gqs: ") + who + " needs a connection");
+}
 
 } // namespace detail
 
@@ -90,7 +359,9 @@ std::shared_ptr<Connection> Connection::open(const std::string& conninfo, const 
     auto& state = impl->state;
     state.conninfo = conninfo;
     state.schema = options.schema;
+    state.channel = detail::channel_of(options.schema);
     state.conn = detail::connect(conninfo);
+    state.backend_pid = PQbackendPID(state.conn.get());
     char* quoted =
         PQescapeIdentifier(state.conn.get(), options.schema.c_str(), options.schema.size());
     if (quoted == nullptr)
@@ -98,6 +369,82 @@ std::shared_ptr<Connection> Connection::open(const std::string& conninfo, const 
     state.schema_ident = quoted;
     PQfreemem(quoted);
     return std::shared_ptr<Connection>(new Connection(std::move(impl)));
+}
+
+Transaction Connection::begin() {
+    auto& state = impl_->state;
+    auto lock = state.enter();
+    state.begin("beginning a transaction");
+    state.mutex.mark_transaction(true);
+    lock.release(); // held by the Transaction until it ends
+    return Transaction(*this);
+}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : connection_(std::exchange(other.connection_, nullptr)),
+      pushed_(std::exchange(other.pushed_, std::nullopt)) {}
+
+Transaction& Transaction::operator=(Transaction&& other) noexcept {
+    if (this != &other) {
+        if (connection_ != nullptr) {
+            try {
+                end(false);
+            } catch (...) {
+                // Rolling back cannot fail in a way the caller could act on.
+            }
+        }
+        connection_ = std::exchange(other.connection_, nullptr);
+        pushed_ = std::exchange(other.pushed_, std::nullopt);
+    }
+    return *this;
+}
+
+Transaction::~Transaction() {
+    if (connection_ == nullptr) return;
+    try {
+        end(false);
+    } catch (...) {
+        // As above.
+    }
+}
+
+pg_conn* Transaction::native() {
+    if (connection_ == nullptr) throw std::logic_error("gqs: the transaction has ended");
+    return connection_->impl_->state.conn.get();
+}
+
+void Transaction::commit() {
+    if (connection_ == nullptr) throw std::logic_error("gqs: commit: the transaction has ended");
+    end(true);
+}
+
+void Transaction::rollback() {
+    if (connection_ == nullptr) throw std::logic_error("gqs: rollback: the transaction has ended");
+    end(false);
+}
+
+void Transaction::end(bool commit) {
+    auto& state = std::exchange(connection_, nullptr)->impl_->state;
+    auto pushed = std::exchange(pushed_, std::nullopt);
+    std::unique_lock lock(state.mutex, std::adopt_lock);
+    const auto status = PQtransactionStatus(state.conn.get());
+    if (status == PQTRANS_IDLE) {
+        throw std::logic_error(
+            "gqs: the transaction was ended by a statement of the app (COMMIT or ROLLBACK)");
+    }
+    if (!commit || status != PQTRANS_INTRANS) {
+        state.rollback_quietly();
+        if (commit)
+            throw StorageError("gqs: commit: a statement in the transaction failed, so "
+                               "PostgreSQL aborted it; nothing was committed",
+                               StorageErrorKind::Other, 0, 0);
+        return;
+    }
+    state.commit("committing a transaction");
+    if (!pushed) return;
+    state.announce_locked(*pushed);
+    lock.unlock();
+    state.notify_push();
 }
 
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

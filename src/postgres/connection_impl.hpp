@@ -2,15 +2,24 @@
 // Private to the PostgreSQL backend: the connection's state and libpq in RAII.
 #pragma once
 
+#include "detail/gate.hpp"
+#include "wire.hpp"
+
 #include <gqs/errors.hpp>
+#include <gqs/interfaces.hpp>
 #include <gqs/postgres/connection.hpp>
 
 #include <libpq-fe.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace gqs::postgres::detail {
@@ -30,27 +39,149 @@ using Conn = std::unique_ptr<PGconn, ConnDeleter>;
 /// The backend-neutral kind of a SQLSTATE ("53100" disk full: Full, class 08: ConnectionLost).
 StorageErrorKind kind_of(std::string_view sqlstate) noexcept;
 
-/// A Connection's insides. The mutex guards conn.
+/// A statement PostgreSQL refused: a StorageError that also names the SQLSTATE and the
+/// constraint (if any), so a caller can tell a duplicate id from a held unique key.
+class SqlError : public StorageError {
+public:
+    SqlError(const std::string& what, std::string sqlstate, std::string constraint)
+        : StorageError(what, kind_of(sqlstate), 0, 0), sqlstate_(std::move(sqlstate)),
+          constraint_(std::move(constraint)) {}
+    [[nodiscard]] const std::string& sqlstate() const noexcept { return sqlstate_; }
+    [[nodiscard]] const std::string& constraint() const noexcept { return constraint_; }
+
+private:
+    std::string sqlstate_;
+    std::string constraint_;
+};
+
+/// Connects; throws StorageError (ConnectionLost) naming what failed. Notices are silenced
+/// and the session's time zone is UTC.
+Conn connect(const std::string& conninfo);
+
+/// Every `{s}` in `text` replaced by `schema_ident`.
+std::string in_schema(std::string_view schema_ident, std::string text);
+
+/// The LISTEN/NOTIFY channel of a schema: "gqs.<schema>", or "gqs.<md5>" when that would
+/// not fit PostgreSQL's 63-byte names.
+std::string channel_of(const std::string& schema);
+
+class Listener;
+
+/// A duration in microseconds, at most 250,000 years (so that now + it stays a timestamptz).
+std::int64_t micros_of(Duration d) noexcept;
+
+/// A Connection's insides. The mutex guards conn and prepared.
 struct State {
-    std::mutex mutex;
+    State();
+    ~State();
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+
+    gqs::detail::Gate mutex;
     Conn conn;
     std::string conninfo;
-    std::string schema;       // as given
-    std::string schema_ident; // quoted for SQL text
+    std::string schema;              // as given
+    std::string schema_ident;        // quoted for SQL text
+    std::string channel;             // channel_of(schema)
+    std::atomic<int> backend_pid{0}; // conn's server process (a NOTIFY's sender)
+    // Statement templates (by address) prepared on this session, and their names.
+    std::unordered_map<const char*, std::string> prepared;
 
     /// Connects again if the connection broke. Call at the start of each gqs operation, never
     /// inside one: a statement that runs on a new connection would run outside the
     /// operation's transaction. Caller holds `mutex`.
     void reconnect_if_broken();
-    /// Runs `sql` with text parameters (nullptr: NULL); throws StorageError (naming `doing`
-    /// and the SQLSTATE) unless it succeeds. Caller holds `mutex`.
+    /// Takes `mutex` and reconnects if the connection broke: the start of every operation.
+    [[nodiscard]] std::unique_lock<gqs::detail::Gate> enter();
+    /// Runs `sql` with text parameters (nullptr: NULL) and text results; throws SqlError
+    /// (naming `doing` and the SQLSTATE) unless it succeeds. Caller holds `mutex`.
     Result exec(const std::string& sql, const std::vector<const char*>& params,
                 std::string_view doing);
+    /// Runs the statement template `sql` (its `{s}` is the schema; prepared once per session,
+    /// keyed by the template's address) with binary parameters and binary results. Throws
+    /// SqlError unless it succeeds. Caller holds `mutex`.
+    Result run(const char* sql, const Params& params, std::string_view doing);
+    /// BEGIN / COMMIT; throws SqlError. Caller holds `mutex`.
+    void begin(std::string_view doing);
+    void commit(std::string_view doing);
+    /// Rolls an open transaction back, if the connection still works. Never throws.
+    void rollback_quietly() noexcept;
+
+    /// Registers a push callback (see Puller::on_push); the listener runs while any exists.
+    Subscription subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify);
+    /// Calls every push callback of this Connection. Call without holding `mutex`.
+    void notify_push();
+    /// Tells other connections and processes that `queue` got ready jobs: a NOTIFY after the
+    /// commit, at most one per window (a later push in the window is told by the next one
+    /// after it, or found by the workers' polls). Caller holds `mutex`, outside a
+    /// transaction. Never throws (a lost notification only costs a poll).
+    void announce_locked(std::string_view queue) noexcept;
+    /// announce_locked under the mutex, then notify_push.
+    void announce(std::string_view queue);
+
+    std::mutex subscribers_mutex;
+    std::uint64_t next_subscriber = 0;
+    std::unordered_map<std::uint64_t, std::function<void()>> subscribers;
+    // Its own lock: the listener's thread takes subscribers_mutex, and is joined under it.
+    std::mutex listener_mutex;
+    std::unique_ptr<Listener> listener; // guarded by listener_mutex
+    int listeners_wanted = 0;           // guarded by listener_mutex
+    // The rate limit of announce (guarded by `mutex`).
+    std::chrono::steady_clock::time_point last_notify{};
+    bool notify_owed = false;
+    std::string owed_queue; // the queue owed, "" for several
 };
+
+/// Runs `fn` inside BEGIN ... COMMIT, rolling back if anything throws. Caller holds `mutex`.
+template <class Fn>
+auto in_transaction(State& state, std::string_view doing, Fn&& fn) {
+    state.begin(doing);
+    try {
+        if constexpr (std::is_void_v<decltype(fn())>) {
+            fn();
+            state.commit(doing);
+        } else {
+            auto result = fn();
+            state.commit(doing);
+            return result;
+        }
+    } catch (...) {
+        state.rollback_quietly();
+        throw;
+    }
+}
 
 /// Access to a Connection's state for the backend's classes.
 struct Access {
     static State& state(Connection& connection) noexcept;
+    /// The state of `tx`'s Connection, after checking that `tx` is open, on `expected`, and
+    /// usable. Throws std::logic_error / std::invalid_argument naming `who`.
+    static State& state(Transaction& tx, const Connection& expected, const char* who);
+    /// Runs `fn` under a savepoint of `tx` so that its failure undoes only itself, then
+    /// remembers the queue to announce at commit when `stored`.
+    template <class Fn>
+    static auto in_savepoint(Transaction& tx, State& state, Fn&& fn);
+    static void stored(Transaction& tx, std::string_view queue);
+    static void savepoint(State& state, const char* sql);
 };
+
+template <class Fn>
+auto Access::in_savepoint(Transaction&, State& state, Fn&& fn) {
+    savepoint(state, "SAVEPOINT gqs_push");
+    try {
+        auto result = fn();
+        savepoint(state, "RELEASE SAVEPOINT gqs_push");
+        return result;
+    } catch (...) {
+        if (PQstatus(state.conn.get()) == CONNECTION_OK) {
+            Result(PQexec(state.conn.get(), "ROLLBACK TO SAVEPOINT gqs_push"));
+            Result(PQexec(state.conn.get(), "RELEASE SAVEPOINT gqs_push"));
+        }
+        throw;
+    }
+}
+
+/// Throws std::invalid_argument("gqs: <who> needs a connection") for a null connection.
+void require(const std::shared_ptr<Connection>& connection, const char* who);
 
 } // namespace gqs::postgres::detail

@@ -16,9 +16,7 @@ namespace {
 
 // Every `{s}` in `text` replaced by the quoted schema name.
 std::string in_schema(const detail::State& state, std::string text) {
-    for (auto at = text.find("{s}"); at != std::string::npos; at = text.find("{s}", at))
-        text.replace(at, 3, state.schema_ident);
-    return text;
+    return detail::in_schema(state.schema_ident, std::move(text));
 }
 
 // The columns of gqs's tables as the catalog shows them ("name type", in order).

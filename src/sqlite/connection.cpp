@@ -113,39 +113,6 @@ int Stmt::run() {
     return sqlite3_changes(db_);
 }
 
-void Gate::lock() {
-    std::unique_lock lock(mutex_);
-    if (held_ && transaction_ && owner_ == std::this_thread::get_id())
-        throw std::logic_error(
-            "gqs: this thread holds this Connection (an open Transaction, or inside "
-            "with_database), and the operation would wait for itself for ever; push through the "
-            "Transaction (Pusher::push(tx, ...)) or end it first");
-    free_.wait(lock, [this] { return !held_; });
-    held_ = true;
-}
-
-bool Gate::try_lock() noexcept {
-    std::lock_guard lock(mutex_);
-    if (held_) return false;
-    held_ = true;
-    return true;
-}
-
-void Gate::unlock() noexcept {
-    {
-        std::lock_guard lock(mutex_);
-        held_ = false;
-        transaction_ = false;
-    }
-    free_.notify_one();
-}
-
-void Gate::mark_transaction(bool open) noexcept {
-    std::lock_guard lock(mutex_);
-    transaction_ = open;
-    owner_ = open ? std::this_thread::get_id() : std::thread::id();
-}
-
 State::State(SQLite::Database&& database) : db(std::move(database)), handle(db.getHandle()) {}
 
 State::~State() {

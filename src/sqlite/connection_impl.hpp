@@ -2,6 +2,8 @@
 // Private to the SQLite backend: the Connection's state, statements and error translation.
 #pragma once
 
+#include "detail/gate.hpp"
+
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
@@ -70,28 +72,7 @@ private:
     std::string_view doing_;
 };
 
-/// The Connection's lock. Unlike std::mutex, any thread may release it (a Transaction may end
-/// on another thread than the one that began it), and a thread that asks for it while it
-/// holds it for an open Transaction gets std::logic_error instead of a deadlock.
-class Gate {
-public:
-    /// Waits until the gate is free, then holds it. Throws std::logic_error if this thread
-    /// holds it for a Transaction.
-    void lock();
-    /// Holds the gate if it is free, without waiting.
-    bool try_lock() noexcept;
-    /// Frees the gate; any thread may call it.
-    void unlock() noexcept;
-    /// The holder is a Transaction begun on this thread (`open`), or no longer one.
-    void mark_transaction(bool open) noexcept;
-
-private:
-    std::mutex mutex_;
-    std::condition_variable free_;
-    bool held_ = false;
-    bool transaction_ = false;
-    std::thread::id owner_; // the thread that began the open Transaction
-};
+using gqs::detail::Gate;
 
 class Watcher;
 

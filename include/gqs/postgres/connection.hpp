@@ -3,7 +3,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+
+struct pg_conn; // libpq's PGconn
 
 namespace gqs::postgres {
 
@@ -18,6 +21,48 @@ struct Options {
 namespace detail {
 struct Access;
 } // namespace detail
+
+class Connection;
+
+/// A transaction the app runs on a Connection (Connection::begin()), so that its own rows
+/// and the jobs it pushes (Pusher::push(tx, ...)) commit or roll back together. Every other
+/// gqs operation on the same Connection waits until it ends (a call from the thread that
+/// began it throws std::logic_error instead), so keep it short or give it a Connection of its
+/// own. Jobs pushed in it are announced only after commit(). Destroying it uncommitted rolls
+/// back. Move-only; it may end on another thread than the one that began it. The Connection
+/// must outlive it. Not thread-safe: one thread at a time.
+class Transaction {
+public:
+    Transaction(Transaction&& other) noexcept;
+    /// Rolls back this transaction (if still open) and takes over `other`.
+    Transaction& operator=(Transaction&& other) noexcept;
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    /// Rolls back unless committed or rolled back already.
+    ~Transaction();
+
+    /// The libpq connection (a PGconn*) for the app's statements inside the transaction. They
+    /// must not end it (use savepoints). Throws std::logic_error once the transaction ended.
+    [[nodiscard]] pg_conn* native();
+    /// Commits, releases the Connection, then tells workers if jobs were pushed. Throws
+    /// StorageError if the commit fails, or if a statement of the app failed earlier (then
+    /// PostgreSQL had aborted the transaction and nothing is committed); std::logic_error if
+    /// it had ended, or was ended by the app's own COMMIT/ROLLBACK. It has ended either way.
+    void commit();
+    /// Rolls back and releases the Connection. std::logic_error if it had ended already.
+    void rollback();
+    /// Whether it is still open (neither committed nor rolled back).
+    [[nodiscard]] bool active() const noexcept { return connection_ != nullptr; }
+
+private:
+    friend class Connection;
+    friend struct detail::Access;
+    explicit Transaction(Connection& connection) noexcept : connection_(&connection) {}
+    void end(bool commit);
+
+    Connection* connection_ = nullptr;  // null once ended
+    std::optional<std::string> pushed_; // the queue of the jobs stored in it ("" for several)
+};
 
 /// Owns one libpq connection and the lock that serialises its use. Thread-safety: every gqs
 /// operation on a Connection is safe from any thread. Neither copyable nor movable; share it
@@ -36,11 +81,17 @@ public:
     Connection(Connection&&) = delete;
     Connection& operator=(Connection&&) = delete;
 
+    /// Begins a transaction (BEGIN, READ COMMITTED unless the server says otherwise), waiting
+    /// for the Connection's lock. Throws StorageError if it cannot begin, std::logic_error if
+    /// this thread already has a Transaction open on it.
+    [[nodiscard]] Transaction begin();
+
     /// The schema gqs's tables live in (Options::schema).
     [[nodiscard]] const std::string& schema() const noexcept;
 
 private:
     friend struct detail::Access;
+    friend class Transaction;
     struct Impl;
     explicit Connection(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

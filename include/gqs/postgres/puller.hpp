@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// gqs::Puller over PostgreSQL.
+#pragma once
+
+#include <gqs/interfaces.hpp>
+#include <gqs/postgres/connection.hpp>
+
+#include <memory>
+
+namespace gqs::postgres {
+
+/// Leases and transitions jobs in the schema's `jobs` table. A pull is one statement that
+/// locks the rows it takes with FOR UPDATE SKIP LOCKED, so pullers on any number of
+/// connections and machines never share a lease; every transition is fenced by the job's
+/// attempts; all times are the server's. Keep batches at or under 1,000 (larger ones work,
+/// but the planner may then sort a whole queue). Thread-safety: safe from any thread; shares
+/// the Connection's lock. Throws std::invalid_argument for a null connection.
+class Puller final : public gqs::Puller {
+public:
+    explicit Puller(std::shared_ptr<Connection> connection);
+    [[nodiscard]] std::vector<Job> pull(int batch, Duration lock,
+                                        std::span<const std::string> queues = {}) override;
+    void extend_lock(Job& job, Duration lock) override;
+    void complete(Job& job) override;
+    void requeue(Job& job, Duration backoff, std::string_view error = {}) override;
+    void kill(Job& job, std::string_view error = {}) override;
+    void snooze(Job& job, Duration delay) override;
+    /// Takes the attempt back and keeps the job's next_run_at (its place in line).
+    void release(Job& job) override;
+    /// All settlements in one statement (one commit). A storage failure fails every entry.
+    [[nodiscard]] std::vector<SettleResult>
+    settle(std::span<const Settlement> settlements) override;
+    /// Both in one transaction. If it fails, the settlements are retried alone, then the
+    /// error is thrown.
+    [[nodiscard]] std::vector<Job>
+    settle_and_pull(std::span<const Settlement> settlements, std::vector<SettleResult>& results,
+                    int batch, Duration lock, std::span<const std::string> queues = {}) override;
+    /// Notifies after every push committed through the same Connection object, and after
+    /// pushes of other connections and processes to the same schema (LISTEN on a connection
+    /// of its own while callbacks are registered; after it reconnects, once more).
+    [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
+    /// A read-only query over the ready indexes.
+    [[nodiscard]] bool has_ready(std::span<const std::string> queues = {}) override;
+    /// Both: push notifications and a cheap has_ready.
+    [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
+
+private:
+    std::shared_ptr<Connection> connection_;
+};
+
+} // namespace gqs::postgres

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+// Puller: leasing jobs and the fenced transitions of leased jobs, all in single statements.
+#include "connection_impl.hpp"
+#include "core/codec.hpp"
+#include "core/rules.hpp"
+#include "core/settle.hpp"
+#include "sql.hpp"
+
+#include <gqs/postgres/puller.hpp>
+
+#include <algorithm>
+#include <numeric>
+
+namespace gqs::postgres {
+
+namespace {
+
+std::string lost(const char* verb, const Lease& lease) {
+    return std::string("gqs: cannot ") + verb + " job " + lease.id.to_string() + " (attempt " +
+           std::to_string(lease.attempts) + "): it is gone, finished, or leased by someone else";
+}
+
+// The error a transition that matched no row throws from the single call.
+[[noreturn]] void throw_lost(Action action, const Lease& lease) {
+    if (action == Action::Complete) throw CompleteFailed(lost("complete", lease));
+    throw JobLost(lost(gqs::detail::verb_of(action), lease));
+}
+
+// An error history entry as PostgreSQL can store it: error_entry's cut, and NUL (valid UTF-8,
+// but refused in text) as U+FFFD.
+std::string pg_entry(std::string_view message) {
+    std::string entry = gqs::detail::error_entry(message);
+    if (entry.find('\0') == std::string::npos) return entry;
+    std::string out;
+    for (char c : entry) {
+        if (c == '\0') {
+            out += "\xEF\xBF\xBD";
+        } else {
+            out += c;
+        }
+    }
+    return gqs::detail::error_entry(out);
+}
+
+std::vector<Job> read_pulled(const PGresult* r) {
+    std::vector<Job> jobs;
+    jobs.reserve(static_cast<std::size_t>(PQntuples(r)));
+    for (int row = 0; row < PQntuples(r); ++row) {
+        // A cancelled job whose lease ran out went Dead; it is not the caller's.
+        if (detail::int_at(r, row, 3) != static_cast<int>(Status::Processing)) continue;
+        jobs.push_back(detail::read_job(r, row));
+    }
+    // RETURNING gives rows in no promised order.
+    std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+        if (a.priority != b.priority) return a.priority < b.priority;
+        return a.next_run_at != b.next_run_at ? a.next_run_at < b.next_run_at : a.id < b.id;
+    });
+    return jobs;
+}
+
+std::string queue_array(std::span<const std::string> queues) {
+    // Each name once (the pull's arms would otherwise lock a queue's rows twice).
+    std::vector<std::string> names(queues.begin(), queues.end());
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    detail::Array array(detail::oid_text);
+    for (const auto& n : names)
+        array.add(n);
+    return array.finish();
+}
+
+// One pull statement. Caller holds the mutex.
+std::vector<Job> pull_locked(detail::State& state, int batch, Duration lock,
+                             std::span<const std::string> queues) {
+    detail::Params p;
+    p.i32(batch);
+    p.i64(detail::micros_of(lock));
+    if (!queues.empty()) p.own(queue_array(queues));
+    auto r =
+        state.run(queues.empty() ? detail::pull_sql : detail::pull_queues_sql, p, "pulling jobs");
+    return read_pulled(r.get());
+}
+
+// Runs the settle statement; returns one result per settlement (lost leases marked). The
+// leases are sent each once, sorted by id (a consistent lock order); a repeated lease is
+// lost after its first settlement, as if applied one after another. Caller holds the mutex.
+std::vector<SettleResult> settle_locked(detail::State& state,
+                                        std::span<const Settlement> settlements) {
+    std::vector<std::size_t> order(settlements.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return settlements[a].lease.id < settlements[b].lease.id;
+    });
+    detail::Array ids(detail::oid_uuid), attempts(detail::oid_int4), seen(detail::oid_int2),
+        actions(detail::oid_int2), backoffs(detail::oid_int8), errors(detail::oid_text);
+    std::vector<std::size_t> sent; // position in the arrays -> settlement
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        const auto& s = settlements[order[k]];
+        if (k > 0 && settlements[order[k - 1]].lease.id == s.lease.id) continue;
+        sent.push_back(order[k]);
+        ids.add(detail::uuid_bytes(s.lease.id));
+        attempts.add(detail::be32(static_cast<std::int32_t>(s.lease.attempts)));
+        seen.add(detail::be16(static_cast<std::int16_t>(s.lease.status)));
+        actions.add(detail::be16(static_cast<std::int16_t>(s.action)));
+        backoffs.add(detail::be64(detail::micros_of(s.backoff)));
+        if ((s.action == Action::Requeue || s.action == Action::Kill) && !s.error.empty()) {
+            errors.add(pg_entry(s.error));
+        } else {
+            errors.add_null();
+        }
+    }
+    detail::Params p;
+    p.own(ids.finish());
+    p.own(attempts.finish());
+    p.own(seen.finish());
+    p.own(actions.finish());
+    p.own(backoffs.finish());
+    p.own(errors.finish());
+    auto r = state.run(detail::settle_sql, p, "settling jobs");
+    std::vector<SettleResult> results(settlements.size());
+    std::vector<bool> applied(settlements.size(), false);
+    for (int row = 0; row < PQntuples(r.get()); ++row) {
+        const auto ord = detail::int_at(r.get(), row, 0);
+        if (ord < 1 || static_cast<std::size_t>(ord) > sent.size()) continue;
+        const auto i = sent[static_cast<std::size_t>(ord - 1)];
+        const auto action = settlements[i].action;
+        auto& result = results[i];
+        applied[i] = true;
+        const bool cancelled = detail::bool_at(r.get(), row, 1);
+        result.cancelled = cancelled && action != Action::Complete; // may still finish
+        result.updated_at = detail::time_at(r.get(), row, 2);
+        if ((action == Action::Requeue || action == Action::Snooze) && !cancelled)
+            result.next_run_at = detail::time_at(r.get(), row, 3);
+    }
+    for (std::size_t i = 0; i < settlements.size(); ++i) {
+        if (applied[i]) continue;
+        results[i].status = SettleStatus::LeaseLost;
+        results[i].error = lost(gqs::detail::verb_of(settlements[i].action), settlements[i].lease);
+    }
+    return results;
+}
+
+} // namespace
+
+Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
+    detail::require(connection_, "Puller");
+}
+
+std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
+    gqs::detail::check_pull(batch, lock);
+    gqs::detail::check_queues(queues);
+    auto& state = detail::Access::state(*connection_);
+    auto guard = state.enter();
+    return pull_locked(state, batch, lock, queues);
+}
+
+void Puller::extend_lock(Job& job, Duration lock) {
+    gqs::detail::check_lock(lock, "extend_lock lock");
+    auto& state = detail::Access::state(*connection_);
+    auto guard = state.enter();
+    detail::Params p;
+    p.uuid(job.id);
+    p.i32(static_cast<std::int32_t>(job.attempts));
+    p.i64(detail::micros_of(lock));
+    auto r = state.run(detail::extend_sql, p, "extending a lease");
+    if (PQntuples(r.get()) == 0) throw LockLost(lost("extend the lease of", lease_of(job)));
+    job.cancel_requested = detail::bool_at(r.get(), 0, 0);
+    job.locked_until = detail::time_at(r.get(), 0, 1);
+    job.updated_at = detail::time_at(r.get(), 0, 2);
+}
+
+namespace {
+
+void transition(detail::State& state, Job& job, Action action, Duration backoff,
+                std::string_view error) {
+    const Settlement s{lease_of(job), action, backoff, std::string(error)};
+    std::vector<SettleResult> results;
+    {
+        auto guard = state.enter();
+        results = settle_locked(state, std::span(&s, 1));
+    }
+    if (!results[0].applied()) throw_lost(action, s.lease);
+    apply_settlement(job, action, results[0]);
+}
+
+} // namespace
+
+void Puller::complete(Job& job) {
+    transition(detail::Access::state(*connection_), job, Action::Complete, {}, {});
+}
+
+void Puller::requeue(Job& job, Duration backoff, std::string_view error) {
+    if (backoff.count() < 0)
+        throw std::invalid_argument("gqs: requeue backoff must not be negative");
+    transition(detail::Access::state(*connection_), job, Action::Requeue, backoff, error);
+}
+
+void Puller::kill(Job& job, std::string_view error) {
+    transition(detail::Access::state(*connection_), job, Action::Kill, {}, error);
+}
+
+void Puller::release(Job& job) {
+    transition(detail::Access::state(*connection_), job, Action::Release, {}, {});
+}
+
+void Puller::snooze(Job& job, Duration delay) {
+    gqs::detail::check_delay(delay, "snooze delay");
+    transition(detail::Access::state(*connection_), job, Action::Snooze, delay, {});
+}
+
+std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements) {
+    check_settlements(settlements);
+    if (settlements.empty()) return {};
+    auto& state = detail::Access::state(*connection_);
+    try {
+        auto guard = state.enter();
+        return settle_locked(state, settlements);
+    } catch (const StorageError& e) {
+        // One statement: nothing was stored, every entry failed with the storage error.
+        SettleResult failed;
+        failed.status = SettleStatus::StorageFailed;
+        failed.error = e.what();
+        return std::vector<SettleResult>(settlements.size(), failed);
+    }
+}
+
+std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
+                                         std::vector<SettleResult>& results, int batch,
+                                         Duration lock, std::span<const std::string> queues) {
+    gqs::detail::check_queues(queues);
+    auto& state = detail::Access::state(*connection_);
+    return gqs::detail::settle_and_pull_with(
+        settlements, results, batch, lock,
+        [this](std::span<const Settlement> s) { return settle(s); },
+        [this, queues](int n, Duration l) { return pull(n, l, queues); },
+        [&](std::vector<Job>& jobs) {
+            auto guard = state.enter();
+            return detail::in_transaction(state, "settling and pulling jobs", [&] {
+                auto settled = settle_locked(state, settlements);
+                jobs = pull_locked(state, batch, lock, queues);
+                return settled;
+            });
+        });
+}
+
+PullerCapabilities Puller::capabilities() const noexcept {
+    return {.push_notifications = true, .cheap_ready_check = true};
+}
+
+bool Puller::has_ready(std::span<const std::string> queues) {
+    gqs::detail::check_queues(queues);
+    auto& state = detail::Access::state(*connection_);
+    auto guard = state.enter();
+    detail::Params p;
+    if (!queues.empty()) p.own(queue_array(queues));
+    auto r = state.run(queues.empty() ? detail::has_ready_sql : detail::has_ready_queues_sql, p,
+                       "checking for ready jobs");
+    return PQntuples(r.get()) > 0 && detail::bool_at(r.get(), 0, 0);
+}
+
+Subscription Puller::on_push(std::function<void()> notify) {
+    return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));
+}
+
+} // namespace gqs::postgres

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: Apache-2.0
+// The PostgreSQL backend's SQL text, all of it but the schema (schema.cpp), in one place.
+// Designed and measured in docs/dev/postgres-sql-research.md. `{s}` is the quoted schema.
+// Every parameter carries a cast: they are sent in binary, so their types must be named.
+// Status values stay literals (a generic plan cannot prove a partial index's predicate from
+// a parameter). The clock is statement_timestamp(): STABLE, so it bounds index ranges.
+#pragma once
+
+namespace gqs::postgres::detail {
+
+// The job columns in Job order (read_job).
+#define GQS_PG_JOB_COLUMNS(p)                                                                      \
+    p "id, " p "created_at, " p "updated_at, " p "status, " p "attempts, " p "locked_until, " p    \
+      "next_run_at, " p "metadata, " p "payload, " p "queue, " p "priority, " p "unique_key, " p   \
+      "errors, " p "cancelled"
+
+// clang-format off
+#define GQS_PG_NOW_US "(extract(epoch FROM statement_timestamp()) * 1000000)::bigint"
+// The error history with one entry appended, keeping the last 20 (max_attempt_errors).
+#define GQS_PG_APPEND_ERROR(message)                                                               \
+    "jsonb_path_query_array(coalesce(j.errors, '[]'), '$[last - 18 to last]')"                     \
+    " || jsonb_build_array(jsonb_build_object('at', " GQS_PG_NOW_US ", 'attempt', j.attempts,"     \
+    " 'message', " message "))"
+#define GQS_PG_AFTER(us) "statement_timestamp() + " us " * interval '1 microsecond'"
+
+// The lease of the picked rows: a cancelled job whose lease ran out goes Dead ("cancelled")
+// instead, and the caller drops it; another expired lease gets the entry "lease expired".
+#define GQS_PG_LEASE_PICKED                                                                        \
+    "UPDATE {s}.jobs j SET"                                                                        \
+    " status = CASE WHEN j.cancelled THEN 4 ELSE 2 END,"                                           \
+    " attempts = CASE WHEN j.cancelled THEN j.attempts ELSE j.attempts + 1 END,"                   \
+    " locked_until = CASE WHEN j.cancelled THEN NULL ELSE " GQS_PG_AFTER("$2::bigint") " END,"     \
+    " updated_at = statement_timestamp(),"                                                         \
+    " errors = CASE WHEN j.status = 2 THEN " GQS_PG_APPEND_ERROR(                                  \
+        "CASE WHEN j.cancelled THEN 'cancelled' ELSE 'lease expired' END") " ELSE j.errors END"    \
+    " FROM picked WHERE j.id = picked.id RETURNING " GQS_PG_JOB_COLUMNS("j.")
+
+// Each arm is one ordered index range under FOR UPDATE SKIP LOCKED, materialized so that a
+// row set involving SKIP LOCKED is computed exactly once; `picked` sorts the few candidates.
+#define GQS_PG_PICKED                                                                              \
+    "), picked AS MATERIALIZED ("                                                                  \
+    " SELECT id FROM (TABLE expired UNION ALL TABLE pending) c"                                    \
+    " ORDER BY priority, next_run_at, id LIMIT $1::int) "
+// clang-format on
+
+// $1 batch, $2 lease (µs). Pending: one range of jobs_ready per priority, bounded by now.
+inline constexpr const char* pull_sql =
+    "WITH expired AS MATERIALIZED ("
+    " SELECT id, priority, next_run_at FROM {s}.jobs"
+    " WHERE status = 2 AND locked_until < statement_timestamp()"
+    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"
+    "), pending AS MATERIALIZED ("
+    " SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"
+    " CROSS JOIN LATERAL ("
+    "  SELECT id, priority, next_run_at FROM {s}.jobs"
+    "  WHERE status = 1 AND priority = p.priority AND next_run_at <= statement_timestamp()"
+    "  ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
+    " LIMIT $1::int" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
+
+// $3 the queue names (text[], distinct): one range of jobs_ready_queue per queue and priority.
+inline constexpr const char* pull_queues_sql =
+    "WITH expired AS MATERIALIZED ("
+    " SELECT id, priority, next_run_at FROM {s}.jobs"
+    " WHERE status = 2 AND locked_until < statement_timestamp() AND queue = ANY ($3::text[])"
+    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"
+    "), pending AS MATERIALIZED ("
+    " SELECT c.id, c.priority, c.next_run_at FROM unnest($3::text[]) AS q(name)"
+    " CROSS JOIN LATERAL ("
+    "  SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"
+    "  CROSS JOIN LATERAL ("
+    "   SELECT id, priority, next_run_at FROM {s}.jobs"
+    "   WHERE status = 1 AND queue = q.name AND priority = p.priority"
+    "   AND next_run_at <= statement_timestamp()"
+    "   ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
+    "  LIMIT $1::int) c" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
+
+// The same arms as a read.
+inline constexpr const char* has_ready_sql =
+    "SELECT EXISTS (SELECT FROM generate_series(0, 9) AS p(priority) WHERE EXISTS ("
+    " SELECT FROM {s}.jobs WHERE status = 1 AND priority = p.priority"
+    " AND next_run_at <= statement_timestamp()))"
+    " OR EXISTS (SELECT FROM {s}.jobs WHERE status = 2 AND locked_until < statement_timestamp())";
+
+inline constexpr const char* has_ready_queues_sql =
+    "SELECT EXISTS (SELECT FROM unnest($1::text[]) AS q(name)"
+    " CROSS JOIN generate_series(0, 9) AS p(priority) WHERE EXISTS ("
+    " SELECT FROM {s}.jobs WHERE status = 1 AND queue = q.name AND priority = p.priority"
+    " AND next_run_at <= statement_timestamp()))"
+    " OR EXISTS (SELECT FROM {s}.jobs WHERE status = 2 AND locked_until < statement_timestamp()"
+    " AND queue = ANY ($1::text[]))";
+
+// ---- transitions -----------------------------------------------------------------------------
+
+// Every settlement in one statement, over parallel arrays (one element each; the leases are
+// distinct and sorted by id, so two settles lock rows in the same order). Action codes are
+// gqs::Action's: 0 Complete, 1 Requeue, 2 Kill, 3 Release, 4 Snooze. Fenced by the attempts
+// and the status the caller saw. A cancelled job that would go back to Pending goes Dead
+// with the entry "cancelled". Returns one row per applied settlement (ord: 1-based).
+// $1 ids, $2 attempts, $3 status seen, $4 action, $5 backoff µs, $6 error (NULL: none).
+inline constexpr const char* settle_sql =
+    "UPDATE {s}.jobs j SET"
+    " status = CASE WHEN s.action = 0 THEN 3 WHEN s.action = 2 OR j.cancelled THEN 4 ELSE 1 END,"
+    " attempts = CASE WHEN s.action IN (3, 4) AND NOT j.cancelled THEN j.attempts - 1"
+    "  ELSE j.attempts END,"
+    " locked_until = NULL,"
+    " next_run_at = CASE WHEN s.action IN (1, 4) THEN " GQS_PG_AFTER(
+        "s.backoff_us") "  ELSE j.next_run_at END,"
+                        " updated_at = statement_timestamp(),"
+                        " errors = CASE WHEN s.action = 0 OR (NOT j.cancelled AND (s.action IN (3, "
+                        "4)"
+                        "  OR s.error IS NULL)) THEN j.errors ELSE " GQS_PG_APPEND_ERROR(
+                            "CASE WHEN j.cancelled THEN 'cancelled' ELSE s.error END") " END"
+                                                                                       " FROM "
+                                                                                       "unnest($1::"
+                                                                                       "uuid[], "
+                                                                                       "$2::int[], "
+                                                                                       "$3::"
+                                                                                       "smallint[],"
+                                                                                       " $4::"
+                                                                                       "smallint[],"
+                                                                                       " $5::"
+                                                                                       "bigint[],"
+                                                                                       "  "
+                                                                                       "$6::text[])"
+                                                                                       " WITH "
+                                                                                       "ORDINALITY "
+                                                                                       "AS s(id, "
+                                                                                       "attempts, "
+                                                                                       "seen, "
+                                                                                       "action, "
+                                                                                       "backoff_us,"
+                                                                                       " error, "
+                                                                                       "ord)"
+                                                                                       " WHERE "
+                                                                                       "j.id = "
+                                                                                       "s.id AND "
+                                                                                       "j.attempts "
+                                                                                       "= "
+                                                                                       "s.attempts "
+                                                                                       "AND "
+                                                                                       "j.status = "
+                                                                                       "s.seen"
+                                                                                       " AND "
+                                                                                       "(j.status "
+                                                                                       "= 2 OR "
+                                                                                       "(j.status "
+                                                                                       "= 1 AND "
+                                                                                       "s.action = "
+                                                                                       "2))"
+                                                                                       " AND "
+                                                                                       "(s.action "
+                                                                                       "NOT IN (3, "
+                                                                                       "4) OR "
+                                                                                       "j.attempts "
+                                                                                       "> 0)"
+                                                                                       " RETURNING "
+                                                                                       "s.ord, "
+                                                                                       "j."
+                                                                                       "cancelled, "
+                                                                                       "j.updated_"
+                                                                                       "at, "
+                                                                                       "j.next_run_"
+                                                                                       "at";
+
+// $1 id, $2 attempts, $3 lease µs.
+inline constexpr const char* extend_sql = "UPDATE {s}.jobs SET locked_until = " GQS_PG_AFTER(
+    "$3::bigint") ","
+                  " updated_at = statement_timestamp()"
+                  " WHERE id = $1::uuid AND status = 2 AND attempts = $2::int"
+                  " RETURNING cancelled, locked_until, updated_at";
+
+// ---- pusher ----------------------------------------------------------------------------------
+
+#define GQS_PG_INSERT_INTO                                                                         \
+    "INSERT INTO {s}.jobs (id, created_at, updated_at, status, attempts, next_run_at, metadata,"   \
+    " payload, queue, priority, unique_key) "
+#define GQS_PG_ON_KEY                                                                              \
+    " ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN (1, 2)"           \
+    " DO NOTHING"
+
+// $1 id, $2 delay µs, $3 metadata, $4 payload, $5 queue, $6 priority. An id that exists is
+// 23505 on jobs_pkey (DuplicateJob).
+inline constexpr const char* insert_sql = GQS_PG_INSERT_INTO
+    "VALUES ($1::uuid, statement_timestamp(), statement_timestamp(), 1, 0, " GQS_PG_AFTER(
+        "$2::bigint") ", $3::jsonb, $4::bytea, $5::text, $6::smallint, NULL)";
+
+// With a key ($7): (id, false) when stored, (holder, true) when a live job holds the key, or
+// no row when the holder committed after this statement's snapshot (run it again).
+inline constexpr const char* insert_keyed_sql =
+    "WITH ins AS (" GQS_PG_INSERT_INTO
+    "VALUES ($1::uuid, statement_timestamp(), statement_timestamp(), 1, 0, " GQS_PG_AFTER(
+        "$2::bigint") ", $3::jsonb, $4::bytea, $5::text, $6::smallint, $7::text)" GQS_PG_ON_KEY
+                      " RETURNING id)"
+                      " SELECT id, false FROM ins UNION ALL"
+                      " SELECT id, true FROM {s}.jobs WHERE queue = $5::text AND unique_key = "
+                      "$7::text"
+                      " AND status IN (1, 2) AND NOT EXISTS (SELECT FROM ins)";
+
+// A batch over parallel arrays, in order (the first of two messages with one key is stored);
+// returns the ids stored. $2 is the delay µs of all of them.
+inline constexpr const char* insert_batch_sql = GQS_PG_INSERT_INTO
+    "SELECT t.id, statement_timestamp(), statement_timestamp(), 1, 0, " GQS_PG_AFTER(
+        "$2::bigint") ", t.metadata, t.payload, t.queue, t.priority, t.unique_key"
+                      " FROM unnest($1::uuid[], $3::jsonb[], $4::bytea[], $5::text[], "
+                      "$6::smallint[], $7::text[])"
+                      " WITH ORDINALITY AS t(id, metadata, payload, queue, priority, unique_key, "
+                      "ord)"
+                      " ORDER BY t.ord" GQS_PG_ON_KEY " RETURNING id";
+
+// The live holders of (queue, key) pairs: $1 queues, $2 keys.
+inline constexpr const char* key_holders_sql =
+    "SELECT k.queue, k.unique_key, j.id FROM unnest($1::text[], $2::text[]) AS k(queue, unique_key)"
+    " JOIN {s}.jobs j ON j.queue = k.queue AND j.unique_key = k.unique_key AND j.status IN (1, 2)";
+
+// ---- observer --------------------------------------------------------------------------------
+
+inline constexpr const char* get_sql =
+    "SELECT " GQS_PG_JOB_COLUMNS("") " FROM {s}.jobs WHERE id = $1::uuid";
+
+// $1 status (0: any), $2 limit (NULL: all).
+inline constexpr const char* list_sql = "SELECT " GQS_PG_JOB_COLUMNS(
+    "") " FROM {s}.jobs"
+        " WHERE $1::smallint = 0 OR status = $1::smallint ORDER BY created_at, id LIMIT $2::bigint";
+
+// $3, $4: the cursor (created_at, id).
+inline constexpr const char* page_sql =
+    "SELECT " GQS_PG_JOB_COLUMNS("") " FROM {s}.jobs"
+                                     " WHERE ($1::smallint = 0 OR status = $1::smallint)"
+                                     " AND (created_at, id) > ($3::timestamptz, $4::uuid) ORDER BY "
+                                     "created_at, id LIMIT $2::bigint";
+
+// Per queue and status, one row each (the totals are their sums); a first row (kind 0)
+// carries the time of the read.
+inline constexpr const char* stats_sql =
+    "SELECT NULL::text, 0, 0::bigint, 0::bigint, statement_timestamp(), NULL::timestamptz"
+    " UNION ALL "
+    "SELECT queue, 1, count(*), 0,"
+    " min(next_run_at) FILTER (WHERE next_run_at <= statement_timestamp()),"
+    " min(next_run_at) FILTER (WHERE next_run_at > statement_timestamp())"
+    " FROM {s}.jobs WHERE status = 1 GROUP BY queue"
+    " UNION ALL "
+    "SELECT queue, 2, count(*), count(*) FILTER (WHERE locked_until < statement_timestamp()),"
+    " NULL, NULL FROM {s}.jobs WHERE status = 2 GROUP BY queue"
+    " UNION ALL "
+    "SELECT queue, status, count(*), 0, NULL, NULL"
+    " FROM {s}.jobs WHERE status IN (3, 4) GROUP BY queue, status";
+
+// ---- admin -----------------------------------------------------------------------------------
+
+// $1 id, $2 delay µs. A live holder of the job's key makes it fail with 23505 on
+// jobs_unique_key (UniqueConflict).
+inline constexpr const char* retry_sql =
+    "UPDATE {s}.jobs SET status = 1, attempts = 0, locked_until = NULL,"
+    " next_run_at = " GQS_PG_AFTER(
+        "$2::bigint") ", updated_at = statement_timestamp(),"
+                      " cancelled = false WHERE id = $1::uuid AND status = 4";
+
+// Every Dead job whose key is free (of two Dead jobs with one key, the one finished first).
+inline constexpr const char* retry_all_sql =
+    "WITH c AS (SELECT id FROM ("
+    "  SELECT d.id, d.unique_key, row_number() OVER ("
+    "   PARTITION BY d.queue, d.unique_key ORDER BY d.updated_at, d.id) AS n"
+    "  FROM {s}.jobs d WHERE d.status = 4 AND (d.unique_key IS NULL OR NOT EXISTS ("
+    "   SELECT FROM {s}.jobs l WHERE l.queue = d.queue AND l.unique_key = d.unique_key"
+    "   AND l.status IN (1, 2)))) x"
+    " WHERE x.unique_key IS NULL OR x.n = 1)"
+    " UPDATE {s}.jobs j SET status = 1, attempts = 0, locked_until = NULL,"
+    " next_run_at = " GQS_PG_AFTER(
+        "$1::bigint") ", updated_at = statement_timestamp(),"
+                      " cancelled = false FROM c WHERE j.id = c.id AND j.status = 4";
+
+// Pending, or Processing with its lease run out: Dead now. Processing with a live lease:
+// flagged; its worker sees the flag when it next extends the lease.
+// clang-format off
+#define GQS_PG_CANCEL_NOW "(j.status = 1 OR j.locked_until < statement_timestamp())"
+inline constexpr const char* cancel_sql =
+    "UPDATE {s}.jobs j SET"
+    " status = CASE WHEN " GQS_PG_CANCEL_NOW " THEN 4 ELSE j.status END,"
+    " errors = CASE WHEN " GQS_PG_CANCEL_NOW " THEN " GQS_PG_APPEND_ERROR("'cancelled'")
+    "  ELSE j.errors END,"
+    " locked_until = CASE WHEN " GQS_PG_CANCEL_NOW " THEN NULL ELSE j.locked_until END,"
+    " cancelled = j.cancelled OR j.status = 2, updated_at = statement_timestamp()"
+    " WHERE j.id = $1::uuid AND j.status IN (1, 2)";
+// clang-format on
+
+inline constexpr const char* remove_sql =
+    "DELETE FROM {s}.jobs WHERE id = $1::uuid AND status <> 2";
+
+inline constexpr const char* status_sql = "SELECT status FROM {s}.jobs WHERE id = $1::uuid";
+
+// ---- cleaner ---------------------------------------------------------------------------------
+
+// At most $4 rows per statement (the caller loops): bounded locks, WAL bursts and dead rows.
+// Written with an array of ids, so the delete reads jobs_pkey (an IN subquery was planned as
+// a hash join over the whole table); the statuses are checked again on the rows deleted, in
+// case one was retried meanwhile. $1, $2 statuses, $3 updated_at bound, $4 batch.
+inline constexpr const char* clean_sql =
+    "DELETE FROM {s}.jobs WHERE id = ANY (ARRAY("
+    " SELECT id FROM {s}.jobs WHERE status IN (3, 4) AND status IN ($1::smallint, $2::smallint)"
+    " AND updated_at <= $3::timestamptz LIMIT $4::int))"
+    " AND status IN (3, 4) AND status IN ($1::smallint, $2::smallint)";
+
+} // namespace gqs::postgres::detail
