@@ -23,7 +23,8 @@ namespace gqs::postgres::detail {
     " 'message', " message "))"
 #define GQS_PG_AFTER(us) "statement_timestamp() + " us " * interval '1 microsecond'"
 
-// The lease of the picked rows: a cancelled job whose lease ran out goes Dead ("cancelled")
+// The lease of the picked rows (looked up through jobs_pkey: as a join with `picked`, a custom
+// plan for a large batch hashed the whole table). A cancelled job whose lease ran out goes Dead ("cancelled")
 // instead, and the caller drops it; another expired lease gets the entry "lease expired".
 #define GQS_PG_LEASE_PICKED                                                                        \
     "UPDATE {s}.jobs j SET"                                                                        \
@@ -33,7 +34,7 @@ namespace gqs::postgres::detail {
     " updated_at = statement_timestamp(),"                                                         \
     " errors = CASE WHEN j.status = 2 THEN " GQS_PG_APPEND_ERROR(                                  \
         "CASE WHEN j.cancelled THEN 'cancelled' ELSE 'lease expired' END") " ELSE j.errors END"    \
-    " FROM picked WHERE j.id = picked.id RETURNING " GQS_PG_JOB_COLUMNS("j.")
+    " WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) RETURNING " GQS_PG_JOB_COLUMNS("j.")
 
 // Each arm is one ordered index range under FOR UPDATE SKIP LOCKED, materialized so that a
 // row set involving SKIP LOCKED is computed exactly once; `picked` sorts the few candidates.

@@ -5,11 +5,16 @@
 //                             "start ID ATTEMPT" and "done ID ATTEMPT" lines to LOG
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
+// DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
 #include <gqs/sqlite.hpp>
+#ifdef GQS_STRESS_POSTGRES
+#include <gqs/postgres.hpp>
+#endif
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,9 +43,54 @@ Script script_of(long i) {
     return s;
 }
 
+// The backend's objects on one connection to DB.
+struct Queue {
+    std::shared_ptr<void> connection;
+    std::unique_ptr<gqs::Pusher> pusher;
+    std::unique_ptr<gqs::Puller> puller;
+    std::unique_ptr<gqs::Observer> observer;
+};
+
+template <class Backend, class Connection>
+Queue make_queue(std::shared_ptr<Connection> db) {
+    Queue q;
+    q.pusher = std::make_unique<typename Backend::Pusher>(db);
+    q.puller = std::make_unique<typename Backend::Puller>(db);
+    q.observer = std::make_unique<typename Backend::Observer>(db);
+    q.connection = std::move(db);
+    return q;
+}
+
+struct Sqlite {
+    using Pusher = gqs::sqlite::Pusher;
+    using Puller = gqs::sqlite::Puller;
+    using Observer = gqs::sqlite::Observer;
+};
+#ifdef GQS_STRESS_POSTGRES
+struct Postgres {
+    using Pusher = gqs::postgres::Pusher;
+    using Puller = gqs::postgres::Puller;
+    using Observer = gqs::postgres::Observer;
+};
+#endif
+
+Queue open_queue(const std::string& db) {
+    if (db.rfind("pg:", 0) == 0) {
+#ifdef GQS_STRESS_POSTGRES
+        const auto colon = db.find(':', 3);
+        if (colon == std::string::npos) throw std::runtime_error("DB: pg:SCHEMA:CONNINFO");
+        return make_queue<Postgres>(gqs::postgres::Connection::open(
+            db.substr(colon + 1), {.schema = db.substr(3, colon - 3)}));
+#else
+        throw std::runtime_error("built without PostgreSQL");
+#endif
+    }
+    return make_queue<Sqlite>(gqs::sqlite::Connection::open(db));
+}
+
 int produce(const char* path, long total) {
-    auto db = gqs::sqlite::Connection::open(path);
-    gqs::sqlite::Pusher pusher(db);
+    auto q = open_queue(path);
+    auto& pusher = *q.pusher;
     constexpr long batch = 500;
     for (long first = 0; first < total; first += batch) {
         std::vector<gqs::Message> messages;
@@ -67,9 +117,9 @@ int work(const char* path, const char* log_path, int threads, long total) {
         if (::write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
             std::abort();
     };
-    auto db = gqs::sqlite::Connection::open(path);
-    gqs::sqlite::Puller puller(db);
-    gqs::sqlite::Observer observer(db);
+    auto q = open_queue(path);
+    auto& puller = *q.puller;
+    auto& observer = *q.observer;
     gqs::WorkerConfig config;
     config.concurrency = threads;
     config.batch_size = threads;
@@ -97,7 +147,12 @@ int work(const char* path, const char* log_path, int threads, long total) {
         });
     worker.start();
     while (true) {
-        auto s = observer.stats();
+        gqs::Stats s;
+        try {
+            s = observer.stats();
+        } catch (const gqs::StorageError&) {
+            // A server restart: the next call reconnects.
+        }
         if (s.done + s.dead >= total) break;
         // Polling the shared file for the end; the workers themselves are event-driven.
         std::this_thread::sleep_for(50ms);

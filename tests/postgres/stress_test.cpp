@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
+// The multi-process stress run (support/stress_run.hpp) on one PostgreSQL schema: every
+// worker process has its own connections.
+#include "support/catch.hpp"
+#include "support/postgres_schema.hpp"
+#include "support/stress_run.hpp"
+
+#include <gqs/postgres.hpp>
+
+TEST_CASE("postgres stress: 4 worker processes and a producer - one killed and restarted",
+          "[stress][process]") {
+    gqs::test::PgSchema schema;
+    auto connection = gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+    gqs::postgres::init_db(*connection);
+    gqs::postgres::Observer observer(connection);
+    gqs::test::TempDb tmp; // for the processes' logs
+    gqs::test::stress_run("pg:" + schema.name() + ":" + schema.conninfo(), observer, tmp.dir());
+}
