@@ -8,6 +8,8 @@
 #                             libpq conninfo on stdout (nothing else goes to stdout)
 #   pg-cluster.sh stop DIR    stop it (pg_ctl -m fast) and remove DIR; a missing DIR is not an error
 #   pg-cluster.sh status DIR  exit 0 and print the conninfo if it runs, exit 3 if not
+#   pg-cluster.sh crash DIR   stop it as a crash would (pg_ctl -m immediate), keeping DIR: the
+#                             next start recovers it (tests of a server restart)
 #   pg-cluster.sh available   exit 0 if the server binaries are installed, else 1 (and why)
 #
 # As root the server runs as the `postgres` user (initdb refuses root): DIR is chowned to it,
@@ -25,7 +27,7 @@ die() { echo "pg-cluster: error: $*" >&2; exit 1; }
 note() { echo "pg-cluster: $*" >&2; }
 
 [ "${1:-}" = available ] && set -- available /nonexistent/gqs-pg
-[ $# -eq 2 ] || die "usage: $0 start|stop|status DIR, or: $0 available"
+[ $# -eq 2 ] || die "usage: $0 start|stop|status|crash DIR, or: $0 available"
 cmd=$1
 dir=$(realpath -m -- "$2")
 port=${GQS_PG_PORT:-5432}
@@ -167,11 +169,16 @@ stop() {
 
 case "$cmd" in
 start) start ;;
+crash)
+    [ -f "$marker" ] || die "refusing to crash $dir: not made by pg-cluster.sh"
+    find_bindir
+    as_owner "$bindir/pg_ctl" -D "$data" -m immediate -w -t 60 stop >/dev/null
+    ;;
 stop) stop ;;
 available) find_bindir ;;
 status)
     find_bindir
     if [ -f "$marker" ] && running; then echo "$conninfo"; else exit 3; fi
     ;;
-*) die "usage: $0 start|stop|status DIR, or: $0 available" ;;
+*) die "usage: $0 start|stop|status|crash DIR, or: $0 available" ;;
 esac

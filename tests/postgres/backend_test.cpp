@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// What only the PostgreSQL backend has to get right: values jsonb and text refuse, big
+// payloads, the app's transactions, and wake-up across connections and processes.
+#include "support/catch.hpp"
+#include "support/postgres_queue.hpp"
+#include "support/test_support.hpp"
+#include "support/worker_support.hpp"
+
+#include <gqs/postgres.hpp>
+
+#include <libpq-fe.h>
+
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+using gqs::test::PgQueue;
+
+namespace {
+
+// Runs SQL on the transaction's connection; returns whether it succeeded.
+bool run_in(gqs::postgres::Transaction& tx, const std::string& sql) {
+    PGresult* r = PQexec(tx.native(), sql.c_str());
+    const auto status = PQresultStatus(r);
+    PQclear(r);
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+} // namespace
+
+TEST_CASE("postgres: metadata with a NUL character is refused and nothing is stored",
+          "[postgres]") {
+    PgQueue q;
+    gqs::Message m;
+    m.set("text", std::string("a\0b", 3));
+    CHECK_THROWS_AS(q.pusher.push(m), std::invalid_argument);
+    gqs::Message key;
+    key.metadata = nlohmann::json::object({{std::string("k\0", 2), 1}});
+    gqs::Message fine;
+    fine.set("text", "a\\u0000b"); // a backslash and text, not a NUL
+    const std::vector<gqs::Message> batch{fine, key};
+    CHECK_THROWS_AS(q.pusher.push_batch(batch), std::invalid_argument);
+    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    q.pusher.push(fine);
+    CHECK(q.observer.get(fine.id)->get<std::string>("text") == "a\\u0000b");
+}
+
+TEST_CASE("postgres: an error message with a NUL byte is stored with U+FFFD", "[postgres]") {
+    PgQueue q;
+    q.pusher.push(gqs::Message{});
+    auto jobs = q.puller.pull(1, 30s);
+    REQUIRE(jobs.size() == 1);
+    q.puller.requeue(jobs[0], 0ms, std::string("bad\0byte", 8));
+    const auto job = q.observer.get(jobs[0].id);
+    REQUIRE(job->errors.size() == 1);
+    CHECK(job->errors[0].message == "bad\xEF\xBF\xBD"
+                                    "byte");
+}
+
+TEST_CASE("postgres: a 64 MiB payload is stored and read back byte for byte", "[postgres]") {
+    PgQueue q;
+    gqs::Message m;
+    m.payload.resize(64u << 20);
+    for (std::size_t i = 0; i < m.payload.size(); ++i)
+        m.payload[i] = static_cast<char>((i * 2654435761u) >> 24);
+    q.pusher.push(m);
+    auto jobs = q.puller.pull(1, 30s);
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].payload.size() == m.payload.size());
+    CHECK(jobs[0].payload == m.payload);
+    q.puller.complete(jobs[0]);
+    CHECK(q.observer.get(m.id)->payload == m.payload);
+}
+
+TEST_CASE("postgres: a push in the app's transaction commits with its rows", "[postgres][tx]") {
+    PgQueue q;
+    const std::string orders = "\"" + q.schema.name() + "\".orders";
+    q.schema.exec("CREATE TABLE " + orders + " (n int)");
+    gqs::test::IdleWorker idle(q.puller);
+    gqs::Message m;
+    {
+        auto tx = q.db->begin();
+        REQUIRE(run_in(tx, "INSERT INTO " + orders + " VALUES (1)"));
+        CHECK_FALSE(q.pusher.push(tx, m).duplicate);
+        // Not visible to another connection before the commit, and no worker woken.
+        auto other = q.connect();
+        CHECK_FALSE(gqs::postgres::Observer(other).get(m.id));
+        tx.commit();
+        CHECK_FALSE(tx.active());
+    }
+    CHECK(q.schema.exec("SELECT count(*) FROM " + orders) == "1");
+    CHECK(idle.started.wait_for(1)); // pull_interval is 10 minutes: the commit woke it
+    CHECK(q.observer.get(m.id).has_value());
+}
+
+TEST_CASE("postgres: a rolled back or dropped transaction stores nothing", "[postgres][tx]") {
+    PgQueue q;
+    gqs::Message a, b;
+    {
+        auto tx = q.db->begin();
+        q.pusher.push(tx, a);
+        tx.rollback();
+    }
+    {
+        auto tx = q.db->begin();
+        q.pusher.push(tx, b);
+    } // destroyed open: rolled back
+    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+}
+
+TEST_CASE("postgres: a failing push in a transaction fails alone", "[postgres][tx]") {
+    PgQueue q;
+    gqs::Message first, again;
+    q.pusher.push(first);
+    again.id = first.id;
+    gqs::Message kept;
+    auto tx = q.db->begin();
+    q.pusher.push(tx, kept);
+    CHECK_THROWS_AS(q.pusher.push(tx, again), gqs::DuplicateJob);
+    const std::vector<gqs::Message> batch{gqs::Message{}, again};
+    CHECK_THROWS_AS(q.pusher.push_batch(tx, batch), gqs::DuplicateJob);
+    tx.commit();
+    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 2); // first and kept
+    CHECK(q.observer.get(kept.id).has_value());
+}
+
+TEST_CASE("postgres: an app statement that fails aborts the transaction", "[postgres][tx]") {
+    PgQueue q;
+    gqs::Message m;
+    auto tx = q.db->begin();
+    q.pusher.push(tx, m);
+    CHECK_FALSE(run_in(tx, "SELECT no_such_column FROM no_such_table"));
+    CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}), std::logic_error);
+    CHECK_THROWS_AS(tx.commit(), gqs::StorageError);
+    CHECK_FALSE(tx.active());
+    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+}
+
+TEST_CASE("postgres: transactions refuse misuse instead of deadlocking", "[postgres][tx]") {
+    PgQueue q;
+    auto other = q.connect();
+    auto tx = other->begin();
+    // Another Connection's transaction.
+    CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}), std::invalid_argument);
+    // A gqs call on the Connection this thread holds.
+    gqs::postgres::Observer on_other(other);
+    CHECK_THROWS_AS(on_other.stats(), std::logic_error);
+    CHECK_THROWS_AS(other->begin(), std::logic_error);
+    // The app ended it itself.
+    REQUIRE(run_in(tx, "COMMIT"));
+    CHECK_THROWS_AS(tx.commit(), std::logic_error);
+    CHECK_FALSE(tx.active());
+    CHECK_THROWS_AS(tx.rollback(), std::logic_error);
+    CHECK_NOTHROW(on_other.stats()); // released
+}
+
+TEST_CASE("postgres: a transaction may end on another thread", "[postgres][tx]") {
+    PgQueue q;
+    gqs::Message m;
+    auto tx = q.db->begin();
+    q.pusher.push(tx, m);
+    std::thread([t = std::move(tx)]() mutable { t.commit(); }).join();
+    CHECK(q.observer.get(m.id).has_value()); // the Connection is free again
+}
+
+TEST_CASE("postgres: a push through another connection wakes an idle worker", "[postgres]") {
+    PgQueue q;
+    gqs::test::IdleWorker idle(q.puller);
+    auto other = q.connect();
+    gqs::postgres::Pusher(other).push(gqs::Message{});
+    CHECK(idle.started.wait_for(1)); // pull_interval is 10 minutes: NOTIFY woke it
+}
+
+TEST_CASE("postgres: a push from another process wakes an idle worker", "[postgres][process]") {
+    PgQueue q;
+    gqs::test::IdleWorker idle(q.puller);
+    // The listener's session is up once the server shows its LISTEN.
+    const std::string channel = "gqs." + q.schema.name();
+    REQUIRE(gqs::test::wait_until([&] {
+        return q.schema.exec("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN \"" +
+                             channel + "\"'") == "1";
+    }));
+    gqs::test::TempDb tmp;
+    auto child =
+        gqs::test::spawn(GQS_STRESS_CHILD, {"produce", q.child_db(), "1"}, tmp.dir() / "out");
+    REQUIRE(gqs::test::wait_child(child) == 0);
+    CHECK(idle.started.wait_for(1));
+}
