@@ -13,8 +13,9 @@ namespace gqs::postgres {
 /// locks the rows it takes with FOR UPDATE SKIP LOCKED, so pullers on any number of
 /// connections and machines never share a lease; every transition is fenced by the job's
 /// attempts; all times are the server's. Keep batches at or under 1,000 (larger ones work,
-/// but the planner may then sort a whole queue). Thread-safety: safe from any thread; shares
-/// the Connection's lock. Throws std::invalid_argument for a null connection.
+/// but lock up to a batch of rows per queue served for the statement's length).
+/// Thread-safety: safe from any thread; shares the Connection's lock. Throws
+/// std::invalid_argument for a null connection.
 class Puller final : public gqs::Puller {
 public:
     explicit Puller(std::shared_ptr<Connection> connection);
