@@ -3,10 +3,13 @@
 #include "commands.hpp"
 
 #include "format.hpp"
+#include "opened_queue.hpp"
 
-#include <gqs/sqlite.hpp>
+#include <gqs/errors.hpp>
+#include <gqs/interfaces.hpp>
+#include <gqs/job.hpp>
+#include <gqs/message.hpp>
 
-#include <SQLiteCpp/Statement.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -41,100 +44,6 @@ constexpr std::size_t max_unique_key_bytes = 1024;
 // and keeps the queue's own: a rare queue costs a few large reads, not many tiny ones.
 constexpr int min_scan_page = 100;
 constexpr int scan_page = 500;
-// SQLite's primary result code for "file is not a database".
-constexpr int sqlite_notadb = 26;
-
-// The text as a shell word, for the commands that messages suggest.
-std::string shell_word(const std::string& text) {
-    bool plain = !text.empty();
-    for (char c : text) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == ':';
-        plain = plain && ok;
-    }
-    if (plain) return text;
-    std::string quoted = "'";
-    for (char c : text)
-        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
-
-std::string init_hint(const fs::path& db) {
-    return "(run `gqs --db " + shell_word(db.string()) + " init`)";
-}
-
-std::shared_ptr<sqlite::Connection> open_file(const fs::path& db, const sqlite::Options& options) {
-    try {
-        return sqlite::Connection::open(db, options);
-    } catch (const StorageError& e) {
-        if (e.code() == sqlite_notadb)
-            throw Error(db.string() + " is not a gqs database (not even a SQLite file)");
-        throw;
-    }
-}
-
-// The library's SchemaMismatch, naming the file instead of "gqs: ".
-SchemaMismatch in_file(const fs::path& db, const SchemaMismatch& e) {
-    std::string what = e.what();
-    if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
-    return SchemaMismatch(db.string() + ": " + what);
-}
-
-// The names of the file's own tables (not SQLite's internal ones), in name order.
-std::vector<std::string> table_names(SQLite::Database& database) {
-    SQLite::Statement st(database, "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
-                                   "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
-    std::vector<std::string> names;
-    while (st.executeStep())
-        names.push_back(st.getColumn(0).getString());
-    return names;
-}
-
-// "a, b, c" with at most `most` names, then how many more.
-std::string name_list(const std::vector<std::string>& names, std::size_t most) {
-    std::string out;
-    for (std::size_t i = 0; i < names.size() && i < most; ++i)
-        out += (i == 0 ? "" : ", ") + names[i];
-    if (names.size() > most) out += " and " + std::to_string(names.size() - most) + " more";
-    return out;
-}
-
-// Opens an existing gqs database; never creates a file or changes its journal mode.
-std::shared_ptr<sqlite::Connection> open_queue(const fs::path& db) {
-    std::error_code ec;
-    if (!fs::exists(db, ec)) throw Error(db.string() + " does not exist " + init_hint(db));
-    if (fs::is_directory(db, ec)) throw Error(db.string() + " is a directory, not a database");
-    sqlite::Options options;
-    options.create = false;
-    options.wal = false; // a gqs database is in WAL mode already; a foreign file stays as is
-    auto connection = open_file(db, options);
-    int version = 0;
-    try {
-        version = sqlite::stored_schema_version(*connection);
-    } catch (const SchemaMismatch& e) {
-        throw in_file(db, e);
-    }
-    if (version > sqlite::schema_version)
-        throw SchemaMismatch(db.string() + " has gqs schema version " + std::to_string(version) +
-                             ", newer than this gqs (" + std::to_string(sqlite::schema_version) +
-                             "); use a newer gqs");
-    if (version == 0) {
-        // Another application's database is not a damaged queue: say what it is.
-        const auto tables = connection->with_database(
-            [](SQLite::Database& database) { return table_names(database); });
-        if (!tables.empty())
-            throw Error(db.string() +
-                        " holds no gqs queue; it is another application's SQLite database "
-                        "(tables: " +
-                        name_list(tables, 5) + ")");
-        throw Error(db.string() + " holds no gqs queue yet: it is an empty SQLite database " +
-                    init_hint(db));
-    }
-    if (!connection->with_database(
-            [](SQLite::Database& database) { return database.tableExists("jobs"); }))
-        throw Error(db.string() + " has gqs's version table but no `jobs` table " + init_hint(db));
-    return connection;
-}
 
 Uuid parse_id(std::string_view text) {
     if (auto id = Uuid::parse(text)) return *id;
@@ -261,20 +170,15 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 } // namespace
 
 void run_init(const Context& ctx) {
-    std::error_code ec;
-    if (fs::is_directory(ctx.db, ec))
-        throw Error(ctx.db.string() + " is a directory, not a database");
-    auto connection = open_file(ctx.db, sqlite::Options{});
-    try {
-        sqlite::init_db(*connection);
-    } catch (const SchemaMismatch& e) {
-        throw in_file(ctx.db, e);
-    }
+    const int version = init_queue(ctx.target);
+    const bool postgres = ctx.target.backend == Backend::Postgres;
     if (ctx.json) {
-        print_json(ctx, {{"db", ctx.db.string()}, {"schema_version", sqlite::schema_version}});
+        print_json(ctx, {{"db", ctx.target.display()},
+                         {"schema", postgres ? json(ctx.target.schema) : json(nullptr)},
+                         {"schema_version", version}});
     } else {
-        *ctx.out << "initialised " << ctx.db.string() << " (gqs schema version "
-                 << sqlite::schema_version << ")\n";
+        *ctx.out << "initialised " << ctx.target.where() << " (gqs schema version " << version
+                 << ")\n";
     }
 }
 
@@ -329,7 +233,7 @@ void run_push(const Context& ctx, const PushOptions& options) {
     }
     if (id) messages.front().id = *id;
 
-    auto connection = open_queue(ctx.db);
+    OpenedQueue opened(ctx.target);
     if (options.from_stdin) {
         std::string input{std::istreambuf_iterator<char>(std::cin), {}};
         if (std::cin.bad()) throw Error("cannot read standard input");
@@ -342,7 +246,7 @@ void run_push(const Context& ctx, const PushOptions& options) {
         }
     }
 
-    sqlite::Pusher pusher(connection);
+    Pusher& pusher = opened.pusher();
     std::vector<PushResult> results;
     try {
         if (messages.size() == 1) {
@@ -388,9 +292,8 @@ void run_push(const Context& ctx, const PushOptions& options) {
 
 void run_stats(const Context& ctx, const StatsOptions& options) {
     if (options.queue) check_name_option("--queue", *options.queue, max_queue_bytes);
-    auto connection = open_queue(ctx.db);
-    sqlite::Observer observer(connection);
-    const Stats s = observer.stats();
+    OpenedQueue opened(ctx.target);
+    const Stats s = opened.observer().stats();
 
     // With --queue, that queue alone (zeros when it holds no job) stands for the totals.
     QueueStats total{.pending = s.pending,
@@ -481,8 +384,8 @@ void run_list(const Context& ctx, const ListOptions& options) {
     if (options.after) after = parse_id(*options.after);
     if (options.queue) check_name_option("--queue", *options.queue, max_queue_bytes);
 
-    auto connection = open_queue(ctx.db);
-    sqlite::Observer observer(connection);
+    OpenedQueue opened(ctx.target);
+    Observer& observer = opened.observer();
     std::optional<Cursor> cursor;
     if (after) {
         auto job = observer.get(*after);
@@ -553,7 +456,7 @@ void run_list(const Context& ctx, const ListOptions& options) {
     table.print(*ctx.out);
     if (next) {
         // The command that shows the next page, ready to paste.
-        *ctx.out << "next page: gqs --db " << shell_word(ctx.db.string()) << " list";
+        *ctx.out << "next page: gqs " << ctx.target.db_arguments() << " list";
         if (status != Status::Unknown) *ctx.out << " --status " << to_string(status);
         if (options.queue) *ctx.out << " --queue " << shell_word(*options.queue);
         *ctx.out << " --limit " << options.limit << " --after " << *next << '\n';
@@ -562,9 +465,8 @@ void run_list(const Context& ctx, const ListOptions& options) {
 
 void run_get(const Context& ctx, const GetOptions& options) {
     const Uuid id = parse_id(options.id);
-    auto connection = open_queue(ctx.db);
-    sqlite::Observer observer(connection);
-    auto found = observer.get(id);
+    OpenedQueue opened(ctx.target);
+    auto found = opened.observer().get(id);
     if (!found) throw JobLost("get: no job " + id.to_string());
     const Job& job = *found;
     if (options.payload_out) write_payload_file(*options.payload_out, job.payload);
@@ -644,8 +546,8 @@ void run_retry(const Context& ctx, const RetryOptions& options) {
     std::optional<Uuid> id;
     if (options.id) id = parse_id(*options.id);
 
-    auto connection = open_queue(ctx.db);
-    sqlite::Admin admin(connection);
+    OpenedQueue opened(ctx.target);
+    Admin& admin = opened.admin();
     std::int64_t retried = 1;
     if (id) {
         admin.retry(*id, delay);
@@ -669,12 +571,12 @@ void run_retry(const Context& ctx, const RetryOptions& options) {
 
 void run_kill(const Context& ctx, const std::string& text) {
     const Uuid id = parse_id(text);
-    auto connection = open_queue(ctx.db);
+    OpenedQueue opened(ctx.target);
     try {
-        sqlite::Admin(connection).cancel(id);
+        opened.admin().cancel(id);
     } catch (const BadStatus&) {
         // The library names the action "cancel"; say it in the CLI's words.
-        auto job = sqlite::Observer(connection).get(id);
+        auto job = opened.observer().get(id);
         std::string status(to_string(job ? job->status : Status::Unknown));
         throw BadStatus("kill: job " + id.to_string() + " is " + status +
                         "; kill takes a pending or processing job");
@@ -682,7 +584,7 @@ void run_kill(const Context& ctx, const std::string& text) {
         throw JobLost("kill: no job " + id.to_string());
     }
     // A running job is only flagged: its worker asks the handler to stop.
-    auto job = sqlite::Observer(connection).get(id);
+    auto job = opened.observer().get(id);
     const bool running = job && job->status == Status::Processing;
     if (ctx.json) {
         print_json(ctx, {{running ? "cancel_requested" : "killed", id.to_string()}});
@@ -697,8 +599,8 @@ void run_kill(const Context& ctx, const std::string& text) {
 
 void run_delete(const Context& ctx, const std::string& text) {
     const Uuid id = parse_id(text);
-    auto connection = open_queue(ctx.db);
-    sqlite::Admin(connection).remove(id);
+    OpenedQueue opened(ctx.target);
+    opened.admin().remove(id);
     if (ctx.json) {
         print_json(ctx, {{"deleted", id.to_string()}});
     } else {
@@ -719,10 +621,10 @@ void run_clean(const Context& ctx, const CleanOptions& options) {
     std::optional<Duration> older_than;
     if (options.older_than) older_than = parse_duration_option("--older-than", *options.older_than);
 
-    auto connection = open_queue(ctx.db);
+    OpenedQueue opened(ctx.target);
     std::optional<TimePoint> before;
     if (older_than) before = std::chrono::system_clock::now() - *older_than;
-    const std::int64_t deleted = sqlite::Cleaner(connection).clean(status, before);
+    const std::int64_t deleted = opened.cleaner().clean(status, before);
 
     if (ctx.json) {
         print_json(

@@ -2,6 +2,8 @@
 // The gqs CLI's commands, one function each, independent of how arguments are parsed.
 #pragma once
 
+#include "target.hpp"
+
 #include <gqs/time.hpp>
 
 #include <filesystem>
@@ -20,9 +22,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// What every command gets: the database path and the output form.
+/// What every command gets: the queue (a SQLite file or a PostgreSQL schema) and the output
+/// form.
 struct Context {
-    std::filesystem::path db;
+    Target target;
     /// One JSON document on `out` instead of aligned text.
     bool json = false;
     std::ostream* out = nullptr;
@@ -70,7 +73,7 @@ struct CleanOptions {
     std::optional<std::string> older_than;
 };
 
-/// Creates the file if needed and the schema (idempotent).
+/// Creates the SQLite file if needed, or the PostgreSQL schema, and gqs's tables (idempotent).
 void run_init(const Context& ctx);
 /// Pushes one job, or one job per non-empty line of standard input; prints the ids, or the
 /// holder's id when the unique key is held.

@@ -277,6 +277,20 @@ std::string truncate(std::string_view text, std::size_t width) {
     return std::string(text.substr(0, width - 3)) + "...";
 }
 
+std::string shell_word(const std::string& text) {
+    bool plain = !text.empty();
+    for (char c : text) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == ':';
+        plain = plain && ok;
+    }
+    if (plain) return text;
+    std::string quoted = "'";
+    for (char c : text)
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
 Table::Table(std::vector<std::string> headers)
     : headers_(std::move(headers)), align_(headers_.size(), Align::Left) {}
 

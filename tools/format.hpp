@@ -55,6 +55,10 @@ inline constexpr Duration max_duration = std::chrono::hours(24 * 36500);
 /// `text` cut to at most `width` bytes, ending in `...` when cut.
 [[nodiscard]] std::string truncate(std::string_view text, std::size_t width);
 
+/// `text` as one POSIX shell word: as it is when it holds only characters no shell treats
+/// specially, else in single quotes. For the commands that messages suggest.
+[[nodiscard]] std::string shell_word(const std::string& text);
+
 /// Rows of cells printed with every column padded to its widest cell, two spaces apart;
 /// the last column is not padded. Cells are expected to be single-line ASCII.
 class Table {

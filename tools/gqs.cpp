@@ -6,9 +6,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +20,18 @@ namespace {
 using namespace gqs::cli;
 
 // One line on stderr, whatever the message holds; the library's own "gqs: " prefix is
-// dropped so it is not printed twice.
-void print_error(std::string message) {
+// dropped so it is not printed twice, and the passwords of --db are masked (libpq may quote
+// a malformed part of a URI).
+void print_error(std::string message, std::vector<std::string> secrets) {
     if (message.rfind("gqs: ", 0) == 0) message.erase(0, 5);
+    // The longest first: a password that holds a shorter one is masked whole.
+    std::sort(secrets.begin(), secrets.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const auto& secret : secrets) {
+        for (auto at = message.find(secret); at != std::string::npos;
+             at = message.find(secret, at + 3))
+            message.replace(at, secret.size(), "***");
+    }
     for (char& c : message) {
         if (c == '\n' || c == '\r') c = ' ';
     }
@@ -31,22 +43,39 @@ std::optional<std::string> given(const CLI::Option* option, const std::string& v
     return value;
 }
 
-int run(int argc, char** argv) {
-    CLI::App app{"Inspect and repair a gqs job queue (a SQLite file).", "gqs"};
+std::optional<std::string> environment(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') return std::nullopt;
+    return std::string(value);
+}
+
+// `secrets` gets the passwords --db holds as soon as it is known, for print_error.
+int run(int argc, char** argv, std::vector<std::string>& secrets) {
+    CLI::App app{"Inspect and repair a gqs job queue (a SQLite file or a PostgreSQL schema).",
+                 "gqs"};
     app.set_version_flag("--version", std::string(gqs::version_string));
     app.require_subcommand(1);
     // Options of the main command (--db, --json) may also follow the subcommand.
     app.fallthrough();
-    app.footer("Every command takes --db FILE (or GQS_DB) and --json, before or after it.\n"
+    app.footer("Every command takes --db (or GQS_DB), --schema (or GQS_SCHEMA; PostgreSQL only)\n"
+               "and --json, before or after it. --db is a SQLite file, or a PostgreSQL URI\n"
+               "(postgresql://user@host/dbname) or conninfo string ('host=... dbname=...').\n"
                "Durations: 500ms, 30s, 5m, 2h, 7d, or sums such as 1h30m.\n"
                "Exit status: 0 on success, 1 when the command fails, 2 on a usage error.");
 
     std::string db;
+    std::string schema;
     bool json = false;
-    app.add_option("--db", db, "The queue's database file (or set GQS_DB)")
+    app.add_option("--db", db,
+                   "The queue's SQLite file, or a PostgreSQL URI or conninfo string (or set "
+                   "GQS_DB)")
         ->envname("GQS_DB")
         ->required()
-        ->type_name("FILE");
+        ->type_name("FILE|URI");
+    auto* schema_opt = app.add_option("--schema", schema,
+                                      "PostgreSQL: the schema that holds the queue (default: "
+                                      "public; or set GQS_SCHEMA)")
+                           ->type_name("NAME");
     app.add_flag("--json", json, "Print one JSON document instead of text");
 
     std::vector<std::pair<CLI::App*, std::function<void(const Context&)>>> commands;
@@ -193,6 +222,7 @@ int run(int argc, char** argv) {
     } catch (const CLI::Success& e) {
         return app.exit(e); // --help, --version
     } catch (const CLI::ParseError& e) {
+        secrets = passwords_in(db);
         if (app.get_subcommands().empty() && !app.remaining().empty()) {
             std::string names;
             for (const auto* sub : app.get_subcommands({})) {
@@ -207,8 +237,9 @@ int run(int argc, char** argv) {
         throw UsageError(std::string(e.what()) + " (see `" + where + " --help`)");
     }
 
+    secrets = passwords_in(db);
     Context ctx;
-    ctx.db = db;
+    ctx.target = target_of(db, given(schema_opt, schema), environment("GQS_SCHEMA"));
     ctx.json = json;
     ctx.out = &std::cout;
     for (auto& [sub, command] : commands) {
@@ -222,16 +253,17 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    std::vector<std::string> secrets;
     try {
-        return run(argc, argv);
+        return run(argc, argv, secrets);
     } catch (const UsageError& e) {
-        print_error(e.what());
+        print_error(e.what(), secrets);
         return 2;
     } catch (const std::exception& e) {
-        print_error(e.what());
+        print_error(e.what(), secrets);
         return 1;
     } catch (...) {
-        print_error("unexpected failure");
+        print_error("unexpected failure", secrets);
         return 1;
     }
 }

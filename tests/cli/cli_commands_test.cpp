@@ -417,6 +417,17 @@ TEST_CASE("cli: global options go before or after the command, or in GQS_DB", "[
     CHECK(json::parse(from_env.out).at("pending") == 1);
 }
 
+TEST_CASE("cli: a file path with '=' in it stays a SQLite file", "[cli]") {
+    gqs::test::TempDb tmp;
+    for (const auto& path : {tmp.dir() / "a=b.db", tmp.dir() / "x y=1.db"}) {
+        INFO(path);
+        auto r = gqs::test::run_cli(tmp.dir(), {"--db", path.string(), "init"});
+        INFO(r.err);
+        CHECK(r.status == 0);
+        CHECK(std::filesystem::exists(path));
+    }
+}
+
 TEST_CASE("cli: --help works for every command", "[cli]") {
     gqs::test::TempDb tmp;
     auto top = gqs::test::run_cli(tmp.dir(), {"--help"});

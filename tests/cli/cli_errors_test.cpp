@@ -215,3 +215,30 @@ TEST_CASE("cli: a file that is not a gqs database is refused and left alone", "[
         CHECK(db.execAndGet("PRAGMA user_version").getInt() == 7);
     }
 }
+
+TEST_CASE("cli: --schema is for PostgreSQL only", "[cli]") {
+    InitialisedDb q;
+    check_failure(run_on(q.tmp, {"stats", "--schema", "jobs"}), usage,
+                  "--schema is for a PostgreSQL queue, and --db " + q.tmp.path().string() +
+                      " names a SQLite file");
+    // GQS_SCHEMA, set for PostgreSQL work, does not get in a SQLite file's way.
+    gqs::test::CliInput env;
+    env.env.push_back("GQS_SCHEMA=jobs");
+    auto r = gqs::test::run_cli(q.tmp.dir(), {"--db", q.tmp.path().string(), "stats"}, env);
+    INFO(r.err);
+    CHECK(r.status == 0);
+}
+
+#ifndef GQS_CLI_HAS_POSTGRES
+TEST_CASE("cli: a PostgreSQL --db fails clearly when gqs is built without PostgreSQL", "[cli]") {
+    gqs::test::TempDb tmp;
+    for (const char* db : {"postgresql://app@db.example/jobs", "postgres://db.example/jobs",
+                           "host=/run/postgresql dbname=jobs"}) {
+        INFO(db);
+        check_failure(gqs::test::run_cli(tmp.dir(), {"--db", db, "stats"}), failed,
+                      "this gqs was built without PostgreSQL support");
+        check_failure(gqs::test::run_cli(tmp.dir(), {"--db", db, "init"}), failed,
+                      "built without PostgreSQL support");
+    }
+}
+#endif
