@@ -40,8 +40,11 @@ if(NOT GQS_POSTGRES STREQUAL "OFF")
     find_package(PkgConfig QUIET)
     if(PkgConfig_FOUND)
       pkg_check_modules(PQ QUIET IMPORTED_TARGET libpq)
+      # Not an ALIAS: install(EXPORT) would write the aliased name, PkgConfig::PQ, which a
+      # consumer's gqsConfig.cmake does not define.
       if(TARGET PkgConfig::PQ)
-        add_library(PostgreSQL::PostgreSQL ALIAS PkgConfig::PQ)
+        add_library(PostgreSQL::PostgreSQL INTERFACE IMPORTED)
+        target_link_libraries(PostgreSQL::PostgreSQL INTERFACE PkgConfig::PQ)
       endif()
     endif()
   endif()

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# Install rules: headers, the library, gqsConfig.cmake with gqs::gqs, and gqs.pc.
+# Install rules: headers, the libraries, gqsConfig.cmake with gqs::gqs (and gqs::postgres when
+# it is built), gqs.pc and gqs-postgres.pc.
 include(CMakePackageConfigHelpers)
 
 set(GQS_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/gqs" CACHE STRING
@@ -10,10 +11,23 @@ install(TARGETS gqs EXPORT gqsTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-# The PostgreSQL backend is not installed yet (work in progress): neither are its headers.
-install(DIRECTORY include/gqs DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        PATTERN "postgres" EXCLUDE PATTERN "postgres.hpp" EXCLUDE)
 install(EXPORT gqsTargets NAMESPACE gqs:: DESTINATION ${GQS_INSTALL_CMAKEDIR})
+
+# gqs::postgres has an export set of its own: gqsTargets.cmake then never names libpq, so
+# gqsConfig.cmake finds gqs::gqs for SQLite-only users who have no libpq installed.
+if(TARGET gqs_postgres)
+  install(TARGETS gqs_postgres EXPORT gqsPostgresTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT gqsPostgresTargets NAMESPACE gqs:: DESTINATION ${GQS_INSTALL_CMAKEDIR})
+  install(DIRECTORY include/gqs DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+else()
+  # Without the backend's library its headers would only promise link errors.
+  install(DIRECTORY include/gqs DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+          PATTERN "postgres" EXCLUDE PATTERN "postgres.hpp" EXCLUDE)
+endif()
 
 configure_package_config_file(cmake/gqsConfig.cmake.in
   "${CMAKE_CURRENT_BINARY_DIR}/gqsConfig.cmake"
@@ -35,3 +49,12 @@ else()
 endif()
 configure_file(cmake/gqs.pc.in "${CMAKE_CURRENT_BINARY_DIR}/gqs.pc" @ONLY)
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/gqs.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(TARGET gqs_postgres)
+  get_target_property(GQS_POSTGRES_OUTPUT_NAME gqs_postgres OUTPUT_NAME)
+  if(NOT GQS_POSTGRES_OUTPUT_NAME)
+    set(GQS_POSTGRES_OUTPUT_NAME gqs_postgres)
+  endif()
+  configure_file(cmake/gqs-postgres.pc.in "${CMAKE_CURRENT_BINARY_DIR}/gqs-postgres.pc" @ONLY)
+  install(FILES "${CMAKE_CURRENT_BINARY_DIR}/gqs-postgres.pc"
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

@@ -1,5 +1,21 @@
 # SPDX-License-Identifier: Apache-2.0
 # cmake -P script: configure, build and run one consumer project (see CMakeLists.txt).
+# WAY=run only runs PROGRAM, built by another WAY. pkg_config compiles SOURCE (consumer.cpp)
+# with PC_MODULE (gqs). GQS_POSTGRES, when set, goes to every build of gqs this script makes.
+if(NOT DEFINED SOURCE)
+  set(SOURCE "${CONSUMER_DIR}/../consumer.cpp")
+endif()
+if(NOT DEFINED PC_MODULE)
+  set(PC_MODULE gqs)
+endif()
+set(_gqs_args)
+if(DEFINED GQS_POSTGRES)
+  list(APPEND _gqs_args "-DGQS_POSTGRES=${GQS_POSTGRES}")
+endif()
+if(WAY STREQUAL "run")
+  execute_process(COMMAND "${PROGRAM}" COMMAND_ERROR_IS_FATAL ANY)
+  return()
+endif()
 if(WAY STREQUAL "install")
   # The fixture: install the build these tests belong to into PREFIX, once.
   file(REMOVE_RECURSE "${PREFIX}")
@@ -19,7 +35,7 @@ elseif(WAY STREQUAL "find_package" OR WAY STREQUAL "pkg_config")
     COMMAND ${CMAKE_COMMAND} -S "${GQS_SOURCE_DIR}" -B "${WORK_DIR}/gqs-build"
             -DCMAKE_BUILD_TYPE=Release -DGQS_BUILD_TESTS=OFF -DGQS_BUILD_EXAMPLES=OFF
             -DGQS_BUILD_BENCH=OFF -DGQS_BUILD_TOOLS=OFF -DGQS_INSTALL=ON
-            "-DCMAKE_INSTALL_PREFIX=${WORK_PREFIX}"
+            "-DCMAKE_INSTALL_PREFIX=${WORK_PREFIX}" ${_gqs_args}
     COMMAND_ERROR_IS_FATAL ANY)
   execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/gqs-build" -j 2
                   COMMAND_ERROR_IS_FATAL ANY)
@@ -29,25 +45,26 @@ endif()
 if(WAY STREQUAL "find_package" OR WAY STREQUAL "pkg_config")
   list(APPEND _args "-DCMAKE_PREFIX_PATH=${WORK_PREFIX}")
   if(WAY STREQUAL "pkg_config")
-    # No CMake at all on the consumer's side: the compiler line comes from gqs.pc.
+    # No CMake at all on the consumer's side: the compiler line comes from gqs.pc (or
+    # gqs-postgres.pc).
     file(GLOB _pc_dirs "${WORK_PREFIX}/lib*/pkgconfig" "${WORK_PREFIX}/lib/*/pkgconfig")
     string(REPLACE ";" ":" _pc_path "${_pc_dirs}")
     execute_process(
       COMMAND ${CMAKE_COMMAND} -E env "PKG_CONFIG_PATH=${_pc_path}"
-              pkg-config --cflags --libs gqs
+              pkg-config --cflags --libs ${PC_MODULE}
       OUTPUT_VARIABLE _flags OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
-    message(STATUS "pkg-config --cflags --libs gqs: ${_flags}")
+    message(STATUS "pkg-config --cflags --libs ${PC_MODULE}: ${_flags}")
     separate_arguments(_flags UNIX_COMMAND "${_flags}")
     file(MAKE_DIRECTORY "${WORK_DIR}/build")
     execute_process(
-      COMMAND c++ "${CONSUMER_DIR}/../consumer.cpp" -o "${WORK_DIR}/build/consumer" ${_flags}
+      COMMAND c++ "${SOURCE}" -o "${WORK_DIR}/build/consumer" ${_flags}
       COMMAND_ERROR_IS_FATAL ANY)
     execute_process(COMMAND "${WORK_DIR}/build/consumer" "${WORK_DIR}/consumer.db"
                     COMMAND_ERROR_IS_FATAL ANY)
     return()
   endif()
 else()
-  list(APPEND _args "-DGQS_SOURCE_DIR=${GQS_SOURCE_DIR}")
+  list(APPEND _args "-DGQS_SOURCE_DIR=${GQS_SOURCE_DIR}" ${_gqs_args})
 endif()
 execute_process(
   COMMAND ${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/build"
