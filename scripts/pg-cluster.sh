@@ -20,7 +20,8 @@
 # Environment: PG_BINDIR (server binaries; default: newest /usr/lib/postgresql/*/bin, else
 # initdb on PATH), GQS_PG_PORT (default 5432: only names the socket file, no TCP port is
 # opened, so it cannot clash with another cluster whose socket is elsewhere),
-# GQS_PG_DBNAME (default gqs), GQS_PG_MAX_CONNECTIONS (default 200).
+# GQS_PG_DBNAME (default gqs), GQS_PG_MAX_CONNECTIONS (default 200), GQS_PG_DURABLE=1 (fsync,
+# synchronous_commit and full_page_writes on, as a production server: for benchmarks).
 set -euo pipefail
 
 die() { echo "pg-cluster: error: $*" >&2; exit 1; }
@@ -33,6 +34,8 @@ dir=$(realpath -m -- "$2")
 port=${GQS_PG_PORT:-5432}
 dbname=${GQS_PG_DBNAME:-gqs}
 max_connections=${GQS_PG_MAX_CONNECTIONS:-200}
+durable=off
+[ "${GQS_PG_DURABLE:-0}" = 1 ] && durable=on
 data="$dir/data"
 log="$dir/postgres.log"
 marker="$dir/.gqs-pg-cluster"
@@ -127,10 +130,10 @@ unix_socket_directories = '$dir'
 unix_socket_permissions = 0777
 port = $port
 max_connections = $max_connections
-# durability off: nothing here must survive a machine crash
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+# durability off unless GQS_PG_DURABLE=1: nothing here must survive a machine crash
+fsync = $durable
+synchronous_commit = $durable
+full_page_writes = $durable
 # helps to read a hanging parallel test
 log_lock_waits = on
 log_line_prefix = '%m [%p] %q%a@%d '
