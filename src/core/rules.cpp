@@ -19,6 +19,36 @@ const char* verb_of(Action action) noexcept {
     return "kill";
 }
 
+std::string lease_lost_message(const char* verb, const Lease& lease) {
+    return std::string("gqs: cannot ") + verb + " job " + lease.id.to_string() + " (attempt " +
+           std::to_string(lease.attempts) + "): it is gone, finished, or leased by someone else";
+}
+
+void throw_lease_lost(Action action, const Lease& lease) {
+    if (action == Action::Complete) throw CompleteFailed(lease_lost_message("complete", lease));
+    throw JobLost(lease_lost_message(verb_of(action), lease));
+}
+
+void add_stats_row(Stats& stats, std::string queue, std::int64_t status, std::int64_t count,
+                   std::int64_t expired, std::optional<TimePoint> oldest_ready,
+                   std::optional<TimePoint> next_scheduled) {
+    auto& q = stats.queues[std::move(queue)];
+    switch (status) {
+    case 1:
+        q.pending = count;
+        q.oldest_ready = oldest_ready;
+        q.next_scheduled = next_scheduled;
+        break;
+    case 2:
+        q.processing = count;
+        q.expired_leases = expired;
+        break;
+    case 3: q.done = count; break;
+    case 4: q.dead = count; break;
+    default: break;
+    }
+}
+
 std::pair<Status, Status> clean_statuses(Status status) {
     switch (status) {
     case Status::Unknown: return {Status::Done, Status::Dead};

@@ -6,13 +6,30 @@
 #include <gqs/status.hpp>
 #include <gqs/uuid.hpp>
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 
 namespace gqs::detail {
 
 /// The action's verb in messages: "complete", "requeue", "kill", "release".
 [[nodiscard]] const char* verb_of(Action action) noexcept;
+
+/// The message of a transition whose lease is gone: "gqs: cannot <verb> job <id> (attempt
+/// n): it is gone, finished, or leased by someone else".
+[[nodiscard]] std::string lease_lost_message(const char* verb, const Lease& lease);
+
+/// Throws what a single transition (complete, requeue, ...) throws when its lease is gone:
+/// CompleteFailed for Complete, JobLost otherwise.
+[[noreturn]] void throw_lease_lost(Action action, const Lease& lease);
+
+/// One row of a backend's stats query, added to `stats.queues[queue]`: the count of jobs
+/// with `status` (1..4; others are ignored), and for Pending the times, for Processing the
+/// expired leases.
+void add_stats_row(Stats& stats, std::string queue, std::int64_t status, std::int64_t count,
+                   std::int64_t expired, std::optional<TimePoint> oldest_ready,
+                   std::optional<TimePoint> next_scheduled);
 
 /// The statuses clean(status) deletes, as a pair (equal when one): Done, Dead, or both for
 /// Unknown. Throws BadStatus for Pending, Processing or a value outside the enum.

@@ -235,13 +235,7 @@ void State::rollback_quietly() noexcept {
 }
 
 Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
-    if (!notify) throw std::invalid_argument("gqs: on_push: empty callback");
-    std::uint64_t id = 0;
-    {
-        std::lock_guard guard(subscribers_mutex);
-        id = next_subscriber++;
-        subscribers.emplace(id, std::move(notify));
-    }
+    const auto id = callbacks.add(std::move(notify));
     {
         std::lock_guard guard(listener_mutex);
         if (listeners_wanted++ == 0) {
@@ -254,25 +248,13 @@ Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<v
     }
     return Subscription([owner = std::move(owner), id] {
         auto& state = Access::state(*owner);
-        {
-            std::lock_guard guard(state.subscribers_mutex);
-            state.subscribers.erase(id);
-        }
+        state.callbacks.remove(id);
         std::lock_guard guard(state.listener_mutex);
         if (--state.listeners_wanted == 0) state.listener.reset(); // joins its thread
     });
 }
 
-void State::notify_push() {
-    std::lock_guard guard(subscribers_mutex);
-    for (auto& [id, notify] : subscribers) {
-        try {
-            notify();
-        } catch (...) {
-            // A callback must not throw; if one does, the push has still succeeded.
-        }
-    }
-}
+void State::notify_push() { callbacks.notify_all(); }
 
 void State::announce_locked(std::string_view queue) noexcept {
     // One NOTIFY per window: a burst of single pushes sends a few hundred a second, not one

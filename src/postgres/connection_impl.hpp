@@ -3,6 +3,7 @@
 #pragma once
 
 #include "detail/gate.hpp"
+#include "detail/push_callbacks.hpp"
 #include "wire.hpp"
 
 #include <gqs/errors.hpp>
@@ -119,10 +120,8 @@ struct State {
     /// announce_locked under the mutex, then notify_push.
     void announce(std::string_view queue);
 
-    std::mutex subscribers_mutex;
-    std::uint64_t next_subscriber = 0;
-    std::unordered_map<std::uint64_t, std::function<void()>> subscribers;
-    // Its own lock: the listener's thread takes subscribers_mutex, and is joined under it.
+    gqs::detail::PushCallbacks callbacks;
+    // Its own lock: the listener's thread takes the callbacks' lock, and is joined under it.
     std::mutex listener_mutex;
     std::unique_ptr<Listener> listener; // guarded by listener_mutex
     int listeners_wanted = 0;           // guarded by listener_mutex

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Observer: reading jobs.
 #include "connection_impl.hpp"
+#include "core/rules.hpp"
 #include "sql.hpp"
 
 #include <gqs/postgres/observer.hpp>
@@ -72,22 +73,10 @@ Stats Observer::stats() {
             s.at = detail::time_at(raw, row, 4);
             continue;
         }
-        auto& q = s.queues[detail::bytes_at(raw, row, 0)];
-        const auto count = detail::int_at(raw, row, 2);
-        switch (kind) {
-        case 1:
-            q.pending = count;
-            q.oldest_ready = detail::optional_time_at(raw, row, 4);
-            q.next_scheduled = detail::optional_time_at(raw, row, 5);
-            break;
-        case 2:
-            q.processing = count;
-            q.expired_leases = detail::int_at(raw, row, 3);
-            break;
-        case 3: q.done = count; break;
-        case 4: q.dead = count; break;
-        default: break;
-        }
+        gqs::detail::add_stats_row(s, detail::bytes_at(raw, row, 0), kind,
+                                   detail::int_at(raw, row, 2), detail::int_at(raw, row, 3),
+                                   detail::optional_time_at(raw, row, 4),
+                                   detail::optional_time_at(raw, row, 5));
     }
     sum_queues(s);
     return s;

@@ -15,16 +15,7 @@ namespace gqs::postgres {
 
 namespace {
 
-std::string lost(const char* verb, const Lease& lease) {
-    return std::string("gqs: cannot ") + verb + " job " + lease.id.to_string() + " (attempt " +
-           std::to_string(lease.attempts) + "): it is gone, finished, or leased by someone else";
-}
-
-// The error a transition that matched no row throws from the single call.
-[[noreturn]] void throw_lost(Action action, const Lease& lease) {
-    if (action == Action::Complete) throw CompleteFailed(lost("complete", lease));
-    throw JobLost(lost(gqs::detail::verb_of(action), lease));
-}
+using gqs::detail::lease_lost_message;
 
 // An error history entry as PostgreSQL can store it: error_entry's cut, and NUL (valid UTF-8,
 // but refused in text) as U+FFFD.
@@ -135,7 +126,8 @@ std::vector<SettleResult> settle_locked(detail::State& state,
     for (std::size_t i = 0; i < settlements.size(); ++i) {
         if (applied[i]) continue;
         results[i].status = SettleStatus::LeaseLost;
-        results[i].error = lost(gqs::detail::verb_of(settlements[i].action), settlements[i].lease);
+        results[i].error =
+            lease_lost_message(gqs::detail::verb_of(settlements[i].action), settlements[i].lease);
     }
     return results;
 }
@@ -163,7 +155,8 @@ void Puller::extend_lock(Job& job, Duration lock) {
     p.i32(static_cast<std::int32_t>(job.attempts));
     p.i64(detail::micros_of(lock));
     auto r = state.run(detail::extend_sql, p, "extending a lease");
-    if (PQntuples(r.get()) == 0) throw LockLost(lost("extend the lease of", lease_of(job)));
+    if (PQntuples(r.get()) == 0)
+        throw LockLost(lease_lost_message("extend the lease of", lease_of(job)));
     job.cancel_requested = detail::bool_at(r.get(), 0, 0);
     job.locked_until = detail::time_at(r.get(), 0, 1);
     job.updated_at = detail::time_at(r.get(), 0, 2);
@@ -179,7 +172,7 @@ void transition(detail::State& state, Job& job, Action action, Duration backoff,
         auto guard = state.enter();
         results = settle_locked(state, std::span(&s, 1));
     }
-    if (!results[0].applied()) throw_lost(action, s.lease);
+    if (!results[0].applied()) gqs::detail::throw_lease_lost(action, s.lease);
     apply_settlement(job, action, results[0]);
 }
 

@@ -78,10 +78,11 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
                        StorageErrorKind::Busy, 0, 0);
 }
 
-// Inserts messages[at...] in one statement; returns the ids stored.
+// Inserts messages[at...] in one statement; returns the ids stored (when `want_ids`).
 std::set<Uuid> insert_rows(detail::State& state, std::span<const Message> messages,
                            const std::vector<std::string>& metadata,
-                           const std::vector<std::size_t>& at, std::int64_t delay_us) {
+                           const std::vector<std::size_t>& at, std::int64_t delay_us,
+                           bool want_ids) {
     detail::Array ids(detail::oid_uuid), meta(detail::oid_jsonb), payloads(detail::oid_bytea),
         queues(detail::oid_text), priorities(detail::oid_int2), keys(detail::oid_text);
     for (auto i : at) {
@@ -112,7 +113,7 @@ std::set<Uuid> insert_rows(detail::State& state, std::span<const Message> messag
     std::set<Uuid> stored;
     try {
         auto r = state.run(detail::insert_batch_sql, p, "pushing a batch of jobs");
-        for (int row = 0; row < PQntuples(r.get()); ++row)
+        for (int row = 0; want_ids && row < PQntuples(r.get()); ++row)
             stored.insert(detail::uuid_at(r.get(), row, 0));
     } catch (const detail::SqlError& e) {
         rethrow_duplicate(e, "gqs: a job of the batch already exists (or an id is repeated)");
@@ -141,6 +142,11 @@ key_holders(detail::State& state, std::span<const Message> messages,
     return holders;
 }
 
+bool any_key(std::span<const Message> messages) {
+    return std::any_of(messages.begin(), messages.end(),
+                       [](const Message& m) { return m.unique_key.has_value(); });
+}
+
 // Stores a batch. Without keys, one statement (its own transaction unless inside one); with
 // keys, the caller holds a transaction: the messages not stored get their keys' holders,
 // and a key whose holder finished meanwhile is tried again. Caller holds the mutex.
@@ -151,8 +157,15 @@ std::vector<PushResult> insert_all(detail::State& state, std::span<const Message
     std::vector<std::size_t> todo(messages.size());
     for (std::size_t i = 0; i < todo.size(); ++i)
         todo[i] = i;
+    if (!any_key(messages)) {
+        // Nothing to skip: the statement stores every message or fails.
+        insert_rows(state, messages, metadata, todo, delay_us, false);
+        for (std::size_t i = 0; i < messages.size(); ++i)
+            results[i] = {messages[i].id, false};
+        return results;
+    }
     for (int attempt = 0; attempt < key_tries && !todo.empty(); ++attempt) {
-        const auto stored = insert_rows(state, messages, metadata, todo, delay_us);
+        const auto stored = insert_rows(state, messages, metadata, todo, delay_us, true);
         std::vector<std::size_t> missing;
         for (auto i : todo) {
             if (stored.count(messages[i].id) > 0 && !results[i].duplicate) {
@@ -185,11 +198,6 @@ std::vector<std::string> prepare_all(std::span<const Message> messages) {
     for (const auto& m : messages)
         metadata.push_back(prepare(m));
     return metadata;
-}
-
-bool any_key(std::span<const Message> messages) {
-    return std::any_of(messages.begin(), messages.end(),
-                       [](const Message& m) { return m.unique_key.has_value(); });
 }
 
 // The queue to announce for the stored results: the one queue, or "" for several; nullopt

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -129,7 +130,18 @@ void init_db(Connection& connection) {
         // lock `jobs` against every writer, and CREATE SCHEMA IF NOT EXISTS needs the CREATE
         // privilege even when the schema exists.
         if (!has_schema) state.exec(in_schema(state, "CREATE SCHEMA {s}"), {}, doing);
-        if (jobs.empty()) state.exec(in_schema(state, create_jobs), {}, doing);
+        if (jobs.empty()) {
+            std::string sql = in_schema(state, create_jobs);
+            // The insert thresholds are PostgreSQL 13's; 12 would refuse the table.
+            if (PQserverVersion(state.conn.get()) < 130000) {
+                for (const char* option : {" autovacuum_vacuum_insert_scale_factor = 0.0,",
+                                           " autovacuum_vacuum_insert_threshold = 20000,"}) {
+                    const auto at = sql.find(option);
+                    if (at != std::string::npos) sql.erase(at, std::strlen(option));
+                }
+            }
+            state.exec(sql, {}, doing);
+        }
         for (const auto& [name, sql] : indexes)
             if (sql != nullptr && !listed(index_names, name))
                 state.exec(in_schema(state, sql), {}, doing);

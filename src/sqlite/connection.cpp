@@ -148,13 +148,7 @@ std::filesystem::path watchable_file(sqlite3* handle) {
 } // namespace
 
 Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
-    if (!notify) throw std::invalid_argument("gqs: on_push: empty callback");
-    std::uint64_t id = 0;
-    {
-        std::lock_guard guard(subscribers_mutex);
-        id = next_subscriber++;
-        subscribers.emplace(id, std::move(notify));
-    }
+    const auto id = callbacks.add(std::move(notify));
     {
         std::lock_guard guard(watcher_mutex);
         if (watchers_wanted++ == 0) {
@@ -168,10 +162,7 @@ Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<v
     }
     return Subscription([owner = std::move(owner), id] {
         auto& state = Access::state(*owner);
-        {
-            std::lock_guard guard(state.subscribers_mutex);
-            state.subscribers.erase(id);
-        }
+        state.callbacks.remove(id);
         std::lock_guard guard(state.watcher_mutex);
         if (--state.watchers_wanted == 0) state.watcher.reset(); // joins its thread
     });
@@ -188,16 +179,7 @@ void State::set_hungry(std::atomic<bool>& puller_flag, bool now_hungry) noexcept
     if (watcher) watcher->arm();
 }
 
-void State::notify_push() {
-    std::lock_guard guard(subscribers_mutex);
-    for (auto& [id, notify] : subscribers) {
-        try {
-            notify();
-        } catch (...) {
-            // A callback must not throw; if one does, the push has still succeeded.
-        }
-    }
-}
+void State::notify_push() { callbacks.notify_all(); }
 
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "detail/gate.hpp"
+#include "detail/push_callbacks.hpp"
 
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
@@ -113,12 +114,10 @@ struct State {
 
     // Push callbacks have their own lock: they run after the database lock is released, and
     // cancelling waits for a callback that is running (the Subscription promise).
-    std::mutex subscribers_mutex;
-    std::uint64_t next_subscriber = 0;
-    std::unordered_map<std::uint64_t, std::function<void()>> subscribers;
+    gqs::detail::PushCallbacks callbacks;
     // Runs while there are subscribers: wakes them when another connection commits jobs.
     // Its own lock, never held while taking another: the watcher's thread takes the gate
-    // and subscribers_mutex, and is joined under this lock.
+    // and the callbacks' lock, and is joined under this lock.
     std::mutex watcher_mutex;
     std::unique_ptr<Watcher> watcher; // guarded by watcher_mutex
     int watchers_wanted = 0;          // subscribers, guarded by watcher_mutex

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Observer: reading jobs.
 #include "connection_impl.hpp"
+#include "core/rules.hpp"
 #include "sql.hpp"
 
 #include <gqs/sqlite/observer.hpp>
@@ -61,23 +62,12 @@ Stats Observer::stats() {
     while (stmt.step()) {
         auto* raw = stmt.get();
         const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
-        auto& q = s.queues[std::string(name == nullptr ? "" : name,
-                                       static_cast<std::size_t>(sqlite3_column_bytes(raw, 0)))];
-        const auto count = sqlite3_column_int64(raw, 2);
-        switch (sqlite3_column_int64(raw, 1)) {
-        case 1:
-            q.pending = count;
-            q.oldest_ready = time_at(raw, 4);
-            q.next_scheduled = time_at(raw, 5);
-            break;
-        case 2:
-            q.processing = count;
-            q.expired_leases = sqlite3_column_int64(raw, 3);
-            break;
-        case 3: q.done = count; break;
-        case 4: q.dead = count; break;
-        default: break;
-        }
+        gqs::detail::add_stats_row(
+            s,
+            std::string(name == nullptr ? "" : name,
+                        static_cast<std::size_t>(sqlite3_column_bytes(raw, 0))),
+            sqlite3_column_int64(raw, 1), sqlite3_column_int64(raw, 2),
+            sqlite3_column_int64(raw, 3), time_at(raw, 4), time_at(raw, 5));
     }
     sum_queues(s);
     return s;

@@ -14,16 +14,7 @@ namespace gqs::sqlite {
 
 namespace {
 
-std::string lost(const char* verb, const Lease& lease) {
-    return std::string("gqs: cannot ") + verb + " job " + lease.id.to_string() + " (attempt " +
-           std::to_string(lease.attempts) + "): it is gone, finished, or leased by someone else";
-}
-
-// The error a transition that matched no row throws from the single call.
-[[noreturn]] void throw_lost(Action action, const Lease& lease) {
-    if (action == Action::Complete) throw CompleteFailed(lost("complete", lease));
-    throw JobLost(lost(gqs::detail::verb_of(action), lease));
-}
+using gqs::detail::lease_lost_message;
 
 // Binds the error entry of a transition (?index): NULL for none.
 void bind_error(detail::Stmt& stmt, int index, const std::string& error) {
@@ -147,7 +138,7 @@ void Puller::extend_lock(Job& job, Duration lock) {
     stmt.bind(2, now);
     stmt.bind(3, until);
     stmt.bind(4, job.attempts);
-    if (!stmt.step()) throw LockLost(lost("extend the lease of", lease_of(job)));
+    if (!stmt.step()) throw LockLost(lease_lost_message("extend the lease of", lease_of(job)));
     job.cancel_requested = sqlite3_column_int64(stmt.get(), 0) != 0;
     job.locked_until = detail::from_micros(until);
     job.updated_at = detail::from_micros(now);
@@ -165,7 +156,7 @@ void Puller::transition(Job& job, Action action, Duration backoff, std::string_v
         // One statement in autocommit mode: its own write transaction.
         cancelled = run_transition(state, lease, action, backoff, entry, now);
     }
-    if (!cancelled) throw_lost(action, lease);
+    if (!cancelled) gqs::detail::throw_lease_lost(action, lease);
     apply_settlement(job, action, applied(action, backoff, now, *cancelled));
 }
 
@@ -217,7 +208,7 @@ std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlem
             results[i] = applied(s.action, s.backoff, now, *done[i]);
         } else {
             results[i].status = SettleStatus::LeaseLost;
-            results[i].error = lost(gqs::detail::verb_of(s.action), s.lease);
+            results[i].error = lease_lost_message(gqs::detail::verb_of(s.action), s.lease);
         }
     }
     return results;
