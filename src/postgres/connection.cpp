@@ -341,6 +341,10 @@ void require(const std::shared_ptr<Connection>& connection, const char* who) {
 
 std::shared_ptr<Connection> Connection::open(const std::string& conninfo, const Options& options) {
     if (options.schema.empty()) throw std::invalid_argument("gqs: Options::schema is empty");
+    // PostgreSQL would silently cut a longer name (NAMEDATALEN - 1): another schema's.
+    if (options.schema.size() > 63)
+        throw std::invalid_argument("gqs: Options::schema is longer than 63 bytes: " +
+                                    options.schema);
     auto impl = std::make_unique<Impl>();
     auto& state = impl->state;
     state.conninfo = conninfo;

@@ -72,7 +72,7 @@ public:
     /// Connects with a libpq conninfo string or URI ("host=/run/postgresql dbname=app",
     /// "postgresql://user@host/app"). Throws StorageError (kind ConnectionLost) when the
     /// server cannot be reached or refuses the connection, std::invalid_argument for an empty
-    /// schema name.
+    /// schema name or one longer than 63 bytes (PostgreSQL would cut it).
     [[nodiscard]] static std::shared_ptr<Connection> open(const std::string& conninfo,
                                                           const Options& options = {});
     ~Connection();
