@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdexcept>
@@ -112,6 +113,10 @@ public:
         if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0)
             throw std::runtime_error("gqs: cannot make the listener's pipe");
         thread_ = std::thread([this] { run(); });
+        // Pushes committed once this returns are heard: wait for the first LISTEN (or its
+        // failure, when the workers' polls are all there is until a retry succeeds).
+        std::unique_lock lock(first_mutex_);
+        first_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return first_done_; });
     }
     ~Listener() {
         stop_.store(true);
@@ -146,6 +151,12 @@ private:
         return conn;
     }
 
+    void first_attempt_done() {
+        std::lock_guard lock(first_mutex_);
+        first_done_ = true;
+        first_cv_.notify_all();
+    }
+
     void run() {
         int backoff_ms = 50;
         bool reconnected = false;
@@ -153,7 +164,9 @@ private:
             Conn conn;
             try {
                 conn = listen();
+                first_attempt_done();
             } catch (const std::exception&) {
+                first_attempt_done();
                 // The server is away: the workers poll meanwhile; try again later.
                 if (!wait(-1, backoff_ms)) return;
                 backoff_ms = std::min(backoff_ms * 2, 5000);
@@ -178,6 +191,9 @@ private:
 
     State& state_;
     std::string conninfo_;
+    std::mutex first_mutex_;
+    std::condition_variable first_cv_;
+    bool first_done_ = false; // the first LISTEN succeeded or failed
     int wake_[2] = {-1, -1};
     std::atomic<bool> stop_{false};
     std::thread thread_;

@@ -173,13 +173,7 @@ TEST_CASE("postgres: a push through another connection wakes an idle worker", "[
 
 TEST_CASE("postgres: a push from another process wakes an idle worker", "[postgres][process]") {
     PgQueue q;
-    gqs::test::IdleWorker idle(q.puller);
-    // The listener's session is up once the server shows its LISTEN.
-    const std::string channel = "gqs." + q.schema.name();
-    REQUIRE(gqs::test::wait_until([&] {
-        return q.schema.exec("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN \"" +
-                             channel + "\"'") == "1";
-    }));
+    gqs::test::IdleWorker idle(q.puller); // on_push returned: the LISTEN is in place
     gqs::test::TempDb tmp;
     auto child =
         gqs::test::spawn(GQS_STRESS_CHILD, {"produce", q.child_db(), "1"}, tmp.dir() / "out");
@@ -203,4 +197,25 @@ TEST_CASE("postgres: a CleanWorker deletes finished jobs and keeps the rest", "[
     const auto stats = q.observer.stats();
     CHECK(stats.pending == 1);
     CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 1);
+}
+
+TEST_CASE("postgres: on_push returns once its LISTEN is in place", "[postgres]") {
+    PgQueue q;
+    const std::string listening = "SELECT count(*) FROM pg_stat_activity WHERE query = "
+                                  "'LISTEN \"gqs." +
+                                  q.schema.name() + "\"'";
+    // Connected beforehand, so the look comes right after on_push returns.
+    PGconn* look = PQconnectdb(q.schema.conninfo().c_str());
+    REQUIRE(PQstatus(look) == CONNECTION_OK);
+    const auto count = [&] {
+        PGresult* r = PQexec(look, listening.c_str());
+        std::string n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "error";
+        PQclear(r);
+        return n;
+    };
+    auto subscription = q.puller.on_push([] {});
+    CHECK(count() == "1"); // a push committed from now on is heard
+    subscription.reset();
+    CHECK(gqs::test::wait_until([&] { return count() == "0"; }));
+    PQfinish(look);
 }

@@ -38,7 +38,9 @@ public:
                     int batch, Duration lock, std::span<const std::string> queues = {}) override;
     /// Notifies after every push committed through the same Connection object, and after
     /// pushes of other connections and processes to the same schema (LISTEN on a connection
-    /// of its own while callbacks are registered; after it reconnects, once more).
+    /// of its own while callbacks are registered; after it reconnects, once more). The first
+    /// registration returns once that LISTEN is in place (or failed: then polls find the
+    /// jobs until a retry succeeds), so no push committed after it goes unheard.
     [[nodiscard]] Subscription on_push(std::function<void()> notify) override;
     /// A read-only query over the ready indexes.
     [[nodiscard]] bool has_ready(std::span<const std::string> queues = {}) override;
