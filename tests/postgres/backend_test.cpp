@@ -219,3 +219,19 @@ TEST_CASE("postgres: on_push returns once its LISTEN is in place", "[postgres]")
     CHECK(gqs::test::wait_until([&] { return count() == "0"; }));
     PQfinish(look);
 }
+
+TEST_CASE("postgres: the listener listens again after its session is killed", "[postgres]") {
+    PgQueue q;
+    gqs::test::IdleWorker idle(q.puller); // its poll is 10 minutes away
+    const std::string listen_query = "query = 'LISTEN \"gqs." + q.schema.name() + "\"'";
+    const std::string old = q.schema.exec("SELECT pid FROM pg_stat_activity WHERE " + listen_query);
+    REQUIRE_FALSE(old.empty());
+    q.schema.exec("SELECT pg_terminate_backend(" + old + ")");
+    REQUIRE(gqs::test::wait_until([&] {
+        return q.schema.exec("SELECT count(*) FROM pg_stat_activity WHERE " + listen_query +
+                             " AND state = 'idle' AND pid <> " + old) == "1";
+    }));
+    auto other = q.connect();
+    gqs::postgres::Pusher(other).push(gqs::Message{});
+    CHECK(idle.started.wait_for(1)); // heard through the new session
+}
