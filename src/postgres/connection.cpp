@@ -296,13 +296,6 @@ void State::announce_locked(std::string_view queue) noexcept {
     }
 }
 
-void State::announce(std::string_view queue) {
-    {
-        std::lock_guard guard(mutex);
-        announce_locked(queue);
-    }
-    notify_push();
-}
 
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
 

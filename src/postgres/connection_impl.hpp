@@ -117,15 +117,13 @@ struct State {
     /// after it, or found by the workers' polls). Caller holds `mutex`, outside a
     /// transaction. Never throws (a lost notification only costs a poll).
     void announce_locked(std::string_view queue) noexcept;
-    /// announce_locked under the mutex, then notify_push.
-    void announce(std::string_view queue);
 
     gqs::detail::PushCallbacks callbacks;
     // Its own lock: the listener's thread takes the callbacks' lock, and is joined under it.
     std::mutex listener_mutex;
     std::unique_ptr<Listener> listener; // guarded by listener_mutex
     int listeners_wanted = 0;           // guarded by listener_mutex
-    // The rate limit of announce (guarded by `mutex`).
+    // The rate limit of announce_locked (guarded by `mutex`).
     std::chrono::steady_clock::time_point last_notify{};
     bool notify_owed = false;
     std::string owed_queue; // the queue owed, "" for several

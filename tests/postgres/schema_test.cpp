@@ -37,8 +37,7 @@ TEST_CASE("postgres: open refuses a server that is not there, naming the failure
     gqs::postgres::Options longest{.schema = std::string(63, 's')};
     CHECK_NOTHROW(gqs::postgres::Connection::open(s.conninfo(), longest));
     gqs::postgres::Options too_long{.schema = std::string(64, 's')};
-    CHECK_THROWS_AS(gqs::postgres::Connection::open(s.conninfo(), too_long),
-                    std::invalid_argument);
+    CHECK_THROWS_AS(gqs::postgres::Connection::open(s.conninfo(), too_long), std::invalid_argument);
 }
 
 TEST_CASE("postgres: init_db creates the schema, the table, its indexes and the version",
