@@ -31,6 +31,9 @@ inline constexpr std::size_t max_error_bytes = 4096;
 /// A snapshot of a stored job. Changing its fields changes nothing in storage; a successful
 /// Puller transition updates the caller's snapshot to match what it wrote.
 struct Job : Message {
+    /// An empty snapshot: the nil id (no id is generated: every stored row brings its own).
+    Job();
+
     TimePoint created_at{};
     TimePoint updated_at{};
     Status status = Status::Unknown;
@@ -45,5 +48,8 @@ struct Job : Message {
     /// Admin::cancel asked for this running job to stop; it is never pulled again.
     bool cancel_requested = false;
 };
+
+// The members named are those without a default initializer.
+inline Job::Job() : Message{.id = Uuid{}, .metadata = {}, .payload = {}, .unique_key = {}} {}
 
 } // namespace gqs

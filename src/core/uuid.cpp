@@ -2,22 +2,53 @@
 // Uuid::generate: compiled once here, so <random> stays out of every user's file.
 #include <gqs/uuid.hpp>
 
+#include <atomic>
+#include <pthread.h>
 #include <random>
+#include <unistd.h>
 
 namespace gqs {
+
+namespace {
+
+// Bumped in every child process right after fork(). A child inherits its parent's
+// thread-local generator state; without a reseed, two children of one parent would draw the
+// same "random" bits and, in the same millisecond, make the same id.
+std::atomic<std::uint64_t> fork_generation{0};
+
+const bool fork_handler_installed = [] {
+    return ::pthread_atfork(nullptr, nullptr,
+                            [] { fork_generation.fetch_add(1, std::memory_order_relaxed); }) == 0;
+}();
+
+std::mt19937_64 fresh_generator() {
+    std::random_device rd;
+    // The pid too: should random_device ever be a deterministic engine, processes still differ.
+    const auto pid = static_cast<std::uint32_t>(::getpid());
+    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd(), pid};
+    return std::mt19937_64(seq);
+}
+
+} // namespace
 
 Uuid Uuid::generate() {
     // Per-thread state keeps generate() lock-free; the 62 random bits keep threads apart.
     struct State {
-        std::mt19937_64 rng{[] {
-            std::random_device rd;
-            std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-            return std::mt19937_64(seq);
-        }()};
+        std::mt19937_64 rng = fresh_generator();
+        std::uint64_t generation = fork_generation.load(std::memory_order_relaxed);
         std::uint64_t last_ms = 0;
         std::uint16_t counter = 0;
     };
     thread_local State state;
+    (void)fork_handler_installed;
+
+    if (const auto now_generation = fork_generation.load(std::memory_order_relaxed);
+        now_generation != state.generation) {
+        // This process was forked since the state was seeded: the parent (and every sibling)
+        // holds the same state, so start over from fresh entropy.
+        state.rng = fresh_generator();
+        state.generation = now_generation;
+    }
 
     auto now = std::chrono::system_clock::now().time_since_epoch();
     auto ms = static_cast<std::uint64_t>(

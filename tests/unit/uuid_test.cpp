@@ -3,8 +3,14 @@
 
 #include "support/catch.hpp"
 
+#include <gqs/job.hpp>
+
+#include <array>
+#include <cstring>
 #include <set>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <unordered_set>
 #include <vector>
 
@@ -87,4 +93,82 @@ TEST_CASE("uuid: ordering is byte-wise and the nil id is smallest", "[uuid]") {
     CHECK(b < c);
     CHECK_FALSE(a.is_nil());
     CHECK(a != b);
+}
+
+namespace {
+
+// Forks a child that waits for a byte on `go`, then writes `count` fresh ids to `out`.
+pid_t fork_id_maker(int go, int out, int count) {
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    char byte = 0;
+    int status = ::read(go, &byte, 1) == 1 ? 0 : 1;
+    for (int i = 0; i < count && status == 0; ++i) {
+        const auto id = gqs::Uuid::generate();
+        if (::write(out, id.bytes().data(), id.bytes().size()) != 16) status = 1;
+    }
+    ::_exit(status);
+}
+
+} // namespace
+
+TEST_CASE("uuid: children forked after an id was made draw different ids in the same moment",
+          "[uuid]") {
+    // The parent has made an id (as decoding a row once did), so its thread's state exists
+    // and every child inherits it.
+    (void)gqs::Uuid::generate();
+    constexpr int children = 2, per_child = 64;
+    int go[2], out[children][2];
+    REQUIRE(::pipe(go) == 0);
+    std::array<pid_t, children> pids{};
+    for (int c = 0; c < children; ++c) {
+        REQUIRE(::pipe(out[c]) == 0);
+        pids[static_cast<std::size_t>(c)] = fork_id_maker(go[0], out[c][1], per_child);
+        REQUIRE(pids[static_cast<std::size_t>(c)] > 0);
+        ::close(out[c][1]);
+    }
+    // Both children start at once (one write each), so most ids fall in the same millisecond.
+    REQUIRE(::write(go[1], "xx", 2) == 2);
+    std::vector<std::vector<gqs::Uuid>> made(children);
+    for (int c = 0; c < children; ++c) {
+        gqs::Uuid::Bytes raw{};
+        std::size_t got = 0;
+        while (true) {
+            const auto n = ::read(out[c][0], raw.data() + got, raw.size() - got);
+            if (n <= 0) break;
+            got += static_cast<std::size_t>(n);
+            if (got == raw.size()) {
+                made[static_cast<std::size_t>(c)].emplace_back(raw);
+                got = 0;
+            }
+        }
+        ::close(out[c][0]);
+        int status = 0;
+        REQUIRE(::waitpid(pids[static_cast<std::size_t>(c)], &status, 0) > 0);
+        REQUIRE(WIFEXITED(status));
+        REQUIRE(WEXITSTATUS(status) == 0);
+    }
+    ::close(go[0]);
+    ::close(go[1]);
+    REQUIRE(made[0].size() == per_child);
+    REQUIRE(made[1].size() == per_child);
+    // The 62 random bits (bytes 8-15) must differ whatever the clock did: a shared generator
+    // state gives the same sequence in both children.
+    std::set<std::array<std::uint8_t, 8>> tails;
+    std::set<gqs::Uuid> all;
+    for (const auto& ids : made)
+        for (const auto& id : ids) {
+            std::array<std::uint8_t, 8> tail{};
+            std::memcpy(tail.data(), id.bytes().data() + 8, tail.size());
+            tails.insert(tail);
+            all.insert(id);
+        }
+    CHECK(all.size() == children * per_child);
+    CHECK(tails.size() == children * per_child);
+}
+
+TEST_CASE("uuid: an empty Job has the nil id (reading a row generates none)", "[uuid]") {
+    const gqs::Job job;
+    CHECK(job.id.is_nil());
+    CHECK_FALSE(gqs::Message{}.id.is_nil());
 }
