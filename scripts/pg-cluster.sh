@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for gqs's tests: unix socket only (no TCP), trust auth,
-# durability off (fsync=off etc.: a crash of the *machine* may corrupt it, which is fine for a
-# cluster that lives for one test run; killing server processes is still safe).
+# no flushes to disk (fsync=off, full_page_writes=off: a crash of the *machine* may corrupt it,
+# which is fine for a cluster that lives for one test run). synchronous_commit stays on, so
+# killing or crashing server processes loses no acknowledged commit.
 #
 #   pg-cluster.sh start DIR   initdb + start a cluster in DIR (created if missing, must be empty
 #                             or an earlier pg-cluster.sh DIR), create the database, print the
@@ -20,8 +21,8 @@
 # Environment: PG_BINDIR (server binaries; default: newest /usr/lib/postgresql/*/bin, else
 # initdb on PATH), GQS_PG_PORT (default 5432: only names the socket file, no TCP port is
 # opened, so it cannot clash with another cluster whose socket is elsewhere),
-# GQS_PG_DBNAME (default gqs), GQS_PG_MAX_CONNECTIONS (default 200), GQS_PG_DURABLE=1 (fsync,
-# synchronous_commit and full_page_writes on, as a production server: for benchmarks).
+# GQS_PG_DBNAME (default gqs), GQS_PG_MAX_CONNECTIONS (default 200), GQS_PG_DURABLE=1 (fsync
+# and full_page_writes on too, as a production server: for benchmarks).
 set -euo pipefail
 
 die() { echo "pg-cluster: error: $*" >&2; exit 1; }
@@ -130,9 +131,12 @@ unix_socket_directories = '$dir'
 unix_socket_permissions = 0777
 port = $port
 max_connections = $max_connections
-# durability off unless GQS_PG_DURABLE=1: nothing here must survive a machine crash
+# No flushes to disk unless GQS_PG_DURABLE=1: nothing here must survive a machine crash.
+# synchronous_commit stays on: a commit is acknowledged only once its WAL is written (to the
+# kernel), so killing or crashing the server loses no acknowledged commit (crash tests rely
+# on that); with it off, the last commits before a crash would vanish.
 fsync = $durable
-synchronous_commit = $durable
+synchronous_commit = on
 full_page_writes = $durable
 # helps to read a hanging parallel test
 log_lock_waits = on
