@@ -34,7 +34,11 @@ SchemaMismatch at(const Target& target, const SchemaMismatch& e) {
     if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
     if (target.backend == Backend::Sqlite) return SchemaMismatch(target.db + ": " + what);
     // PostgreSQL's messages name the schema already.
-    return SchemaMismatch(what + " (at " + target.display() + ")");
+    what += " (at " + target.display() + ")";
+    if (what.find("that is not gqs's") != std::string::npos)
+        what += "; `gqs init` refuses it too: keep gqs's tables in a schema of their own with "
+                "--schema NAME";
+    return SchemaMismatch(what);
 }
 
 SchemaMismatch newer(const Target& target, int version, int supported) {

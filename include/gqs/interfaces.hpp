@@ -221,6 +221,13 @@ public:
 
     /// What this backend can do beyond the operations above. Thread-safety: any thread.
     [[nodiscard]] virtual PullerCapabilities capabilities() const noexcept = 0;
+
+    /// Makes the calls already begun on this puller's storage (waiting for the database, or
+    /// for another call that is) give up soon with StorageError (ConnectionLost); later calls
+    /// are not affected. A Worker calls it when its stop timed out, so that a database that
+    /// never answers cannot keep it from stopping. The default does nothing (for a backend
+    /// whose waits are short anyway). Thread-safety: any thread; never blocks.
+    virtual void interrupt() noexcept {}
 };
 
 /// Throws std::invalid_argument for a negative backoff: the argument check of every

@@ -27,8 +27,9 @@ StorageErrorKind kind_of(std::string_view sqlstate) noexcept {
     const std::string_view cls = sqlstate.substr(0, 2);
     if (sqlstate == "53100") return StorageErrorKind::Full;     // disk_full
     if (sqlstate == "25006") return StorageErrorKind::ReadOnly; // read_only_sql_transaction
-    if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03")
-        return StorageErrorKind::Busy; // serialization failure, deadlock, lock not available
+    if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03" || sqlstate == "57014")
+        return StorageErrorKind::Busy; // serialization failure, deadlock, lock not available,
+                                       // statement_timeout
     if (cls == "23") return StorageErrorKind::Constraint;
     if (cls == "08" || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03")
         return StorageErrorKind::ConnectionLost; // connection exception, admin shutdown
@@ -36,52 +37,6 @@ StorageErrorKind kind_of(std::string_view sqlstate) noexcept {
     if (cls == "58") return StorageErrorKind::Io;
     if (cls == "42" && sqlstate == "42501") return StorageErrorKind::ReadOnly; // privilege
     return StorageErrorKind::Other;
-}
-
-namespace {
-
-// The message of a failed statement (or of the connection, when there is no result).
-[[noreturn]] void throw_error(PGconn* conn, const PGresult* result, std::string_view doing) {
-    std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
-    if (message.empty() && conn != nullptr) message = PQerrorMessage(conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-        message.pop_back();
-    const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-    const char* constraint =
-        result != nullptr ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : nullptr;
-    // No SQLSTATE: libpq itself failed, which means the connection (class 08).
-    const std::string sqlstate = state != nullptr ? state : "08006";
-    std::string what = "gqs: ";
-    what += doing;
-    what += ": ";
-    what += message.empty() ? "unknown error" : message;
-    what += " (SQLSTATE " + sqlstate + ")";
-    throw SqlError(what, sqlstate, constraint != nullptr ? constraint : "");
-}
-
-void check(PGconn* conn, const Result& result, std::string_view doing) {
-    const auto status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        throw_error(conn, result.get(), doing);
-}
-
-} // namespace
-
-Conn connect(const std::string& conninfo) {
-    Conn conn(PQconnectdb(conninfo.c_str()));
-    if (!conn) throw StorageError("gqs: connecting: out of memory", StorageErrorKind::Other, 0, 0);
-    if (PQstatus(conn.get()) != CONNECTION_OK) throw_error(conn.get(), nullptr, "connecting");
-    // Notices ("... already exists, skipping") are not errors; libpq would print them.
-    PQsetNoticeProcessor(
-        conn.get(), [](void*, const char*) {}, nullptr);
-    // Times are compared in the database (timestamptz); the session's zone only formats.
-    // Every statement is planned once for any parameters: a custom plan for one large batch
-    // may trade the pull's ordered index ranges for a sort of a whole queue's range, which is
-    // unbounded when statistics are stale (tests/postgres/claim_plan_test.cpp).
-    Result set(
-        PQexec(conn.get(), "SET TimeZone = 'UTC'; SET plan_cache_mode = force_generic_plan"));
-    check(conn.get(), set, "setting the session's time zone");
-    return conn;
 }
 
 std::string in_schema(std::string_view schema_ident, std::string text) {
@@ -139,15 +94,19 @@ private:
     }
 
     Conn listen() {
-        Conn conn = connect(conninfo_);
+        SessionDefaults defaults = state_.defaults;
+        defaults.application_name += "-listen";
+        Conn conn = connect(conninfo_, defaults, [this] { return stop_.load(); });
         char* quoted =
             PQescapeIdentifier(conn.get(), state_.channel.c_str(), state_.channel.size());
         if (quoted == nullptr)
             throw StorageError("gqs: bad channel", StorageErrorKind::Other, 0, 0);
         const std::string sql = std::string("LISTEN ") + quoted;
         PQfreemem(quoted);
-        Result r(PQexec(conn.get(), sql.c_str()));
-        check(conn.get(), r, "listening for pushes");
+        exec(conn, sql.c_str(),
+             bound_after(state_.defaults.statement_timeout, "Options::statement_timeout",
+                         [this] { return stop_.load(); }),
+             "listening for pushes");
         return conn;
     }
 
@@ -206,16 +165,31 @@ void State::reconnect_if_broken() {
     // The call that found the connection broken has thrown, with its transaction lost as a
     // whole: nothing is half-applied, and the next call starts on a new connection.
     if (PQstatus(conn.get()) != CONNECTION_OK) {
-        conn = connect(conninfo);
+        conn.reset();
+        conn = connect(conninfo, defaults,
+                       [this] { return interrupts.load(std::memory_order_relaxed) != entered_at; });
         backend_pid = PQbackendPID(conn.get());
         prepared.clear(); // a new session knows none of them
     }
 }
 
+Bound State::statement_bound() const {
+    // The server ends a statement at statement_timeout; the grace lets its error arrive.
+    // Without a server-side limit, the client's is the only one.
+    constexpr auto grace = std::chrono::seconds(5);
+    const auto limit = defaults.statement_timeout.count() > 0
+                           ? defaults.statement_timeout + std::chrono::milliseconds(grace)
+                           : std::chrono::milliseconds(0);
+    return bound_after(limit, "Options::statement_timeout",
+                       [this] { return interrupts.load(std::memory_order_relaxed) != entered_at; });
+}
+
 Result State::exec(const std::string& sql, const std::vector<const char*>& params,
                    std::string_view doing) {
-    Result result(PQexecParams(conn.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
-                               params.data(), nullptr, nullptr, 0));
+    if (!conn || PQsendQueryParams(conn.get(), sql.c_str(), static_cast<int>(params.size()),
+                                   nullptr, params.data(), nullptr, nullptr, 0) == 0)
+        throw_error(conn.get(), nullptr, doing);
+    Result result = finish(conn, statement_bound(), doing);
     check(conn.get(), result, doing);
     return result;
 }
@@ -224,30 +198,35 @@ Result State::run(const char* sql, const Params& params, std::string_view doing)
     auto it = prepared.find(sql);
     if (it == prepared.end()) {
         std::string name = "gqs_" + std::to_string(prepared.size() + 1);
-        Result made(PQprepare(conn.get(), name.c_str(), in_schema(schema_ident, sql).c_str(),
-                              params.size(), nullptr));
+        if (!conn || PQsendPrepare(conn.get(), name.c_str(), in_schema(schema_ident, sql).c_str(),
+                                   params.size(), nullptr) == 0)
+            throw_error(conn.get(), nullptr, doing);
+        Result made = finish(conn, statement_bound(), doing);
         check(conn.get(), made, doing);
         it = prepared.emplace(sql, std::move(name)).first;
     }
-    Result result(PQexecPrepared(conn.get(), it->second.c_str(), params.size(), params.values(),
-                                 params.lengths(), params.formats(), 1));
+    if (!conn || PQsendQueryPrepared(conn.get(), it->second.c_str(), params.size(), params.values(),
+                                     params.lengths(), params.formats(), 1) == 0)
+        throw_error(conn.get(), nullptr, doing);
+    Result result = finish(conn, statement_bound(), doing);
     check(conn.get(), result, doing);
     return result;
 }
 
-void State::begin(std::string_view doing) {
-    Result r(PQexec(conn.get(), "BEGIN"));
-    check(conn.get(), r, doing);
-}
+void State::begin(std::string_view doing) { detail::exec(conn, "BEGIN", statement_bound(), doing); }
 
 void State::commit(std::string_view doing) {
-    Result r(PQexec(conn.get(), "COMMIT"));
-    check(conn.get(), r, doing);
+    detail::exec(conn, "COMMIT", statement_bound(), doing);
 }
 
 void State::rollback_quietly() noexcept {
-    if (PQstatus(conn.get()) == CONNECTION_OK && PQtransactionStatus(conn.get()) != PQTRANS_IDLE)
-        Result(PQexec(conn.get(), "ROLLBACK"));
+    if (PQstatus(conn.get()) != CONNECTION_OK || PQtransactionStatus(conn.get()) == PQTRANS_IDLE)
+        return;
+    try {
+        detail::exec(conn, "ROLLBACK", statement_bound(), "rolling back");
+    } catch (...) {
+        // A session that cannot roll back is closed (or broken): the server rolls back.
+    }
 }
 
 Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
@@ -296,7 +275,6 @@ void State::announce_locked(std::string_view queue) noexcept {
     }
 }
 
-
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
 
 State& Access::state(Transaction& tx, const Connection& expected, const char* who) {
@@ -326,8 +304,7 @@ void Access::stored(Transaction& tx, std::string_view queue) {
 }
 
 void Access::savepoint(State& state, const char* sql) {
-    Result r(PQexec(state.conn.get(), sql));
-    check(state.conn.get(), r, "pushing in a transaction");
+    exec(state.conn, sql, state.statement_bound(), "pushing in a transaction");
 }
 
 std::int64_t micros_of(Duration d) noexcept {
@@ -336,7 +313,11 @@ std::int64_t micros_of(Duration d) noexcept {
 }
 
 std::unique_lock<gqs::detail::Gate> State::enter() {
+    // Read before waiting for the lock: an interrupt while this operation waits for another
+    // one (stuck on the server) ends this one too.
+    const auto seen = interrupts.load(std::memory_order_relaxed);
     std::unique_lock lock(mutex);
+    entered_at = seen;
     reconnect_if_broken();
     return lock;
 }
@@ -359,7 +340,9 @@ std::shared_ptr<Connection> Connection::open(const std::string& conninfo, const 
     state.conninfo = conninfo;
     state.schema = options.schema;
     state.channel = detail::channel_of(options.schema);
-    state.conn = detail::connect(conninfo);
+    state.defaults.connect_timeout = options.connect_timeout;
+    state.defaults.statement_timeout = options.statement_timeout;
+    state.conn = detail::connect(conninfo, state.defaults);
     state.backend_pid = PQbackendPID(state.conn.get());
     char* quoted =
         PQescapeIdentifier(state.conn.get(), options.schema.c_str(), options.schema.size());
@@ -433,11 +416,16 @@ void Transaction::end(bool commit) {
     }
     if (!commit || status != PQTRANS_INTRANS) {
         state.rollback_quietly();
-        if (commit)
-            throw StorageError("gqs: commit: a statement in the transaction failed, so "
-                               "PostgreSQL aborted it; nothing was committed",
-                               StorageErrorKind::Other, 0, 0);
-        return;
+        if (!commit) return;
+        // The session is gone (killed, the server restarted, the network failed): the server
+        // rolled the transaction back when it lost the session.
+        if (status == PQTRANS_UNKNOWN || PQstatus(state.conn.get()) != CONNECTION_OK)
+            throw StorageError("gqs: commit: the connection to the server was lost before the "
+                               "commit; nothing was committed",
+                               StorageErrorKind::ConnectionLost, 0, 0);
+        throw StorageError("gqs: commit: a statement in the transaction failed, so "
+                           "PostgreSQL aborted it; nothing was committed",
+                           StorageErrorKind::Other, 0, 0);
     }
     state.commit("committing a transaction");
     if (!pushed) return;

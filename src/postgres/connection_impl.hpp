@@ -4,6 +4,7 @@
 
 #include "detail/gate.hpp"
 #include "detail/push_callbacks.hpp"
+#include "session.hpp"
 #include "wire.hpp"
 
 #include <gqs/errors.hpp>
@@ -25,18 +26,6 @@
 
 namespace gqs::postgres::detail {
 
-/// A query result; cleared when it goes away.
-struct ResultDeleter {
-    void operator()(PGresult* r) const noexcept { PQclear(r); }
-};
-using Result = std::unique_ptr<PGresult, ResultDeleter>;
-
-/// A libpq connection; closed when it goes away.
-struct ConnDeleter {
-    void operator()(PGconn* c) const noexcept { PQfinish(c); }
-};
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
-
 /// The backend-neutral kind of a SQLSTATE ("53100" disk full: Full, class 08: ConnectionLost).
 StorageErrorKind kind_of(std::string_view sqlstate) noexcept;
 
@@ -54,10 +43,6 @@ private:
     std::string sqlstate_;
     std::string constraint_;
 };
-
-/// Connects; throws StorageError (ConnectionLost) naming what failed. Notices are silenced
-/// and the session's time zone is UTC.
-Conn connect(const std::string& conninfo);
 
 /// Every `{s}` in `text` replaced by `schema_ident`.
 std::string in_schema(std::string_view schema_ident, std::string text);
@@ -79,8 +64,9 @@ struct State {
     State& operator=(const State&) = delete;
 
     gqs::detail::Gate mutex;
-    Conn conn;
+    Conn conn; // null after a session was given up (then the next operation reconnects)
     std::string conninfo;
+    SessionDefaults defaults;
     std::string schema;              // as given
     std::string schema_ident;        // quoted for SQL text
     std::string channel;             // channel_of(schema)
@@ -93,7 +79,15 @@ struct State {
     /// operation's transaction. Caller holds `mutex`.
     void reconnect_if_broken();
     /// Takes `mutex` and reconnects if the connection broke: the start of every operation.
+    /// The operation can be interrupted (interrupt()) from then on until the next enter().
     [[nodiscard]] std::unique_lock<gqs::detail::Gate> enter();
+    /// Makes the operations entered so far (running, or waiting for `mutex`) give up their
+    /// waits for the server: their session is closed and they throw StorageError
+    /// (ConnectionLost). Later operations are not affected. Thread-safe; never blocks.
+    void interrupt() noexcept { interrupts.fetch_add(1); }
+    /// The bound of one statement of the current operation: Options::statement_timeout and
+    /// a grace for the answer to arrive, or an interrupt. Caller holds `mutex`.
+    [[nodiscard]] Bound statement_bound() const;
     /// Runs `sql` with text parameters (nullptr: NULL) and text results; throws SqlError
     /// (naming `doing` and the SQLSTATE) unless it succeeds. Caller holds `mutex`.
     Result exec(const std::string& sql, const std::vector<const char*>& params,
@@ -117,6 +111,9 @@ struct State {
     /// after it, or found by the workers' polls). Caller holds `mutex`, outside a
     /// transaction. Never throws (a lost notification only costs a poll).
     void announce_locked(std::string_view queue) noexcept;
+
+    std::atomic<std::uint64_t> interrupts{0}; // interrupt() calls so far
+    std::uint64_t entered_at = 0;             // `interrupts` when the operation entered
 
     gqs::detail::PushCallbacks callbacks;
     // Its own lock: the listener's thread takes the callbacks' lock, and is joined under it.
@@ -171,8 +168,11 @@ auto Access::in_savepoint(Transaction&, State& state, Fn&& fn) {
         return result;
     } catch (...) {
         if (PQstatus(state.conn.get()) == CONNECTION_OK) {
-            Result(PQexec(state.conn.get(), "ROLLBACK TO SAVEPOINT gqs_push"));
-            Result(PQexec(state.conn.get(), "RELEASE SAVEPOINT gqs_push"));
+            try {
+                savepoint(state, "ROLLBACK TO SAVEPOINT gqs_push; RELEASE SAVEPOINT gqs_push");
+            } catch (const std::exception&) {
+                // The first error says what went wrong; this one follows from it.
+            }
         }
         throw;
     }

@@ -240,6 +240,8 @@ PullerCapabilities Puller::capabilities() const noexcept {
     return {.push_notifications = true, .cheap_ready_check = true};
 }
 
+void Puller::interrupt() noexcept { detail::Access::state(*connection_).interrupt(); }
+
 bool Puller::has_ready(std::span<const std::string> queues) {
     gqs::detail::check_queues(queues);
     auto& state = detail::Access::state(*connection_);

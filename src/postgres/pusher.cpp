@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
+#include <string_view>
 
 namespace gqs::postgres {
 
@@ -40,8 +42,24 @@ std::string prepare(const Message& message) {
     return metadata;
 }
 
-[[noreturn]] void rethrow_duplicate(const detail::SqlError& e, const std::string& what) {
-    if (e.sqlstate() == "23505" && e.constraint() == "jobs_pkey") throw DuplicateJob(what);
+// The id a unique violation names in its detail ("Key (id)=(0190...) already exists."; the
+// "(id)=(" part is not translated), if any.
+std::optional<Uuid> duplicate_id(const detail::SqlError& e) {
+    const std::string_view what = e.what();
+    constexpr std::string_view key = "(id)=(";
+    const auto at = what.find(key);
+    if (at == std::string_view::npos) return std::nullopt;
+    return Uuid::parse(what.substr(at + key.size(), 36));
+}
+
+// A duplicate id is DuplicateJob naming the id, as on every backend; `fallback` names the
+// job when the server's message does not.
+[[noreturn]] void rethrow_duplicate(const detail::SqlError& e, const std::string& fallback) {
+    if (e.sqlstate() == "23505" && e.constraint() == "jobs_pkey") {
+        if (const auto id = duplicate_id(e))
+            throw DuplicateJob("gqs: job " + id->to_string() + " already exists");
+        throw DuplicateJob(fallback);
+    }
     throw;
 }
 

@@ -91,6 +91,18 @@ bool listed(const std::string& list, const char* name) {
     return ("," + list + ",").find(wanted) != std::string::npos;
 }
 
+// Refuses a schema whose gqs_schema or `jobs` table another program made: init_db would not
+// touch it, and reading it as a queue would be wrong. `jobs` and `version_table` are the
+// columns inspect_sql found ("" for no table).
+void check_ours(const detail::State& state, const std::string& jobs,
+                const std::string& version_table) {
+    const std::string where = "schema " + state.schema;
+    if (!version_table.empty() && version_table != version_columns)
+        throw SchemaMismatch("gqs: " + where + " has a gqs_schema table that is not gqs's");
+    if (!jobs.empty() && jobs != jobs_columns)
+        throw SchemaMismatch("gqs: " + where + " has a `jobs` table that is not gqs's");
+}
+
 int read_version(detail::State& state) {
     auto r = state.exec(in_schema(state, "SELECT version FROM {s}.gqs_schema WHERE id = 1"), {},
                         "reading the gqs schema version");
@@ -101,9 +113,8 @@ int read_version(detail::State& state) {
 
 void init_db(Connection& connection) {
     auto& state = detail::Access::state(connection);
-    std::lock_guard lock(state.mutex);
+    auto guard = state.enter();
     const char* doing = "initialising the gqs schema";
-    state.reconnect_if_broken();
     state.exec("BEGIN", {}, doing);
     try {
         // One init at a time per schema name, across processes and machines ("gqs\0").
@@ -115,10 +126,7 @@ void init_db(Connection& connection) {
         const std::string version_table = PQgetvalue(found.get(), 0, 2);
         const std::string index_names = PQgetvalue(found.get(), 0, 3);
         const std::string where = "schema " + state.schema;
-        if (!version_table.empty() && version_table != version_columns)
-            throw SchemaMismatch("gqs: " + where + " has a gqs_schema table that is not gqs's");
-        if (!jobs.empty() && jobs != jobs_columns)
-            throw SchemaMismatch("gqs: " + where + " has a `jobs` table that is not gqs's");
+        check_ours(state, jobs, version_table);
         if (!version_table.empty()) {
             const int version = read_version(state);
             if (version > schema_version)
@@ -157,19 +165,19 @@ void init_db(Connection& connection) {
                    {version.c_str()}, doing);
         state.exec("COMMIT", {}, doing);
     } catch (...) {
-        if (PQstatus(state.conn.get()) == CONNECTION_OK)
-            detail::Result(PQexec(state.conn.get(), "ROLLBACK"));
+        state.rollback_quietly();
         throw;
     }
 }
 
 int stored_schema_version(Connection& connection) {
     auto& state = detail::Access::state(connection);
-    std::lock_guard lock(state.mutex);
-    state.reconnect_if_broken();
-    auto r = state.exec("SELECT to_regclass(quote_ident($1) || '.gqs_schema') IS NOT NULL",
-                        {state.schema.c_str()}, "reading the gqs schema version");
-    if (std::string_view(PQgetvalue(r.get(), 0, 0)) != "t") return 0;
+    auto guard = state.enter();
+    auto found = state.exec(inspect_sql, {state.schema.c_str()}, "reading the gqs schema version");
+    const std::string version_table = PQgetvalue(found.get(), 0, 2);
+    // What init_db would refuse is refused here too, so no one is told to run it in vain.
+    check_ours(state, PQgetvalue(found.get(), 0, 1), version_table);
+    if (version_table.empty()) return 0;
     return read_version(state);
 }
 

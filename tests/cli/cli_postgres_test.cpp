@@ -2,6 +2,7 @@
 // The gqs tool's commands against PostgreSQL (GQS_TEST_POSTGRES), each test in its own schema.
 #include "support/catch.hpp"
 #include "support/postgres_schema.hpp"
+#include "support/silent_server.hpp"
 
 #include "cli_queue.hpp"
 
@@ -584,8 +585,14 @@ TEST_CASE("cli postgres: a schema that is not a current gqs queue is refused and
     SECTION("another program's jobs table") {
         s.exec("CREATE SCHEMA \"" + s.name() + "\"; CREATE TABLE \"" + s.name() +
                "\".jobs (name text); INSERT INTO \"" + s.name() + "\".jobs VALUES ('payroll')");
-        check_failure(run_in(s, tmp, {"stats"}), failed, "holds no gqs queue yet");
-        check_failure(run_in(s, tmp, {"init"}), failed, "has a `jobs` table that is not gqs's");
+        // Every command says what init would say (not "run init"), and how to go elsewhere.
+        for (const char* command : {"stats", "init"}) {
+            INFO(command);
+            auto r = run_in(s, tmp, {command});
+            check_failure(r, failed, "has a `jobs` table that is not gqs's");
+            CHECK(r.err.find("--schema NAME") != std::string::npos);
+            CHECK(r.err.find("run `gqs") == std::string::npos);
+        }
         CHECK(s.exec("SELECT count(*) FROM \"" + s.name() + "\".jobs") == "1");
     }
     SECTION("a newer schema version") {
@@ -682,4 +689,24 @@ TEST_CASE("cli postgres: the password in --db is never printed", "[cli][postgres
         check_failure(run("host=/nonexistent/gqs-cli password=two words" + secret, {"stats"}),
                       usage, "cannot parse this conninfo string");
     }
+}
+
+TEST_CASE("cli postgres: a server that never answers fails the command instead of hanging",
+          "[cli][postgres][timeout]") {
+    (void)gqs::test::postgres_or_skip();
+    gqs::test::TempDb tmp;
+    gqs::test::SilentServer server;
+    CliResult r;
+    // The default connect_timeout (10 s) ends it; without one it would wait forever, so the
+    // test gives up after 90 s by resetting the connection (then the message differs).
+    const bool ended = gqs::test::ends_within(
+        std::chrono::seconds(90),
+        [&] {
+            r = gqs::test::run_cli(tmp.dir(), {"--db", server.conninfo(), "stats"});
+        },
+        [&] { server.close(); });
+    INFO(r.err);
+    CHECK(ended);
+    CHECK(r.status == failed);
+    CHECK(contains(r.err, "connect_timeout"));
 }

@@ -136,6 +136,32 @@ TEST_CASE("postgres: an app statement that fails aborts the transaction", "[post
     CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
 }
 
+TEST_CASE("postgres: a commit after the session died is ConnectionLost", "[postgres][tx]") {
+    PgQueue q;
+    auto tx = q.db->begin();
+    q.pusher.push(tx, gqs::Message{});
+    const std::string pid = std::to_string(PQbackendPID(tx.native()));
+    q.schema.exec("SELECT pg_terminate_backend(" + pid + ")");
+    SECTION("the app's statement found it dead") {
+        CHECK(gqs::test::wait_until([&] { return !run_in(tx, "SELECT 1"); }));
+    }
+    SECTION("the commit finds it dead") {
+        CHECK(gqs::test::wait_until([&] {
+            return q.schema.exec("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid) == "0";
+        }));
+    }
+    try {
+        tx.commit();
+        FAIL("commit succeeded on a dead session");
+    } catch (const gqs::StorageError& e) {
+        INFO(e.what());
+        CHECK(e.kind() == gqs::StorageErrorKind::ConnectionLost);
+    }
+    CHECK_FALSE(tx.active());
+    // The next call reconnects; nothing of the transaction was stored.
+    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+}
+
 TEST_CASE("postgres: transactions refuse misuse instead of deadlocking", "[postgres][tx]") {
     PgQueue q;
     auto other = q.connect();

@@ -2,6 +2,8 @@
 // One PostgreSQL connection (libpq), shared by the backend's classes.
 #pragma once
 
+#include <gqs/time.hpp>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +18,14 @@ struct Options {
     /// tests) can live in one database, each in its own schema. Any name PostgreSQL accepts;
     /// gqs quotes it.
     std::string schema = "public";
+    /// How long connecting may take when the conninfo (or PGCONNECT_TIMEOUT) sets no
+    /// connect_timeout; zero: no limit. Reconnects use it too.
+    Duration connect_timeout{10000};
+    /// The most one gqs statement may take: the session's statement_timeout (so it applies to
+    /// the app's statements inside a Transaction too), and, when the server does not answer
+    /// within it and 5 s more, gqs closes the session and throws StorageError
+    /// (ConnectionLost). Zero: no limit on either side. Raise it for init_db on a huge table.
+    Duration statement_timeout{30000};
 };
 
 namespace detail {

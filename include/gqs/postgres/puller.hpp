@@ -46,6 +46,9 @@ public:
     [[nodiscard]] bool has_ready(std::span<const std::string> queues = {}) override;
     /// Both: push notifications and a cheap has_ready.
     [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
+    /// Interrupts the calls already begun on this Connection (of any gqs object): their
+    /// session is closed, and the next call connects again.
+    void interrupt() noexcept override;
 
 private:
     std::shared_ptr<Connection> connection_;

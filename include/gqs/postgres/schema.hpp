@@ -18,6 +18,7 @@ inline constexpr int schema_version = 2;
 void init_db(Connection& connection);
 
 /// The version recorded in the schema's `gqs_schema` table; 0 if there is none. Throws
+/// SchemaMismatch, as init_db would, for a `jobs` or `gqs_schema` table that is not gqs's;
 /// StorageError if PostgreSQL fails.
 [[nodiscard]] int stored_schema_version(Connection& connection);
 

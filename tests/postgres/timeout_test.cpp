@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every wait for the server has a bound: a server that accepts and never answers, and a
+// session whose server process is frozen (SIGSTOP), end in StorageError instead of a hang;
+// a Worker whose database stops answering still stops and is destroyed.
+#include "support/catch.hpp"
+#include "support/postgres_queue.hpp"
+#include "support/silent_server.hpp"
+#include "support/sync.hpp"
+#include "support/test_support.hpp"
+#include "support/worker_support.hpp"
+
+#include <gqs/errors.hpp>
+#include <gqs/postgres.hpp>
+#include <gqs/worker.hpp>
+
+#include <libpq-fe.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using gqs::test::ends_within;
+using gqs::test::PgQueue;
+using gqs::test::SilentServer;
+
+namespace {
+
+// Far longer than any bound under test: reaching it means the wait had no bound.
+constexpr auto hang = std::chrono::seconds(90);
+
+// A server process frozen with SIGSTOP (a hung server for that session), thawed at the end.
+class Frozen {
+public:
+    explicit Frozen(int pid) : pid_(pid) {
+        if (::kill(pid_, SIGSTOP) != 0) throw std::runtime_error("cannot SIGSTOP the backend");
+    }
+    ~Frozen() { thaw(); }
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+    void thaw() {
+        if (pid_ > 0) ::kill(pid_, SIGCONT);
+        pid_ = 0;
+    }
+
+private:
+    int pid_;
+};
+
+// The server process of a Connection's own session.
+int backend_of(gqs::postgres::Connection& db) {
+    auto tx = db.begin();
+    const int pid = PQbackendPID(tx.native());
+    tx.rollback();
+    return pid;
+}
+
+std::shared_ptr<gqs::postgres::Connection> open_with(const PgQueue& q,
+                                                     gqs::Duration statement_timeout) {
+    gqs::postgres::Options options;
+    options.schema = q.schema.name();
+    options.statement_timeout = statement_timeout;
+    return gqs::postgres::Connection::open(q.schema.conninfo(), options);
+}
+
+} // namespace
+
+TEST_CASE("postgres timeouts: connecting to a server that never answers gives up",
+          "[postgres][timeout]") {
+    (void)gqs::test::postgres_or_skip();
+    SilentServer server;
+    std::optional<gqs::StorageError> error;
+    gqs::postgres::Options options;
+    SECTION("Options::connect_timeout, when the conninfo sets none") {
+        options.connect_timeout = 300ms;
+    }
+    SECTION("the default") {} // 10 s
+    const bool ended = ends_within(
+        hang,
+        [&] {
+            try {
+                (void)gqs::postgres::Connection::open(server.conninfo(), options);
+            } catch (const gqs::StorageError& e) {
+                error = e;
+            }
+        },
+        [&] { server.close(); });
+    REQUIRE(ended);
+    REQUIRE(error.has_value());
+    INFO(error->what());
+    CHECK(error->kind() == gqs::StorageErrorKind::ConnectionLost);
+    CHECK(std::string(error->what()).find("connect_timeout") != std::string::npos);
+}
+
+TEST_CASE("postgres timeouts: the conninfo's connect_timeout wins over Options",
+          "[postgres][timeout]") {
+    (void)gqs::test::postgres_or_skip();
+    SilentServer server;
+    gqs::postgres::Options options;
+    options.connect_timeout = std::chrono::hours(1);
+    std::optional<gqs::StorageError> error;
+    const bool ended = ends_within(
+        hang,
+        [&] {
+            try {
+                (void)gqs::postgres::Connection::open(server.conninfo() + " connect_timeout=2",
+                                                      options);
+            } catch (const gqs::StorageError& e) {
+                error = e;
+            }
+        },
+        [&] { server.close(); });
+    REQUIRE(ended);
+    REQUIRE(error.has_value());
+    CHECK(std::string(error->what()).find("2000 ms") != std::string::npos);
+}
+
+TEST_CASE("postgres timeouts: a statement the server never answers gives up, and the next "
+          "call connects again",
+          "[postgres][timeout]") {
+    PgQueue q;
+    auto db = open_with(q, 1s);
+    gqs::postgres::Observer observer(db);
+    Frozen frozen(backend_of(*db));
+    std::optional<gqs::StorageError> error;
+    const bool ended = ends_within(
+        hang,
+        [&] {
+            try {
+                (void)observer.stats();
+            } catch (const gqs::StorageError& e) {
+                error = e;
+            }
+        },
+        [&] { frozen.thaw(); });
+    frozen.thaw();
+    REQUIRE(ended);
+    REQUIRE(error.has_value());
+    INFO(error->what());
+    CHECK(error->kind() == gqs::StorageErrorKind::ConnectionLost);
+    CHECK(std::string(error->what()).find("Options::statement_timeout") != std::string::npos);
+    CHECK(observer.stats().pending == 0); // a new session
+}
+
+TEST_CASE("postgres timeouts: a statement over statement_timeout is ended by the server",
+          "[postgres][timeout]") {
+    PgQueue q;
+    auto db = open_with(q, 200ms);
+    gqs::postgres::Pusher pusher(db);
+    // An app's transaction holds the table, so the push waits for a lock until the server's
+    // statement_timeout ends it; the session stays usable.
+    auto other = q.connect();
+    auto tx = other->begin();
+    PQclear(PQexec(tx.native(), ("LOCK TABLE \"" + q.schema.name() + "\".jobs").c_str()));
+    try {
+        pusher.push(gqs::Message{});
+        FAIL("the push did not time out");
+    } catch (const gqs::StorageError& e) {
+        INFO(e.what());
+        CHECK(e.kind() == gqs::StorageErrorKind::Busy);
+        CHECK(std::string(e.what()).find("57014") != std::string::npos);
+    }
+    tx.rollback();
+    CHECK_NOTHROW(pusher.push(gqs::Message{}));
+}
+
+TEST_CASE("postgres timeouts: a Worker whose database stops answering stops, and its "
+          "destructor returns",
+          "[postgres][timeout][worker]") {
+    PgQueue q;
+    // Only the stop's interrupt can end a wait here: the statement bound is 10 minutes.
+    auto db = open_with(q, 10min);
+    gqs::postgres::Puller puller(db);
+    gqs::postgres::Pusher(db).push(gqs::Message{});
+    gqs::test::Signal started;
+    gqs::test::LogCapture log;
+    gqs::WorkerConfig config;
+    config.concurrency = 1;
+    auto worker = std::make_optional<gqs::Worker>(
+        puller,
+        [&](const gqs::Job&, std::stop_token stop) {
+            started.set();
+            gqs::test::wait_for_stop(stop);
+        },
+        config, log.logger());
+    worker->start();
+    REQUIRE(started.wait());
+    Frozen frozen(backend_of(*db));
+    // The handler returns at once; storing its result waits for the frozen server.
+    CHECK_THROWS_AS(worker->stop(500ms), gqs::StopTimeout);
+    const bool ended = ends_within(
+        hang, [&] { worker.reset(); }, [&] { frozen.thaw(); });
+    frozen.thaw();
+    INFO(log.text());
+    REQUIRE(ended);
+    CHECK(log.count(gqs::LogLevel::Error, "left Processing") == 1);
+    // The job runs again once its lease expires (at-least-once); nothing was lost.
+    auto job = gqs::postgres::Observer(db).list(gqs::Status::Unknown, 0);
+    REQUIRE(job.size() == 1);
+    CHECK(job[0].status == gqs::Status::Processing);
+}
+
+TEST_CASE("postgres timeouts: sessions are named gqs and gqs-listen unless the conninfo says",
+          "[postgres]") {
+    PgQueue q;
+    gqs::test::IdleWorker idle(q.puller);
+    const auto name_of = [&](const std::string& where) {
+        return q.schema.exec("SELECT application_name FROM pg_stat_activity WHERE " + where);
+    };
+    CHECK(name_of("pid = " + std::to_string(backend_of(*q.db))) == "gqs");
+    CHECK(name_of("query = 'LISTEN \"gqs." + q.schema.name() + "\"'") == "gqs-listen");
+    auto named = gqs::postgres::Connection::open(q.schema.conninfo() + " application_name=myapp",
+                                                 {.schema = q.schema.name()});
+    CHECK(name_of("pid = " + std::to_string(backend_of(*named))) == "myapp");
+}
