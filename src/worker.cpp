@@ -14,6 +14,7 @@
 #include "worker/results.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -62,10 +63,6 @@ std::string cycle_name(std::size_t results, int batch) {
 
 using detail::SteadyClock;
 
-// A result (complete, requeue, kill) that fails on a storage error is tried this many
-// times, one pull_interval apart, before the job is left to run again once its lease expires.
-constexpr int settle_tries = 3;
-
 // The longest a handler's result waits for other results to share its transaction. A thread
 // with queued jobs runs them first (their results then go in the same commit) for up to this
 // long; after it, a thread or the lease keeper stores the results.
@@ -81,6 +78,8 @@ public:
     void shutdown() noexcept;
 
 private:
+    void give_up_storage() noexcept;
+    void extend_waiting_results(std::vector<detail::Finished>& done);
     enum class Extension : std::uint8_t { Extended, Lost, Failed };
 
     using Pulled = detail::Pulled;
@@ -133,11 +132,16 @@ private:
     std::condition_variable keeper_cv_; // lease keeper: a lease to watch, or stop
     std::condition_variable state_cv_;  // an extension ended, a thread exited, stop
     bool stopping_ = false;
-    bool cycling_ = false;      // a thread is storing results and pulling (one at a time)
-    detail::PullPolicy pulls_;  // the leases held, and when to take more
-    int handlers_alive_ = 0;    // handler threads of the current (or timed-out) run not returned
-    int idle_ = 0;              // handler threads waiting for work
-    detail::LeaseTable leases_; // each handler thread's running job, and the local queue
+    bool cycling_ = false; // a thread is storing results and pulling (one at a time)
+    // A stop timed out: storage failures are no longer retried, and after one a cycle no
+    // longer calls the puller, so a database that does not answer cannot hold the stop.
+    // Atomic: a cycle reads it again, unlocked, after a call the stop may have interrupted.
+    std::atomic<bool> giving_up_{false};
+    bool storage_failed_ = false; // the last cycle failed on storage
+    detail::PullPolicy pulls_;    // the leases held, and when to take more
+    int handlers_alive_ = 0;      // handler threads of the current (or timed-out) run not returned
+    int idle_ = 0;                // handler threads waiting for work
+    detail::LeaseTable leases_;   // each handler thread's running job, and the local queue
     // When the lease keeper wakes next on its own; a job whose first extension is due later
     // needs no wake-up call (one context switch less per job).
     SteadyClock::time_point keeper_wakeup_{};
@@ -192,6 +196,8 @@ void Worker::Impl::launch_run() {
         std::lock_guard lock(mutex_);
         stopping_ = false;
         cycling_ = false;
+        giving_up_ = false;
+        storage_failed_ = false;
         pulls_.reset(SteadyClock::now()); // the first pull happens at once
         results_.clear();
         leases_.reset(static_cast<std::size_t>(config_.concurrency));
@@ -227,12 +233,37 @@ void Worker::Impl::request_stop() {
 }
 
 void Worker::Impl::stop(Duration timeout) {
-    lifecycle_.stop(timeout, [this, timeout] {
-        pushes_.reset(); // before request_stop: the callback takes mutex_, reset waits for it
-        request_stop();
-        log(LogLevel::Debug, "worker stopping, waiting up to ", timeout, " for its handlers");
-    });
+    try {
+        lifecycle_.stop(timeout, [this, timeout] {
+            pushes_.reset(); // before request_stop: the callback takes mutex_, reset waits for it
+            request_stop();
+            log(LogLevel::Debug, "worker stopping, waiting up to ", timeout, " for its handlers");
+        });
+    } catch (const StopTimeout&) {
+        give_up_storage();
+        throw;
+    }
     log(LogLevel::Debug, "worker stopped");
+}
+
+// After a stop timed out: a call stuck on a database that does not answer is interrupted,
+// and results that cannot be stored are left to run again once their leases expire, so the
+// threads can end (handlers still running are waited for: only they can return).
+void Worker::Impl::give_up_storage() noexcept {
+    bool in_call = false;
+    {
+        std::lock_guard lock(mutex_);
+        giving_up_ = true;
+        in_call = cycling_ || leases_.any_extending();
+    }
+    if (in_call) {
+        log(LogLevel::Warning, "worker stop timed out while waiting for the database; "
+                               "interrupting the call and giving up results it cannot store");
+        puller_.interrupt();
+    }
+    work_cv_.notify_all();
+    keeper_cv_.notify_all();
+    state_cv_.notify_all();
 }
 
 void Worker::Impl::shutdown() noexcept {
@@ -303,6 +334,7 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             }
             due->next_extension =
                 lease.cancel_requested ? SteadyClock::time_point::max() : started + extend_every_;
+            due->expires = started + config_.lock_timeout;
             due->lease = std::move(lease);
             break;
         case Extension::Lost:
@@ -340,7 +372,7 @@ void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
         if (lease.cancel_requested) {
             // Cancelled before it started: given back, which makes a cancelled job Dead (the
             // settle's result says so in the log).
-            add_finished({gqs::lease_of(it->job), gqs::Action::Release, {}, {}, 0},
+            add_finished({gqs::lease_of(it->job), gqs::Action::Release, {}, {}, 0, it->expires},
                          SteadyClock::now());
             leases_.queue().erase(it);
             pulls_.lease_ended();
@@ -350,6 +382,7 @@ void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
         it->job.locked_until = lease.locked_until;
         it->job.updated_at = lease.updated_at;
         it->next_extension = started + extend_every_;
+        it->expires = started + config_.lock_timeout;
         break;
     case Extension::Lost:
         leases_.queue().erase(it);
@@ -448,7 +481,9 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
             if (stopping_) {
                 // Leased but never started: give the lease back without counting the attempt.
                 pulls_.lease_ended();
-                add_finished({gqs::lease_of(pulled->job), gqs::Action::Release, {}, {}, 0}, now);
+                add_finished(
+                    {gqs::lease_of(pulled->job), gqs::Action::Release, {}, {}, 0, pulled->expires},
+                    now);
                 continue;
             }
             run_job(lock, slot, std::move(*pulled));
@@ -494,6 +529,7 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     slot.stop = std::stop_source();
     if (stopping_) slot.stop.request_stop();
     slot.next_extension = pulled.next_extension;
+    slot.expires = pulled.expires;
     slot.settling = false;
     slot.lost = false;
     slot.active = true;
@@ -519,6 +555,8 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     if (!lost) {
         // The job stays leased to us until a cycle stores the result, so nobody else can
         // take it meanwhile; group_delay bounds how long that is.
+        finished.expires = slot.expires;
+        finished.next_extension = slot.next_extension;
         add_finished(std::move(finished), SteadyClock::now());
         return;
     }
@@ -575,6 +613,9 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     int batch = reserved;
     const bool check = reservation.check_first;
     std::vector<Finished> done = results_.take();
+    const bool giving_up = giving_up_;
+    // Given up on a database that failed: no more calls (each could wait its full timeout).
+    const bool skip_storage = giving_up && storage_failed_;
     cycling_ = true;
     // Should anything below throw (only std::bad_alloc can), the cycle still ends: another
     // thread may cycle, and threads can exit. Its results and jobs wait for their leases.
@@ -597,12 +638,21 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     std::vector<SettleResult> results;
     std::vector<Job> jobs;
     const auto leased_at = SteadyClock::now();
+    if (skip_storage) batch = 0;
     try {
-        if (check && !puller_.has_ready(config_.queues)) batch = 0;
+        if (batch > 0 && check && !puller_.has_ready(config_.queues)) batch = 0;
     } catch (...) {
         // The pull below reports what is wrong.
     }
-    if (batch > 0 || !done.empty()) {
+    if (!giving_up) extend_waiting_results(done);
+    bool storage_ok = true;
+    if (skip_storage && !done.empty()) {
+        SettleResult skipped;
+        skipped.status = SettleStatus::StorageFailed;
+        skipped.error = "the worker gave up on storage after its stop timed out";
+        results.assign(done.size(), skipped);
+        storage_ok = false;
+    } else if (batch > 0 || !done.empty()) {
         std::vector<Settlement> settlements;
         try {
             settlements.reserve(done.size());
@@ -612,10 +662,12 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
                                            config_.queues);
         } catch (const std::exception& e) {
             pull_failed = batch > 0;
+            storage_ok = false;
             log(LogLevel::Error, cycle_name(done.size(), batch), " failed: ", e.what(),
                 "; retrying in ", config_.pull_interval);
         } catch (...) {
             pull_failed = batch > 0;
+            storage_ok = false;
             log(LogLevel::Error, cycle_name(done.size(), batch),
                 " failed with an exception not derived from std::exception; retrying in ",
                 config_.pull_interval);
@@ -628,21 +680,24 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
         missing.error = "the puller reported no result for this settlement";
         results.assign(done.size(), missing);
     }
+    for (const SettleResult& r : results)
+        storage_ok = storage_ok && r.status != SettleStatus::StorageFailed;
+    now = SteadyClock::now();
     std::vector<Finished> again =
-        detail::unsettled(std::move(done), results, logger_, settle_tries);
+        detail::unsettled(std::move(done), results, logger_, now, giving_up_.load());
     const bool settle_failed = !again.empty();
     const int got = static_cast<int>(jobs.size());
     if (got > batch) {
         log(LogLevel::Warning, "the puller returned ", got, " jobs for a batch of ", batch,
             "; they wait for a thread");
     }
-    now = SteadyClock::now();
 
     lock.lock();
     end_cycle.ended = true;
     cycling_ = false;
+    storage_failed_ = !storage_ok;
     const auto first_extension = leased_at + extend_every_;
-    leases_.add_pulled(std::move(jobs), first_extension);
+    leases_.add_pulled(std::move(jobs), first_extension, leased_at + config_.lock_timeout);
     if (got > 0 && first_extension < keeper_wakeup_) keeper_cv_.notify_all();
     // Results that failed on storage are tried again after a pause.
     results_.put_back(std::move(again), settle_failed, now);
@@ -659,6 +714,35 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
         work_cv_.notify_one();
     }
     guard_results(runs_one ? 1 : 0); // results that came in meanwhile
+}
+
+// Extends the leases of results waiting for another try (their store failed) when due, so
+// they can keep trying while the database answers extensions; a lost lease drops the result
+// (the job's new holder runs it). Called by a cycle without mutex_.
+void Worker::Impl::extend_waiting_results(std::vector<detail::Finished>& done) {
+    for (auto it = done.begin(); it != done.end();) {
+        const auto started = SteadyClock::now();
+        if (it->tries == 0 || started < it->next_extension) {
+            ++it;
+            continue;
+        }
+        Job lease;
+        lease.id = it->lease.id;
+        lease.attempts = it->lease.attempts;
+        lease.status = it->lease.status;
+        switch (extend(lease, "dropping its result")) {
+        case Extension::Extended:
+            it->expires = started + config_.lock_timeout;
+            it->next_extension = started + extend_every_;
+            ++it;
+            break;
+        case Extension::Lost: it = done.erase(it); break;
+        case Extension::Failed:
+            it->next_extension = SteadyClock::now() + extend_retry_;
+            ++it;
+            break;
+        }
+    }
 }
 
 // Turns a handler's result into the transition to store: complete, requeue or kill.

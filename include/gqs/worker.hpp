@@ -71,7 +71,8 @@ public:
     /// A stopped worker. An empty `logger` means default_logger. Throws std::invalid_argument
     /// for an empty handler or an invalid config (see validate).
     Worker(Puller& puller, Handler handler, WorkerConfig config = {}, Logger logger = {});
-    /// Stops a running worker and waits for its handlers, however long they take.
+    /// Stops a running worker and waits for its handlers, however long they take, and for
+    /// their results to be stored (a result that fails is tried while its lease lasts).
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -87,7 +88,10 @@ public:
     /// for the handlers to return and their jobs to be settled. Throws StopTimeout if handlers
     /// outlive the timeout (<= 0: do not wait): the worker keeps stopping in the background
     /// and still settles those jobs, and calling stop() again waits for that again (it
-    /// returns once the stop has finished). Throws DoubleStopped if the worker is neither
+    /// returns once the stop has finished). If a call was waiting for the database when the
+    /// timeout passed, it is interrupted (Puller::interrupt) and results that cannot be
+    /// stored are given up (their jobs run again once their leases expire), so the stop
+    /// finishes once the handlers have returned. Throws DoubleStopped if the worker is neither
     /// running nor stopping; std::logic_error, at once and changing nothing, when called from
     /// one of this worker's own handlers (it would wait for itself). Jobs leased but not
     /// started (the local queue, or a pull under way when stop() is called) are released:

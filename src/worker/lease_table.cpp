@@ -24,9 +24,10 @@ void LeaseTable::reset(std::size_t threads) {
     slots_.assign(threads, Slot{});
 }
 
-void LeaseTable::add_pulled(std::vector<Job> jobs, Clock::time_point first_extension) {
+void LeaseTable::add_pulled(std::vector<Job> jobs, Clock::time_point first_extension,
+                            Clock::time_point expires) {
     for (Job& job : jobs)
-        queue_.push_back(Pulled{std::move(job), first_extension});
+        queue_.push_back(Pulled{std::move(job), first_extension, expires});
 }
 
 LeaseTable::Due LeaseTable::next_due(Clock::time_point now) {
@@ -64,6 +65,11 @@ void LeaseTable::clear_extending() noexcept {
         slot.extending = false;
     for (Pulled& pulled : queue_)
         pulled.extending = false;
+}
+
+bool LeaseTable::any_extending() const noexcept {
+    return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.extending; }) ||
+           std::any_of(queue_.begin(), queue_.end(), [](const Pulled& p) { return p.extending; });
 }
 
 } // namespace gqs::detail

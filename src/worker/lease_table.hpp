@@ -17,6 +17,7 @@ namespace gqs::detail {
 struct Pulled {
     Job job;
     std::chrono::steady_clock::time_point next_extension; // from the time taken before the pull
+    std::chrono::steady_clock::time_point expires;        // when its lease runs out unextended
     bool extending = false;                               // the keeper is inside extend_lock for it
 };
 
@@ -29,6 +30,7 @@ struct Slot {
     Job lease;              // see lease_snapshot
     std::stop_source stop{std::nostopstate};
     std::chrono::steady_clock::time_point next_extension{};
+    std::chrono::steady_clock::time_point expires{}; // when its lease runs out unextended
 };
 
 /// What the lease keeper works on: the job's identity and lease, without payload and
@@ -50,8 +52,10 @@ public:
     [[nodiscard]] std::list<Pulled>& queue() noexcept { return queue_; }
     [[nodiscard]] const std::list<Pulled>& queue() const noexcept { return queue_; }
 
-    /// Queues the jobs of a pull; their first extension is due at `first_extension`.
-    void add_pulled(std::vector<Job> jobs, Clock::time_point first_extension);
+    /// Queues the jobs of a pull; their first extension is due at `first_extension`, and
+    /// their leases run out at `expires` unless extended.
+    void add_pulled(std::vector<Job> jobs, Clock::time_point first_extension,
+                    Clock::time_point expires);
 
     /// The lease to extend now: a running job's first, else a queued one; neither when
     /// none is due, and then `next` is when the first will be (time_point::max() if none).
@@ -69,6 +73,8 @@ public:
     [[nodiscard]] std::vector<std::stop_source> running_stops() const;
     /// After the keeper failed: no lease is being extended any more.
     void clear_extending() noexcept;
+    /// Whether the keeper is inside extend_lock for some lease now.
+    [[nodiscard]] bool any_extending() const noexcept;
 
 private:
     std::vector<Slot> slots_;

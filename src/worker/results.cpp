@@ -42,7 +42,7 @@ ResultBuffer::Clock::time_point ResultBuffer::due_at() const noexcept {
 
 std::vector<Finished> unsettled(std::vector<Finished> done,
                                 const std::vector<SettleResult>& results, const Logger& logger,
-                                int max_tries) {
+                                std::chrono::steady_clock::time_point now, bool giving_up) {
     std::vector<Finished> again;
     for (std::size_t i = 0; i < done.size(); ++i) {
         if (i >= results.size()) continue;
@@ -61,14 +61,28 @@ std::vector<Finished> unsettled(std::vector<Finished> done,
                 results[i].error, "); leaving it to its new holder");
             continue;
         }
-        log(logger, LogLevel::Error, "job ", id, ": cannot ", verb, " (try ", f.tries + 1, " of ",
-            max_tries, "): ", results[i].error);
         // A release or snooze is not tried again: it takes the attempt back, so the job's
         // attempts return to a value they had before, and a retry after one that did commit
         // (but was reported as failed) could match the next holder's lease. Left alone, the
         // job runs again once its lease expires, with this attempt counted.
         const bool gives_attempt_back = f.action == Action::Release || f.action == Action::Snooze;
-        if (!gives_attempt_back && ++f.tries < max_tries) {
+        // Others are fenced by an attempt only this worker holds, so they are tried for as
+        // long as no one else can have the job: a database restart of a few seconds must not
+        // make finished jobs run again.
+        const bool retry = !gives_attempt_back && !giving_up && now < f.expires;
+        ++f.tries;
+        if (f.tries == 1 || !retry) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(f.expires - now);
+            log(logger, LogLevel::Error, "job ", id, ": cannot ", verb, ": ", results[i].error,
+                retry ? "; trying again while its lease lasts (" + std::to_string(left.count()) +
+                            " ms more unless extended)"
+                      : std::string());
+        } else {
+            log(logger, LogLevel::Debug, "job ", id, ": cannot ", verb, " (try ", f.tries,
+                "): ", results[i].error);
+        }
+        if (retry) {
             again.push_back(std::move(f));
         } else {
             log(logger, LogLevel::Error, "job ", id,

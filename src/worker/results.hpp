@@ -20,6 +20,11 @@ struct Finished {
     Duration backoff{};
     std::string error; ///< the error history entry (Requeue, Kill)
     int tries = 0;     ///< stores that failed on storage so far
+    /// When the lease runs out unless extended: a result that failed on storage is tried
+    /// again until then (after it, another worker may hold the job).
+    std::chrono::steady_clock::time_point expires = std::chrono::steady_clock::time_point::max();
+    /// When the lease of a result waiting for another try is next extended.
+    std::chrono::steady_clock::time_point next_extension{};
 };
 
 /// Results of returned handlers not yet stored. A cycle takes them all and stores them in
@@ -63,11 +68,12 @@ private:
 };
 
 /// Reads a cycle's SettleResults for `done` (in order) and returns the results to try again:
-/// those that failed on storage, fewer than `max_tries` times, and are not a release (a
-/// release retried after one that did commit could match the next holder's lease). Logs
-/// lost leases (warning) and storage failures (error).
-[[nodiscard]] std::vector<Finished> unsettled(std::vector<Finished> done,
-                                              const std::vector<SettleResult>& results,
-                                              const Logger& logger, int max_tries);
+/// those that failed on storage while their lease lasts (Finished::expires is after `now`),
+/// unless the worker is `giving_up` on storage, and that are not a release or snooze (one
+/// retried after one that did commit could match the next holder's lease). Logs lost leases
+/// (warning), a result's first storage failure and giving it up (error), other tries (debug).
+[[nodiscard]] std::vector<Finished>
+unsettled(std::vector<Finished> done, const std::vector<SettleResult>& results,
+          const Logger& logger, std::chrono::steady_clock::time_point now, bool giving_up);
 
 } // namespace gqs::detail

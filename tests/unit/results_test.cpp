@@ -4,6 +4,8 @@
 
 #include "worker/results.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -30,8 +32,8 @@ TEST_CASE("results: a failed release or snooze is never stored again", "[unit][w
     const gqs::Logger logger = [&](gqs::LogLevel, std::string_view line) {
         lines.emplace_back(line);
     };
-    auto again =
-        gqs::detail::unsettled(done, std::vector<SettleResult>(done.size(), failed), logger, 3);
+    auto again = gqs::detail::unsettled(done, std::vector<SettleResult>(done.size(), failed),
+                                        logger, std::chrono::steady_clock::now(), false);
     REQUIRE(again.size() == 3);
     CHECK(again[0].action == Action::Complete);
     CHECK(again[1].action == Action::Requeue);
@@ -50,8 +52,34 @@ TEST_CASE("results: a settle that storage turned Dead for a cancel is said so", 
     const gqs::Logger logger = [&](gqs::LogLevel, std::string_view line) {
         lines.emplace_back(line);
     };
-    auto again = gqs::detail::unsettled({f}, {dead}, logger, 3);
+    auto again =
+        gqs::detail::unsettled({f}, {dead}, logger, std::chrono::steady_clock::now(), false);
     CHECK(again.empty());
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].find("cancelled by an operator") != std::string::npos);
+}
+
+TEST_CASE("results: a failed result is tried again only while its lease lasts and the worker "
+          "has not given up",
+          "[unit][worker]") {
+    const auto now = std::chrono::steady_clock::now();
+    gqs::detail::Finished f;
+    f.lease.id = gqs::Uuid::generate();
+    f.action = Action::Complete;
+    SettleResult failed;
+    failed.status = SettleStatus::StorageFailed;
+    failed.error = "server closed the connection";
+    std::vector<std::string> lines;
+    const gqs::Logger logger = [&](gqs::LogLevel, std::string_view line) {
+        lines.emplace_back(line);
+    };
+    f.expires = now + std::chrono::seconds(1);
+    f.tries = 7; // many tries so far: the lease decides, not a count
+    CHECK(gqs::detail::unsettled({f}, {failed}, logger, now, false).size() == 1);
+    CHECK(gqs::detail::unsettled({f}, {failed}, logger, now, true).empty());
+    f.expires = now;
+    CHECK(gqs::detail::unsettled({f}, {failed}, logger, now, false).empty());
+    CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+              return l.find("left Processing") != std::string::npos;
+          }) == 2);
 }

@@ -654,6 +654,40 @@ TEST_CASE("worker: storage errors are logged and retried, never fatal", "[worker
     CHECK(queue.stored(first).attempts == 1);
 }
 
+TEST_CASE("worker: a result that fails on storage is tried again while its lease lasts",
+          "[worker]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    config.pull_interval = 10ms; // the pause between tries of a result
+    SECTION("a long lease: many tries") {
+        // Well past the three tries a result once had (about 1 s of a database restart).
+        probe.failing_completes = 12;
+        config.lock_timeout = 60s;
+    }
+    SECTION("a short lease, extended while the result waits") {
+        // The tries take longer than the lease: only extending it keeps the job ours.
+        probe.failing_completes = 40;
+        config.lock_timeout = 200ms;
+    }
+    Counter runs;
+    LogCapture log;
+    const Uuid id = queue.push();
+    Worker worker(
+        probe, [&](const Job&, std::stop_token) { runs.bump(); }, config, log.logger());
+    worker.start();
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
+    worker.stop(patience);
+    INFO(log.text());
+    CHECK(runs.value() == 1);
+    CHECK(queue.stored(id).attempts == 1);
+    CHECK(probe.failing_completes == 0);
+    // One error line for the first failure; the tries after it are debug lines.
+    CHECK(log.count(LogLevel::Error, "cannot complete") == 1);
+    CHECK(log.count(LogLevel::Error, "left Processing") == 0);
+}
+
 TEST_CASE("worker: a failed transaction's log line names what it was doing", "[worker]") {
     Queue queue;
     ProbePuller probe(queue.puller);
