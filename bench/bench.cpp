@@ -37,7 +37,8 @@ constexpr std::string_view usage =
     "                 scale, idle and memory; 3 with --quick)\n"
     "  --only=NAMES   run a subset: push push_batch push_unique pull_complete_1\n"
     "                 pull_complete_100 worker_drain (= worker_drain_c1,worker_drain_c4,\n"
-    "                 worker_drain_q100_c1,worker_drain_q100_c4) latency latency_xproc scale\n"
+    "                 worker_drain_q100_c1,worker_drain_q100_c4,worker_drain_shared_c4)\n"
+    "                 latency latency_xproc scale\n"
     "                 backlog (= backlog_1k,backlog_100k) backlog_queues priority_wall\n"
     "                 idle memory\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
@@ -54,6 +55,7 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "worker_drain_c4",
                                                 "worker_drain_q100_c1",
                                                 "worker_drain_q100_c4",
+                                                "worker_drain_shared_c4",
                                                 "latency",
                                                 "latency_xproc",
                                                 "scale",
@@ -118,7 +120,7 @@ std::optional<Options> parse(int argc, char** argv) {
                     comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
                 if (name == "worker_drain") {
                     o.only.insert({"worker_drain_c1", "worker_drain_c4", "worker_drain_q100_c1",
-                                   "worker_drain_q100_c4"});
+                                   "worker_drain_q100_c4", "worker_drain_shared_c4"});
                 } else if (name == "backlog") {
                     o.only.insert({"backlog_1k", "backlog_100k"});
                 } else if (std::find(all_workloads.begin(), all_workloads.end(), name) !=
@@ -217,6 +219,7 @@ public:
         attempt("worker_drain_c4", [&] { worker_drain(4); });
         attempt("worker_drain_q100_c1", [&] { worker_drain(1, 100); });
         attempt("worker_drain_q100_c4", [&] { worker_drain(4, 100); });
+        attempt("worker_drain_shared_c4", [&] { worker_drain_shared(4); });
         attempt("latency", [&] { latency(); });
         attempt("latency_xproc", [&] { latency(true); });
         attempt("scale", [&] { scale(); });
@@ -360,6 +363,21 @@ private:
                fmt(" raw_ceiling_jobs_per_s=%.0f", m[1]) +
                    fmt(" vs_ceiling=%.3f", m[1] > 0 ? m[0] / m[1] : 0) +
                    fmt(" api_ceiling_jobs_per_s=%.0f", m[2]));
+    }
+
+    // The README's pattern: the jobs pushed (push_batch) through the Connection the worker
+    // then drains on, against the same pushes through another Connection (interleaved).
+    void worker_drain_shared(int concurrency) {
+        if (!have_worker()) throw std::runtime_error("gqs::Worker is not in this build");
+        const auto drain = [&](DrainJobs jobs) {
+            return gqs_worker_drain(s_, z_.drain, concurrency, 0, jobs, z_.batch);
+        };
+        const auto m =
+            interleave(true, {{true, [&] { return drain(DrainJobs::PushedHere); }},
+                              {true, [&] { return drain(DrainJobs::PushedElsewhere); }}});
+        report("worker_drain_shared_c" + std::to_string(concurrency), {m[0], pc100().raw},
+               fmt(" fresh_jobs_per_s=%.0f", m[1]) +
+                   fmt(" shared_vs_fresh=%.3f", m[1] > 0 ? m[0] / m[1] : 0));
     }
 
     // Push to handler start for an idle worker; `xproc`: the pushes come from another process.

@@ -19,8 +19,8 @@ require("# gqs_bench date=[^ ]+ sqlite=[^ ]+ sync=NORMAL" "gqs_bench --quick pri
 # The baseline must run the SQL gqs runs, or every ratio compares different work.
 require(" sql=identical" "the baseline's SQL differs from gqs's: update bench/raw_queue.hpp")
 foreach(name push push_batch push_unique pull_complete_1 pull_complete_100 worker_drain_c1
-             worker_drain_c4 worker_drain_q100_c1 worker_drain_q100_c4 scale backlog_1k
-             backlog_100k backlog_queues priority_wall)
+             worker_drain_c4 worker_drain_q100_c1 worker_drain_q100_c4 worker_drain_shared_c4 scale
+             backlog_1k backlog_100k backlog_queues priority_wall)
   require("(^|\n)${name} gqs_jobs_per_s=[0-9]+ raw_jobs_per_s=[0-9]+ ratio=[0-9.]+"
           "gqs_bench --quick printed no line for ${name}")
 endforeach()
@@ -28,6 +28,8 @@ require("(^|\n)backlog_queues [^\n]* gqs_jobs_per_s_1k=[0-9]+ raw_jobs_per_s_1k=
         "gqs_bench --quick printed no 1k comparison for backlog_queues")
 require("(^|\n)priority_wall [^\n]* gqs_jobs_per_s_no_wall=[0-9]+ raw_jobs_per_s_no_wall=[0-9]+ cost_wall_vs_none=[0-9.]+ raw_cost_wall_vs_none=[0-9.]+"
         "gqs_bench --quick printed no no-wall comparison for priority_wall")
+require("(^|\n)worker_drain_shared_c4 [^\n]* fresh_jobs_per_s=[0-9]+ shared_vs_fresh=[0-9.]+"
+        "gqs_bench --quick printed no fresh-Connection comparison for worker_drain_shared_c4")
 require("(^|\n)latency p50_us=[0-9]+ p99_us=[0-9]+" "gqs_bench --quick printed no line for latency")
 require("(^|\n)latency_xproc p50_us=[0-9]+ p99_us=[0-9]+"
         "gqs_bench --quick printed no line for latency_xproc")

@@ -575,10 +575,23 @@ struct MemoryState {
 
 } // namespace
 
-double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int queue) {
+double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int queue,
+                        DrainJobs jobs, std::size_t batch) {
     TempDb db(s);
-    prepare(db, s, n);
+    prepare(db, s, jobs == DrainJobs::Filled ? n : 0);
     auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    if (jobs != DrainJobs::Filled) {
+        // The README's pattern pushes through the Connection its worker then pulls on: the
+        // pushes leave that Connection's page cache full, allocated by this thread. A batch
+        // at a time, as an app would: one vector of every message would be a block so large
+        // that freeing it raises glibc's trim threshold and hides what this line measures.
+        auto through = jobs == DrainJobs::PushedHere
+                           ? connection
+                           : gqs::sqlite::Connection::open(db.path(), s.options());
+        gqs::sqlite::Pusher pusher(through);
+        for (std::size_t i = 0; i < n; i += batch)
+            pusher.push_batch(make_messages(std::min(batch, n - i)));
+    }
     auto state = std::make_shared<DrainState>();
     state->target = n;
     gqs::WorkerConfig config;
@@ -826,7 +839,7 @@ double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t
 
 #else
 
-double gqs_worker_drain(const Settings&, std::size_t, int, int) {
+double gqs_worker_drain(const Settings&, std::size_t, int, int, DrainJobs, std::size_t) {
     throw std::runtime_error("gqs/worker.hpp is not available in this build");
 }
 

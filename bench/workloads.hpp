@@ -79,9 +79,18 @@ double raw_worker_ceiling(const Settings& s, std::size_t n, int c);
 /// without any cost of its own threads.
 double gqs_worker_ceiling(const Settings& s, std::size_t n, int c);
 
+/// How a drain's ready jobs got into the database (never timed).
+enum class DrainJobs {
+    Filled,          ///< the raw INSERT, through a connection closed before the worker's opens
+    PushedHere,      ///< gqs push_batch of Sizes::batch through the Connection the worker uses
+    PushedElsewhere, ///< the same pushes through another Connection, closed before
+};
+
 /// A gqs::Worker with a no-op handler drains `n` ready jobs: default config but for
-/// `concurrency`, and with `queue` > 0 that queue and a batch_size of `queue`.
-double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int queue = 0);
+/// `concurrency`, and with `queue` > 0 that queue and a batch_size of `queue`. `batch` is
+/// the push_batch size when `jobs` is pushed.
+double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int queue = 0,
+                        DrainJobs jobs = DrainJobs::Filled, std::size_t batch = 1000);
 
 /// Push-to-handler-start latencies in microseconds, for an idle worker; at most `samples`,
 /// fewer if `budget_s` seconds run out first.

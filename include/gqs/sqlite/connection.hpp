@@ -101,7 +101,9 @@ private:
 /// Neither copyable nor movable; share it through std::shared_ptr.
 class Connection {
 public:
-    /// Opens (or creates) the database at `path` and applies `options`.
+    /// Opens (or creates) the database at `path` and applies `options`, and keeps SQLite's
+    /// temporary tables and indices in memory (`PRAGMA temp_store=MEMORY`: gqs's hold a batch
+    /// of rows; set it back through with_database for big sorts of your own).
     /// Throws StorageError when the file cannot be opened or is not a SQLite database.
     [[nodiscard]] static std::shared_ptr<Connection> open(const std::filesystem::path& path,
                                                           const Options& options = {});
