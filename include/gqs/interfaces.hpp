@@ -40,8 +40,9 @@ public:
     /// Stores one job, unless its unique key is held (see PushResult; the key is checked
     /// first, so pushing a stored message again returns its own id as a duplicate while it is
     /// live). Throws DuplicateJob if the id exists otherwise, std::invalid_argument on a negative
-    /// delay or a bad queue, priority or unique key, StorageError on storage failure; nothing is
-    /// stored on failure.
+    /// delay, a bad queue, priority or unique key, or metadata nested deeper than
+    /// max_metadata_depth, holding NUL or with no JSON form, StorageError on storage failure;
+    /// nothing is stored on failure.
     virtual PushResult push(const Message& message, Duration delay = {}) = 0;
     /// Stores the jobs in one transaction, or none of them (same errors as push; an id
     /// repeated inside the batch is a DuplicateJob too). One result per message, in order; a

@@ -6,12 +6,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace gqs {
+
+/// The deepest metadata a push stores: arrays and objects nested at most this many levels (a
+/// scalar is depth 0, `[1]` depth 1). Deeper metadata is refused with std::invalid_argument
+/// before anything is stored, on every backend; a deeper row another program wrote reads
+/// back as its raw JSON text (a JSON string), so no read recurses as deep as its input.
+inline constexpr std::size_t max_metadata_depth = 128;
 
 /// What a producer pushes: an id, JSON metadata and binary-safe payload bytes.
 /// Value type; not synchronised.

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <optional>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace gqs::detail {
 
@@ -27,26 +28,91 @@ std::string pointer_token(const std::string& key) {
     return out;
 }
 
-// JSON has no NaN, no infinities and no binary values: nlohmann::json would write them as
-// `null` and `{"bytes":…}`. Returns the JSON pointer of the first such value, or nullopt.
-std::optional<std::string> unstorable(const nlohmann::json& value, const std::string& where) {
+// Where the walk stands in one array or object: `at` is the child being looked at.
+struct Frame {
+    const nlohmann::json* node;
+    nlohmann::json::const_iterator at;
+    std::size_t index; // of `at`, for arrays (an array iterator has no key)
+};
+
+// The JSON pointer of the value the first `levels` frames lead to ("/" for the top); built
+// only for the value a refusal names, never per level.
+std::string pointer_of(const std::vector<Frame>& frames, std::size_t levels) {
+    std::string out;
+    for (std::size_t i = 0; i < levels; ++i) {
+        const auto& f = frames[i];
+        out += '/';
+        out += f.node->is_array() ? std::to_string(f.index) : pointer_token(f.at.key());
+    }
+    return out.empty() ? "/" : out;
+}
+
+bool holds_nul(const std::string& text) { return text.find('\0') != std::string::npos; }
+
+// Why a scalar cannot be stored ("" when it can). JSON has no NaN, no infinities and no
+// binary values: nlohmann::json would write them as `null` and `{"bytes":…}`.
+const char* unstorable(const nlohmann::json& value) {
     switch (value.type()) {
-    case nlohmann::json::value_t::number_float:
-        if (std::isfinite(value.get<double>())) return std::nullopt;
-        return (where.empty() ? "/" : where) + " (" +
-               (std::isnan(value.get<double>()) ? "NaN" : "infinity") + ")";
-    case nlohmann::json::value_t::binary: return (where.empty() ? "/" : where) + " (binary)";
-    case nlohmann::json::value_t::array:
-        for (std::size_t i = 0; i < value.size(); ++i) {
-            if (auto bad = unstorable(value[i], where + "/" + std::to_string(i))) return bad;
+    case nlohmann::json::value_t::number_float: {
+        const double d = value.get<double>();
+        if (std::isfinite(d)) return "";
+        return std::isnan(d) ? "NaN" : "infinity";
+    }
+    case nlohmann::json::value_t::binary: return "binary";
+    default: return "";
+    }
+}
+
+// Every check of metadata before it is stored, in one walk with its own stack: the depth
+// comes from the caller's input, and nlohmann::json's dump(), copy and == recurse once per
+// level, so nothing recursive may touch the value before its depth is known to be bounded.
+void check_storable(const nlohmann::json& metadata, const Uuid& id) {
+    const auto refuse = [&](const std::string& why) {
+        throw std::invalid_argument("gqs: metadata of job " + id.to_string() + " " + why);
+    };
+    const auto no_json_form = [&](const std::string& where, const char* what) {
+        refuse("cannot be stored as JSON: the value at " + where + " (" + what +
+               ") has no JSON form");
+    };
+    // The same refusal on every backend: PostgreSQL's jsonb cannot hold U+0000.
+    const auto nul = [&](const std::string& what) {
+        refuse("holds a NUL character (\\u0000) in " + what +
+               ", which gqs does not store (PostgreSQL's jsonb cannot)");
+    };
+    if (!metadata.is_structured()) {
+        if (const char* what = unstorable(metadata); *what != '\0') no_json_form("/", what);
+        if (metadata.is_string() && holds_nul(metadata.get_ref<const std::string&>()))
+            nul("the string at /");
+        return;
+    }
+    std::vector<Frame> frames;
+    frames.push_back({&metadata, metadata.cbegin(), 0});
+    while (!frames.empty()) {
+        Frame& top = frames.back();
+        if (top.at == top.node->cend()) {
+            frames.pop_back();
+            if (!frames.empty()) {
+                ++frames.back().at;
+                ++frames.back().index;
+            }
+            continue;
         }
-        return std::nullopt;
-    case nlohmann::json::value_t::object:
-        for (const auto& [key, item] : value.items()) {
-            if (auto bad = unstorable(item, where + "/" + pointer_token(key))) return bad;
+        if (top.node->is_object() && holds_nul(top.at.key()))
+            nul("a key of the object at " + pointer_of(frames, frames.size() - 1));
+        const nlohmann::json& value = *top.at;
+        if (value.is_structured()) {
+            if (frames.size() + 1 > max_metadata_depth)
+                refuse("nests arrays and objects deeper than " +
+                       std::to_string(max_metadata_depth) + " levels (gqs::max_metadata_depth)");
+            frames.push_back({&value, value.cbegin(), 0}); // `top` is invalid from here
+            continue;
         }
-        return std::nullopt;
-    default: return std::nullopt;
+        if (const char* what = unstorable(value); *what != '\0')
+            no_json_form(pointer_of(frames, frames.size()), what);
+        if (value.is_string() && holds_nul(value.get_ref<const std::string&>()))
+            nul("the string at " + pointer_of(frames, frames.size()));
+        ++top.at;
+        ++top.index;
     }
 }
 
@@ -120,6 +186,9 @@ std::string error_entry(std::string_view message) {
 
 std::vector<AttemptError> decode_errors(std::string_view text) {
     std::vector<AttemptError> errors;
+    // A history another program nested deeper than any real one is no history (see
+    // decode_metadata for why nothing that deep is parsed).
+    if (json_depth(text) > max_metadata_depth) return errors;
     auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!json.is_array()) return errors;
     const std::size_t skip =
@@ -165,10 +234,7 @@ std::string encode_queues(std::span<const std::string> queues) {
 
 std::string encode_metadata(const Message& message) {
     if (message.metadata.is_null()) return {};
-    if (auto bad = unstorable(message.metadata, ""))
-        throw std::invalid_argument("gqs: metadata of job " + message.id.to_string() +
-                                    " cannot be stored as JSON: the value at " + *bad +
-                                    " has no JSON form");
+    check_storable(message.metadata, message.id);
     try {
         return message.metadata.dump();
     } catch (const nlohmann::json::exception& e) {
@@ -178,10 +244,38 @@ std::string encode_metadata(const Message& message) {
     }
 }
 
+std::size_t json_depth(std::string_view text) noexcept {
+    std::size_t depth = 0;
+    std::size_t deepest = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
 nlohmann::json decode_metadata(std::string text) {
+    // Metadata another program wrote that is not JSON, or nests deeper than a push accepts,
+    // comes back as the raw text instead of failing every read of the row (and every pull
+    // that returns it) or building a value whose copy, dump or comparison would recurse
+    // deeper than the stack allows. The parser itself does not recurse.
+    if (json_depth(text) > max_metadata_depth) return nlohmann::json(std::move(text));
     auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    // Metadata another program wrote that is not JSON comes back as the raw text instead of
-    // failing every read of the row (and every pull that returns it).
     if (json.is_discarded()) return nlohmann::json(std::move(text));
     return json;
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -47,13 +48,20 @@ inline std::int64_t add_micros(std::int64_t now, Duration d) noexcept {
 // ---- metadata: JSON text ------------------------------------------------------------------
 
 /// The message's metadata as JSON text ("" for null metadata, which is stored as NULL).
-/// Throws std::invalid_argument, naming the job and where the value is, for what JSON cannot
-/// hold: invalid UTF-8, NaN, infinities and binary values (stored silently otherwise, they
-/// would come back as other metadata than was pushed).
+/// Throws std::invalid_argument, naming the job (and where the value is), for what a push
+/// refuses on every backend: nesting deeper than max_metadata_depth, a NUL character in a
+/// string or key, invalid UTF-8, NaN, infinities and binary values (stored silently
+/// otherwise, they would come back as other metadata than was pushed). Never recurses
+/// deeper than max_metadata_depth, whatever the metadata's depth.
 std::string encode_metadata(const Message& message);
 
-/// Metadata as stored (JSON text) to JSON. Text that is not valid JSON comes back as a JSON
-/// string holding the raw text, so a bad row can still be read, pulled and finished.
+/// How deeply `text` nests arrays and objects, counted from its brackets outside strings
+/// without parsing (exact for JSON; never less than what a parse of `text` would build).
+std::size_t json_depth(std::string_view text) noexcept;
+
+/// Metadata as stored (JSON text) to JSON. Text that is not valid JSON, or nests deeper than
+/// max_metadata_depth, comes back as a JSON string holding the raw text, so a bad row can
+/// still be read, pulled and finished, and no value read is deeper than a push accepts.
 nlohmann::json decode_metadata(std::string text);
 
 // ---- error history: a JSON array of {"at": micros, "attempt": n, "message": text} ----------
@@ -62,8 +70,9 @@ nlohmann::json decode_metadata(std::string text);
 /// max_error_bytes on a character boundary.
 std::string error_entry(std::string_view message);
 /// The error history as stored to AttemptErrors, oldest first, at most the last
-/// max_attempt_errors. Tolerant: text that is not a JSON array gives no entries, and an entry
-/// without its fields is read with what it has.
+/// max_attempt_errors. Tolerant: text that is not a JSON array (or nests deeper than
+/// max_metadata_depth) gives no entries, and an entry without its fields is read with what
+/// it has.
 std::vector<AttemptError> decode_errors(std::string_view text);
 
 // ---- queues, priorities, unique keys ------------------------------------------------------

@@ -6,6 +6,9 @@
 
 #include <gqs/sqlite.hpp>
 
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -442,4 +445,32 @@ TEST_CASE("cli: --help works for every command", "[cli]") {
         CHECK(r.err.empty());
     }
     CHECK(!std::filesystem::exists(tmp.path()));
+}
+
+TEST_CASE("cli: get and list show a row whose metadata another program nested 100,000 deep",
+          "[cli]") {
+    CliQueue q;
+    auto m = q.push("deep");
+    const std::size_t levels = 100000;
+    const std::string deep = std::string(levels, '[') + "1" + std::string(levels, ']');
+    {
+        SQLite::Database raw(q.tmp.path().string(), SQLite::OPEN_READWRITE);
+        SQLite::Statement update(raw, "UPDATE jobs SET metadata = ?");
+        update.bind(1, deep);
+        REQUIRE(update.exec() == 1);
+    }
+    // Deeper than a push accepts: shown as the raw text (a JSON string), never parsed deep.
+    auto get = q.run({"get", m.id.to_string()});
+    INFO(get.err);
+    REQUIRE(get.status == 0);
+    CHECK(contains(get.out, m.id.to_string()));
+    CHECK(contains(get.out, "\"[[[["));
+    auto list = q.run({"list"});
+    INFO(list.err);
+    REQUIRE(list.status == 0);
+    CHECK(contains(list.out, m.id.to_string()));
+    CHECK(contains(list.out, "\"[[[["));
+    // Parenthesised: a failure must not print a value this deep.
+    CHECK((q.run_json({"get", m.id.to_string()}).at("metadata") == deep));
+    CHECK((q.run_json({"list"}).at("jobs").at(0).at("metadata") == deep));
 }

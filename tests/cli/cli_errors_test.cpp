@@ -8,6 +8,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -101,6 +102,18 @@ TEST_CASE("cli: bad arguments are usage errors and change nothing", "[cli]") {
         // Valid syntax, but no double holds the number.
         check_failure(run_on(q.tmp, {"push", "--payload", "x", "--metadata", R"({"n":1e400})"}),
                       usage, "--metadata is not valid JSON: number overflow");
+    }
+    SECTION("metadata nested deeper than gqs stores") {
+        for (const std::size_t levels : {gqs::max_metadata_depth + 1, std::size_t{20000}}) {
+            INFO(levels << " levels");
+            const std::string deep = std::string(levels, '[') + std::string(levels, ']');
+            check_failure(run_on(q.tmp, {"push", "--payload", "x", "--metadata", deep}), usage,
+                          "--metadata nests arrays and objects deeper than 128 levels");
+        }
+    }
+    SECTION("metadata with a NUL character, refused on every backend") {
+        check_failure(run_on(q.tmp, {"push", "--payload", "x", "--metadata", R"({"a":"\u0000"})"}),
+                      usage, "holds a NUL character");
     }
     SECTION("push without exactly one payload source") {
         check_failure(run_on(q.tmp, {"push"}), usage, "exactly one of");

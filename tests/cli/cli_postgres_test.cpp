@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -455,6 +456,41 @@ TEST_CASE("cli postgres: get shows every field and the payload safely", "[cli][p
             check_failure(q.run({command, unknown}), failed, "no job " + unknown);
         }
     }
+}
+
+TEST_CASE("cli postgres: get and list show a row whose metadata another program nested deep",
+          "[cli][postgres]") {
+    PgCliQueue q;
+    auto m = q.push("deep");
+    // The server's jsonb parser recurses too: 40,000 levels need a superuser's larger
+    // max_stack_depth, otherwise 10,000. The tool crashed from about 50,000 levels (the
+    // SQLite test has 100,000); here it must show the row as its raw text.
+    const auto store = [&](std::size_t levels, const std::string& first) {
+        const std::string deep = std::string(levels, '[') + "1" + std::string(levels, ']');
+        q.schema.exec(first + "UPDATE \"" + q.schema.name() + "\".jobs SET metadata = '" + deep +
+                      "'");
+        return deep;
+    };
+    std::string deep;
+    try {
+        deep = store(40000, "SET max_stack_depth = '7680kB'; ");
+    } catch (const std::runtime_error&) {
+        deep = store(10000, "");
+    }
+    // Deeper than a push accepts: shown as the raw text (a JSON string), never parsed deep.
+    auto get = q.run({"get", m.id.to_string()});
+    INFO(get.err);
+    REQUIRE(get.status == 0);
+    CHECK(contains(get.out, m.id.to_string()));
+    CHECK(contains(get.out, "\"[[[["));
+    auto list = q.run({"list"});
+    INFO(list.err);
+    REQUIRE(list.status == 0);
+    CHECK(contains(list.out, m.id.to_string()));
+    CHECK(contains(list.out, "\"[[[["));
+    // Parenthesised: a failure must not print a value this deep.
+    CHECK((q.run_json({"get", m.id.to_string()}).at("metadata") == deep));
+    CHECK((q.run_json({"list"}).at("jobs").at(0).at("metadata") == deep));
 }
 
 TEST_CASE("cli postgres: retry brings dead jobs back", "[cli][postgres]") {

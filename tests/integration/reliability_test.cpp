@@ -231,7 +231,7 @@ TEST_CASE("reliability: big and odd values round-trip", "[reliability][big]") {
     SECTION("deeply nested metadata with non-ASCII keys") {
         gqs::Message m;
         nlohmann::json deep = "leaf";
-        for (int i = 0; i < 200; ++i)
+        for (std::size_t i = 0; i < gqs::max_metadata_depth; ++i) // the deepest a push takes
             deep = nlohmann::json{{"ключ-" + std::to_string(i) + "-鍵", deep}};
         m.metadata = deep;
         q.pusher.push(m);

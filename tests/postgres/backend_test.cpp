@@ -28,23 +28,6 @@ bool run_in(gqs::postgres::Transaction& tx, const std::string& sql) {
 
 } // namespace
 
-TEST_CASE("postgres: metadata with a NUL character is refused and nothing is stored",
-          "[postgres]") {
-    PgQueue q;
-    gqs::Message m;
-    m.set("text", std::string("a\0b", 3));
-    CHECK_THROWS_AS(q.pusher.push(m), std::invalid_argument);
-    gqs::Message key;
-    key.metadata = nlohmann::json::object({{std::string("k\0", 2), 1}});
-    gqs::Message fine;
-    fine.set("text", "a\\u0000b"); // a backslash and text, not a NUL
-    const std::vector<gqs::Message> batch{fine, key};
-    CHECK_THROWS_AS(q.pusher.push_batch(batch), std::invalid_argument);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
-    q.pusher.push(fine);
-    CHECK(q.observer.get(fine.id)->get<std::string>("text") == "a\\u0000b");
-}
-
 TEST_CASE("postgres: an error message with a NUL byte is stored with U+FFFD", "[postgres]") {
     PgQueue q;
     q.pusher.push(gqs::Message{});

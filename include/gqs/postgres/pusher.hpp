@@ -9,9 +9,8 @@
 
 namespace gqs::postgres {
 
-/// Inserts jobs into the schema's `jobs` table. Metadata holding a NUL character (which
-/// PostgreSQL's jsonb cannot store) is std::invalid_argument. Thread-safety: safe from any
-/// thread; shares the Connection's lock. Throws std::invalid_argument for a null connection.
+/// Inserts jobs into the schema's `jobs` table. Thread-safety: safe from any thread; shares
+/// the Connection's lock. Throws std::invalid_argument for a null connection.
 class Pusher final : public gqs::Pusher {
 public:
     explicit Pusher(std::shared_ptr<Connection> connection);
