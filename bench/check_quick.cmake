@@ -31,6 +31,8 @@ require("(^|\n)priority_wall [^\n]* gqs_jobs_per_s_no_wall=[0-9]+ raw_jobs_per_s
 require("(^|\n)latency p50_us=[0-9]+ p99_us=[0-9]+" "gqs_bench --quick printed no line for latency")
 require("(^|\n)latency_xproc p50_us=[0-9]+ p99_us=[0-9]+"
         "gqs_bench --quick printed no line for latency_xproc")
+require("(^|\n)latency_xproc_100hz p50_us=[0-9]+ p99_us=[0-9]+"
+        "gqs_bench --quick printed no line for latency_xproc_100hz")
 require("(^|\n)idle cpu_percent=[0-9.]+ polls=[0-9]+ write_polls=[0-9]+ seconds=[0-9.]+"
         "gqs_bench --quick printed no line for idle")
 require("(^|\n)memory heap_growth_kib_1k=[0-9]+ heap_growth_kib_1m=[0-9]+ ratio=[0-9.]+ jobs=[0-9]+"
