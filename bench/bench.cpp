@@ -38,7 +38,7 @@ constexpr std::string_view usage =
     "  --only=NAMES   run a subset: push push_batch push_unique pull_complete_1\n"
     "                 pull_complete_100 worker_drain (= worker_drain_c1,worker_drain_c4,\n"
     "                 worker_drain_q100_c1,worker_drain_q100_c4,worker_drain_shared_c4)\n"
-    "                 latency latency_xproc scale\n"
+    "                 latency latency_xproc latency_xproc_100hz scale\n"
     "                 backlog (= backlog_1k,backlog_100k) backlog_queues priority_wall\n"
     "                 idle memory\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
@@ -58,6 +58,7 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "worker_drain_shared_c4",
                                                 "latency",
                                                 "latency_xproc",
+                                                "latency_xproc_100hz",
                                                 "scale",
                                                 "backlog_1k",
                                                 "backlog_100k",
@@ -222,6 +223,7 @@ public:
         attempt("worker_drain_shared_c4", [&] { worker_drain_shared(4); });
         attempt("latency", [&] { latency(); });
         attempt("latency_xproc", [&] { latency(true); });
+        attempt("latency_xproc_100hz", [&] { latency(true, std::chrono::milliseconds(10)); });
         attempt("scale", [&] { scale(); });
         if (wanted("backlog_1k") || wanted("backlog_100k")) {
             try {
@@ -380,22 +382,25 @@ private:
                    fmt(" shared_vs_fresh=%.3f", m[1] > 0 ? m[0] / m[1] : 0));
     }
 
-    // Push to handler start for an idle worker; `xproc`: the pushes come from another process.
-    void latency(bool xproc = false) {
+    // Push to handler start for an idle worker; `xproc`: the pushes come from another process,
+    // with a `period`: one every period (the line is named after the rate).
+    void latency(bool xproc = false, std::chrono::microseconds period = {}) {
         if (!have_worker()) throw std::runtime_error("gqs::Worker is not in this build");
         std::vector<double> p50;
         std::vector<double> p99;
         std::size_t samples = 0;
         for (int i = 0; i < runs(false); ++i) {
-            auto us = xproc ? gqs_latency_xproc(s_, z_.latency_samples, z_.latency_budget_s)
+            auto us = xproc ? gqs_latency_xproc(s_, z_.latency_samples, z_.latency_budget_s, period)
                             : gqs_latency(s_, z_.latency_samples, z_.latency_budget_s);
             if (us.empty()) throw std::runtime_error("no handler started in time");
             samples += us.size();
             p50.push_back(percentile(us, 50));
             p99.push_back(percentile(us, 99));
         }
-        line(std::string(xproc ? "latency_xproc" : "latency") + fmt(" p50_us=%.0f", median(p50)) +
-             fmt(" p99_us=%.0f", median(p99)) + " samples=" + std::to_string(samples));
+        std::string name = xproc ? "latency_xproc" : "latency";
+        if (period.count() > 0) name += "_" + std::to_string(1'000'000 / period.count()) + "hz";
+        line(name + fmt(" p50_us=%.0f", median(p50)) + fmt(" p99_us=%.0f", median(p99)) +
+             " samples=" + std::to_string(samples));
     }
 
     // The empty-table baseline runs interleaved with the big table, so both see the same

@@ -33,6 +33,8 @@ require("(^|\n)worker_drain_shared_c4 [^\n]* fresh_jobs_per_s=[0-9]+ shared_vs_f
 require("(^|\n)latency p50_us=[0-9]+ p99_us=[0-9]+" "gqs_bench --quick printed no line for latency")
 require("(^|\n)latency_xproc p50_us=[0-9]+ p99_us=[0-9]+"
         "gqs_bench --quick printed no line for latency_xproc")
+require("(^|\n)latency_xproc_100hz p50_us=[0-9]+ p99_us=[0-9]+"
+        "gqs_bench --quick printed no line for latency_xproc_100hz")
 require("(^|\n)idle cpu_percent=[0-9.]+ polls=[0-9]+ write_polls=[0-9]+ seconds=[0-9.]+"
         "gqs_bench --quick printed no line for idle")
 require("(^|\n)memory heap_growth_kib_1k=[0-9]+ heap_growth_kib_1m=[0-9]+ ratio=[0-9.]+ jobs=[0-9]+"

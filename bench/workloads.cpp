@@ -650,14 +650,20 @@ std::int64_t steady_ns() {
 }
 
 // Pushes one job at a time with `push` and waits for its handler to start; at most
-// `samples`, fewer if `budget_s` runs out or a handler does not start within 5 s.
+// `samples`, fewer if `budget_s` runs out or a handler does not start within 5 s. With a
+// `period`, push i is made `i * period` after the first (or at once if that time has passed);
+// without one, 2 ms after the previous handler started.
 std::vector<double> sample_latencies(LatencyState& state, std::size_t samples, double budget_s,
-                                     const std::function<bool(std::size_t)>& push) {
+                                     const std::function<bool(std::size_t)>& push,
+                                     Clock::duration period = Clock::duration::zero()) {
     std::vector<double> latencies;
     latencies.reserve(samples);
-    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(budget_s));
+    const auto first = Clock::now();
+    const auto deadline = first + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(budget_s));
     for (std::size_t i = 0; i < samples; ++i) {
+        if (period > Clock::duration::zero())
+            std::this_thread::sleep_until(first + period * static_cast<long>(i));
         {
             std::lock_guard lock(state.mutex);
             state.started = false;
@@ -672,7 +678,8 @@ std::vector<double> sample_latencies(LatencyState& state, std::size_t samples, d
         lock.unlock();
         if (Clock::now() >= deadline) break;
         // Let the handler return and the job be completed: the next push finds the worker idle.
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        if (period == Clock::duration::zero())
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return latencies;
 }
@@ -751,7 +758,8 @@ int run_xproc_pusher(const char* db, const char* sync) {
     return 0;
 }
 
-std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, double budget_s) {
+std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, double budget_s,
+                                      std::chrono::microseconds period) {
     TempDb db(s);
     prepare(db, s, 0);
     auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
@@ -763,10 +771,13 @@ std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, do
     // Let the worker's first pull find nothing and the child open its connection.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     // The child takes the time just before its push: the figure is push call to handler start.
-    auto latencies = sample_latencies(*state, samples, budget_s, [&](std::size_t) {
-        const char go = 'p';
-        return ::write(child.input, &go, 1) == 1;
-    });
+    auto latencies = sample_latencies(
+        *state, samples, budget_s,
+        [&](std::size_t) {
+            const char go = 'p';
+            return ::write(child.input, &go, 1) == 1;
+        },
+        period);
     stop_pusher_process(child);
     running.stop_or_abandon(gqs::Duration(10000));
     return latencies;
@@ -847,7 +858,8 @@ std::vector<double> gqs_latency(const Settings&, std::size_t, double) {
     throw std::runtime_error("gqs/worker.hpp is not available in this build");
 }
 
-std::vector<double> gqs_latency_xproc(const Settings&, std::size_t, double) {
+std::vector<double> gqs_latency_xproc(const Settings&, std::size_t, double,
+                                      std::chrono::microseconds) {
     throw std::runtime_error("gqs/worker.hpp is not available in this build");
 }
 

@@ -98,8 +98,10 @@ std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double b
 
 /// The same with the pushes made by another process (this program started again with
 /// xproc_pusher_flag): push call there to handler start here, in microseconds. The worker's
-/// pull_interval is 10 minutes, so only a wake-up explains a start.
-std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, double budget_s);
+/// pull_interval is 10 minutes, so only a wake-up explains a start. With a `period`, one push
+/// every `period` (from the first); without, each 2 ms after the previous handler started.
+std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, double budget_s,
+                                      std::chrono::microseconds period = {});
 
 /// argv[1] that makes the benchmark program the pusher process of gqs_latency_xproc.
 inline constexpr const char* xproc_pusher_flag = "--xproc-pusher";

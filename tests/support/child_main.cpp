@@ -15,6 +15,7 @@
 //                             VM steps (a crash in the middle of a schema upgrade); prints
 //                             "upgraded" if init_db finished first
 //   push-one DB DELAY_MS      push one job runnable after DELAY_MS; print its id
+//   push-stream DB N GAP_US   push N jobs one by one, GAP_US microseconds apart; print "pushed"
 //   work DB STOP              run a Worker (pull_interval 10 minutes) until the file STOP
 //                             exists; print "ready" once started, then each job's id as its
 //                             handler runs
@@ -134,6 +135,21 @@ int push_one(const char* path, long long delay_ms) {
     return 0;
 }
 
+int push_stream(const char* path, int n, long long gap_us) {
+    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Pusher pusher(db);
+    auto next = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) {
+        std::this_thread::sleep_until(next);
+        next += std::chrono::microseconds(gap_us);
+        gqs::Message m;
+        m.payload = "from a stream";
+        pusher.push(m);
+    }
+    std::printf("pushed\n");
+    return 0;
+}
+
 int work(const char* path, const char* stop) {
     auto db = gqs::sqlite::Connection::open(path);
     gqs::sqlite::Puller puller(db);
@@ -190,6 +206,8 @@ int main(int argc, char** argv) {
             return push_keys(argv[2], argv[3], std::stoi(argv[4]));
         if (mode == "work" && argc == 4) return work(argv[2], argv[3]);
         if (mode == "push-one" && argc == 4) return push_one(argv[2], std::stoll(argv[3]));
+        if (mode == "push-stream" && argc == 5)
+            return push_stream(argv[2], std::stoi(argv[3]), std::stoll(argv[4]));
         if (mode == "upgrade-crash" && argc == 4) return upgrade_crash(argv[2], std::stoi(argv[3]));
         std::cerr << "usage: gqs_test_child pull DB LEASE_MS | hold-lock DB MS | "
                      "push-batches DB SIZE | use DB | use-at DB GO | settle-loop DB SIZE | "
