@@ -718,11 +718,19 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
 
 // Extends the leases of results waiting for another try (their store failed) when due, so
 // they can keep trying while the database answers extensions; a lost lease drops the result
-// (the job's new holder runs it). Called by a cycle without mutex_.
+// (the job's new holder runs it). After one extension fails, the others due wait for the
+// next retry: each could wait its full timeout on a database that does not answer. Called by
+// a cycle without mutex_.
 void Worker::Impl::extend_waiting_results(std::vector<detail::Finished>& done) {
+    bool failed = false;
     for (auto it = done.begin(); it != done.end();) {
         const auto started = SteadyClock::now();
         if (it->tries == 0 || started < it->next_extension) {
+            ++it;
+            continue;
+        }
+        if (failed) {
+            it->next_extension = started + extend_retry_;
             ++it;
             continue;
         }
@@ -738,6 +746,7 @@ void Worker::Impl::extend_waiting_results(std::vector<detail::Finished>& done) {
             break;
         case Extension::Lost: it = done.erase(it); break;
         case Extension::Failed:
+            failed = true;
             it->next_extension = SteadyClock::now() + extend_retry_;
             ++it;
             break;
