@@ -65,13 +65,9 @@ enum class Checked { Busy, Unchanged, Changed };
 // Reads data_version on the Connection's handle without waiting for its lock; when it moved
 // (another connection committed), asks whether a job is ready now. `ready` is set only on
 // Changed. Errors (a locked or vanished file) count as Unchanged: the next check tries again.
-// `own` is set (unless Busy) to `own_commits` as it was at the read: the handle commits only
-// under the lock, so it names exactly the own commits that read saw.
-Checked check(State& state, std::int64_t& version, bool& known, bool& ready,
-              const std::atomic<std::uint64_t>& own_commits, std::uint64_t& own) {
+Checked check(State& state, std::int64_t& version, bool& known, bool& ready) {
     std::unique_lock lock(state.mutex, std::try_to_lock);
     if (!lock.owns_lock()) return Checked::Busy;
-    own = own_commits.load();
     try {
         std::int64_t now_version = 0;
         {
@@ -139,27 +135,15 @@ Watcher::Watcher(State& state, const std::filesystem::path& file) : state_(state
         watch_ = ::inotify_add_watch(events_, directory.c_str(), IN_MODIFY);
     }
 #endif
-    // Counts this Connection's own commits, so that the events they raise start no series of
-    // quick checks. A hook the application installs through with_database() replaces it:
-    // then every event starts a series, as before.
-    sqlite3_commit_hook(state_.handle, &Watcher::on_commit, this);
     try {
         thread_ = std::thread([this] { run(); });
     } catch (...) {
-        sqlite3_commit_hook(state_.handle, nullptr, nullptr);
         close_all();
         throw;
     }
 }
 
-int Watcher::on_commit(void* self) noexcept {
-    static_cast<Watcher*>(self)->own_commits_.fetch_add(1);
-    return 0; // the commit goes ahead
-}
-
 Watcher::~Watcher() {
-    // Under the handle's own mutex: once this returns no commit runs the hook.
-    sqlite3_commit_hook(state_.handle, nullptr, nullptr);
     stop_.store(true);
     poke();
     thread_.join();
@@ -216,8 +200,6 @@ void Watcher::run() noexcept {
     std::int64_t version = 0;
     bool known = false;
     bool armed = false;
-    bool busy = false; // the last check found the Connection in use here
-    std::uint64_t own_seen = own_commits_.load();
     auto now = Clock::now();
     Clock::time_point next_check = now; // the first check reads the version to compare with
     Clock::time_point series_end = now;
@@ -240,15 +222,9 @@ void Watcher::run() noexcept {
         if (armed && (!was_armed || poked)) next_check = std::min(next_check, now);
         if (event) {
             // Every event starts the quick rechecks over: a series still running from an
-            // earlier event would otherwise look only every max_recheck. While a transaction
-            // here holds the Connection its own writes raise the events, and checking after
-            // each one would only find the handle busy again: the step keeps doubling then.
-            if (busy) {
-                next_check = std::min(next_check, now + step);
-            } else {
-                step = first_recheck;
-                next_check = now;
-            }
+            // earlier event would otherwise look only every max_recheck.
+            step = first_recheck;
+            next_check = now;
             series_end = now + series_length;
         }
         if (now >= next_safety) {
@@ -264,29 +240,12 @@ void Watcher::run() noexcept {
         if (!armed && known) next_check = never;
         if (now < next_check) continue;
         bool ready = false;
-        std::uint64_t own = own_seen;
-        const Checked checked = check(state_, version, known, ready, own_commits_, own);
+        const Checked checked = check(state_, version, known, ready);
         if (checked == Checked::Changed && ready && armed) state_.notify_push();
-        busy = checked == Checked::Busy;
-        // From the check's end: a check that took longer than the step (has_ready, a woken
-        // worker) would otherwise be followed at once by another, which holds the handle
-        // just when the woken worker wants it for its pull.
-        now = Clock::now();
-        if (checked == Checked::Unchanged && own != own_seen) {
-            // Nothing new from others, and this Connection committed since the last look: its
-            // own writes raised the events, and there is no other writer's commit to wait
-            // for. One more look after max_recheck covers another writer who wrote right
-            // after it and had not published yet when this one looked. Events still queued
-            // are that commit's last writes, read late: they must not start a series.
-            series_end = std::min(series_end, now + max_recheck);
-            step = max_recheck;
-            if (watch >= 0) relevant_event();
-        }
-        own_seen = own;
         if (now < series_end) {
             step = std::min<Clock::duration>(step * 2, max_recheck);
-            next_check = std::min(now + step, series_end);
-        } else if (busy) {
+            next_check = now + step;
+        } else if (checked == Checked::Busy) {
             next_check = now + busy_retry;
         } else {
             next_check = never;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <atomic>
-#include <cstdint>
 #include <filesystem>
 #include <thread>
 
@@ -18,11 +17,8 @@ struct State;
 /// shortly) and, when it changed, asks has_ready for every queue: a commit that added no
 /// ready job costs a read, never a write. The WAL frames are written before the commit is
 /// published in the `-shm` index, so after an event it checks again on a short backoff
-/// (10 us doubling to 1 ms, for 10 ms after the last event). Events raised by the
-/// Connection's own commits (counted by its commit hook) cost one check, and one more 1 ms
-/// later, instead of that series; while the Connection is in use here events do not restart
-/// the quick rechecks. Without inotify it checks every 25 ms; with it, once a second as a
-/// safety net. It acts only while some Puller of
+/// (10 us doubling to 1 ms, for 10 ms after the last event). Without inotify it checks
+/// every 25 ms; with it, once a second as a safety net. It acts only while some Puller of
 /// the Connection is hungry (its last pull was not a full batch): busy workers come back by
 /// themselves, and their own commits then cost it nothing. If the file is deleted or
 /// replaced it stops listening and checks once a second. Construct and destroy without
@@ -39,7 +35,6 @@ public:
     void arm() noexcept;
 
 private:
-    static int on_commit(void* self) noexcept;
     void run() noexcept;
     void poke() noexcept;
     void close_all() noexcept;
@@ -50,7 +45,6 @@ private:
     int events_ = -1;        // the inotify descriptor, or -1 without inotify
     int watch_ = -1;         // the watch on the file's directory, or -1 without one
     std::atomic<bool> stop_{false};
-    std::atomic<std::uint64_t> own_commits_{0}; // commits through the Connection's handle
     std::thread thread_;
 };
 

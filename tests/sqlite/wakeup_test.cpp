@@ -7,17 +7,12 @@
 
 #include <gqs/worker.hpp>
 
-#include <SQLiteCpp/Database.h>
-#include <sqlite3.h>
 #include <time.h>
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <string_view>
-#include <thread>
 
 using namespace std::chrono_literals;
 using gqs::test::Child;
@@ -198,36 +193,4 @@ TEST_CASE("wake-up: a stream of pushes by another process: every job starts with
     run_child(q, {"push-stream", std::to_string(jobs), "2000"}, "stream");
     REQUIRE(idle.started.wait_for(jobs));
     REQUIRE(gqs::test::wait_until([&] { return q.count(gqs::Status::Done) == jobs; }));
-}
-
-TEST_CASE("wake-up: the worker Connection's own commits cost the watcher a look or two each",
-          "[wakeup][sqlite]") {
-    Queue q;
-    gqs::test::IdleWorker idle(q.puller); // hungry: the watcher acts on every write
-    std::atomic<int> looks{0};            // the watcher's reads of data_version
-    q.db->with_database([&](SQLite::Database& db) {
-        sqlite3_trace_v2(
-            db.getHandle(), SQLITE_TRACE_STMT,
-            [](unsigned, void* context, void*, void* sql) -> int {
-                if (std::string_view(static_cast<const char*>(sql)).find("data_version") !=
-                    std::string_view::npos)
-                    ++*static_cast<std::atomic<int>*>(context);
-                return 0;
-            },
-            &looks);
-    });
-    // Commits through the worker's own Connection that make no job ready (no wake-up, no
-    // pull), each followed by the time the watcher's quick rechecks after a write by another
-    // connection would take (10 ms): every one of those would be a look.
-    constexpr int commits = 10;
-    for (int i = 0; i < commits; ++i) {
-        q.push("later", std::chrono::hours(1));
-        std::this_thread::sleep_for(30ms);
-    }
-    q.db->with_database(
-        [](SQLite::Database& db) { sqlite3_trace_v2(db.getHandle(), 0, nullptr, nullptr); });
-    // One look finds nothing new from others, one more a moment later, and now and then the
-    // once-a-second safety check or a look that found the handle busy: about 2 per commit
-    // (3 under the sanitizers on a busy machine). The series took more than 10 each.
-    CHECK(looks.load() <= 6 * commits);
 }
