@@ -5,6 +5,8 @@
 #include "format.hpp"
 #include "opened_queue.hpp"
 
+#include "core/codec.hpp"
+
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
@@ -59,34 +61,6 @@ Duration parse_duration_option(const char* option, const std::string& text) {
                          format_duration(max_duration) + " (100 years)");
     throw UsageError(std::string(option) + ": bad duration '" + truncate(text, 60) +
                      "' (use e.g. 500ms, 30s, 5m, 2h, 7d or 1h30m)");
-}
-
-// How deeply JSON text nests arrays and objects: its brackets outside strings. A push refuses
-// metadata deeper than max_metadata_depth, but only after the CLI would have copied it for
-// every message, and a copy recurses once per level.
-std::size_t json_depth(std::string_view text) {
-    std::size_t depth = 0;
-    std::size_t deepest = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            deepest = std::max(deepest, ++depth);
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return deepest;
 }
 
 // A queue name or unique key as Message promises it: 1..`most` bytes of UTF-8 without NUL.
@@ -238,8 +212,9 @@ void run_push(const Context& ctx, const PushOptions& options) {
             if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
             throw UsageError("--metadata is not valid JSON: " + what);
         }
-        // Checked after the parse (which does not recurse), so bad JSON says so first.
-        if (json_depth(*options.metadata) > max_metadata_depth)
+        // Checked after the parse (which does not recurse), so bad JSON says so first, and
+        // before the value is copied into each message (a copy recurses once per level).
+        if (detail::json_depth(*options.metadata) > max_metadata_depth)
             throw UsageError("--metadata nests arrays and objects deeper than " +
                              std::to_string(max_metadata_depth) + " levels, the most gqs stores");
     }

@@ -477,20 +477,7 @@ TEST_CASE("cli postgres: get and list show a row whose metadata another program 
     } catch (const std::runtime_error&) {
         deep = store(10000, "");
     }
-    // Deeper than a push accepts: shown as the raw text (a JSON string), never parsed deep.
-    auto get = q.run({"get", m.id.to_string()});
-    INFO(get.err);
-    REQUIRE(get.status == 0);
-    CHECK(contains(get.out, m.id.to_string()));
-    CHECK(contains(get.out, "\"[[[["));
-    auto list = q.run({"list"});
-    INFO(list.err);
-    REQUIRE(list.status == 0);
-    CHECK(contains(list.out, m.id.to_string()));
-    CHECK(contains(list.out, "\"[[[["));
-    // Parenthesised: a failure must not print a value this deep.
-    CHECK((q.run_json({"get", m.id.to_string()}).at("metadata") == deep));
-    CHECK((q.run_json({"list"}).at("jobs").at(0).at("metadata") == deep));
+    gqs::test::check_shows_raw_metadata(q, m.id, deep);
 }
 
 TEST_CASE("cli postgres: retry brings dead jobs back", "[cli][postgres]") {

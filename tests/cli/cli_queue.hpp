@@ -82,4 +82,24 @@ inline bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
+/// `get` and `list` (text and --json) on a queue whose one job `id` has metadata `deep`,
+/// nested deeper than a push accepts: each shows it as the raw text (a JSON string), never
+/// parsed. Works on any queue with run() and run_json() (every backend's CLI tests).
+template <class Queue>
+void check_shows_raw_metadata(const Queue& q, const Uuid& id, const std::string& deep) {
+    auto get = q.run({"get", id.to_string()});
+    INFO(get.err);
+    REQUIRE(get.status == 0);
+    CHECK(contains(get.out, id.to_string()));
+    CHECK(contains(get.out, "\"[[[["));
+    auto list = q.run({"list"});
+    INFO(list.err);
+    REQUIRE(list.status == 0);
+    CHECK(contains(list.out, id.to_string()));
+    CHECK(contains(list.out, "\"[[[["));
+    // Parenthesised: a failure must not print a value this deep.
+    CHECK((q.run_json({"get", id.to_string()}).at("metadata") == deep));
+    CHECK((q.run_json({"list"}).at("jobs").at(0).at("metadata") == deep));
+}
+
 } // namespace gqs::test

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -124,6 +125,19 @@ std::string sql(const std::string& conninfo, const std::string& text) {
     return PQntuples(r.get()) > 0 ? PQgetvalue(r.get(), 0, 0) : "";
 }
 
+// A Connection to a gqs queue on the cluster (init_db done).
+std::shared_ptr<gqs::postgres::Connection> queue_on(const Cluster& server) {
+    auto connection = gqs::postgres::Connection::open(server.conninfo());
+    gqs::postgres::init_db(*connection);
+    return connection;
+}
+
+// A stopped Worker whose handlers run through `runs`.
+gqs::Worker counting_worker(gqs::Puller& puller, Runs& runs, const gqs::WorkerConfig& config) {
+    return gqs::Worker(
+        puller, [&runs](const gqs::Job& job, std::stop_token) { runs.run(job); }, config);
+}
+
 void push_jobs(const std::string& conninfo, int n) {
     auto c = gqs::postgres::Connection::open(conninfo);
     std::vector<gqs::Message> batch(static_cast<std::size_t>(n));
@@ -138,16 +152,13 @@ TEST_CASE("postgres: a Worker goes on through killed sessions and a server resta
     Cluster server;
     // A crash must not lose an acknowledged commit (pg-cluster.sh keeps this on).
     REQUIRE(sql(server.conninfo(), "SHOW synchronous_commit") == "on");
-    auto connection = gqs::postgres::Connection::open(server.conninfo());
-    gqs::postgres::init_db(*connection);
-    gqs::postgres::Puller puller(connection);
+    gqs::postgres::Puller puller(queue_on(server));
     Runs runs;
     gqs::WorkerConfig config;
     config.concurrency = 4;
     config.batch_size = 8;
     config.pull_interval = 50ms;
-    gqs::Worker worker(
-        puller, [&](const gqs::Job& job, std::stop_token) { runs.run(job); }, config);
+    gqs::Worker worker = counting_worker(puller, runs, config);
     worker.start();
     constexpr int per_round = 100;
     // Each round: handlers hold their jobs while the sessions go away, then finish.
@@ -198,15 +209,12 @@ TEST_CASE("postgres: a Worker goes on through killed sessions and a server resta
 TEST_CASE("postgres: an outage of seconds runs no finished job twice", "[postgres][process]") {
     (void)gqs::test::postgres_or_skip();
     Cluster server;
-    auto connection = gqs::postgres::Connection::open(server.conninfo());
-    gqs::postgres::init_db(*connection);
-    gqs::postgres::Puller puller(connection);
+    gqs::postgres::Puller puller(queue_on(server));
     Runs runs;
     gqs::WorkerConfig config;
     config.concurrency = 4;
     config.pull_interval = 50ms; // a try every 50 ms: the old three tries lasted 150 ms
-    gqs::Worker worker(
-        puller, [&](const gqs::Job& job, std::stop_token) { runs.run(job); }, config);
+    gqs::Worker worker = counting_worker(puller, runs, config);
     runs.set_open(false);
     push_jobs(server.conninfo(), 20);
     worker.start();

@@ -33,6 +33,22 @@ namespace {
 // Far longer than any bound under test: reaching it means the wait had no bound.
 constexpr auto hang = std::chrono::seconds(90);
 
+// Runs `call` as ends_within does (within `hang`); the StorageError it threw, if any, goes
+// to `error`.
+template <class Call, class Unblock>
+bool fails_within(std::optional<gqs::StorageError>& error, Call call, Unblock unblock) {
+    return ends_within(
+        hang,
+        [&] {
+            try {
+                call();
+            } catch (const gqs::StorageError& e) {
+                error = e;
+            }
+        },
+        unblock);
+}
+
 // A server process frozen with SIGSTOP (a hung server for that session), thawed at the end.
 class Frozen {
 public:
@@ -79,15 +95,8 @@ TEST_CASE("postgres timeouts: connecting to a server that never answers gives up
         options.connect_timeout = 300ms;
     }
     SECTION("the default") {} // 10 s
-    const bool ended = ends_within(
-        hang,
-        [&] {
-            try {
-                (void)gqs::postgres::Connection::open(server.conninfo(), options);
-            } catch (const gqs::StorageError& e) {
-                error = e;
-            }
-        },
+    const bool ended = fails_within(
+        error, [&] { (void)gqs::postgres::Connection::open(server.conninfo(), options); },
         [&] { server.close(); });
     REQUIRE(ended);
     REQUIRE(error.has_value());
@@ -103,15 +112,11 @@ TEST_CASE("postgres timeouts: the conninfo's connect_timeout wins over Options",
     gqs::postgres::Options options;
     options.connect_timeout = std::chrono::hours(1);
     std::optional<gqs::StorageError> error;
-    const bool ended = ends_within(
-        hang,
+    const bool ended = fails_within(
+        error,
         [&] {
-            try {
-                (void)gqs::postgres::Connection::open(server.conninfo() + " connect_timeout=2",
-                                                      options);
-            } catch (const gqs::StorageError& e) {
-                error = e;
-            }
+            (void)gqs::postgres::Connection::open(server.conninfo() + " connect_timeout=2",
+                                                  options);
         },
         [&] { server.close(); });
     REQUIRE(ended);
@@ -127,16 +132,8 @@ TEST_CASE("postgres timeouts: a statement the server never answers gives up, and
     gqs::postgres::Observer observer(db);
     Frozen frozen(backend_of(*db));
     std::optional<gqs::StorageError> error;
-    const bool ended = ends_within(
-        hang,
-        [&] {
-            try {
-                (void)observer.stats();
-            } catch (const gqs::StorageError& e) {
-                error = e;
-            }
-        },
-        [&] { frozen.thaw(); });
+    const bool ended = fails_within(
+        error, [&] { (void)observer.stats(); }, [&] { frozen.thaw(); });
     frozen.thaw();
     REQUIRE(ended);
     REQUIRE(error.has_value());
