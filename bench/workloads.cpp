@@ -508,13 +508,6 @@ public:
         return jobs;
     }
     void extend_lock(gqs::Job& job, gqs::Duration lock) override { inner_.extend_lock(job, lock); }
-    void complete(gqs::Job& job) override { inner_.complete(job); }
-    void requeue(gqs::Job& job, gqs::Duration backoff, std::string_view error = {}) override {
-        inner_.requeue(job, backoff, error);
-    }
-    void kill(gqs::Job& job, std::string_view error = {}) override { inner_.kill(job, error); }
-    void snooze(gqs::Job& job, gqs::Duration delay) override { inner_.snooze(job, delay); }
-    void release(gqs::Job& job) override { inner_.release(job); }
     std::vector<gqs::SettleResult> settle(std::span<const gqs::Settlement> settlements) override {
         return inner_.settle(settlements);
     }

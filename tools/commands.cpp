@@ -5,7 +5,7 @@
 #include "format.hpp"
 #include "opened_queue.hpp"
 
-#include "core/codec.hpp"
+#include "backend/codec.hpp"
 
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace gqs {
 
@@ -116,23 +117,34 @@ enum class StorageErrorKind : std::uint8_t {
     return "other";
 }
 
-/// The storage engine failed (busy, I/O, full disk, corrupt or read-only file, ...); the
-/// operation changed nothing. what() carries the engine's own message; kind() says what
-/// kind of failure it is for every backend; code() and extended_code() are the engine's
-/// numeric codes (SQLite's result codes).
+/// The storage engine failed (busy, I/O, full disk, corrupt or read-only file, lost
+/// connection, ...); the operation changed nothing. what() carries the engine's own message;
+/// kind() says what kind of failure it is on every backend; native_code() is the engine's own
+/// name for it, to look up in its documentation.
 class StorageError : public Error {
 public:
-    StorageError(const std::string& what, StorageErrorKind kind, int code, int extended_code)
-        : Error(what), kind_(kind), code_(code), extended_code_(extended_code) {}
+    /// `native_code`: the engine's code for the failure (see native_code()); `code` and
+    /// `extended_code`: numeric result codes, for engines that have them.
+    StorageError(const std::string& what, StorageErrorKind kind, std::string native_code = {},
+                 int code = 0, int extended_code = 0)
+        : Error(what), kind_(kind), native_code_(std::move(native_code)), code_(code),
+          extended_code_(extended_code) {}
     /// The backend-neutral kind of the failure.
     [[nodiscard]] StorageErrorKind kind() const noexcept { return kind_; }
-    /// The engine's primary result code (e.g. SQLITE_BUSY = 5).
+    /// The engine's code: the SQLSTATE on PostgreSQL ("40001"), the result code's name on
+    /// SQLite ("SQLITE_BUSY"); empty when gqs itself detected the failure (e.g. a server that
+    /// stopped answering).
+    [[nodiscard]] const std::string& native_code() const noexcept { return native_code_; }
+    /// The engine's numeric primary result code where it has one (SQLite: SQLITE_BUSY = 5);
+    /// 0 otherwise (PostgreSQL's code is the SQLSTATE in native_code()).
     [[nodiscard]] int code() const noexcept { return code_; }
-    /// The engine's extended result code (e.g. SQLITE_BUSY_SNAPSHOT = 517).
+    /// The engine's numeric extended result code where it has one (SQLite:
+    /// SQLITE_BUSY_SNAPSHOT = 517); 0 otherwise.
     [[nodiscard]] int extended_code() const noexcept { return extended_code_; }
 
 private:
     StorageErrorKind kind_;
+    std::string native_code_;
     int code_;
     int extended_code_;
 };

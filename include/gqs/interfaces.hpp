@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <optional>
@@ -103,13 +104,12 @@ struct SettleResult {
     /// When applied: the job had been cancelled (Admin::cancel), so a Requeue, Kill, Snooze or
     /// Release made it Dead with the error "cancelled".
     bool cancelled = false;
+    /// When StorageFailed: the StorageError itself (rethrow it to read its kind() and
+    /// native_code()); may be null for a result made by a test double.
+    std::exception_ptr storage_error;
     /// True when the settlement was stored.
     [[nodiscard]] bool applied() const noexcept { return status == SettleStatus::Applied; }
 };
-
-/// Brings a Job snapshot in line with an applied settlement of its lease, as the single calls
-/// update the caller's Job; does nothing unless result.applied().
-void apply_settlement(Job& job, Action action, const SettleResult& result) noexcept;
 
 /// Keeps a Puller::on_push registration alive; unregisters when destroyed or reset.
 /// Move-only. Thread-safety: destroy it from any thread, not concurrently with itself.
@@ -152,6 +152,9 @@ struct PullerCapabilities {
 /// Leases jobs and moves leased jobs to their next state. Every transition acts only on
 /// the lease the caller holds (fenced by Job::attempts): a stale holder gets an error,
 /// never a silent success. On success the caller's Job is updated to match storage.
+/// The single transitions (complete, requeue, kill, snooze, release) are one settle() of one
+/// entry, the same for every backend; the virtual members are what a backend provides (see
+/// docs/design.md, "The backend seam").
 class Puller {
 public:
     virtual ~Puller() = default;
@@ -166,32 +169,32 @@ public:
     /// Moves the lease end to now + lock and refreshes job.cancel_requested. Throws LockLost
     /// if the caller's lease is gone, std::invalid_argument if lock <= 0.
     virtual void extend_lock(Job& job, Duration lock) = 0;
-    /// Marks the job Done. Throws CompleteFailed if the caller's lease is gone.
-    virtual void complete(Job& job) = 0;
+    /// Marks the job Done. Throws CompleteFailed if the caller's lease is gone, StorageError
+    /// if storage failed (nothing changed).
+    void complete(Job& job);
     /// Puts the job back to Pending, runnable after `backoff` (the Go Return), adding `error`
     /// (if not empty) to its error history. A cancelled job goes Dead ("cancelled") instead.
     /// Throws JobLost if the caller's lease is gone, std::invalid_argument on a negative
-    /// backoff.
-    virtual void requeue(Job& job, Duration backoff, std::string_view error = {}) = 0;
+    /// backoff, StorageError if storage failed (nothing changed).
+    void requeue(Job& job, Duration backoff, std::string_view error = {});
     /// Marks a leased (by the caller) or Pending job Dead, adding `error` (if not empty) to its
     /// error history. Throws JobLost otherwise.
-    virtual void kill(Job& job, std::string_view error = {}) = 0;
+    void kill(Job& job, std::string_view error = {});
     /// Puts a leased job back to Pending, runnable after `delay`, without counting the attempt
     /// or recording an error (a handler's gqs::Snooze). A cancelled job goes Dead instead.
     /// Throws JobLost if the caller's lease is gone, std::invalid_argument on a negative delay.
     /// As with release, no copy of the job may be used for a transition afterwards.
-    virtual void snooze(Job& job, Duration delay) = 0;
+    void snooze(Job& job, Duration delay);
     /// Gives back a lease whose job never ran: Pending again, runnable at once, and the
     /// attempt the pull counted is taken back. Throws JobLost if the caller's lease is gone.
     /// The next pull hands out the same attempts again, so no copy of the released job may
     /// be used for a transition afterwards.
-    virtual void release(Job& job) = 0;
+    void release(Job& job);
 
     /// Applies many transitions at once; a backend may group them into one transaction.
     /// Returns one result per settlement, in order: a lost lease fails only its own entry;
     /// a storage failure fails the entries it kept from being stored. Throws only for a
-    /// negative backoff (std::invalid_argument, nothing applied). A backend without a
-    /// batched form may call settle_one_by_one.
+    /// negative backoff (std::invalid_argument, nothing applied).
     [[nodiscard]] virtual std::vector<SettleResult>
     settle(std::span<const Settlement> settlements) = 0;
 
@@ -202,8 +205,7 @@ public:
     /// settle(settlements), then pull(batch, lock, queues) when batch > 0; a backend may do both in
     /// one transaction (one commit per worker cycle). `results` gets settle's per-entry
     /// results before anything is thrown; a failure of the pull throws as pull() does, after
-    /// the settlements were applied (or failed) on their own. A backend that cannot do both
-    /// at once may call settle_then_pull.
+    /// the settlements were applied (or failed) on their own.
     [[nodiscard]] virtual std::vector<Job>
     settle_and_pull(std::span<const Settlement> settlements, std::vector<SettleResult>& results,
                     int batch, Duration lock, std::span<const std::string> queues = {}) = 0;
@@ -230,24 +232,6 @@ public:
     /// whose waits are short anyway). Thread-safety: any thread; never blocks.
     virtual void interrupt() noexcept {}
 };
-
-/// Throws std::invalid_argument for a negative backoff: the argument check of every
-/// Puller::settle. Thread-safety: pure function.
-void check_settlements(std::span<const Settlement> settlements);
-
-/// A generic Puller::settle for a backend without a batched one: each settlement through the
-/// single call (complete, requeue, kill, release), in order, with the per-entry results settle
-/// promises. Throws std::invalid_argument as settle does, before applying anything.
-[[nodiscard]] std::vector<SettleResult> settle_one_by_one(Puller& puller,
-                                                          std::span<const Settlement> settlements);
-
-/// A generic Puller::settle_and_pull: puller.settle(settlements) into `results`, then
-/// puller.pull(batch, lock, queues) when batch > 0 (two transactions, not one).
-[[nodiscard]] std::vector<Job> settle_then_pull(Puller& puller,
-                                                std::span<const Settlement> settlements,
-                                                std::vector<SettleResult>& results, int batch,
-                                                Duration lock,
-                                                std::span<const std::string> queues = {});
 
 /// Where a page of Observer::list ended: the last job's (created_at, id).
 struct Cursor {
@@ -289,27 +273,13 @@ public:
     [[nodiscard]] virtual std::vector<Job> list(Status status, int limit) = 0;
 
     /// The page of list(status, limit) that starts after `after` (the last job of the
-    /// previous page; see cursor_of). A backend may call list_after_by_scan, which reads
-    /// every job, only where queues stay small.
+    /// previous page; see cursor_of).
     [[nodiscard]] virtual std::vector<Job> list_after(Status status, int limit,
                                                       const Cursor& after) = 0;
 
-    /// Counts and times of the queue, from one cheap read. A backend may call
-    /// stats_by_scan, which reads every job, only where queues stay small.
+    /// Counts and times of the queue, from one cheap read.
     [[nodiscard]] virtual Stats stats() = 0;
 };
-
-/// A generic Observer::list_after: filters observer.list(status, 0) in memory (reads every
-/// job with that status).
-[[nodiscard]] std::vector<Job> list_after_by_scan(Observer& observer, Status status, int limit,
-                                                  const Cursor& after);
-
-/// A generic Observer::stats: counts every job read through observer.list (reads them all).
-[[nodiscard]] Stats stats_by_scan(Observer& observer);
-
-/// Sets the totals of `stats` (counts and times) from its per-queue entries. Thread-safety:
-/// touches only `stats`.
-void sum_queues(Stats& stats);
 
 /// The cursor that continues a listing after `job`.
 [[nodiscard]] inline Cursor cursor_of(const Job& job) { return Cursor{job.created_at, job.id}; }

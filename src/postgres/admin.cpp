@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Admin: operator actions on single jobs.
+#include "backend/codec.hpp"
+#include "backend/rules.hpp"
 #include "connection_impl.hpp"
-#include "core/codec.hpp"
-#include "core/rules.hpp"
 #include "sql.hpp"
 
 #include <gqs/postgres/admin.hpp>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cleaner: deleting finished jobs, in bounded batches.
+#include "backend/rules.hpp"
 #include "connection_impl.hpp"
-#include "core/rules.hpp"
 #include "sql.hpp"
 
 #include <gqs/postgres/cleaner.hpp>

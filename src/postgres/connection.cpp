@@ -99,8 +99,7 @@ private:
         Conn conn = connect(conninfo_, defaults, [this] { return stop_.load(); });
         char* quoted =
             PQescapeIdentifier(conn.get(), state_.channel.c_str(), state_.channel.size());
-        if (quoted == nullptr)
-            throw StorageError("gqs: bad channel", StorageErrorKind::Other, 0, 0);
+        if (quoted == nullptr) throw StorageError("gqs: bad channel", StorageErrorKind::Other);
         const std::string sql = std::string("LISTEN ") + quoted;
         PQfreemem(quoted);
         exec(conn, sql.c_str(),
@@ -422,10 +421,10 @@ void Transaction::end(bool commit) {
         if (status == PQTRANS_UNKNOWN || PQstatus(state.conn.get()) != CONNECTION_OK)
             throw StorageError("gqs: commit: the connection to the server was lost before the "
                                "commit; nothing was committed",
-                               StorageErrorKind::ConnectionLost, 0, 0);
+                               StorageErrorKind::ConnectionLost);
         throw StorageError("gqs: commit: a statement in the transaction failed, so "
                            "PostgreSQL aborted it; nothing was committed",
-                           StorageErrorKind::Other, 0, 0);
+                           StorageErrorKind::Other);
     }
     state.commit("committing a transaction");
     if (!pushed) return;

@@ -2,8 +2,8 @@
 // Private to the PostgreSQL backend: the connection's state and libpq in RAII.
 #pragma once
 
-#include "detail/gate.hpp"
-#include "detail/push_callbacks.hpp"
+#include "backend/gate.hpp"
+#include "backend/push_callbacks.hpp"
 #include "session.hpp"
 #include "wire.hpp"
 
@@ -34,7 +34,7 @@ StorageErrorKind kind_of(std::string_view sqlstate) noexcept;
 class SqlError : public StorageError {
 public:
     SqlError(const std::string& what, std::string sqlstate, std::string constraint)
-        : StorageError(what, kind_of(sqlstate), 0, 0), sqlstate_(std::move(sqlstate)),
+        : StorageError(what, kind_of(sqlstate), sqlstate), sqlstate_(std::move(sqlstate)),
           constraint_(std::move(constraint)) {}
     [[nodiscard]] const std::string& sqlstate() const noexcept { return sqlstate_; }
     [[nodiscard]] const std::string& constraint() const noexcept { return constraint_; }

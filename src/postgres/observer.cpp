@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Observer: reading jobs.
+#include "backend/rules.hpp"
+#include "backend/settle.hpp"
 #include "connection_impl.hpp"
-#include "core/rules.hpp"
 #include "sql.hpp"
 
 #include <gqs/postgres/observer.hpp>
@@ -78,7 +79,7 @@ Stats Observer::stats() {
                                    detail::optional_time_at(raw, row, 4),
                                    detail::optional_time_at(raw, row, 5));
     }
-    sum_queues(s);
+    gqs::detail::sum_queues(s);
     return s;
 }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Puller: leasing jobs and the fenced transitions of leased jobs, all in single statements.
+#include "backend/codec.hpp"
+#include "backend/rules.hpp"
+#include "backend/settle.hpp"
 #include "connection_impl.hpp"
-#include "core/codec.hpp"
-#include "core/rules.hpp"
-#include "core/settle.hpp"
 #include "sql.hpp"
 
 #include <gqs/postgres/puller.hpp>
@@ -162,47 +162,8 @@ void Puller::extend_lock(Job& job, Duration lock) {
     job.updated_at = detail::time_at(r.get(), 0, 2);
 }
 
-namespace {
-
-void transition(detail::State& state, Job& job, Action action, Duration backoff,
-                std::string_view error) {
-    const Settlement s{lease_of(job), action, backoff, std::string(error)};
-    std::vector<SettleResult> results;
-    {
-        auto guard = state.enter();
-        results = settle_locked(state, std::span(&s, 1));
-    }
-    if (!results[0].applied()) gqs::detail::throw_lease_lost(action, s.lease);
-    apply_settlement(job, action, results[0]);
-}
-
-} // namespace
-
-void Puller::complete(Job& job) {
-    transition(detail::Access::state(*connection_), job, Action::Complete, {}, {});
-}
-
-void Puller::requeue(Job& job, Duration backoff, std::string_view error) {
-    if (backoff.count() < 0)
-        throw std::invalid_argument("gqs: requeue backoff must not be negative");
-    transition(detail::Access::state(*connection_), job, Action::Requeue, backoff, error);
-}
-
-void Puller::kill(Job& job, std::string_view error) {
-    transition(detail::Access::state(*connection_), job, Action::Kill, {}, error);
-}
-
-void Puller::release(Job& job) {
-    transition(detail::Access::state(*connection_), job, Action::Release, {}, {});
-}
-
-void Puller::snooze(Job& job, Duration delay) {
-    gqs::detail::check_delay(delay, "snooze delay");
-    transition(detail::Access::state(*connection_), job, Action::Snooze, delay, {});
-}
-
 std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements) {
-    check_settlements(settlements);
+    gqs::detail::check_settlements(settlements);
     if (settlements.empty()) return {};
     auto& state = detail::Access::state(*connection_);
     try {
@@ -210,10 +171,7 @@ std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements
         return settle_locked(state, settlements);
     } catch (const StorageError& e) {
         // One statement: nothing was stored, every entry failed with the storage error.
-        SettleResult failed;
-        failed.status = SettleStatus::StorageFailed;
-        failed.error = e.what();
-        return std::vector<SettleResult>(settlements.size(), failed);
+        return gqs::detail::failed_settlements(settlements.size(), e);
     }
 }
 

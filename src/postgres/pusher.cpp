@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pusher: inserting jobs, one per statement or a batch in one statement.
+#include "backend/codec.hpp"
 #include "connection_impl.hpp"
-#include "core/codec.hpp"
 #include "sql.hpp"
 
 #include <gqs/postgres/pusher.hpp>
@@ -78,7 +78,7 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
         rethrow_duplicate(e, "gqs: job " + message.id.to_string() + " already exists");
     }
     throw StorageError("gqs: pushing a job: its unique key's holder kept changing; try again",
-                       StorageErrorKind::Busy, 0, 0);
+                       StorageErrorKind::Busy);
 }
 
 // Inserts messages[at...] in one statement; returns the ids stored (when `want_ids`).
@@ -191,7 +191,7 @@ std::vector<PushResult> insert_all(detail::State& state, std::span<const Message
     }
     if (!todo.empty())
         throw StorageError("gqs: pushing a batch: a unique key's holder kept changing; try again",
-                           StorageErrorKind::Busy, 0, 0);
+                           StorageErrorKind::Busy);
     return results;
 }
 

@@ -60,7 +60,7 @@ Waited wait_socket(PGconn* conn, short events, const Bound& bound) {
         what += ": no answer from the server within " + std::to_string(bound.length.count()) +
                 " ms (" + bound.limit + "); the session was closed";
     }
-    throw StorageError(what, StorageErrorKind::ConnectionLost, 0, 0);
+    throw StorageError(what, StorageErrorKind::ConnectionLost);
 }
 
 // connect_timeout as the session has it (from the conninfo or PGCONNECT_TIMEOUT), if set.
@@ -144,7 +144,7 @@ Conn connect(const std::string& conninfo, const SessionDefaults& defaults,
     values.push_back(nullptr);
 
     Conn conn(PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/1));
-    if (!conn) throw StorageError("gqs: connecting: out of memory", StorageErrorKind::Other, 0, 0);
+    if (!conn) throw StorageError("gqs: connecting: out of memory", StorageErrorKind::Other);
     if (PQstatus(conn.get()) == CONNECTION_BAD) throw_error(conn.get(), nullptr, "connecting");
     const auto limit = configured_connect_timeout(conn.get()).value_or(defaults.connect_timeout);
     const Bound bound = bound_after(limit, "connect_timeout", interrupted);

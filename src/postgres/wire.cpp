@@ -3,7 +3,7 @@
 // since 2000-01-01 UTC, jsonb as a version byte and text, arrays with a header.
 #include "wire.hpp"
 
-#include "core/codec.hpp"
+#include "backend/codec.hpp"
 
 #include <algorithm>
 #include <cstring>

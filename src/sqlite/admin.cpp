@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Admin: operator actions on single jobs.
+#include "backend/rules.hpp"
 #include "connection_impl.hpp"
-#include "core/rules.hpp"
 #include "sql.hpp"
 
 #include <gqs/sqlite/admin.hpp>

@@ -81,7 +81,7 @@ void throw_error(sqlite3* db, int rc, std::string_view doing) {
     what += std::to_string(primary);
     if (extended != primary) what += "/" + std::to_string(extended);
     what += ")";
-    throw StorageError(what, kind_of(primary), primary, extended);
+    throw StorageError(what, kind_of(primary), code_name(primary), primary, extended);
 }
 
 void Stmt::bind_blob(int index, const void* data, std::size_t size) {
@@ -282,7 +282,8 @@ constexpr int checkpoint_pages = 1000;
     std::string what = "gqs: opening " + path.string() + ": " + e.what() + " (" +
                        detail::code_name(e.getErrorCode() & 0xFF) + ", code " +
                        std::to_string(e.getErrorCode() & 0xFF) + ")";
-    throw StorageError(what, detail::kind_of(e.getErrorCode() & 0xFF), e.getErrorCode() & 0xFF,
+    throw StorageError(what, detail::kind_of(e.getErrorCode() & 0xFF),
+                       detail::code_name(e.getErrorCode() & 0xFF), e.getErrorCode() & 0xFF,
                        e.getExtendedErrorCode());
 }
 
@@ -429,7 +430,8 @@ void Transaction::end(bool commit) {
     bool ended_by_caller = false;
     if (commit && !failed_.empty()) {
         error.emplace("gqs: committing a transaction: SQLite had rolled it back when " + failed_,
-                      detail::kind_of(failed_code_ & 0xFF), failed_code_ & 0xFF, failed_code_);
+                      detail::kind_of(failed_code_ & 0xFF), detail::code_name(failed_code_ & 0xFF),
+                      failed_code_ & 0xFF, failed_code_);
     } else if (commit && !open) {
         ended_by_caller = true;
     } else if (commit) {

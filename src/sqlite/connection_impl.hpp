@@ -2,15 +2,15 @@
 // Private to the SQLite backend: the Connection's state, statements and error translation.
 #pragma once
 
-#include "detail/gate.hpp"
-#include "detail/push_callbacks.hpp"
+#include "backend/gate.hpp"
+#include "backend/push_callbacks.hpp"
 
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
 #include <gqs/sqlite/connection.hpp>
 
-#include "core/codec.hpp"
+#include "backend/codec.hpp"
 
 #include <sqlite3.h>
 

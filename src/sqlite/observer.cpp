@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Observer: reading jobs.
+#include "backend/rules.hpp"
+#include "backend/settle.hpp"
 #include "connection_impl.hpp"
-#include "core/rules.hpp"
 #include "sql.hpp"
 
 #include <gqs/sqlite/observer.hpp>
@@ -69,7 +70,7 @@ Stats Observer::stats() {
             sqlite3_column_int64(raw, 1), sqlite3_column_int64(raw, 2),
             sqlite3_column_int64(raw, 3), time_at(raw, 4), time_at(raw, 5));
     }
-    sum_queues(s);
+    gqs::detail::sum_queues(s);
     return s;
 }
 

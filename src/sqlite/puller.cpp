@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Puller: leasing jobs and the fenced transitions of a leased job.
+#include "backend/rules.hpp"
+#include "backend/settle.hpp"
 #include "connection_impl.hpp"
-#include "core/rules.hpp"
-#include "core/settle.hpp"
 #include "sql.hpp"
 
 #include <gqs/sqlite/puller.hpp>
@@ -144,39 +144,6 @@ void Puller::extend_lock(Job& job, Duration lock) {
     job.updated_at = detail::from_micros(now);
 }
 
-void Puller::transition(Job& job, Action action, Duration backoff, std::string_view error) {
-    auto& state = detail::Access::state(*connection_);
-    const Lease lease = lease_of(job);
-    const std::string entry = gqs::detail::error_entry(error);
-    std::int64_t now = 0;
-    std::optional<bool> cancelled;
-    {
-        std::lock_guard guard(state.mutex);
-        now = state.now();
-        // One statement in autocommit mode: its own write transaction.
-        cancelled = run_transition(state, lease, action, backoff, entry, now);
-    }
-    if (!cancelled) gqs::detail::throw_lease_lost(action, lease);
-    apply_settlement(job, action, applied(action, backoff, now, *cancelled));
-}
-
-void Puller::complete(Job& job) { transition(job, Action::Complete, {}, {}); }
-
-void Puller::requeue(Job& job, Duration backoff, std::string_view error) {
-    if (backoff.count() < 0)
-        throw std::invalid_argument("gqs: requeue backoff must not be negative");
-    transition(job, Action::Requeue, backoff, error);
-}
-
-void Puller::kill(Job& job, std::string_view error) { transition(job, Action::Kill, {}, error); }
-
-void Puller::release(Job& job) { transition(job, Action::Release, {}, {}); }
-
-void Puller::snooze(Job& job, Duration delay) {
-    gqs::detail::check_delay(delay, "snooze delay");
-    transition(job, Action::Snooze, delay, {});
-}
-
 std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlements, int batch,
                                              Duration lock, std::span<const std::string> queues,
                                              std::vector<Job>* jobs) {
@@ -193,13 +160,19 @@ std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlem
         // One transaction for the lot: one commit (and one fsync with synchronous=FULL)
         // instead of one per job; with a pull, a worker's whole cycle. A transition whose
         // lease is lost changes no row, so it fails alone without spoiling the others.
-        detail::in_write_transaction(state, "settling jobs", [&] {
-            for (std::size_t i = 0; i < settlements.size(); ++i) {
-                const auto& s = settlements[i];
-                done[i] = run_transition(state, s.lease, s.action, s.backoff, entries[i], now);
-            }
-            if (jobs != nullptr) *jobs = pull_locked(batch, lock, queues, now);
-        });
+        if (settlements.size() == 1 && jobs == nullptr) {
+            // One statement in autocommit mode is its own write transaction (a single call).
+            const auto& s = settlements[0];
+            done[0] = run_transition(state, s.lease, s.action, s.backoff, entries[0], now);
+        } else {
+            detail::in_write_transaction(state, "settling jobs", [&] {
+                for (std::size_t i = 0; i < settlements.size(); ++i) {
+                    const auto& s = settlements[i];
+                    done[i] = run_transition(state, s.lease, s.action, s.backoff, entries[i], now);
+                }
+                if (jobs != nullptr) *jobs = pull_locked(batch, lock, queues, now);
+            });
+        }
     }
     std::vector<SettleResult> results(settlements.size());
     for (std::size_t i = 0; i < settlements.size(); ++i) {
@@ -215,16 +188,13 @@ std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlem
 }
 
 std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements) {
-    check_settlements(settlements);
+    gqs::detail::check_settlements(settlements);
     if (settlements.empty()) return {};
     try {
         return settle_all(settlements, 0, {}, {}, nullptr);
     } catch (const StorageError& e) {
         // Nothing was committed: every entry failed with the storage error.
-        SettleResult failed;
-        failed.status = SettleStatus::StorageFailed;
-        failed.error = e.what();
-        return std::vector<SettleResult>(settlements.size(), failed);
+        return gqs::detail::failed_settlements(settlements.size(), e);
     }
 }
 

@@ -52,7 +52,8 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
     stmt.bind_text(2, *message.unique_key);
     if (!stmt.step())
         throw StorageError("gqs: pushing a job: its unique key is held, but no live job holds it",
-                           StorageErrorKind::Other, SQLITE_INTERNAL, SQLITE_INTERNAL);
+                           StorageErrorKind::Other, "SQLITE_INTERNAL", SQLITE_INTERNAL,
+                           SQLITE_INTERNAL);
     return {detail::read_id(stmt.get(), 0), true};
 }
 

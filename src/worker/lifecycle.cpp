@@ -2,7 +2,7 @@
 // Lifecycle: the start/stop rules Worker and CleanWorker share.
 #include "lifecycle.hpp"
 
-#include "detail/background.hpp"
+#include "worker/background.hpp"
 
 #include <gqs/errors.hpp>
 

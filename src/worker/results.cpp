@@ -2,8 +2,8 @@
 // ResultBuffer and the reading of a cycle's settle results.
 #include "results.hpp"
 
-#include "core/rules.hpp"
-#include "detail/background.hpp"
+#include "backend/rules.hpp"
+#include "worker/background.hpp"
 
 #include <algorithm>
 #include <string>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Puller::settle, complete_batch and settle_and_pull, with per-entry results.
+#include "backend/settle.hpp"
 #include "conformance/queue.hpp"
 #include "support/catch.hpp"
 
@@ -24,7 +25,7 @@ TEST_CASE("settle: applies mixed transitions and reports each one's stored state
         CHECK(results[i].applied());
         CHECK(results[i].error.empty());
         CHECK(results[i].next_run_at.has_value() == (s[i].action == Action::Requeue));
-        gqs::apply_settlement(jobs[i], s[i].action, results[i]);
+        gqs::detail::apply_settlement(jobs[i], s[i].action, results[i]);
     }
     CHECK(jobs[0].status == Status::Done);
     CHECK(jobs[1].status == Status::Pending);
@@ -56,7 +57,7 @@ TEST_CASE("settle: a lost lease fails only its own entry", "[settle][conformance
     CHECK(results[1].status == gqs::SettleStatus::LeaseLost);
     CHECK(results[1].error.find(stale.id.to_string()) != std::string::npos);
     CHECK(results[2].applied());
-    gqs::apply_settlement(stale, Action::Complete, results[1]);
+    gqs::detail::apply_settlement(stale, Action::Complete, results[1]);
     CHECK(stale.status == Status::Processing); // a failed entry leaves a snapshot alone
     CHECK(q.stored(jobs[0].id).status == Status::Done);
     CHECK(q.stored(jobs[2].id).status == Status::Pending);

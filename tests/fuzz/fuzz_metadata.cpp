@@ -4,7 +4,7 @@
 // comes back as a JSON string holding exactly that text; a value that decodes goes through
 // encode_metadata and reads back equal, or is refused (std::invalid_argument) exactly when it
 // holds a NUL character.
-#include "core/codec.hpp"
+#include "backend/codec.hpp"
 
 #include <gqs/message.hpp>
 

@@ -3,7 +3,7 @@
 // deep, with the values JSON has no form for: encode_metadata refuses it (std::invalid_argument
 // naming the job) exactly when it nests deeper than max_metadata_depth or holds NaN, an
 // infinity, a binary value or a NUL character, and otherwise gives text that reads back equal.
-#include "core/codec.hpp"
+#include "backend/codec.hpp"
 
 #include <gqs/message.hpp>
 

@@ -3,6 +3,8 @@
 // extend_lock, settle, lease expiry and clean on a fresh database, and after every step the
 // stored jobs must match a model of the state machine (status, attempts, lease) exactly, and
 // every operation must succeed or fail exactly when the model says it should.
+#include "backend/settle.hpp"
+
 #include <gqs/sqlite.hpp>
 
 #include <SQLiteCpp/Statement.h>
@@ -203,7 +205,7 @@ struct Harness {
                 if (!ok[i]) continue;
                 auto* snap = snaps[i];
                 const auto action = batch[i].action;
-                gqs::apply_settlement(*snap, action, results[i]);
+                gqs::detail::apply_settlement(*snap, action, results[i]);
                 after(*snap, action == gqs::Action::Complete ? Status::Done
                              : action == gqs::Action::Kill   ? Status::Dead
                                                              : Status::Pending);

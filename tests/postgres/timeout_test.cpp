@@ -160,6 +160,7 @@ TEST_CASE("postgres timeouts: a statement over statement_timeout is ended by the
         INFO(e.what());
         CHECK(e.kind() == gqs::StorageErrorKind::Busy);
         CHECK(std::string(e.what()).find("57014") != std::string::npos);
+        CHECK(e.native_code() == "57014"); // query_canceled: the SQLSTATE, for lookups
     }
     tx.rollback();
     CHECK_NOTHROW(pusher.push(gqs::Message{}));

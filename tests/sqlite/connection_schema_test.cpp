@@ -160,6 +160,7 @@ TEST_CASE("connection: a file that is not SQLite fails at open, untouched",
         FAIL("open succeeded on a non-database file");
     } catch (const gqs::StorageError& e) {
         CHECK(e.code() == 26); // SQLITE_NOTADB
+        CHECK(e.native_code() == "SQLITE_NOTADB");
         CHECK(std::string(e.what()).find("SQLITE_NOTADB") != std::string::npos);
     }
     CHECK(gqs::test::read_file(tmp.path()) == junk);
@@ -195,6 +196,7 @@ TEST_CASE("connection: a read-only database refuses writes and keeps its data",
         FAIL("push succeeded on a read-only connection");
     } catch (const gqs::StorageError& e) {
         CHECK(e.code() == 8); // SQLITE_READONLY
+        CHECK(e.native_code() == "SQLITE_READONLY");
         CHECK(std::string(e.what()).find("SQLITE_READONLY") != std::string::npos);
     }
     CHECK_THROWS_AS((void)puller.pull(1, 1s), gqs::StorageError);

@@ -78,7 +78,7 @@ private:
 /// The error a busy database gives (SQLITE_BUSY), as a test double throws it.
 inline StorageError busy_error(const char* what) {
     return StorageError(std::string("injected: database is locked in ") + what,
-                        StorageErrorKind::Busy, 5, 5);
+                        StorageErrorKind::Busy, "SQLITE_BUSY", 5, 5);
 }
 
 /// A Puller that forwards to another one, counts calls, records transitions, and can inject
@@ -144,28 +144,6 @@ public:
         if (take_one(failing_extends)) throw busy_error("extend_lock");
         inner_.extend_lock(job, lock);
     }
-    void complete(Job& job) override {
-        record("complete", job);
-        if (take_one(failing_completes)) throw busy_error("complete");
-        inner_.complete(job);
-    }
-    void requeue(Job& job, Duration backoff, std::string_view error = {}) override {
-        record("requeue", job, backoff);
-        inner_.requeue(job, backoff, error);
-    }
-    void kill(Job& job, std::string_view error = {}) override {
-        record("kill", job);
-        inner_.kill(job, error);
-    }
-    void snooze(Job& job, Duration delay) override {
-        record("snooze", job, delay);
-        inner_.snooze(job, delay);
-    }
-    void release(Job& job) override {
-        record("release", job);
-        inner_.release(job);
-    }
-
     std::vector<SettleResult> settle(std::span<const Settlement> settlements) override {
         std::vector<SettleResult> results;
         const Forward forward = intercept(settlements, results);
@@ -225,13 +203,16 @@ private:
         Forward forward;
         for (std::size_t i = 0; i < settlements.size(); ++i) {
             const Settlement& s = settlements[i];
-            static constexpr const char* verbs[] = {"complete", "requeue", "kill", "release"};
+            static constexpr const char* verbs[] = {"complete", "requeue", "kill", "release",
+                                                    "snooze"};
             record(verbs[static_cast<int>(s.action)], s.lease, s.backoff);
             if (lose_on_settle.count(s.lease.id)) {
-                results[i] = {SettleStatus::LeaseLost, "injected: lost", {}, std::nullopt};
+                results[i].status = SettleStatus::LeaseLost;
+                results[i].error = "injected: lost";
             } else if (s.action == Action::Complete && take_one(failing_completes)) {
-                results[i] = {
-                    SettleStatus::StorageFailed, busy_error("complete").what(), {}, std::nullopt};
+                results[i].status = SettleStatus::StorageFailed;
+                results[i].error = busy_error("complete").what();
+                results[i].storage_error = std::make_exception_ptr(busy_error("complete"));
             } else {
                 forward.settlements.push_back(s);
                 forward.where.push_back(i);
@@ -259,9 +240,6 @@ private:
         if (take_one(failing_pulls)) throw busy_error("pull");
     }
 
-    void record(const char* verb, const Job& job, Duration backoff = {}) {
-        record(verb, lease_of(job), backoff);
-    }
     void record(const char* verb, const Lease& lease, Duration backoff = {}) {
         std::lock_guard lock(mutex_);
         transitions_.push_back({verb, lease.attempts, lease.id, backoff});

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The metadata and error-history codec on text other programs stored: never deeper than a
 // push accepts, never a crash.
-#include "core/codec.hpp"
+#include "backend/codec.hpp"
 
 #include "support/catch.hpp"
 

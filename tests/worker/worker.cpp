@@ -740,3 +740,26 @@ TEST_CASE("worker: rejects an invalid configuration or an empty handler", "[work
     CHECK_THROWS_AS(Worker(queue.puller, handler, config), std::invalid_argument);
     CHECK_THROWS_AS(Worker(queue.puller, Handler{}, WorkerConfig{}), std::invalid_argument);
 }
+
+TEST_CASE("puller: a single call rethrows the storage error its settlement met", "[worker]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    queue.push();
+    auto jobs = probe.pull(1, std::chrono::seconds(30));
+    REQUIRE(jobs.size() == 1);
+    probe.failing_completes = 1;
+    try {
+        probe.complete(jobs[0]);
+        FAIL("complete did not throw");
+    } catch (const LeaseLost&) {
+        FAIL("a storage failure was reported as a lost lease");
+    } catch (const StorageError& e) {
+        CHECK(e.kind() == StorageErrorKind::Busy);
+        CHECK(e.native_code() == "SQLITE_BUSY");
+        CHECK(jobs[0].status == Status::Processing);
+    }
+    // Nothing changed, so the lease still holds and the next call stores it.
+    probe.complete(jobs[0]);
+    CHECK(jobs[0].status == Status::Done);
+    CHECK(probe.count("complete") == 2);
+}

@@ -22,12 +22,6 @@ public:
     [[nodiscard]] std::vector<Job> pull(int batch, Duration lock,
                                         std::span<const std::string> queues = {}) override;
     void extend_lock(Job& job, Duration lock) override;
-    void complete(Job& job) override;
-    void requeue(Job& job, Duration backoff, std::string_view error = {}) override;
-    void kill(Job& job, std::string_view error = {}) override;
-    void snooze(Job& job, Duration delay) override;
-    /// Takes the attempt back and keeps the job's next_run_at (its place in line).
-    void release(Job& job) override;
     /// All settlements in one statement (one commit). A storage failure fails every entry.
     [[nodiscard]] std::vector<SettleResult>
     settle(std::span<const Settlement> settlements) override;

@@ -22,12 +22,6 @@ public:
     [[nodiscard]] std::vector<Job> pull(int batch, Duration lock,
                                         std::span<const std::string> queues = {}) override;
     void extend_lock(Job& job, Duration lock) override;
-    void complete(Job& job) override;
-    void requeue(Job& job, Duration backoff, std::string_view error = {}) override;
-    void kill(Job& job, std::string_view error = {}) override;
-    void snooze(Job& job, Duration delay) override;
-    /// Takes the attempt back and keeps the job's next_run_at (its place in line).
-    void release(Job& job) override;
     /// All settlements in one transaction (one commit). A storage failure fails every entry.
     [[nodiscard]] std::vector<SettleResult>
     settle(std::span<const Settlement> settlements) override;
@@ -47,7 +41,6 @@ public:
     [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
 
 private:
-    void transition(Job& job, Action action, Duration backoff, std::string_view error);
     // Caller holds the connection's mutex and is inside a transaction or autocommit.
     std::vector<Job> pull_locked(int batch, Duration lock, std::span<const std::string> queues,
                                  std::int64_t now);

@@ -4,7 +4,7 @@
 
 #include <gqs/errors.hpp>
 
-#include "detail/background.hpp"
+#include "worker/background.hpp"
 #include "worker/lifecycle.hpp"
 
 #include <chrono>

@@ -5,8 +5,8 @@
 
 #include <gqs/errors.hpp>
 
-#include "core/codec.hpp"
-#include "detail/background.hpp"
+#include "backend/codec.hpp"
+#include "worker/background.hpp"
 #include "worker/decision.hpp"
 #include "worker/lease_table.hpp"
 #include "worker/lifecycle.hpp"
