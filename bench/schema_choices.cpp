@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// gqs_schema_bench: the schema and pull-shape choices of DESIGN.md §5 measured on raw SQLite.
+// gqs_schema_bench: the schema and pull-shape choices of docs/design.md section 5 ("Stored
+// schema, the pull, and migrations") measured on raw SQLite.
 //
 // Standalone: the sqlite3 C API only, no gqs. Every statement is prepared once and reused
 // (except where `statement_cache` measures the opposite). Each measurement uses a fresh

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Conformance: the error history, snooze and cancel (DESIGN section 7).
+// Conformance: the error history, snooze and cancel (docs/design.md section 7, "Queues,
+// priorities, unique keys, error history, snooze and cancel").
 #include "conformance/queue.hpp"
 #include "support/catch.hpp"
 #include "support/sync.hpp"

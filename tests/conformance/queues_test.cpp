@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Conformance: named queues and priorities (DESIGN section 7): what a pull takes and in what
-// order, what a push refuses, and the per-queue stats.
+// Conformance: named queues and priorities (docs/design.md section 7, "Queues, priorities,
+// unique keys, error history, snooze and cancel"): what a pull takes and in what order, what a
+// push refuses, and the per-queue stats.
 #include "conformance/queue.hpp"
 #include "support/catch.hpp"
 #include "support/sync.hpp"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Conformance: unique keys (DESIGN section 7). A key is held by a live (Pending or
-// Processing) job of its queue; a push with a held key stores nothing and names the holder.
+// Conformance: unique keys (docs/design.md section 7, "Queues, priorities, unique keys, error
+// history, snooze and cancel"). A key is held by a live (Pending or Processing) job of its
+// queue; a push with a held key stores nothing and names the holder.
 #include "conformance/queue.hpp"
 #include "support/catch.hpp"
 #include "support/sync.hpp"
