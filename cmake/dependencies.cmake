@@ -4,20 +4,25 @@
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
 
-if(NOT TARGET SQLite::SQLite3)
-  find_package(SQLite3 REQUIRED)
-endif()
+# SQLite and SQLiteCpp only for the SQLite backend (GQS_SQLITE): a PostgreSQL-only build
+# needs neither.
+if(GQS_SQLITE)
+  if(NOT TARGET SQLite::SQLite3)
+    find_package(SQLite3 REQUIRED)
+  endif()
 
-if(NOT TARGET SQLiteCpp)
-  find_package(SQLiteCpp CONFIG QUIET)
-endif()
-# Debian's SQLiteCpp exports a plain `SQLiteCpp` target; without this check a missing
-# package would silently turn into `-lSQLiteCpp` at link time.
-if(NOT TARGET SQLiteCpp)
-  message(FATAL_ERROR
-    "gqs needs SQLiteCpp (CMake target 'SQLiteCpp'). On Debian: apt-get install libsqlitecpp-dev. "
-    "Or add SQLiteCpp to your build before gqs, built against the system SQLite "
-    "(SQLITECPP_INTERNAL_SQLITE=OFF): two copies of SQLite in one process can corrupt a database.")
+  if(NOT TARGET SQLiteCpp)
+    find_package(SQLiteCpp CONFIG QUIET)
+  endif()
+  # Debian's SQLiteCpp exports a plain `SQLiteCpp` target; without this check a missing
+  # package would silently turn into `-lSQLiteCpp` at link time.
+  if(NOT TARGET SQLiteCpp)
+    message(FATAL_ERROR
+      "gqs's SQLite backend needs SQLiteCpp (CMake target 'SQLiteCpp'). On Debian: apt-get install libsqlitecpp-dev "
+      "(or GQS_SQLITE=OFF for PostgreSQL only). "
+      "Or add SQLiteCpp to your build before gqs, built against the system SQLite "
+      "(SQLITECPP_INTERNAL_SQLITE=OFF): two copies of SQLite in one process can corrupt a database.")
+  endif()
 endif()
 
 if(NOT TARGET nlohmann_json::nlohmann_json)

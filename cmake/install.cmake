@@ -1,33 +1,36 @@
 # SPDX-License-Identifier: Apache-2.0
-# Install rules: headers, the libraries, gqsConfig.cmake with gqs::gqs (and gqs::postgres when
-# it is built), gqs.pc and gqs-postgres.pc.
+# Install rules: headers, the libraries, gqsConfig.cmake with gqs::core, gqs::sqlite and
+# gqs::gqs, and gqs::postgres (each backend when it is built), and their .pc files.
 include(CMakePackageConfigHelpers)
 
 set(GQS_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/gqs" CACHE STRING
     "Where gqsConfig.cmake is installed")
 
-install(TARGETS gqs EXPORT gqsTargets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(EXPORT gqsTargets NAMESPACE gqs:: DESTINATION ${GQS_INSTALL_CMAKEDIR})
-
-# gqs::postgres has an export set of its own: gqsTargets.cmake then never names libpq, so
-# gqsConfig.cmake finds gqs::gqs for SQLite-only users who have no libpq installed.
-if(TARGET gqs_postgres)
-  install(TARGETS gqs_postgres EXPORT gqsPostgresTargets
+# One export set per library: gqsTargets.cmake (gqs::core) names neither SQLiteCpp nor libpq,
+# so gqsConfig.cmake finds gqs::core, and gqs::postgres, for a user without SQLite, and
+# gqs::gqs for a SQLite-only user without libpq.
+function(gqs_install_library export_set)
+  install(TARGETS ${ARGN} EXPORT ${export_set}
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
     INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-  install(EXPORT gqsPostgresTargets NAMESPACE gqs:: DESTINATION ${GQS_INSTALL_CMAKEDIR})
-  install(DIRECTORY include/gqs DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT ${export_set} NAMESPACE gqs:: DESTINATION ${GQS_INSTALL_CMAKEDIR})
+endfunction()
+gqs_install_library(gqsTargets gqs_core)
+# Without a backend's library its headers would only promise link errors.
+set(_gqs_header_excludes "")
+if(TARGET gqs_sqlite)
+  gqs_install_library(gqsSqliteTargets gqs_sqlite gqs)
 else()
-  # Without the backend's library its headers would only promise link errors.
-  install(DIRECTORY include/gqs DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-          PATTERN "postgres" EXCLUDE PATTERN "postgres.hpp" EXCLUDE)
+  list(APPEND _gqs_header_excludes PATTERN "sqlite" EXCLUDE PATTERN "sqlite.hpp" EXCLUDE)
 endif()
+if(TARGET gqs_postgres)
+  gqs_install_library(gqsPostgresTargets gqs_postgres)
+else()
+  list(APPEND _gqs_header_excludes PATTERN "postgres" EXCLUDE PATTERN "postgres.hpp" EXCLUDE)
+endif()
+install(DIRECTORY include/gqs DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} ${_gqs_header_excludes})
 
 configure_package_config_file(cmake/gqsConfig.cmake.in
   "${CMAKE_CURRENT_BINARY_DIR}/gqsConfig.cmake"
@@ -47,14 +50,21 @@ else()
   string(REGEX REPLACE "/$" "" _gqs_pc_up "${_gqs_pc_up}")
   set(GQS_PC_PREFIX "\${pcfiledir}/${_gqs_pc_up}")
 endif()
-configure_file(cmake/gqs.pc.in "${CMAKE_CURRENT_BINARY_DIR}/gqs.pc" @ONLY)
-install(FILES "${CMAKE_CURRENT_BINARY_DIR}/gqs.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
-if(TARGET gqs_postgres)
-  get_target_property(GQS_POSTGRES_OUTPUT_NAME gqs_postgres OUTPUT_NAME)
-  if(NOT GQS_POSTGRES_OUTPUT_NAME)
-    set(GQS_POSTGRES_OUTPUT_NAME gqs_postgres)
+# gqs-core.pc, gqs-sqlite.pc, gqs-postgres.pc, and gqs.pc (core + SQLite, as before 0.2.0).
+function(gqs_pc_file name target)
+  get_target_property(GQS_PC_OUTPUT_NAME ${target} OUTPUT_NAME)
+  if(NOT GQS_PC_OUTPUT_NAME)
+    set(GQS_PC_OUTPUT_NAME ${target})
   endif()
-  configure_file(cmake/gqs-postgres.pc.in "${CMAKE_CURRENT_BINARY_DIR}/gqs-postgres.pc" @ONLY)
-  install(FILES "${CMAKE_CURRENT_BINARY_DIR}/gqs-postgres.pc"
+  configure_file(cmake/${name}.pc.in "${CMAKE_CURRENT_BINARY_DIR}/${name}.pc" @ONLY)
+  install(FILES "${CMAKE_CURRENT_BINARY_DIR}/${name}.pc"
           DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endfunction()
+gqs_pc_file(gqs-core gqs_core)
+if(TARGET gqs_sqlite)
+  gqs_pc_file(gqs-sqlite gqs_sqlite)
+  gqs_pc_file(gqs gqs_sqlite)
+endif()
+if(TARGET gqs_postgres)
+  gqs_pc_file(gqs-postgres gqs_postgres)
 endif()

@@ -54,6 +54,10 @@ if(WAY STREQUAL "find_package" OR WAY STREQUAL "pkg_config")
               pkg-config --cflags --libs ${PC_MODULE}
       OUTPUT_VARIABLE _flags OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
     message(STATUS "pkg-config --cflags --libs ${PC_MODULE}: ${_flags}")
+    # A PostgreSQL-only user needs neither SQLite nor SQLiteCpp.
+    if(PC_MODULE STREQUAL "gqs-postgres" AND _flags MATCHES "[Ss][Qq][Ll][Ii][Tt][Ee]")
+      message(FATAL_ERROR "gqs-postgres.pc brings SQLite: ${_flags}")
+    endif()
     separate_arguments(_flags UNIX_COMMAND "${_flags}")
     file(MAKE_DIRECTORY "${WORK_DIR}/build")
     execute_process(
