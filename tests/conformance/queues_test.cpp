@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: named queues and priorities (DESIGN section 7): what a pull takes and in what
 // order, what a push refuses, and the per-queue stats.
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 #include "support/sync.hpp"
 
 #include <gqs/worker.hpp>
@@ -14,7 +14,7 @@
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 namespace {
 

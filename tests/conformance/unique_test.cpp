@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: unique keys (DESIGN section 7). A key is held by a live (Pending or
 // Processing) job of its queue; a push with a held key stores nothing and names the holder.
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 #include "support/sync.hpp"
 
 #include <atomic>
@@ -14,7 +14,7 @@
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 namespace {
 
