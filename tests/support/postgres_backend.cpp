@@ -19,14 +19,6 @@ namespace {
 using PostgresSession = SessionOf<postgres::Connection, postgres::Pusher, postgres::Puller,
                                   postgres::Observer, postgres::Cleaner, postgres::Admin>;
 
-// True when the tool prints `conninfo` as it is: no password to leave out, one space apart.
-bool printed_as_given(const std::string& conninfo) {
-    for (const char* part : {"password", "  ", "'", "\\"}) {
-        if (conninfo.find(part) != std::string::npos) return false;
-    }
-    return true;
-}
-
 class PostgresBackend final : public Backend {
 public:
     Pusher& pusher() override { return queue_.pusher; }
@@ -44,7 +36,7 @@ public:
         return {"--schema", queue_.schema.name()};
     }
     std::string printed_target() const override {
-        if (!printed_as_given(db())) return {};
+        if (!conninfo_printed_as_given(db())) return {};
         return "--db " + shell_word(db()) + " --schema " + queue_.schema.name();
     }
     int schema_version() const override { return postgres::schema_version; }

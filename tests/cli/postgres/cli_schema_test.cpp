@@ -49,12 +49,6 @@ std::shared_ptr<gqs::postgres::Connection> open(const PgSchema& schema) {
     return gqs::postgres::Connection::open(schema.conninfo(), options);
 }
 
-// True when the CLI prints `conninfo` as it is: no password to leave out, one space apart.
-bool printable(const std::string& conninfo) {
-    return !contains(conninfo, "password") && !contains(conninfo, "  ") &&
-           !contains(conninfo, "'") && !contains(conninfo, "\\");
-}
-
 // The conninfo's keywords and values, as libpq reads them.
 std::map<std::string, std::string> conninfo_parts(const std::string& conninfo) {
     char* error = nullptr;
@@ -117,7 +111,8 @@ TEST_CASE("cli: init creates the queue in its own schema and can run again", "[c
     CHECK(line.rfind("initialised schema " + s.name() + " at ", 0) == 0);
     CHECK(contains(line,
                    " (gqs schema version " + std::to_string(gqs::postgres::schema_version) + ")"));
-    if (printable(s.conninfo())) CHECK(contains(line, " at " + s.conninfo() + " ("));
+    if (gqs::test::conninfo_printed_as_given(s.conninfo()))
+        CHECK(contains(line, " at " + s.conninfo() + " ("));
     CHECK(namespaces() == "1");
     auto again = run_in(s, tmp, {"init"});
     CHECK(again.status == 0);
