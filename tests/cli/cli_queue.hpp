@@ -1,43 +1,64 @@
 // SPDX-License-Identifier: Apache-2.0
-// A database initialised by `gqs init` for the CLI's tests, and the library's view of it.
+// The CLI's tests: the backend's fresh queue (support/queue.hpp) and the `gqs` tool run on it.
 #pragma once
 
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 #include "cli_runner.hpp"
 
-#include <gqs/sqlite.hpp>
-
 #include <nlohmann/json.hpp>
 
-#include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace gqs::test {
 
-/// A database initialised by `gqs init`, plus the library's view of the same file.
-struct CliQueue {
-    TempDb tmp;
-    std::shared_ptr<sqlite::Connection> db;
+/// The exit statuses of the tool: a command that failed, and a usage error.
+inline constexpr int cli_failed = 1;
+inline constexpr int cli_usage = 2;
 
-    CliQueue() {
-        auto r = run({"init"});
-        if (r.status != 0) throw std::runtime_error("gqs init failed: " + r.err);
-        db = sqlite::Connection::open(tmp.path());
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+/// The contract of every failure: the exit status, nothing on stdout, exactly one line on
+/// stderr that starts with "gqs: error: " and says what went wrong (holds `fragment`).
+inline void check_failure(const CliResult& r, int status, const std::string& fragment) {
+    INFO("stdout: " << r.out);
+    INFO("stderr: " << r.err);
+    CHECK(r.status == status);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("gqs: error: ", 0) == 0);
+    CHECK(contains(r.err, fragment));
+    REQUIRE(!r.err.empty());
+    CHECK(r.err.back() == '\n');
+    CHECK(r.err.find('\n') == r.err.size() - 1);
+}
+
+/// A fresh queue of the backend under test (initialised, empty), the library's view of it,
+/// and `gqs` run on it. `files` holds the tool's stdin, stdout and stderr files and any file
+/// a test passes to it.
+struct CliQueue : Queue {
+    TempDb files;
+
+    /// `gqs --db <db> [--schema <name>] args...`
+    [[nodiscard]] CliResult run(std::vector<std::string> args, const CliInput& input = {}) const {
+        auto target = backend->target_args();
+        args.insert(args.begin(), target.begin(), target.end());
+        return run_cli(files.dir(), args, input);
     }
 
-    /// `gqs --db <path> args...`
-    CliResult run(std::vector<std::string> args, const CliInput& input = {}) const {
-        args.insert(args.begin(), {"--db", tmp.path().string()});
-        return run_cli(tmp.dir(), args, input);
+    /// `gqs` with exactly these arguments (no --db): the test names the queue itself.
+    [[nodiscard]] CliResult run_bare(const std::vector<std::string>& args,
+                                     const CliInput& input = {}) const {
+        return run_cli(files.dir(), args, input);
     }
 
-    /// `gqs --db <path> --json args...`, which must succeed; its output parsed.
-    nlohmann::json run_json(std::vector<std::string> args) const {
+    /// run({"--json", args...}), which must succeed; its output parsed.
+    [[nodiscard]] nlohmann::json run_json(std::vector<std::string> args) const {
         args.insert(args.begin(), "--json");
         auto r = run(std::move(args));
         INFO(r.err);
@@ -45,31 +66,7 @@ struct CliQueue {
         return nlohmann::json::parse(r.out);
     }
 
-    Message push(std::string payload = "p", Duration delay = {}) {
-        Message m;
-        m.payload = std::move(payload);
-        return push(std::move(m), delay);
-    }
-
-    Message push(Message m, Duration delay = {}) {
-        sqlite::Pusher(db).push(m, delay);
-        return m;
-    }
-
-    Job pull() {
-        auto jobs = sqlite::Puller(db).pull(1, std::chrono::hours(1));
-        REQUIRE(jobs.size() == 1);
-        return jobs.front();
-    }
-
-    Job dead_job() {
-        push();
-        auto job = pull();
-        sqlite::Puller(db).kill(job);
-        return job;
-    }
-
-    std::optional<Job> get(const Uuid& id) { return sqlite::Observer(db).get(id); }
+    std::optional<Job> get(const Uuid& id) { return observer.get(id); }
 };
 
 inline Uuid id_of(const std::string& text) {
@@ -78,28 +75,20 @@ inline Uuid id_of(const std::string& text) {
     return *id;
 }
 
-inline bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
+/// The line of `text` that starts with `start`, or "" when there is none.
+inline std::string line_starting(const std::string& text, const std::string& start) {
+    for (const auto& line : lines(text)) {
+        if (line.rfind(start, 0) == 0) return line;
+    }
+    return {};
 }
 
-/// `get` and `list` (text and --json) on a queue whose one job `id` has metadata `deep`,
-/// nested deeper than a push accepts: each shows it as the raw text (a JSON string), never
-/// parsed. Works on any queue with run() and run_json() (every backend's CLI tests).
-template <class Queue>
-void check_shows_raw_metadata(const Queue& q, const Uuid& id, const std::string& deep) {
-    auto get = q.run({"get", id.to_string()});
-    INFO(get.err);
-    REQUIRE(get.status == 0);
-    CHECK(contains(get.out, id.to_string()));
-    CHECK(contains(get.out, "\"[[[["));
-    auto list = q.run({"list"});
-    INFO(list.err);
-    REQUIRE(list.status == 0);
-    CHECK(contains(list.out, id.to_string()));
-    CHECK(contains(list.out, "\"[[[["));
-    // Parenthesised: a failure must not print a value this deep.
-    CHECK((q.run_json({"get", id.to_string()}).at("metadata") == deep));
-    CHECK((q.run_json({"list"}).at("jobs").at(0).at("metadata") == deep));
+/// The ids of a `list --json` page, in order.
+inline std::vector<std::string> listed_ids(const nlohmann::json& page) {
+    std::vector<std::string> ids;
+    for (const auto& job : page.at("jobs"))
+        ids.push_back(job.at("id").get<std::string>());
+    return ids;
 }
 
 } // namespace gqs::test

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The gqs tool and schema version 2: named queues, priorities, unique keys, error history.
+// The gqs tool and schema version 2: named queues, priorities, unique keys, error history,
+// on the backend under test.
 #include "support/catch.hpp"
 
 #include "cli_queue.hpp"
-
-#include <gqs/sqlite.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -17,14 +16,13 @@
 using namespace std::chrono_literals;
 using gqs::Status;
 using gqs::test::CliQueue;
-using gqs::test::CliResult;
 using gqs::test::contains;
 using gqs::test::id_of;
+using gqs::test::line_starting;
+using gqs::test::listed_ids;
 using nlohmann::json;
 
 namespace {
-
-constexpr int usage = 2;
 
 gqs::Message in_queue(const std::string& queue, int priority = 0, std::string payload = "p") {
     gqs::Message m;
@@ -35,33 +33,8 @@ gqs::Message in_queue(const std::string& queue, int priority = 0, std::string pa
 }
 
 // A usage error: exit 2, nothing on stdout, one line on stderr that names the problem.
-void check_usage_error(const CliResult& r, const std::string& fragment) {
-    INFO("stdout: " << r.out);
-    INFO("stderr: " << r.err);
-    CHECK(r.status == usage);
-    CHECK(r.out.empty());
-    CHECK(r.err.rfind("gqs: error: ", 0) == 0);
-    CHECK(contains(r.err, fragment));
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-}
-
-// The line of `text` that starts with `start`, or "" when there is none.
-std::string line_starting(const std::string& text, const std::string& start) {
-    for (const auto& line : gqs::test::lines(text)) {
-        if (line.rfind(start, 0) == 0) return line;
-    }
-    return {};
-}
-
-std::size_t job_count(CliQueue& q) {
-    return gqs::sqlite::Observer(q.db).list(Status::Unknown, 0).size();
-}
-
-std::vector<std::string> listed_ids(const json& page) {
-    std::vector<std::string> ids;
-    for (const auto& job : page.at("jobs"))
-        ids.push_back(job.at("id").get<std::string>());
-    return ids;
+void check_usage_error(const gqs::test::CliResult& r, const std::string& fragment) {
+    gqs::test::check_failure(r, gqs::test::cli_usage, fragment);
 }
 
 } // namespace
@@ -135,7 +108,7 @@ TEST_CASE("cli: push --unique-key stores nothing while the key is held", "[cli][
     CHECK(gqs::test::lines(dup.out) ==
           std::vector<std::string>{"duplicate of " + holder.to_string() +
                                    " (unique key nightly-report is held in queue default)"});
-    CHECK(job_count(q) == 1);
+    CHECK(q.count() == 1);
 
     auto doc = q.run_json({"push", "--payload", "three", "--unique-key", "nightly-report"});
     CHECK(doc.at("id") == holder.to_string());
@@ -143,7 +116,7 @@ TEST_CASE("cli: push --unique-key stores nothing while the key is held", "[cli][
     CHECK(doc.at("queue") == "default");
     CHECK(doc.at("priority") == 0);
     CHECK(doc.at("unique_key") == "nightly-report");
-    CHECK(job_count(q) == 1);
+    CHECK(q.count() == 1);
 
     // A key is held per queue.
     auto other = q.run_json(
@@ -151,16 +124,16 @@ TEST_CASE("cli: push --unique-key stores nothing while the key is held", "[cli][
     CHECK(other.at("duplicate") == false);
     CHECK(other.at("id") != holder.to_string());
     CHECK(other.at("queue") == "reports");
-    CHECK(job_count(q) == 2);
+    CHECK(q.count() == 2);
 
     // Once the holder is done, the key is free again.
-    auto job = gqs::sqlite::Puller(q.db).pull(1, 1h, std::vector<std::string>{"default"}).at(0);
+    auto job = q.puller.pull(1, 1h, std::vector<std::string>{"default"}).at(0);
     REQUIRE(job.id == holder);
-    gqs::sqlite::Puller(q.db).complete(job);
+    q.puller.complete(job);
     auto again = q.run_json({"push", "--payload", "four", "--unique-key", "nightly-report"});
     CHECK(again.at("duplicate") == false);
     CHECK(again.at("id") != holder.to_string());
-    CHECK(job_count(q) == 3);
+    CHECK(q.count() == 3);
 }
 
 TEST_CASE("cli: a bad queue, priority or unique key is a usage error", "[cli][queues]") {
@@ -191,24 +164,23 @@ TEST_CASE("cli: a bad queue, priority or unique key is a usage error", "[cli][qu
         check_usage_error(q.run({"push", "--stdin", "--unique-key", "k"}, input),
                           "--unique-key names one job");
     }
-    CHECK(job_count(q) == 0);
+    CHECK(q.count() == 0);
     // The longest names are fine.
     auto longest = q.run({"push", "--payload", "x", "--queue", std::string(127, 'q'),
                           "--unique-key", std::string(1024, 'k'), "--priority", "9"});
     INFO(longest.err);
     CHECK(longest.status == 0);
-    CHECK(job_count(q) == 1);
+    CHECK(q.count() == 1);
 }
 
 TEST_CASE("cli: list --queue shows only that queue's jobs and pages", "[cli][queues]") {
     CliQueue q;
-    gqs::sqlite::Pusher pusher(q.db);
     const auto e1 = q.push(in_queue("emails"));
     // More jobs of another queue than one page the CLI reads, between the queue's jobs.
     std::vector<gqs::Message> bulk;
     for (int i = 0; i < 250; ++i)
         bulk.push_back(in_queue("bulk"));
-    (void)pusher.push_batch(bulk);
+    (void)q.pusher.push_batch(bulk);
     const auto e2 = q.push(in_queue("emails", 3));
     const auto e3 = q.push(in_queue("emails"));
     const std::vector<std::string> emails{e1.id.to_string(), e2.id.to_string(), e3.id.to_string()};
@@ -232,13 +204,16 @@ TEST_CASE("cli: list --queue shows only that queue's jobs and pages", "[cli][que
 
         auto text = q.run({"list", "--queue", "emails", "--limit", "2"});
         REQUIRE(text.status == 0);
-        CHECK(gqs::test::lines(text.out).back() == "next page: gqs --db " + q.tmp.path().string() +
-                                                       " list --queue emails --limit 2 --after " +
-                                                       emails[1]);
+        const std::string tail = " list --queue emails --limit 2 --after " + emails[1];
+        const auto next = gqs::test::lines(text.out).back();
+        CHECK(next.rfind("next page: gqs --db ", 0) == 0);
+        CHECK(contains(next, tail));
+        if (const auto printed = q.backend->printed_target(); !printed.empty())
+            CHECK(next == "next page: gqs " + printed + tail);
     }
     SECTION("with --status") {
         // Priority 0 first, then the oldest: e1.
-        auto job = gqs::sqlite::Puller(q.db).pull(1, 1h, std::vector<std::string>{"emails"}).at(0);
+        auto job = q.puller.pull(1, 1h, std::vector<std::string>{"emails"}).at(0);
         REQUIRE(job.id == e1.id);
         CHECK(listed_ids(q.run_json({"list", "--queue", "emails", "--status", "processing"})) ==
               std::vector<std::string>{emails[0]});
@@ -270,15 +245,14 @@ TEST_CASE("cli: list --queue shows only that queue's jobs and pages", "[cli][que
 
 TEST_CASE("cli: list shows each job's queue, priority and last error", "[cli][queues]") {
     CliQueue q;
-    gqs::sqlite::Puller puller(q.db);
     gqs::Message keyed = in_queue("emails", 2);
     keyed.unique_key = "welcome-42";
     q.push(keyed);
-    auto job = q.pull();
-    puller.requeue(job, 0ms, "first failure");
-    job = q.pull();
+    auto job = q.pull_one();
+    q.puller.requeue(job, 0ms, "first failure");
+    job = q.pull_one();
     // The last error is the one shown: one line, cut to fit.
-    puller.requeue(job, 0ms, "smtp refused:\n" + std::string(200, 'x'));
+    q.puller.requeue(job, 0ms, "smtp refused:\n" + std::string(200, 'x'));
     const auto plain = q.push(in_queue("reports", 9));
 
     auto r = q.run({"list"});
@@ -325,17 +299,16 @@ TEST_CASE("cli: list shows each job's queue, priority and last error", "[cli][qu
 
 TEST_CASE("cli: stats shows every queue, and --queue one of them", "[cli][queues]") {
     CliQueue q;
-    gqs::sqlite::Puller puller(q.db);
     q.push(in_queue("default"));
     q.push(in_queue("emails"));
     q.push(in_queue("emails"));
     q.push(in_queue("emails"), 1h);
-    REQUIRE(puller.pull(1, 1h, std::vector<std::string>{"emails"}).size() == 1);
-    auto done = puller.pull(1, 1h, std::vector<std::string>{"default"}).at(0);
-    puller.complete(done);
+    REQUIRE(q.puller.pull(1, 1h, std::vector<std::string>{"emails"}).size() == 1);
+    auto done = q.puller.pull(1, 1h, std::vector<std::string>{"default"}).at(0);
+    q.puller.complete(done);
     q.push(in_queue("reports"));
-    auto dead = puller.pull(1, 1h, std::vector<std::string>{"reports"}).at(0);
-    puller.kill(dead, "gave up");
+    auto dead = q.puller.pull(1, 1h, std::vector<std::string>{"reports"}).at(0);
+    q.puller.kill(dead, "gave up");
 
     auto doc = q.run_json({"stats"});
     CHECK(doc.at("pending") == 2);
@@ -421,16 +394,15 @@ TEST_CASE("cli: stats shows every queue, and --queue one of them", "[cli][queues
 TEST_CASE("cli: get shows queue, priority, unique key, cancel flag and error history",
           "[cli][queues]") {
     CliQueue q;
-    gqs::sqlite::Puller puller(q.db);
     gqs::Message m = in_queue("emails", 7, "hello");
     m.unique_key = "welcome-42";
     q.push(m);
-    auto job = q.pull();
-    puller.requeue(job, 0ms, "boom");
-    job = q.pull();
+    auto job = q.pull_one();
+    q.puller.requeue(job, 0ms, "boom");
+    job = q.pull_one();
     // A handler's message may hold anything: it is shown on one line, escapes defused.
-    puller.requeue(job, 0ms, "second\nline \x1b[2J");
-    job = q.pull();
+    q.puller.requeue(job, 0ms, "second\nline \x1b[2J");
+    job = q.pull_one();
 
     auto r = q.run({"get", m.id.to_string()});
     INFO(r.out << r.err);

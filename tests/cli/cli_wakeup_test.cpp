@@ -13,12 +13,11 @@ TEST_CASE("cli: a job pushed with `gqs push` starts on an idle worker without wa
           "its poll",
           "[cli][wakeup][process]") {
     gqs::test::CliQueue q;
-    gqs::sqlite::Puller puller(q.db);
     gqs::test::Counter started;
     gqs::WorkerConfig config;
     config.pull_interval = std::chrono::minutes(10); // a poll cannot explain the start
     gqs::Worker worker(
-        puller, [&](const gqs::Job&, std::stop_token) { started.bump(); }, config);
+        q.puller, [&](const gqs::Job&, std::stop_token) { started.bump(); }, config);
     worker.start();
     for (int i = 1; i <= 2; ++i) {
         auto r = q.run({"push", "--payload", "from the shell"});

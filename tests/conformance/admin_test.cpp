@@ -1,28 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Admin (retry, retry_all_dead, cancel, remove and their refusals).
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 #include <atomic>
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
-
-namespace {
-
-gqs::Job dead_job(Queue& q) {
-    q.push();
-    auto job = q.puller.pull(1, 1h).at(0);
-    q.puller.kill(job);
-    return job;
-}
-
-} // namespace
+using gqs::test::Queue;
 
 TEST_CASE("admin: retry brings a Dead job back with attempts reset", "[admin][conformance]") {
     Queue q;
-    auto job = dead_job(q);
+    auto job = q.dead_job();
     std::atomic<int> woken{0};
     auto sub = q.puller.on_push([&] { ++woken; });
     q.admin.retry(job.id);
@@ -65,8 +54,8 @@ TEST_CASE("admin: actions on the wrong state or an unknown id fail and change no
 
 TEST_CASE("admin: retry_all_dead, cancel and remove", "[admin][conformance]") {
     Queue q;
-    dead_job(q);
-    dead_job(q);
+    q.dead_job();
+    q.dead_job();
     auto p = q.push();
     CHECK(q.admin.retry_all_dead() == 2);
     CHECK(q.admin.retry_all_dead() == 0);

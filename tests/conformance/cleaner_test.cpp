@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Cleaner::clean (which statuses, `before`, refusals).
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 TEST_CASE("cleaner: deletes only the finished statuses asked for", "[cleaner][conformance]") {
     Queue q;

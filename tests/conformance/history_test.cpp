@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: the error history, snooze and cancel (docs/design.md section 7, "Queues,
 // priorities, unique keys, error history, snooze and cancel").
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 #include "support/sync.hpp"
 
 #include <gqs/testing.hpp>
@@ -14,15 +14,9 @@
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 namespace {
-
-gqs::Job pull_one(Queue& q, gqs::Duration lock = 1h) {
-    auto jobs = q.puller.pull(1, lock);
-    if (jobs.size() != 1) throw std::runtime_error("pull_one: nothing to pull");
-    return jobs[0];
-}
 
 std::vector<std::string> messages(const gqs::Job& job) {
     std::vector<std::string> out;
@@ -44,9 +38,9 @@ TEST_CASE("errors: requeue and kill add entries, oldest first", "[errors][confor
     Queue q;
     auto m = q.push();
     const auto before = std::chrono::system_clock::now() - 1s;
-    auto job = pull_one(q);
+    auto job = q.pull_one();
     q.puller.requeue(job, 0ms, "first failure");
-    job = pull_one(q);
+    job = q.pull_one();
     q.puller.kill(job, "second failure");
     const auto after = std::chrono::system_clock::now() + 1s;
     auto stored = q.stored(m.id);
@@ -65,9 +59,9 @@ TEST_CASE("errors: requeue and kill add entries, oldest first", "[errors][confor
 TEST_CASE("errors: no message, no entry; complete adds none", "[errors][conformance]") {
     Queue q;
     auto m = q.push();
-    auto job = pull_one(q);
+    auto job = q.pull_one();
     q.puller.requeue(job, 0ms);
-    job = pull_one(q);
+    job = q.pull_one();
     q.puller.complete(job);
     CHECK(q.stored(m.id).errors.empty());
 }
@@ -77,7 +71,7 @@ TEST_CASE("errors: the last 20 are kept, each cut to 4 KiB of valid UTF-8",
     Queue q;
     auto m = q.push();
     for (int i = 0; i < 25; ++i) {
-        auto job = pull_one(q);
+        auto job = q.pull_one();
         q.puller.requeue(job, 0ms, "failure " + std::to_string(i));
     }
     auto stored = q.stored(m.id);
@@ -86,14 +80,14 @@ TEST_CASE("errors: the last 20 are kept, each cut to 4 KiB of valid UTF-8",
     CHECK(stored.errors.front().attempt == 6);
     CHECK(stored.errors.back().message == "failure 24");
 
-    auto last = pull_one(q);
+    auto last = q.pull_one();
     q.puller.complete(last); // out of the way of the pulls below
 
     std::string two_byte; // U+00E9, 2 bytes each: a cut must not split one
     for (int i = 0; i < 3000; ++i)
         two_byte += "\xC3\xA9";
     auto cut = q.push();
-    auto job = pull_one(q);
+    auto job = q.pull_one();
     REQUIRE(job.id == cut.id);
     q.puller.kill(job, two_byte);
     auto entry = q.stored(cut.id).errors.at(0).message;
@@ -101,7 +95,7 @@ TEST_CASE("errors: the last 20 are kept, each cut to 4 KiB of valid UTF-8",
     CHECK(entry == two_byte.substr(0, gqs::max_error_bytes));
 
     auto bad = q.push();
-    job = pull_one(q);
+    job = q.pull_one();
     REQUIRE(job.id == bad.id);
     q.puller.kill(job, std::string("bad \xFF byte"));
     CHECK(q.stored(bad.id).errors.at(0).message == "bad \xEF\xBF\xBD byte");
@@ -128,7 +122,7 @@ TEST_CASE("errors: a lease that ran out is recorded when the job is pulled again
           "[errors][conformance]") {
     Queue q;
     auto m = q.push();
-    (void)pull_one(q, 1ms);
+    (void)q.pull_one(1ms);
     std::vector<gqs::Job> again;
     REQUIRE(gqs::test::wait_until([&] {
         again = q.puller.pull(1, 1h);
@@ -145,7 +139,7 @@ TEST_CASE("snooze: pending again after the delay, the attempt not counted, no en
           "[snooze][conformance]") {
     Queue q;
     auto m = q.push();
-    auto job = pull_one(q);
+    auto job = q.pull_one();
     REQUIRE(job.attempts == 1);
     CHECK_THROWS_AS(q.puller.snooze(job, -1ms), std::invalid_argument);
     const auto before = std::chrono::system_clock::now();
@@ -160,13 +154,13 @@ TEST_CASE("snooze: pending again after the delay, the attempt not counted, no en
     CHECK(q.puller.pull(1, 1h).empty());
     // A snooze through settle, with no delay: runnable at once, same attempt number again.
     auto other = q.push();
-    job = pull_one(q);
+    job = q.pull_one();
     REQUIRE(job.id == other.id);
     std::vector<gqs::Settlement> s{{gqs::lease_of(job), gqs::Action::Snooze, 0ms}};
     auto results = q.puller.settle(s);
     REQUIRE(results[0].applied());
     REQUIRE(results[0].next_run_at.has_value());
-    job = pull_one(q);
+    job = q.pull_one();
     CHECK(job.id == other.id);
     CHECK(job.attempts == 1);
     // A stale holder cannot snooze.
@@ -188,7 +182,7 @@ TEST_CASE("cancel: a running job is flagged; its holder sees it and decides the 
           "[cancel][conformance]") {
     Queue q;
     auto m = q.push();
-    auto job = pull_one(q);
+    auto job = q.pull_one();
     q.admin.cancel(m.id);
     auto stored = q.stored(m.id);
     CHECK(stored.status == Status::Processing);
@@ -223,7 +217,7 @@ TEST_CASE("cancel: a flagged job whose holder died goes Dead when its lease runs
           "[cancel][conformance]") {
     Queue q;
     auto m = q.push();
-    (void)pull_one(q, 1ms);
+    (void)q.pull_one(1ms);
     q.admin.cancel(m.id);
     // Either the cancel saw the lease already run out (Dead at once), or a pull after it ran
     // out finishes the job off; no pull ever hands it out again.

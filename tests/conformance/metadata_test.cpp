@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: the metadata every backend refuses (too deep, NUL) and the depth it keeps.
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 #include <gqs/message.hpp>
 
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 namespace {
 

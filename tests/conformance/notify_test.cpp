@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Puller::on_push (notifications, Subscription::reset) and Puller::has_ready.
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 #include <atomic>
 #include <thread>
 
 using namespace std::chrono_literals;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 // A backend states what it can do (PullerCapabilities); what it says it cannot do is held to
 // the interface's fallback promise instead.

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Observer (get, list, snapshots, paging with list_after).
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 TEST_CASE("observer: get returns the job or nullopt", "[observer][conformance]") {
     Queue q;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Puller (pull, each transition and its error, release, fencing, concurrency).
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 #include <algorithm>
 #include <set>
@@ -9,7 +9,7 @@
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 namespace {
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Pusher (push, push_batch, delays, bad input, round trips).
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 #include <atomic>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <thread>
 
 using namespace std::chrono_literals;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 TEST_CASE("pusher: push stores a Pending job runnable now", "[pusher][conformance]") {
     Queue q;

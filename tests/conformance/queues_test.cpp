@@ -2,8 +2,8 @@
 // Conformance: named queues and priorities (docs/design.md section 7, "Queues, priorities,
 // unique keys, error history, snooze and cancel"): what a pull takes and in what order, what a
 // push refuses, and the per-queue stats.
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 #include "support/sync.hpp"
 
 #include <gqs/worker.hpp>
@@ -15,7 +15,7 @@
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 namespace {
 

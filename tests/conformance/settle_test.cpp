@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Puller::settle, complete_batch and settle_and_pull, with per-entry results.
 #include "backend/settle.hpp"
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 using namespace std::chrono_literals;
 using gqs::Action;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 TEST_CASE("settle: applies mixed transitions and reports each one's stored state",
           "[settle][conformance]") {

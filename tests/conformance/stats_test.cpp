@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Conformance: Observer::stats (counts, lag, schedule, expired leases).
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 namespace {
 

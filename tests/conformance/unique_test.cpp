@@ -2,8 +2,8 @@
 // Conformance: unique keys (docs/design.md section 7, "Queues, priorities, unique keys, error
 // history, snooze and cancel"). A key is held by a live (Pending or Processing) job of its
 // queue; a push with a held key stores nothing and names the holder.
-#include "conformance/queue.hpp"
 #include "support/catch.hpp"
+#include "support/queue.hpp"
 #include "support/sync.hpp"
 
 #include <atomic>
@@ -15,7 +15,7 @@
 
 using namespace std::chrono_literals;
 using gqs::Status;
-using gqs::conformance::Queue;
+using gqs::test::Queue;
 
 namespace {
 

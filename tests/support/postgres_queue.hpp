@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// A fresh PostgreSQL queue for one test: its own schema, a Connection and the backend's
-// objects on it.
+// The one fresh PostgreSQL queue of the tests: a schema of its own, initialised, a
+// Connection and the backend's objects on it (support/postgres_backend.cpp builds the
+// suites' on it).
 #pragma once
 
 #include "postgres_schema.hpp"
@@ -19,6 +20,7 @@ struct PgQueue {
     postgres::Pusher pusher{db};
     postgres::Puller puller{db};
     postgres::Observer observer{db};
+    postgres::Cleaner cleaner{db};
     postgres::Admin admin{db};
 
     /// Another connection to the same schema (initialised already).

@@ -30,6 +30,15 @@ inline std::string postgres_or_skip() {
     throw PostgresSkipped{};
 }
 
+/// True when the gqs tool prints `conninfo` as it is given (in single quotes where the shell
+/// needs them): no password to leave out, one space apart, no quotes or escapes to rewrite.
+inline bool conninfo_printed_as_given(const std::string& conninfo) {
+    for (const char* part : {"password", "  ", "'", "\\"}) {
+        if (conninfo.find(part) != std::string::npos) return false;
+    }
+    return true;
+}
+
 /// A fresh schema name for one test; the schema (if anything made it) is dropped at the end,
 /// after ending any connection still using it.
 class PgSchema {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// A fresh SQLite queue in its own temp directory, with one of each backend class.
+// The one fresh SQLite queue of the tests: a file in its own temp directory, initialised,
+// with one of each backend class (support/sqlite_backend.cpp builds the suites' on it).
 #pragma once
 
 #include <gqs/sqlite.hpp>
@@ -42,6 +43,7 @@ struct SqliteQueue {
     sqlite::Puller puller{db};
     sqlite::Observer observer{db};
     sqlite::Cleaner cleaner{db};
+    sqlite::Admin admin{db};
 
     /// Another connection to the same file, as another process would have.
     [[nodiscard]] std::shared_ptr<sqlite::Connection> second_connection() const {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The processes of the multi-process stress test (tests/stress/):
+// The processes of the multi-process stress tests (tests/sqlite/multiprocess_stress_test.cpp,
+// tests/postgres/stress_test.cpp):
 //   produce DB TOTAL          push TOTAL scripted jobs in batches, then exit
 //   work DB LOG THREADS TOTAL run a Worker until TOTAL jobs are finished; append
 //                             "start ID ATTEMPT" and "done ID ATTEMPT" lines to LOG

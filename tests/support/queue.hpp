@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the conformance tests use: a fresh queue from the backend's factory, and shorthands.
+// What the suites written once use: a fresh queue from the backend's factory, and shorthands.
 #pragma once
 
-#include "conformance/backend.hpp"
+#include "support/backend.hpp"
 #include "support/queue_ops.hpp"
 #include "support/test_support.hpp"
 
@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace gqs::conformance {
+namespace gqs::test {
 
 /// A fresh, empty queue of the backend under test, with its first Session's objects.
 struct Queue {
@@ -33,11 +33,36 @@ struct Queue {
 
     /// Pushes one message with the given payload; returns it.
     Message push(std::string payload = "p", Duration delay = {}) {
-        return gqs::test::push_one(pusher, std::move(payload), delay);
+        return push_one(pusher, std::move(payload), delay);
+    }
+
+    /// Pushes this message; returns it.
+    Message push(Message m, Duration delay = {}) {
+        (void)pusher.push(m, delay);
+        return m;
     }
 
     /// The stored job; throws (failing the test) if it is missing.
-    Job stored(const Uuid& id) { return gqs::test::stored_job(observer, id); }
+    Job stored(const Uuid& id) { return stored_job(observer, id); }
+
+    /// How many jobs the queue holds, in every status.
+    std::size_t count() { return observer.list(Status::Unknown, 0).size(); }
+
+    /// Leases the one runnable job for `lock`; throws unless exactly one was leased.
+    Job pull_one(Duration lock = std::chrono::hours(1)) {
+        auto jobs = puller.pull(1, lock);
+        if (jobs.size() != 1)
+            throw std::runtime_error("pull_one: pulled " + std::to_string(jobs.size()) + " jobs");
+        return jobs.front();
+    }
+
+    /// Pushes a job, pulls it and kills it with `error`; returns it as pulled.
+    Job dead_job(const std::string& error = {}) {
+        push();
+        auto job = pull_one();
+        puller.kill(job, error);
+        return job;
+    }
 
     /// Leaves the queue with 2 Pending, 1 Processing, 2 Done and 1 Dead jobs: pushes six,
     /// pulls the four oldest, completes the first two and kills the third. Returns the ids in
@@ -56,4 +81,4 @@ struct Queue {
     }
 };
 
-} // namespace gqs::conformance
+} // namespace gqs::test

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// The factory of the suites written once, for PostgreSQL: each queue is a PgQueue, a fresh
+// schema in the test server (GQS_TEST_POSTGRES; without one the test is skipped, or fails in
+// CI).
+#include "support/backend.hpp"
+#include "support/postgres_queue.hpp"
+
+#include <gqs/postgres.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gqs::test {
+namespace {
+
+using PostgresSession = SessionOf<postgres::Connection, postgres::Pusher, postgres::Puller,
+                                  postgres::Observer, postgres::Cleaner, postgres::Admin>;
+
+class PostgresBackend final : public Backend {
+public:
+    Pusher& pusher() override { return queue_.pusher; }
+    Puller& puller() override { return queue_.puller; }
+    Observer& observer() override { return queue_.observer; }
+    Cleaner& cleaner() override { return queue_.cleaner; }
+    Admin& admin() override { return queue_.admin; }
+
+    std::unique_ptr<Session> open_second() override {
+        return std::make_unique<PostgresSession>(queue_.connect());
+    }
+
+    std::string db() const override { return queue_.schema.conninfo(); }
+    std::vector<std::string> db_options() const override {
+        return {"--schema", queue_.schema.name()};
+    }
+    std::string printed_target() const override {
+        if (!conninfo_printed_as_given(db())) return {};
+        return "--db " + shell_word(db()) + " --schema " + queue_.schema.name();
+    }
+    int schema_version() const override { return postgres::schema_version; }
+
+    void exec_sql(const std::string& sql) override { (void)queue_.schema.exec(in_schema() + sql); }
+
+    // The server's jsonb parser recurses too: 40,000 levels need a superuser's larger
+    // max_stack_depth, otherwise 10,000 (the tool once crashed from about 50,000).
+    std::string nest_metadata_deep() override {
+        const auto store = [&](std::size_t levels, const std::string& first) {
+            std::string deep = std::string(levels, '[') + "1" + std::string(levels, ']');
+            (void)queue_.schema.exec(first + in_schema() + "UPDATE jobs SET metadata = '" + deep +
+                                     "'");
+            return deep;
+        };
+        try {
+            return store(40000, "SET max_stack_depth = '7680kB'; ");
+        } catch (const std::runtime_error&) {
+            return store(10000, "");
+        }
+    }
+
+private:
+    [[nodiscard]] std::string in_schema() const {
+        return "SET search_path TO \"" + queue_.schema.name() + "\"; ";
+    }
+
+    PgQueue queue_;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> make_backend() { return std::make_unique<PostgresBackend>(); }
+
+} // namespace gqs::test
