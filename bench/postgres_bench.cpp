@@ -364,7 +364,7 @@ double gqs_worker_drain(const Config& c, std::size_t n) {
     std::condition_variable all;
     gqs::WorkerConfig config;
     config.concurrency = 4;
-    config.queue = drain_queue;
+    config.prefetch = drain_queue;
     config.batch_size = drain_queue;
     gqs::Worker worker(
         puller,
@@ -439,7 +439,7 @@ int run_drainer(const std::string& schema, const std::string& conninfo) {
     pg::Puller puller(connection);
     gqs::WorkerConfig config;
     config.concurrency = 4;
-    config.queue = drain_queue;
+    config.prefetch = drain_queue;
     config.batch_size = drain_queue;
     gqs::Worker worker(
         puller, [](const gqs::Job&, std::stop_token) {}, config);

@@ -590,7 +590,7 @@ double gqs_worker_drain(const Settings& s, std::size_t n, int concurrency, int q
     gqs::WorkerConfig config;
     config.concurrency = concurrency;
     if (queue > 0) {
-        config.queue = queue;
+        config.prefetch = queue;
         config.batch_size = queue;
     }
     const auto start = Clock::now();

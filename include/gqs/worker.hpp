@@ -20,13 +20,13 @@ namespace gqs {
 struct WorkerConfig {
     /// Handler threads, and so the most jobs running at once; > 0.
     int concurrency = 4;
-    /// Jobs the worker may lease ahead of its threads (a local queue), >= 0. 0: it leases only
-    /// for idle threads. More lets one transaction store and lease many short jobs; queued
+    /// Jobs the worker may lease ahead of its threads (its local queue), >= 0. 0: it leases
+    /// only for idle threads. More lets one transaction store and lease many short jobs; queued
     /// jobs keep their leases extended, and at stop those not started are released
     /// (Pending again, attempt not counted). Other workers cannot take a queued job.
-    int queue = 0;
+    int prefetch = 0;
     /// The most jobs one pull leases (a pull also takes no more than the free room: idle
-    /// threads plus free queue places); > 0.
+    /// threads plus free prefetch places); > 0.
     int batch_size = 16;
     /// Pause between pulls while the queue has nothing runnable, or after a failed pull; > 0.
     /// A pull that filled its whole batch is followed by the next one as soon as a thread is idle.
@@ -55,7 +55,7 @@ void validate(const WorkerConfig& config);
 using Handler = std::function<void(const Job& job, std::stop_token stop)>;
 
 /// Leases runnable jobs from a Puller and runs `handler` on each in its own thread, at most
-/// `concurrency` at a time, and holds at most `concurrency + queue` leases, extending each
+/// `concurrency` at a time, and holds at most `concurrency + prefetch` leases, extending each
 /// every lock_timeout / 2 while its job runs or waits in the local queue. A result waits at
 /// most a few milliseconds to be stored (grouped with others in one transaction).
 /// A job whose lease is lost (LockLost) is left to its new holder: its handler's stop token

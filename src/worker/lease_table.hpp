@@ -12,7 +12,7 @@
 
 namespace gqs::detail {
 
-/// A leased job not yet started: on its way to an idle thread, or queued (config.queue).
+/// A leased job not yet started: on its way to an idle thread, or queued (config.prefetch).
 /// The lease keeper extends its lease like a running job's.
 struct Pulled {
     Job job;

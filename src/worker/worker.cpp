@@ -34,7 +34,8 @@ namespace gqs {
 void validate(const WorkerConfig& config) {
     if (config.concurrency <= 0)
         throw std::invalid_argument("gqs::WorkerConfig: concurrency must be > 0");
-    if (config.queue < 0) throw std::invalid_argument("gqs::WorkerConfig: queue must be >= 0");
+    if (config.prefetch < 0)
+        throw std::invalid_argument("gqs::WorkerConfig: prefetch must be >= 0");
     if (config.batch_size <= 0)
         throw std::invalid_argument("gqs::WorkerConfig: batch_size must be > 0");
     if (config.pull_interval <= Duration::zero())
@@ -449,7 +450,7 @@ bool Worker::Impl::cycle_due(SteadyClock::time_point now) const {
 // runs dry. Without a queue, jobs at hand were leased for idle threads and start first.
 // Caller holds mutex_.
 bool Worker::Impl::cycle_before_job(SteadyClock::time_point now) const {
-    if (config_.queue == 0 || cycling_) return false;
+    if (config_.prefetch == 0 || cycling_) return false;
     return results_due(now) || pulls_.wants_refill(now, stopping_);
 }
 

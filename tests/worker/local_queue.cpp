@@ -17,7 +17,7 @@ namespace {
 WorkerConfig queued_config(int concurrency, int queue, int batch) {
     WorkerConfig config;
     config.concurrency = concurrency;
-    config.queue = queue;
+    config.prefetch = queue;
     config.batch_size = batch;
     config.pull_interval = 10ms;
     config.lock_timeout = 10s;
