@@ -21,7 +21,7 @@ PullPolicy::PullPolicy(const WorkerConfig& config, bool cheap_ready_check) noexc
     : capacity_(saturated_sum(config.concurrency, config.prefetch)),
       refill_at_(std::max(1, std::min(config.batch_size, capacity_) / 2)),
       batch_size_(config.batch_size), queue_(config.prefetch > 0), cheap_check_(cheap_ready_check),
-      filtered_(!config.prefetchs.empty()), interval_(config.pull_interval) {}
+      filtered_(!config.queues.empty()), interval_(config.pull_interval) {}
 
 void PullPolicy::reset(Clock::time_point now) noexcept {
     held_ = 0;
