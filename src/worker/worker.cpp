@@ -328,7 +328,8 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
             // Admin::cancel flagged the job: its handler is asked to stop. What it does then
             // decides the outcome (storage turns a retry of a cancelled job into Dead).
             // Its lease is not extended again: the handler has until it runs out to return
-            // (Done); after that the job is Dead, as docs/design.md section 7 promises for a cancel.
+            // (Done); after that the job is Dead, as docs/design.md section 7 promises for a
+            // cancel.
             if (lease.cancel_requested && !due->lease.cancel_requested) {
                 cancelled = lease.id.to_string();
                 lost = due->stop;

@@ -333,7 +333,7 @@ TEST_CASE("cancel: a job waiting in a worker's local queue is given back and goe
     auto running = q.push("running");
     auto waiting = q.push("waiting");
     auto config = quick_config();
-    config.prefetch = 1;           // the second job waits, leased, in the local queue
+    config.prefetch = 1;         // the second job waits, leased, in the local queue
     config.lock_timeout = 400ms; // extended (and the flag read) every 200 ms
     gqs::test::Signal started, release;
     gqs::Worker worker(
