@@ -224,12 +224,22 @@ void check_queues(std::span<const std::string> queues) {
         check_name(queue, max_queue_bytes, "a queue name to pull from", nullptr);
 }
 
-std::string encode_queues(std::span<const std::string> queues) {
-    // Each queue once: a name given twice must not take two of a pull's places.
+std::vector<std::string> distinct_queues(std::span<const std::string> queues) {
     std::vector<std::string> names(queues.begin(), queues.end());
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
-    return nlohmann::json(names).dump();
+    return names;
+}
+
+void sort_pulled(std::vector<Job>& jobs) {
+    std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+        if (a.priority != b.priority) return a.priority < b.priority;
+        return a.next_run_at != b.next_run_at ? a.next_run_at < b.next_run_at : a.id < b.id;
+    });
+}
+
+std::string encode_queues(std::span<const std::string> queues) {
+    return nlohmann::json(distinct_queues(queues)).dump();
 }
 
 std::string encode_metadata(const Message& message) {

@@ -4,6 +4,7 @@
 
 #include <gqs/job.hpp>
 #include <gqs/message.hpp>
+#include <gqs/status.hpp>
 #include <gqs/time.hpp>
 
 #include <algorithm>
@@ -55,6 +56,12 @@ inline std::int64_t add_micros(std::int64_t now, Duration d) noexcept {
 /// deeper than max_metadata_depth, whatever the metadata's depth.
 std::string encode_metadata(const Message& message);
 
+/// The Status a stored status code (1..4) stands for; Status::Unknown for any other value
+/// (a row another program wrote).
+[[nodiscard]] constexpr Status status_of_code(std::int64_t code) noexcept {
+    return code >= 1 && code <= 4 ? static_cast<Status>(code) : Status::Unknown;
+}
+
 /// How deeply `text` nests arrays and objects, counted from its brackets outside strings
 /// without parsing (exact for JSON; never less than what a parse of `text` would build).
 std::size_t json_depth(std::string_view text) noexcept;
@@ -76,6 +83,14 @@ std::string error_entry(std::string_view message);
 std::vector<AttemptError> decode_errors(std::string_view text);
 
 // ---- queues, priorities, unique keys ------------------------------------------------------
+
+/// Each queue name once, sorted: a name given twice must not take two of a pull's places
+/// (nor lock a queue's rows twice).
+[[nodiscard]] std::vector<std::string> distinct_queues(std::span<const std::string> queues);
+
+/// Puts pulled jobs in the order a pull promises: lowest priority number first, then oldest
+/// next_run_at, then id (a statement's RETURNING gives rows in no promised order).
+void sort_pulled(std::vector<Job>& jobs);
 
 /// Throws std::invalid_argument, naming the job, unless the message's queue, priority and
 /// unique key are within what Message promises.

@@ -61,6 +61,19 @@ std::pair<Status, Status> clean_statuses(Status status) {
                     std::string(to_string(status)));
 }
 
+void throw_ended(const char* who) {
+    throw std::logic_error(std::string("gqs: ") + who + ": the transaction has ended");
+}
+
+void throw_other_connection(const char* who) {
+    throw std::invalid_argument(std::string("gqs: ") + who +
+                                ": the transaction is open on another Connection");
+}
+
+void throw_null_connection(const char* who) {
+    throw std::invalid_argument(std::string("gqs: ") + who + " needs a connection");
+}
+
 void explain_no_match(const Uuid& id, const char* action, const char* wanted,
                       std::optional<Status> found) {
     if (!found) throw JobLost("gqs: " + std::string(action) + ": no job " + id.to_string());

@@ -35,6 +35,18 @@ void add_stats_row(Stats& stats, std::string queue, std::int64_t status, std::in
 /// Unknown. Throws BadStatus for Pending, Processing or a value outside the enum.
 [[nodiscard]] std::pair<Status, Status> clean_statuses(Status status);
 
+/// What every backend's Transaction throws when used after it ended: std::logic_error
+/// "gqs: <who>: the transaction has ended".
+[[noreturn]] void throw_ended(const char* who);
+
+/// What every backend's Transaction throws for a Pusher of another Connection:
+/// std::invalid_argument "gqs: <who>: the transaction is open on another Connection".
+[[noreturn]] void throw_other_connection(const char* who);
+
+/// What every backend class throws for a null Connection: std::invalid_argument
+/// "gqs: <who> needs a connection".
+[[noreturn]] void throw_null_connection(const char* who);
+
 /// After an Admin action matched no row: throws JobLost when the job does not exist
 /// (`found` is nullopt), else BadStatus naming its status and what `action` takes (`wanted`,
 /// e.g. "a dead job"). Backends call it with the status read in the action's transaction.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Connection: opening, running statements, PostgreSQL error translation, and push
 // notifications (in the process, and across processes through LISTEN/NOTIFY).
+#include "backend/rules.hpp"
 #include "connection_impl.hpp"
 
 #include <algorithm>
@@ -277,11 +278,8 @@ void State::announce_locked(std::string_view queue) noexcept {
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
 
 State& Access::state(Transaction& tx, const Connection& expected, const char* who) {
-    if (tx.connection_ == nullptr)
-        throw std::logic_error(std::string("gqs: ") + who + ": the transaction has ended");
-    if (tx.connection_ != &expected)
-        throw std::invalid_argument(std::string("gqs: ") + who +
-                                    ": the transaction is open on another Connection");
+    if (tx.connection_ == nullptr) gqs::detail::throw_ended(who);
+    if (tx.connection_ != &expected) gqs::detail::throw_other_connection(who);
     auto& state = tx.connection_->impl_->state;
     const auto status = PQtransactionStatus(state.conn.get());
     if (status == PQTRANS_IDLE)
@@ -322,8 +320,7 @@ std::unique_lock<gqs::detail::Gate> State::enter() {
 }
 
 void require(const std::shared_ptr<Connection>& connection, const char* who) {
-    if (!connection)
-        throw std::invalid_argument(std::string("gqs: ") + who + " needs a connection");
+    if (!connection) gqs::detail::throw_null_connection(who);
 }
 
 } // namespace detail
@@ -390,17 +387,17 @@ Transaction::~Transaction() {
 }
 
 pg_conn* Transaction::native() {
-    if (connection_ == nullptr) throw std::logic_error("gqs: the transaction has ended");
+    if (connection_ == nullptr) gqs::detail::throw_ended("native");
     return connection_->impl_->state.conn.get();
 }
 
 void Transaction::commit() {
-    if (connection_ == nullptr) throw std::logic_error("gqs: commit: the transaction has ended");
+    if (connection_ == nullptr) gqs::detail::throw_ended("commit");
     end(true);
 }
 
 void Transaction::rollback() {
-    if (connection_ == nullptr) throw std::logic_error("gqs: rollback: the transaction has ended");
+    if (connection_ == nullptr) gqs::detail::throw_ended("rollback");
     end(false);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Puller: leasing jobs and the fenced transitions of leased jobs, all in single statements.
 #include "backend/codec.hpp"
+#include "backend/pull.hpp"
 #include "backend/rules.hpp"
-#include "backend/settle.hpp"
 #include "connection_impl.hpp"
 #include "sql.hpp"
 
@@ -41,21 +41,13 @@ std::vector<Job> read_pulled(const PGresult* r) {
         if (detail::int_at(r, row, 3) != static_cast<int>(Status::Processing)) continue;
         jobs.push_back(detail::read_job(r, row));
     }
-    // RETURNING gives rows in no promised order.
-    std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
-        if (a.priority != b.priority) return a.priority < b.priority;
-        return a.next_run_at != b.next_run_at ? a.next_run_at < b.next_run_at : a.id < b.id;
-    });
+    gqs::detail::sort_pulled(jobs);
     return jobs;
 }
 
 std::string queue_array(std::span<const std::string> queues) {
-    // Each name once (the pull's arms would otherwise lock a queue's rows twice).
-    std::vector<std::string> names(queues.begin(), queues.end());
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
     detail::Array array(detail::oid_text);
-    for (const auto& n : names)
+    for (const auto& n : gqs::detail::distinct_queues(queues))
         array.add(n);
     return array.finish();
 }
@@ -132,6 +124,52 @@ std::vector<SettleResult> settle_locked(detail::State& state,
     return results;
 }
 
+// The dialect of the pull rules (backend/pull.hpp).
+struct Store {
+    detail::State& state;
+
+    template <class Fn>
+    void locked(Fn&& fn) {
+        auto guard = state.enter();
+        fn();
+    }
+    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues) {
+        return pull_locked(state, batch, lock, queues);
+    }
+    bool extend(Job& job, Duration lock) {
+        detail::Params p;
+        p.uuid(job.id);
+        p.i32(static_cast<std::int32_t>(job.attempts));
+        p.i64(detail::micros_of(lock));
+        auto r = state.run(detail::extend_sql, p, "extending a lease");
+        if (PQntuples(r.get()) == 0) return false;
+        job.cancel_requested = detail::bool_at(r.get(), 0, 0);
+        job.locked_until = detail::time_at(r.get(), 0, 1);
+        job.updated_at = detail::time_at(r.get(), 0, 2);
+        return true;
+    }
+    // One statement: nothing is stored if it fails.
+    std::vector<SettleResult> settle(std::span<const Settlement> settlements) {
+        return settle_locked(state, settlements);
+    }
+    std::vector<SettleResult> settle_and_pull(std::span<const Settlement> settlements, int batch,
+                                              Duration lock, std::span<const std::string> queues,
+                                              std::vector<Job>& jobs) {
+        return detail::in_transaction(state, "settling and pulling jobs", [&] {
+            auto settled = settle_locked(state, settlements);
+            jobs = pull_locked(state, batch, lock, queues);
+            return settled;
+        });
+    }
+    bool has_ready(std::span<const std::string> queues) {
+        detail::Params p;
+        if (!queues.empty()) p.own(queue_array(queues));
+        auto r = state.run(queues.empty() ? detail::has_ready_sql : detail::has_ready_queues_sql, p,
+                           "checking for ready jobs");
+        return PQntuples(r.get()) > 0 && detail::bool_at(r.get(), 0, 0);
+    }
+};
+
 } // namespace
 
 Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
@@ -139,59 +177,30 @@ Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(c
 }
 
 std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
-    gqs::detail::check_pull(batch, lock);
-    gqs::detail::check_queues(queues);
-    auto& state = detail::Access::state(*connection_);
-    auto guard = state.enter();
-    return pull_locked(state, batch, lock, queues);
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::pull_with(store, batch, lock, queues);
 }
 
 void Puller::extend_lock(Job& job, Duration lock) {
-    gqs::detail::check_lock(lock, "extend_lock lock");
-    auto& state = detail::Access::state(*connection_);
-    auto guard = state.enter();
-    detail::Params p;
-    p.uuid(job.id);
-    p.i32(static_cast<std::int32_t>(job.attempts));
-    p.i64(detail::micros_of(lock));
-    auto r = state.run(detail::extend_sql, p, "extending a lease");
-    if (PQntuples(r.get()) == 0)
-        throw LockLost(lease_lost_message("extend the lease of", lease_of(job)));
-    job.cancel_requested = detail::bool_at(r.get(), 0, 0);
-    job.locked_until = detail::time_at(r.get(), 0, 1);
-    job.updated_at = detail::time_at(r.get(), 0, 2);
+    Store store{detail::Access::state(*connection_)};
+    gqs::detail::extend_with(store, job, lock);
 }
 
 std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements) {
-    gqs::detail::check_settlements(settlements);
-    if (settlements.empty()) return {};
-    auto& state = detail::Access::state(*connection_);
-    try {
-        auto guard = state.enter();
-        return settle_locked(state, settlements);
-    } catch (const StorageError& e) {
-        // One statement: nothing was stored, every entry failed with the storage error.
-        return gqs::detail::failed_settlements(settlements.size(), e);
-    }
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::settle_with(store, settlements);
 }
 
 std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
                                          std::vector<SettleResult>& results, int batch,
                                          Duration lock, std::span<const std::string> queues) {
-    gqs::detail::check_queues(queues);
-    auto& state = detail::Access::state(*connection_);
-    return gqs::detail::settle_and_pull_with(
-        settlements, results, batch, lock,
-        [this](std::span<const Settlement> s) { return settle(s); },
-        [this, queues](int n, Duration l) { return pull(n, l, queues); },
-        [&](std::vector<Job>& jobs) {
-            auto guard = state.enter();
-            return detail::in_transaction(state, "settling and pulling jobs", [&] {
-                auto settled = settle_locked(state, settlements);
-                jobs = pull_locked(state, batch, lock, queues);
-                return settled;
-            });
-        });
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
+}
+
+bool Puller::has_ready(std::span<const std::string> queues) {
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::has_ready_with(store, queues);
 }
 
 PullerCapabilities Puller::capabilities() const noexcept {
@@ -199,17 +208,6 @@ PullerCapabilities Puller::capabilities() const noexcept {
 }
 
 void Puller::interrupt() noexcept { detail::Access::state(*connection_).interrupt(); }
-
-bool Puller::has_ready(std::span<const std::string> queues) {
-    gqs::detail::check_queues(queues);
-    auto& state = detail::Access::state(*connection_);
-    auto guard = state.enter();
-    detail::Params p;
-    if (!queues.empty()) p.own(queue_array(queues));
-    auto r = state.run(queues.empty() ? detail::has_ready_sql : detail::has_ready_queues_sql, p,
-                       "checking for ready jobs");
-    return PQntuples(r.get()) > 0 && detail::bool_at(r.get(), 0, 0);
-}
 
 Subscription Puller::on_push(std::function<void()> notify) {
     return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));

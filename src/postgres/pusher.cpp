@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pusher: inserting jobs, one per statement or a batch in one statement.
 #include "backend/codec.hpp"
+#include "backend/push.hpp"
 #include "connection_impl.hpp"
 #include "sql.hpp"
 
@@ -11,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <utility>
 
 namespace gqs::postgres {
 
@@ -19,13 +21,6 @@ namespace {
 // The most times a keyed push runs again when the key's holder finished or committed while
 // it looked (each run sees newer rows, so this only guards against a storm of races).
 constexpr int key_tries = 8;
-
-// Checks and encodes a message before anything is stored.
-std::string prepare(const Message& message) {
-    gqs::detail::check_message(message);
-    // Metadata jsonb cannot hold (NUL) is refused there, the same as on every backend.
-    return gqs::detail::encode_metadata(message);
-}
 
 // The id a unique violation names in its detail ("Key (id)=(0190...) already exists."; the
 // "(id)=(" part is not translated), if any.
@@ -195,29 +190,45 @@ std::vector<PushResult> insert_all(detail::State& state, std::span<const Message
     return results;
 }
 
-std::vector<std::string> prepare_all(std::span<const Message> messages) {
-    std::vector<std::string> metadata;
-    metadata.reserve(messages.size());
-    for (const auto& m : messages)
-        metadata.push_back(prepare(m));
-    return metadata;
-}
+// The dialect of the push rules (backend/push.hpp).
+struct Store {
+    detail::State& state;
+    Transaction* tx = nullptr;
 
-// The queue to announce for the stored results: the one queue, or "" for several; nullopt
-// when nothing was stored.
-std::optional<std::string> stored_queue(std::span<const Message> messages,
-                                        const std::vector<PushResult>& results) {
-    std::optional<std::string> queue;
-    for (std::size_t i = 0; i < results.size(); ++i) {
-        if (results[i].duplicate) continue;
-        if (!queue) {
-            queue = messages[i].queue;
-        } else if (*queue != messages[i].queue) {
-            return std::string();
-        }
+    template <class Fn>
+    void locked(Fn&& fn) {
+        auto lock = state.enter();
+        fn();
     }
-    return queue;
-}
+    // One statement: its own transaction (a keyed one retries races in it).
+    PushResult insert(const Message& message, const std::string& metadata, Duration delay) {
+        return insert_within(message, metadata, delay);
+    }
+    std::vector<PushResult> insert_batch(std::span<const Message> messages,
+                                         const std::vector<std::string>& metadata, Duration delay) {
+        // Without keys one statement stores the whole batch; with keys the holders' reads and
+        // the retries need one transaction around them.
+        if (!any_key(messages)) return insert_batch_within(messages, metadata, delay);
+        return detail::in_transaction(state, "pushing a batch of jobs", [&] {
+            return insert_batch_within(messages, metadata, delay);
+        });
+    }
+    PushResult insert_within(const Message& message, const std::string& metadata, Duration delay) {
+        return gqs::postgres::insert(state, message, metadata, detail::micros_of(delay));
+    }
+    std::vector<PushResult> insert_batch_within(std::span<const Message> messages,
+                                                const std::vector<std::string>& metadata,
+                                                Duration delay) {
+        return insert_all(state, messages, metadata, detail::micros_of(delay));
+    }
+    void announce_locked(const std::string& queue) { state.announce_locked(queue); }
+    void notify() { state.notify_push(); }
+    template <class Fn>
+    auto in_savepoint(Fn&& fn) {
+        return detail::Access::in_savepoint(*tx, state, std::forward<Fn>(fn));
+    }
+    void stored(const std::string& queue) { detail::Access::stored(*tx, queue); }
+};
 
 } // namespace
 
@@ -226,63 +237,30 @@ Pusher::Pusher(std::shared_ptr<Connection> connection) : connection_(std::move(c
 }
 
 PushResult Pusher::push(const Message& message, Duration delay) {
-    gqs::detail::check_delay(delay, "push delay");
-    const std::string metadata = prepare(message);
-    auto& state = detail::Access::state(*connection_);
-    PushResult result;
-    {
-        auto lock = state.enter();
-        result = insert(state, message, metadata, detail::micros_of(delay));
-        if (result.duplicate) return result;
-        state.announce_locked(message.queue);
-    }
-    state.notify_push();
-    return result;
-}
-
-PushResult Pusher::push(Transaction& tx, const Message& message, Duration delay) {
-    gqs::detail::check_delay(delay, "push delay");
-    const std::string metadata = prepare(message);
-    auto& state = detail::Access::state(tx, *connection_, "pushing a job");
-    auto result = detail::Access::in_savepoint(
-        tx, state, [&] { return insert(state, message, metadata, detail::micros_of(delay)); });
-    if (!result.duplicate) detail::Access::stored(tx, message.queue);
-    return result;
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::push_with(store, message, delay);
 }
 
 std::vector<PushResult> Pusher::push_batch(std::span<const Message> messages, Duration delay) {
-    gqs::detail::check_delay(delay, "push delay");
-    if (messages.empty()) return {};
-    const auto metadata = prepare_all(messages);
-    auto& state = detail::Access::state(*connection_);
-    std::vector<PushResult> results;
-    {
-        auto lock = state.enter();
-        if (any_key(messages)) {
-            results = detail::in_transaction(state, "pushing a batch of jobs", [&] {
-                return insert_all(state, messages, metadata, detail::micros_of(delay));
-            });
-        } else {
-            results = insert_all(state, messages, metadata, detail::micros_of(delay));
-        }
-        const auto queue = stored_queue(messages, results);
-        if (!queue) return results;
-        state.announce_locked(*queue);
-    }
-    state.notify_push();
-    return results;
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::push_batch_with(store, messages, delay);
+}
+
+PushResult Pusher::push(Transaction& tx, const Message& message, Duration delay) {
+    return gqs::detail::push_within_with(
+        [&] {
+            return Store{detail::Access::state(tx, *connection_, "pushing a job"), &tx};
+        },
+        message, delay);
 }
 
 std::vector<PushResult> Pusher::push_batch(Transaction& tx, std::span<const Message> messages,
                                            Duration delay) {
-    gqs::detail::check_delay(delay, "push delay");
-    auto& state = detail::Access::state(tx, *connection_, "pushing a batch of jobs");
-    if (messages.empty()) return {};
-    const auto metadata = prepare_all(messages);
-    auto results = detail::Access::in_savepoint(
-        tx, state, [&] { return insert_all(state, messages, metadata, detail::micros_of(delay)); });
-    if (const auto queue = stored_queue(messages, results)) detail::Access::stored(tx, *queue);
-    return results;
+    return gqs::detail::push_batch_within_with(
+        [&] {
+            return Store{detail::Access::state(tx, *connection_, "pushing a batch of jobs"), &tx};
+        },
+        messages, delay);
 }
 
 } // namespace gqs::postgres

@@ -163,7 +163,7 @@ Job read_job(const PGresult* r, int row, int first) {
     job.created_at = time_at(r, row, c + 1);
     job.updated_at = time_at(r, row, c + 2);
     const auto status = int_at(r, row, c + 3);
-    job.status = status >= 1 && status <= 4 ? static_cast<Status>(status) : Status::Unknown;
+    job.status = gqs::detail::status_of_code(status);
     job.attempts = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
         int_at(r, row, c + 4), 0, std::numeric_limits<std::uint32_t>::max()));
     job.locked_until = optional_time_at(r, row, c + 5);

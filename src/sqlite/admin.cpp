@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Admin: operator actions on single jobs.
-#include "backend/rules.hpp"
+// Admin: operator actions on single jobs (the rules in backend/admin.hpp; here their SQL).
+#include "backend/admin.hpp"
 #include "connection_impl.hpp"
 #include "sql.hpp"
 
@@ -10,19 +10,59 @@ namespace gqs::sqlite {
 
 namespace {
 
-// After an action matched no row: says why (no such job, or the wrong state). Runs inside
-// the action's transaction, so the answer describes the same state the action saw.
-[[noreturn]] void explain(detail::State& state, const Uuid& id, const char* action,
-                          const char* wanted) {
-    auto stmt = state.statement(detail::status_sql, "reading a job's status");
-    detail::bind_id(stmt, 1, id);
-    std::optional<Status> found;
-    if (stmt.step()) {
-        const auto status = sqlite3_column_int64(stmt.get(), 0);
-        found = status >= 1 && status <= 4 ? static_cast<Status>(status) : Status::Unknown;
+// The dialect of the admin rules (backend/admin.hpp).
+struct Store {
+    detail::State& state;
+
+    template <class Fn>
+    void locked(Fn&& fn) {
+        std::lock_guard guard(state.mutex);
+        fn();
     }
-    gqs::detail::explain_no_match(id, action, wanted, found);
-}
+    template <class Fn>
+    void in_transaction(const char* doing, Fn&& fn) {
+        detail::in_write_transaction(state, doing, std::forward<Fn>(fn));
+    }
+    std::int64_t retry(const Uuid& id, Duration delay) {
+        auto now = state.now();
+        auto stmt = state.statement(detail::retry_sql, "retrying a job");
+        detail::bind_id(stmt, 1, id);
+        stmt.bind(2, now);
+        stmt.bind(3, detail::add_micros(now, delay));
+        return stmt.run();
+    }
+    // One statement: its own transaction. A job whose key a live job holds stays Dead.
+    std::int64_t retry_all(Duration delay) {
+        auto now = state.now();
+        auto stmt = state.statement(detail::retry_all_sql, "retrying dead jobs");
+        stmt.bind(1, now);
+        stmt.bind(2, detail::add_micros(now, delay));
+        return stmt.run();
+    }
+    std::int64_t cancel(const Uuid& id) {
+        auto stmt = state.statement(detail::cancel_sql, "cancelling a job");
+        detail::bind_id(stmt, 1, id);
+        stmt.bind(2, state.now());
+        return stmt.run();
+    }
+    std::int64_t remove(const Uuid& id) {
+        auto stmt = state.statement(detail::remove_sql, "deleting a job");
+        detail::bind_id(stmt, 1, id);
+        return stmt.run();
+    }
+    bool holds_unique_key(const StorageError& e) const noexcept {
+        return e.extended_code() == SQLITE_CONSTRAINT_UNIQUE;
+    }
+    std::optional<std::int64_t> status_of(const Uuid& id) {
+        auto stmt = state.statement(detail::status_sql, "reading a job's status");
+        detail::bind_id(stmt, 1, id);
+        if (!stmt.step()) return std::nullopt;
+        return sqlite3_column_int64(stmt.get(), 0);
+    }
+    // Other connections and processes learn of the commit from the file (the watcher).
+    void announce_locked(const std::string&) noexcept {}
+    void notify() { state.notify_push(); }
+};
 
 } // namespace
 
@@ -31,66 +71,23 @@ Admin::Admin(std::shared_ptr<Connection> connection) : connection_(std::move(con
 }
 
 void Admin::retry(const Uuid& id, Duration delay) {
-    gqs::detail::check_delay(delay, "retry delay");
-    auto& state = detail::Access::state(*connection_);
-    {
-        std::lock_guard guard(state.mutex);
-        detail::in_write_transaction(state, "retrying a job", [&] {
-            auto now = state.now();
-            auto stmt = state.statement(detail::retry_sql, "retrying a job");
-            detail::bind_id(stmt, 1, id);
-            stmt.bind(2, now);
-            stmt.bind(3, detail::add_micros(now, delay));
-            int changed = 0;
-            try {
-                changed = stmt.run();
-            } catch (const StorageError& e) {
-                // The only unique index a retry can hit is the live jobs' unique keys.
-                if (e.extended_code() != SQLITE_CONSTRAINT_UNIQUE) throw;
-                throw UniqueConflict("gqs: cannot retry job " + id.to_string() +
-                                     ": a live job of its queue holds its unique key");
-            }
-            if (changed == 0) explain(state, id, "retry", "a dead job");
-        });
-    }
-    state.notify_push();
+    Store store{detail::Access::state(*connection_)};
+    gqs::detail::retry_with(store, id, delay);
 }
 
 std::int64_t Admin::retry_all_dead(Duration delay) {
-    gqs::detail::check_delay(delay, "retry delay");
-    auto& state = detail::Access::state(*connection_);
-    std::int64_t changed = 0;
-    {
-        std::lock_guard guard(state.mutex);
-        auto now = state.now();
-        auto stmt = state.statement(detail::retry_all_sql, "retrying dead jobs");
-        stmt.bind(1, now);
-        stmt.bind(2, detail::add_micros(now, delay));
-        changed = stmt.run();
-    }
-    if (changed > 0) state.notify_push();
-    return changed;
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::retry_all_with(store, delay);
 }
 
 void Admin::cancel(const Uuid& id) {
-    auto& state = detail::Access::state(*connection_);
-    std::lock_guard guard(state.mutex);
-    detail::in_write_transaction(state, "cancelling a job", [&] {
-        auto stmt = state.statement(detail::cancel_sql, "cancelling a job");
-        detail::bind_id(stmt, 1, id);
-        stmt.bind(2, state.now());
-        if (stmt.run() == 0) explain(state, id, "cancel", "a pending or processing job");
-    });
+    Store store{detail::Access::state(*connection_)};
+    gqs::detail::cancel_with(store, id);
 }
 
 void Admin::remove(const Uuid& id) {
-    auto& state = detail::Access::state(*connection_);
-    std::lock_guard guard(state.mutex);
-    detail::in_write_transaction(state, "deleting a job", [&] {
-        auto stmt = state.statement(detail::remove_sql, "deleting a job");
-        detail::bind_id(stmt, 1, id);
-        if (stmt.run() == 0) explain(state, id, "delete", "a job that is not processing");
-    });
+    Store store{detail::Access::state(*connection_)};
+    gqs::detail::remove_with(store, id);
 }
 
 } // namespace gqs::sqlite

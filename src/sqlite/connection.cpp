@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Connection: opening, settings, the statement cache, and SQLite error translation.
+#include "backend/rules.hpp"
 #include "checkpointer.hpp"
 #include "connection_impl.hpp"
 #include "watcher.hpp"
@@ -184,11 +185,8 @@ void State::notify_push() { callbacks.notify_all(); }
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
 
 State& Access::state(Transaction& tx, const Connection& expected, const char* who) {
-    if (tx.connection_ == nullptr)
-        throw std::logic_error(std::string("gqs: ") + who + ": the transaction has ended");
-    if (tx.connection_ != &expected)
-        throw std::invalid_argument(std::string("gqs: ") + who +
-                                    ": the transaction is open on another Connection");
+    if (tx.connection_ == nullptr) gqs::detail::throw_ended(who);
+    if (tx.connection_ != &expected) gqs::detail::throw_other_connection(who);
     auto& state = tx.connection_->impl_->state;
     if (sqlite3_get_autocommit(state.handle))
         throw std::logic_error(std::string("gqs: ") + who +
@@ -218,7 +216,7 @@ void Access::undo(Transaction& tx, State& state) noexcept {
 }
 
 Connection& require(const std::shared_ptr<Connection>& connection, const char* who) {
-    if (!connection) throw std::invalid_argument(std::string("gqs: ") + who + ": null connection");
+    if (!connection) gqs::detail::throw_null_connection(who);
     return *connection;
 }
 
@@ -407,17 +405,17 @@ Transaction::~Transaction() {
 }
 
 SQLite::Database& Transaction::database() {
-    if (connection_ == nullptr) throw std::logic_error("gqs: the transaction has ended");
+    if (connection_ == nullptr) gqs::detail::throw_ended("database");
     return detail::Access::state(*connection_).db;
 }
 
 void Transaction::commit() {
-    if (connection_ == nullptr) throw std::logic_error("gqs: the transaction has ended");
+    if (connection_ == nullptr) gqs::detail::throw_ended("commit");
     end(true);
 }
 
 void Transaction::rollback() {
-    if (connection_ == nullptr) throw std::logic_error("gqs: the transaction has ended");
+    if (connection_ == nullptr) gqs::detail::throw_ended("rollback");
     end(false);
 }
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Puller: leasing jobs and the fenced transitions of a leased job.
+#include "backend/pull.hpp"
 #include "backend/rules.hpp"
-#include "backend/settle.hpp"
 #include "connection_impl.hpp"
 #include "sql.hpp"
 
 #include <gqs/sqlite/puller.hpp>
 
-#include <algorithm>
+#include <atomic>
 #include <optional>
 
 namespace gqs::sqlite {
@@ -78,6 +78,125 @@ SettleResult applied(Action action, Duration backoff, std::int64_t now, bool can
     return r;
 }
 
+// The dialect of the pull rules (backend/pull.hpp).
+struct Store {
+    detail::State& state;
+    // The Puller's flag: its last pull was not a full batch (the watcher then wakes it).
+    std::atomic<bool>& hungry;
+
+    template <class Fn>
+    void locked(Fn&& fn) {
+        std::lock_guard guard(state.mutex);
+        fn();
+    }
+
+    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues) {
+        return pull_at(batch, lock, queues, state.now());
+    }
+
+    std::vector<Job> pull_at(int batch, Duration lock, std::span<const std::string> queues,
+                             std::int64_t now) {
+        std::vector<Job> jobs;
+        int rows = 0;
+        {
+            auto stmt = state.statement(queues.empty() ? detail::pull_sql : detail::pull_queues_sql,
+                                        "pulling jobs");
+            stmt.bind(1, now);
+            stmt.bind(2, detail::add_micros(now, lock));
+            stmt.bind(3, batch);
+            const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
+            if (!queues.empty()) stmt.bind_text(4, names);
+            // The statement's changes are made by its first step; reading the rows on the way
+            // is safe because nothing else can use this handle meanwhile.
+            while (stmt.step()) {
+                ++rows;
+                // A cancelled job whose lease ran out went Dead; it is not the caller's.
+                if (sqlite3_column_int64(stmt.get(), 3) != static_cast<int>(Status::Processing))
+                    continue;
+                jobs.push_back(detail::read_job(stmt.get()));
+            }
+        }
+        // A full batch: more jobs are likely waiting, and this puller comes back for them.
+        state.set_hungry(hungry, rows < batch);
+        return jobs;
+    }
+
+    bool extend(Job& job, Duration lock) {
+        auto now = state.now();
+        auto until = detail::add_micros(now, lock);
+        auto stmt = state.statement(detail::extend_sql, "extending a lease");
+        detail::bind_id(stmt, 1, job.id);
+        stmt.bind(2, now);
+        stmt.bind(3, until);
+        stmt.bind(4, job.attempts);
+        if (!stmt.step()) return false;
+        job.cancel_requested = sqlite3_column_int64(stmt.get(), 0) != 0;
+        job.locked_until = detail::from_micros(until);
+        job.updated_at = detail::from_micros(now);
+        return true;
+    }
+
+    std::vector<SettleResult> settle(std::span<const Settlement> settlements) {
+        return settle_all(settlements, 0, {}, {}, nullptr);
+    }
+
+    std::vector<SettleResult> settle_and_pull(std::span<const Settlement> settlements, int batch,
+                                              Duration lock, std::span<const std::string> queues,
+                                              std::vector<Job>& jobs) {
+        return settle_all(settlements, batch, lock, queues, &jobs);
+    }
+
+    // Runs the settlements (and the pull, when `jobs` is given) in one transaction. Throws
+    // StorageError, nothing committed, if it fails.
+    std::vector<SettleResult> settle_all(std::span<const Settlement> settlements, int batch,
+                                         Duration lock, std::span<const std::string> queues,
+                                         std::vector<Job>* jobs) {
+        std::vector<std::optional<bool>> done(settlements.size());
+        std::vector<std::string> entries;
+        entries.reserve(settlements.size());
+        for (const auto& s : settlements)
+            entries.push_back(gqs::detail::error_entry(s.error));
+        const std::int64_t now = state.now();
+        if (settlements.size() == 1 && jobs == nullptr) {
+            // One statement in autocommit mode is its own write transaction (a single call).
+            const auto& s = settlements[0];
+            done[0] = run_transition(state, s.lease, s.action, s.backoff, entries[0], now);
+        } else {
+            // One transaction for the lot: one commit (and one fsync with synchronous=FULL)
+            // instead of one per job; with a pull, a worker's whole cycle. A transition whose
+            // lease is lost changes no row, so it fails alone without spoiling the others.
+            detail::in_write_transaction(state, "settling jobs", [&] {
+                for (std::size_t i = 0; i < settlements.size(); ++i) {
+                    const auto& s = settlements[i];
+                    done[i] = run_transition(state, s.lease, s.action, s.backoff, entries[i], now);
+                }
+                if (jobs != nullptr) *jobs = pull_at(batch, lock, queues, now);
+            });
+        }
+        std::vector<SettleResult> results(settlements.size());
+        for (std::size_t i = 0; i < settlements.size(); ++i) {
+            const auto& s = settlements[i];
+            if (done[i]) {
+                results[i] = applied(s.action, s.backoff, now, *done[i]);
+            } else {
+                results[i].status = SettleStatus::LeaseLost;
+                results[i].error = lease_lost_message(gqs::detail::verb_of(s.action), s.lease);
+            }
+        }
+        return results;
+    }
+
+    bool has_ready(std::span<const std::string> queues) {
+        const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
+        auto stmt =
+            state.statement(queues.empty() ? detail::has_ready_sql : detail::has_ready_queues_sql,
+                            "checking for ready jobs");
+        stmt.bind(1, state.now());
+        if (!queues.empty()) stmt.bind_text(4, names);
+        return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
+    }
+};
+
 } // namespace
 
 Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
@@ -87,145 +206,34 @@ Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(c
 Puller::~Puller() { detail::Access::state(*connection_).set_hungry(hungry_, false); }
 
 std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
-    gqs::detail::check_pull(batch, lock);
-    gqs::detail::check_queues(queues);
-    auto& state = detail::Access::state(*connection_);
-    std::lock_guard guard(state.mutex);
-    return pull_locked(batch, lock, queues, state.now());
-}
-
-std::vector<Job> Puller::pull_locked(int batch, Duration lock, std::span<const std::string> queues,
-                                     std::int64_t now) {
-    std::vector<Job> jobs;
-    auto& state = detail::Access::state(*connection_);
-    int rows = 0;
-    {
-        auto stmt = state.statement(queues.empty() ? detail::pull_sql : detail::pull_queues_sql,
-                                    "pulling jobs");
-        stmt.bind(1, now);
-        stmt.bind(2, detail::add_micros(now, lock));
-        stmt.bind(3, batch);
-        const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
-        if (!queues.empty()) stmt.bind_text(4, names);
-        // The statement's changes are made by its first step; reading the rows on the way is
-        // safe because nothing else can use this handle meanwhile.
-        while (stmt.step()) {
-            ++rows;
-            // A cancelled job whose lease ran out went Dead; it is not the caller's.
-            if (sqlite3_column_int64(stmt.get(), 3) != static_cast<int>(Status::Processing))
-                continue;
-            jobs.push_back(detail::read_job(stmt.get()));
-        }
-    }
-    // A full batch: more jobs are likely waiting, and this puller comes back for them.
-    state.set_hungry(hungry_, rows < batch);
-    // RETURNING gives rows in no promised order.
-    std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
-        if (a.priority != b.priority) return a.priority < b.priority;
-        return a.next_run_at != b.next_run_at ? a.next_run_at < b.next_run_at : a.id < b.id;
-    });
-    return jobs;
+    Store store{detail::Access::state(*connection_), hungry_};
+    return gqs::detail::pull_with(store, batch, lock, queues);
 }
 
 void Puller::extend_lock(Job& job, Duration lock) {
-    gqs::detail::check_lock(lock, "extend_lock lock");
-    auto& state = detail::Access::state(*connection_);
-    std::lock_guard guard(state.mutex);
-    auto now = state.now();
-    auto until = detail::add_micros(now, lock);
-    auto stmt = state.statement(detail::extend_sql, "extending a lease");
-    detail::bind_id(stmt, 1, job.id);
-    stmt.bind(2, now);
-    stmt.bind(3, until);
-    stmt.bind(4, job.attempts);
-    if (!stmt.step()) throw LockLost(lease_lost_message("extend the lease of", lease_of(job)));
-    job.cancel_requested = sqlite3_column_int64(stmt.get(), 0) != 0;
-    job.locked_until = detail::from_micros(until);
-    job.updated_at = detail::from_micros(now);
-}
-
-std::vector<SettleResult> Puller::settle_all(std::span<const Settlement> settlements, int batch,
-                                             Duration lock, std::span<const std::string> queues,
-                                             std::vector<Job>* jobs) {
-    std::vector<std::optional<bool>> done(settlements.size());
-    std::vector<std::string> entries;
-    entries.reserve(settlements.size());
-    for (const auto& s : settlements)
-        entries.push_back(gqs::detail::error_entry(s.error));
-    auto& state = detail::Access::state(*connection_);
-    std::int64_t now = 0;
-    {
-        std::lock_guard guard(state.mutex);
-        now = state.now();
-        // One transaction for the lot: one commit (and one fsync with synchronous=FULL)
-        // instead of one per job; with a pull, a worker's whole cycle. A transition whose
-        // lease is lost changes no row, so it fails alone without spoiling the others.
-        if (settlements.size() == 1 && jobs == nullptr) {
-            // One statement in autocommit mode is its own write transaction (a single call).
-            const auto& s = settlements[0];
-            done[0] = run_transition(state, s.lease, s.action, s.backoff, entries[0], now);
-        } else {
-            detail::in_write_transaction(state, "settling jobs", [&] {
-                for (std::size_t i = 0; i < settlements.size(); ++i) {
-                    const auto& s = settlements[i];
-                    done[i] = run_transition(state, s.lease, s.action, s.backoff, entries[i], now);
-                }
-                if (jobs != nullptr) *jobs = pull_locked(batch, lock, queues, now);
-            });
-        }
-    }
-    std::vector<SettleResult> results(settlements.size());
-    for (std::size_t i = 0; i < settlements.size(); ++i) {
-        const auto& s = settlements[i];
-        if (done[i]) {
-            results[i] = applied(s.action, s.backoff, now, *done[i]);
-        } else {
-            results[i].status = SettleStatus::LeaseLost;
-            results[i].error = lease_lost_message(gqs::detail::verb_of(s.action), s.lease);
-        }
-    }
-    return results;
+    Store store{detail::Access::state(*connection_), hungry_};
+    gqs::detail::extend_with(store, job, lock);
 }
 
 std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements) {
-    gqs::detail::check_settlements(settlements);
-    if (settlements.empty()) return {};
-    try {
-        return settle_all(settlements, 0, {}, {}, nullptr);
-    } catch (const StorageError& e) {
-        // Nothing was committed: every entry failed with the storage error.
-        return gqs::detail::failed_settlements(settlements.size(), e);
-    }
+    Store store{detail::Access::state(*connection_), hungry_};
+    return gqs::detail::settle_with(store, settlements);
 }
 
 std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
                                          std::vector<SettleResult>& results, int batch,
                                          Duration lock, std::span<const std::string> queues) {
-    gqs::detail::check_queues(queues);
-    return gqs::detail::settle_and_pull_with(
-        settlements, results, batch, lock,
-        [this](std::span<const Settlement> s) { return settle(s); },
-        [this, queues](int n, Duration l) { return pull(n, l, queues); },
-        [&](std::vector<Job>& jobs) {
-            return settle_all(settlements, batch, lock, queues, &jobs);
-        });
+    Store store{detail::Access::state(*connection_), hungry_};
+    return gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
+}
+
+bool Puller::has_ready(std::span<const std::string> queues) {
+    Store store{detail::Access::state(*connection_), hungry_};
+    return gqs::detail::has_ready_with(store, queues);
 }
 
 PullerCapabilities Puller::capabilities() const noexcept {
     return {.push_notifications = true, .cheap_ready_check = true};
-}
-
-bool Puller::has_ready(std::span<const std::string> queues) {
-    gqs::detail::check_queues(queues);
-    const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
-    auto& state = detail::Access::state(*connection_);
-    std::lock_guard guard(state.mutex);
-    auto stmt =
-        state.statement(queues.empty() ? detail::has_ready_sql : detail::has_ready_queues_sql,
-                        "checking for ready jobs");
-    stmt.bind(1, state.now());
-    if (!queues.empty()) stmt.bind_text(4, names);
-    return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
 }
 
 Subscription Puller::on_push(std::function<void()> notify) {

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pusher: inserting jobs, one or a batch in one transaction.
+#include "backend/push.hpp"
 #include "connection_impl.hpp"
 #include "sql.hpp"
 
 #include <gqs/sqlite/pusher.hpp>
 
-#include <algorithm>
+#include <utility>
 
 namespace gqs::sqlite {
 
@@ -57,64 +58,6 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
     return {detail::read_id(stmt.get(), 0), true};
 }
 
-// Checks and encodes a message before anything is stored.
-std::string prepare(const Message& message) {
-    gqs::detail::check_message(message);
-    return gqs::detail::encode_metadata(message);
-}
-
-} // namespace
-
-Pusher::Pusher(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
-    detail::require(connection_, "Pusher");
-}
-
-PushResult Pusher::push(const Message& message, Duration delay) {
-    gqs::detail::check_delay(delay, "push delay");
-    std::string metadata = prepare(message);
-    auto& state = detail::Access::state(*connection_);
-    PushResult result;
-    {
-        std::lock_guard lock(state.mutex);
-        auto now = state.now();
-        auto run_at = detail::add_micros(now, delay);
-        if (message.unique_key) {
-            result = detail::in_write_transaction(state, "pushing a job", [&] {
-                return insert(state, message, metadata, now, run_at);
-            });
-        } else {
-            // One statement in autocommit mode is its own write transaction: SQLite takes the
-            // write lock before reading anything, so busy_timeout applies.
-            result = insert(state, message, metadata, now, run_at);
-        }
-    }
-    if (!result.duplicate) state.notify_push();
-    return result;
-}
-
-PushResult Pusher::push(Transaction& tx, const Message& message, Duration delay) {
-    gqs::detail::check_delay(delay, "push delay");
-    std::string metadata = prepare(message);
-    auto& state = detail::Access::state(tx, *connection_, "pushing a job");
-    auto result = detail::Access::in_savepoint(tx, state, [&] {
-        auto now = state.now();
-        return insert(state, message, metadata, now, detail::add_micros(now, delay));
-    });
-    if (!result.duplicate) detail::Access::stored(tx);
-    return result;
-}
-
-namespace {
-
-// Checks and encodes a batch before anything is stored: bad input changes nothing.
-std::vector<std::string> prepare_all(std::span<const Message> messages) {
-    std::vector<std::string> metadata;
-    metadata.reserve(messages.size());
-    for (const auto& m : messages)
-        metadata.push_back(prepare(m));
-    return metadata;
-}
-
 // Stores a batch; caller holds the lock, inside a transaction.
 std::vector<PushResult> insert_all(detail::State& state, std::span<const Message> messages,
                                    const std::vector<std::string>& metadata, Duration delay) {
@@ -127,38 +70,81 @@ std::vector<PushResult> insert_all(detail::State& state, std::span<const Message
     return results;
 }
 
-bool any_stored(const std::vector<PushResult>& results) {
-    return std::any_of(results.begin(), results.end(), [](const auto& r) { return !r.duplicate; });
-}
+// The dialect of the push rules (backend/push.hpp).
+struct Store {
+    detail::State& state;
+    Transaction* tx = nullptr;
 
-} // namespace
-
-std::vector<PushResult> Pusher::push_batch(std::span<const Message> messages, Duration delay) {
-    gqs::detail::check_delay(delay, "push delay");
-    if (messages.empty()) return {};
-    auto metadata = prepare_all(messages);
-    auto& state = detail::Access::state(*connection_);
-    std::vector<PushResult> results;
-    {
+    template <class Fn>
+    void locked(Fn&& fn) {
         std::lock_guard lock(state.mutex);
-        results = detail::in_write_transaction(state, "pushing a batch of jobs", [&] {
+        fn();
+    }
+    PushResult insert(const Message& message, const std::string& metadata, Duration delay) {
+        if (!message.unique_key) {
+            // One statement in autocommit mode is its own write transaction: SQLite takes the
+            // write lock before reading anything, so busy_timeout applies.
+            return insert_within(message, metadata, delay);
+        }
+        return detail::in_write_transaction(
+            state, "pushing a job", [&] { return insert_within(message, metadata, delay); });
+    }
+    std::vector<PushResult> insert_batch(std::span<const Message> messages,
+                                         const std::vector<std::string>& metadata, Duration delay) {
+        return detail::in_write_transaction(state, "pushing a batch of jobs", [&] {
             return insert_all(state, messages, metadata, delay);
         });
     }
-    if (any_stored(results)) state.notify_push();
-    return results;
+    PushResult insert_within(const Message& message, const std::string& metadata, Duration delay) {
+        auto now = state.now();
+        return gqs::sqlite::insert(state, message, metadata, now, detail::add_micros(now, delay));
+    }
+    std::vector<PushResult> insert_batch_within(std::span<const Message> messages,
+                                                const std::vector<std::string>& metadata,
+                                                Duration delay) {
+        return insert_all(state, messages, metadata, delay);
+    }
+    // Other connections and processes learn of the commit from the file (the watcher).
+    void announce_locked(const std::string&) noexcept {}
+    void notify() { state.notify_push(); }
+    template <class Fn>
+    auto in_savepoint(Fn&& fn) {
+        return detail::Access::in_savepoint(*tx, state, std::forward<Fn>(fn));
+    }
+    void stored(const std::string&) noexcept { detail::Access::stored(*tx); }
+};
+
+} // namespace
+
+Pusher::Pusher(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
+    detail::require(connection_, "Pusher");
+}
+
+PushResult Pusher::push(const Message& message, Duration delay) {
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::push_with(store, message, delay);
+}
+
+std::vector<PushResult> Pusher::push_batch(std::span<const Message> messages, Duration delay) {
+    Store store{detail::Access::state(*connection_)};
+    return gqs::detail::push_batch_with(store, messages, delay);
+}
+
+PushResult Pusher::push(Transaction& tx, const Message& message, Duration delay) {
+    return gqs::detail::push_within_with(
+        [&] {
+            return Store{detail::Access::state(tx, *connection_, "pushing a job"), &tx};
+        },
+        message, delay);
 }
 
 std::vector<PushResult> Pusher::push_batch(Transaction& tx, std::span<const Message> messages,
                                            Duration delay) {
-    gqs::detail::check_delay(delay, "push delay");
-    auto& state = detail::Access::state(tx, *connection_, "pushing a batch of jobs");
-    if (messages.empty()) return {};
-    auto metadata = prepare_all(messages);
-    auto results = detail::Access::in_savepoint(
-        tx, state, [&] { return insert_all(state, messages, metadata, delay); });
-    if (any_stored(results)) detail::Access::stored(tx);
-    return results;
+    return gqs::detail::push_batch_within_with(
+        [&] {
+            return Store{detail::Access::state(tx, *connection_, "pushing a batch of jobs"), &tx};
+        },
+        messages, delay);
 }
 
 } // namespace gqs::sqlite

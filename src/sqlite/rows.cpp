@@ -38,7 +38,7 @@ Job read_job(sqlite3_stmt* stmt) {
     job.created_at = from_micros(int_or(stmt, 1, 0));
     job.updated_at = from_micros(int_or(stmt, 2, 0));
     auto status = int_or(stmt, 3, 0);
-    job.status = status >= 1 && status <= 4 ? static_cast<Status>(status) : Status::Unknown;
+    job.status = gqs::detail::status_of_code(status);
     job.attempts = static_cast<std::uint32_t>(
         std::clamp<std::int64_t>(int_or(stmt, 4, 0), 0, std::numeric_limits<std::uint32_t>::max()));
     if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)

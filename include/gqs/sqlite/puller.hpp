@@ -41,15 +41,6 @@ public:
     [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
 
 private:
-    // Caller holds the connection's mutex and is inside a transaction or autocommit.
-    std::vector<Job> pull_locked(int batch, Duration lock, std::span<const std::string> queues,
-                                 std::int64_t now);
-    // Runs the settlements (and the pull, when `jobs` is given) in one transaction, then
-    // updates the callers' jobs. Throws StorageError, nothing committed, if it fails.
-    std::vector<SettleResult> settle_all(std::span<const Settlement> settlements, int batch,
-                                         Duration lock, std::span<const std::string> queues,
-                                         std::vector<Job>* jobs);
-
     std::shared_ptr<Connection> connection_;
     // Its last pull got fewer jobs than it asked for: the Connection's watcher then wakes
     // push subscribers for jobs other connections commit.
