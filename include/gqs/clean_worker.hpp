@@ -8,14 +8,15 @@
 #include <gqs/time.hpp>
 
 #include <memory>
+#include <optional>
 
 namespace gqs {
 
 /// What a CleanWorker deletes and how often. Value type. The defaults delete Done jobs last
 /// updated more than 24 hours ago, once a minute.
 struct CleanConfig {
-    /// Done, Dead, or Unknown for both.
-    Status status = Status::Done;
+    /// Done, Dead, or std::nullopt for both (Status::Unknown is refused: see validate).
+    std::optional<Status> status = Status::Done;
     /// Pause between two cleans; > 0.
     Duration interval{60000};
     /// Delete only jobs last updated at or before now - delta (now: the time of each clean).
@@ -24,7 +25,7 @@ struct CleanConfig {
     Duration delta{24 * 60 * 60 * 1000};
 };
 
-/// Throws std::invalid_argument unless status is Done, Dead or Unknown, interval > 0 and
+/// Throws std::invalid_argument unless status is Done, Dead or std::nullopt, interval > 0 and
 /// delta >= 0. Thread-safety: pure function.
 void validate(const CleanConfig& config);
 

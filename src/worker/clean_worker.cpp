@@ -22,10 +22,9 @@
 namespace gqs {
 
 void validate(const CleanConfig& config) {
-    if (config.status != Status::Done && config.status != Status::Dead &&
-        config.status != Status::Unknown) {
+    if (config.status && *config.status != Status::Done && *config.status != Status::Dead) {
         throw std::invalid_argument(
-            "gqs::CleanConfig: status must be Done, Dead or Unknown (both)");
+            "gqs::CleanConfig: status must be Done, Dead or std::nullopt (both)");
     }
     if (config.interval <= Duration::zero())
         throw std::invalid_argument("gqs::CleanConfig: interval must be > 0");
@@ -110,8 +109,7 @@ void CleanWorker::Impl::main() noexcept {
 }
 
 void CleanWorker::Impl::clean_once() noexcept {
-    const std::string_view what =
-        config_.status == Status::Unknown ? "done and dead" : to_string(config_.status);
+    const std::string_view what = config_.status ? to_string(*config_.status) : "done and dead";
     try {
         std::optional<TimePoint> before;
         if (config_.before) before = cutoff(config_.delta);

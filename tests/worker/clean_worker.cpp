@@ -31,7 +31,7 @@ public:
     /// Bumped when a call ends, whether it succeeded or threw.
     Counter calls;
 
-    std::int64_t clean(Status status, std::optional<TimePoint> before) override {
+    std::int64_t clean(std::optional<Status> status, std::optional<TimePoint> before) override {
         {
             std::lock_guard lock(mutex_);
             statuses_.push_back(status);
@@ -53,7 +53,7 @@ public:
         std::lock_guard lock(mutex_);
         return befores_;
     }
-    std::vector<Status> statuses() const {
+    std::vector<std::optional<Status>> statuses() const {
         std::lock_guard lock(mutex_);
         return statuses_;
     }
@@ -61,7 +61,7 @@ public:
 private:
     Cleaner& inner_;
     mutable std::mutex mutex_;
-    std::vector<Status> statuses_;
+    std::vector<std::optional<Status>> statuses_;
     std::vector<std::optional<TimePoint>> befores_;
 };
 
@@ -82,7 +82,7 @@ struct Mixed {
 
     std::set<Uuid> remaining() {
         std::set<Uuid> ids;
-        for (const Job& job : queue.observer.list(Status::Unknown, 0))
+        for (const Job& job : queue.observer.list(std::nullopt, 0))
             ids.insert(job.id);
         return ids;
     }
@@ -112,8 +112,8 @@ TEST_CASE("clean worker: deletes only the jobs of its status", "[clean_worker][w
         config.status = Status::Dead;
         expected = {mixed.done, mixed.processing, mixed.pending};
     }
-    SECTION("Unknown means both") {
-        config.status = Status::Unknown;
+    SECTION("nullopt means both") {
+        config.status = std::nullopt;
         expected = {mixed.processing, mixed.pending};
     }
     CleanWorker cleaner(probe, config, log.logger());
@@ -133,7 +133,7 @@ TEST_CASE("clean worker: with before, keeps jobs updated within delta", "[clean_
     Mixed mixed;
     ProbeCleaner probe(mixed.queue.cleaner);
     LogCapture log;
-    CleanConfig config{.status = Status::Unknown,
+    CleanConfig config{.status = std::nullopt,
                        .interval = std::chrono::hours(1),
                        .before = true,
                        .delta = Duration::zero()};
@@ -268,6 +268,7 @@ TEST_CASE("clean worker: rejects an invalid configuration", "[clean_worker][work
     CleanConfig config;
     SECTION("Pending") { config.status = Status::Pending; }
     SECTION("Processing") { config.status = Status::Processing; }
+    SECTION("Unknown: nullopt says both") { config.status = Status::Unknown; }
     SECTION("a value outside the enum") { config.status = static_cast<Status>(9); }
     SECTION("interval 0") { config.interval = Duration::zero(); }
     SECTION("negative delta") { config.delta = Duration(-1); }
