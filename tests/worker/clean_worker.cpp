@@ -100,8 +100,7 @@ TEST_CASE("clean worker: deletes only the jobs of its status", "[clean_worker][w
     LogCapture log;
     CleanConfig config{.status = Status::Done,
                        .interval = std::chrono::hours(1),
-                       .before = false,
-                       .delta = Duration::zero()};
+                       .older_than = std::nullopt};
     std::set<Uuid> expected;
 
     SECTION("Done") {
@@ -129,24 +128,24 @@ TEST_CASE("clean worker: deletes only the jobs of its status", "[clean_worker][w
     CHECK(log.count(LogLevel::Info, "deleted") == 1);
 }
 
-TEST_CASE("clean worker: with before, keeps jobs updated within delta", "[clean_worker][worker]") {
+TEST_CASE("clean worker: with older_than, keeps jobs updated within it",
+          "[clean_worker][worker]") {
     Mixed mixed;
     ProbeCleaner probe(mixed.queue.cleaner);
     LogCapture log;
     CleanConfig config{.status = std::nullopt,
                        .interval = std::chrono::hours(1),
-                       .before = true,
-                       .delta = Duration::zero()};
+                       .older_than = Duration::zero()};
     std::set<Uuid> expected;
-    SECTION("delta of an hour: the new jobs stay") {
-        config.delta = std::chrono::hours(1);
+    SECTION("older than an hour: the new jobs stay") {
+        config.older_than = std::chrono::hours(1);
         expected = {mixed.done, mixed.dead, mixed.processing, mixed.pending};
     }
-    SECTION("delta 0: jobs finished before now go") {
+    SECTION("older than 0: jobs finished before now go") {
         expected = {mixed.processing, mixed.pending};
     }
-    SECTION("a delta past the epoch keeps everything") {
-        config.delta = Duration::max();
+    SECTION("an age past the epoch keeps everything") {
+        config.older_than = Duration::max();
         expected = {mixed.done, mixed.dead, mixed.processing, mixed.pending};
     }
     const auto earliest = std::chrono::system_clock::now();
@@ -159,11 +158,12 @@ TEST_CASE("clean worker: with before, keeps jobs updated within delta", "[clean_
     CHECK(mixed.remaining() == expected);
     const auto before = probe.befores().front();
     REQUIRE(before.has_value());
-    if (config.delta == Duration::max()) {
+    const Duration age = config.older_than.value();
+    if (age == Duration::max()) {
         CHECK(*before == TimePoint{});
     } else {
-        CHECK(*before >= earliest - config.delta);
-        CHECK(*before <= latest - config.delta);
+        CHECK(*before >= earliest - age);
+        CHECK(*before <= latest - age);
     }
 }
 
@@ -176,8 +176,7 @@ TEST_CASE("clean worker: cleans every interval and survives storage errors",
     CleanWorker cleaner(probe,
                         {.status = Status::Done,
                          .interval = Duration(10),
-                         .before = false,
-                         .delta = Duration::zero()},
+                         .older_than = std::nullopt},
                         log.logger());
     cleaner.start();
     REQUIRE(probe.calls.wait_for(4));
@@ -194,8 +193,7 @@ TEST_CASE("clean worker: start twice or stop when not running throws", "[clean_w
     LogCapture log;
     const CleanConfig config{.status = Status::Done,
                              .interval = std::chrono::hours(1),
-                             .before = false,
-                             .delta = Duration::zero()};
+                             .older_than = std::nullopt};
 
     SECTION("lifecycle errors, and a restart") {
         CleanWorker cleaner(probe, config, log.logger());
@@ -230,8 +228,7 @@ TEST_CASE("clean worker: stop throws StopTimeout while a clean is under way",
     CleanWorker cleaner(probe,
                         {.status = Status::Done,
                          .interval = std::chrono::hours(1),
-                         .before = false,
-                         .delta = Duration::zero()},
+                         .older_than = std::nullopt},
                         log.logger());
     cleaner.start();
     REQUIRE(probe.entered.wait());
@@ -265,13 +262,17 @@ TEST_CASE("clean worker: stop throws StopTimeout while a clean is under way",
 TEST_CASE("clean worker: rejects an invalid configuration", "[clean_worker][worker]") {
     Queue queue;
     CHECK_NOTHROW(validate(CleanConfig{}));
+    // The defaults: Done jobs older than a day.
+    CHECK(CleanConfig{}.status == Status::Done);
+    CHECK(CleanConfig{}.older_than == std::chrono::hours(24));
+    CHECK_NOTHROW(validate(CleanConfig{.status = std::nullopt, .older_than = std::nullopt}));
     CleanConfig config;
     SECTION("Pending") { config.status = Status::Pending; }
     SECTION("Processing") { config.status = Status::Processing; }
     SECTION("Unknown: nullopt says both") { config.status = Status::Unknown; }
     SECTION("a value outside the enum") { config.status = static_cast<Status>(9); }
     SECTION("interval 0") { config.interval = Duration::zero(); }
-    SECTION("negative delta") { config.delta = Duration(-1); }
+    SECTION("negative older_than") { config.older_than = Duration(-1); }
     CHECK_THROWS_AS(validate(config), std::invalid_argument);
     CHECK_THROWS_AS(CleanWorker(queue.cleaner, config), std::invalid_argument);
 }
