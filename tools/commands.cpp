@@ -173,7 +173,7 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 
 void run_init(const Context& ctx) {
     const int version = init_queue(ctx.target);
-    const bool postgres = ctx.target.backend == Backend::Postgres;
+    const bool postgres = ctx.target.backend == BackendKind::Postgres;
     if (ctx.json) {
         print_json(ctx, {{"db", ctx.target.display()},
                          {"schema", postgres ? json(ctx.target.schema) : json(nullptr)},
