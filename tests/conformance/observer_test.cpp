@@ -83,8 +83,7 @@ TEST_CASE("observer and cleaner: Status::Unknown is refused; std::nullopt means 
         "gqs: list: Status::Unknown is not a status to filter by; pass std::nullopt for any";
     CHECK_THROWS_AS((void)q.observer.list(Status::Unknown, 0), std::invalid_argument);
     CHECK_THROWS_WITH((void)q.observer.list(Status::Unknown, 0), list_message);
-    CHECK_THROWS_WITH((void)q.observer.list_after(Status::Unknown, 0, gqs::Cursor{}),
-                      list_message);
+    CHECK_THROWS_WITH((void)q.observer.list_after(Status::Unknown, 0, gqs::Cursor{}), list_message);
     CHECK_THROWS_AS((void)q.cleaner.clean(Status::Unknown, std::nullopt), std::invalid_argument);
     CHECK_THROWS_WITH((void)q.cleaner.clean(Status::Unknown, std::nullopt),
                       "gqs: clean: Status::Unknown is not a status to clean; pass std::nullopt "

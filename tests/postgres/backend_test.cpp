@@ -198,8 +198,8 @@ TEST_CASE("postgres: a CleanWorker deletes finished jobs and keeps the rest", "[
     REQUIRE(jobs.size() == 2);
     (void)q.puller.complete_batch(jobs);
     gqs::postgres::Cleaner cleaner(q.db);
-    gqs::CleanWorker worker(
-        cleaner, {.status = gqs::Status::Done, .interval = 10min, .older_than = 0ms});
+    gqs::CleanWorker worker(cleaner,
+                            {.status = gqs::Status::Done, .interval = 10min, .older_than = 0ms});
     worker.start();
     CHECK(gqs::test::wait_until([&] { return q.observer.stats().done == 0; }));
     worker.stop(30s);

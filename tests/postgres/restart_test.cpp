@@ -173,9 +173,8 @@ TEST_CASE("postgres: a Worker goes on through killed sessions and a server resta
             [&] { return done_count(server.conninfo()) == number * per_round; }, 60s);
         if (!all_done) {
             auto c = gqs::postgres::Connection::open(server.conninfo());
-            UNSCOPED_INFO(
-                "done " << done_count(server.conninfo()) << " of "
-                        << gqs::postgres::Observer(c).list(std::nullopt, 0).size());
+            UNSCOPED_INFO("done " << done_count(server.conninfo()) << " of "
+                                  << gqs::postgres::Observer(c).list(std::nullopt, 0).size());
             for (const auto& job : gqs::postgres::Observer(c).list(std::nullopt, 0))
                 if (job.status != gqs::Status::Done)
                     UNSCOPED_INFO(job.id.to_string() << " " << gqs::to_string(job.status)

@@ -13,18 +13,18 @@ using gqs::BackendKind;
 TEST_CASE("backend_of: libpq URIs and conninfo strings are PostgreSQL", "[unit]") {
     auto db = GENERATE(as<std::string>{}, "postgresql://app@db.example/jobs",
                        "postgres://db.example/jobs", "postgresql://u@h/db", "postgresql://",
-                       "host=/run/postgresql dbname=jobs", "host=x", " dbname = q",
-                       "\tdbname\t=q", "application_name=gqs", "dbname='a b'",
+                       "host=/run/postgresql dbname=jobs", "host=x", " dbname = q", "\tdbname\t=q",
+                       "application_name=gqs", "dbname='a b'",
                        "a=b.db"); // a keyword and '=': write ./a=b.db for such a file
     INFO(db);
     CHECK(backend_of(db) == BackendKind::Postgres);
 }
 
 TEST_CASE("backend_of: anything else is a SQLite file name", "[unit]") {
-    auto db = GENERATE(as<std::string>{}, "file.db", "", "=x", " ", "./a=b.db",
-                       "/tmp/gqs/a=b.db", "/tmp/gqs/x y=1.db", "x y=1.db", "Host=x", "host",
-                       "dbname", "9host=x", ":memory:", "file:jobs.db?mode=memory",
-                       "POSTGRESQL://u@h/db", "postgresql:/u@h/db", "queue.db host=x");
+    auto db = GENERATE(as<std::string>{}, "file.db", "", "=x", " ", "./a=b.db", "/tmp/gqs/a=b.db",
+                       "/tmp/gqs/x y=1.db", "x y=1.db", "Host=x", "host", "dbname", "9host=x",
+                       ":memory:", "file:jobs.db?mode=memory", "POSTGRESQL://u@h/db",
+                       "postgresql:/u@h/db", "queue.db host=x");
     INFO(db);
     CHECK(backend_of(db) == BackendKind::Sqlite);
 }

@@ -98,9 +98,8 @@ TEST_CASE("clean worker: deletes only the jobs of its status", "[clean_worker][w
     REQUIRE(mixed.queue.has_status(mixed.pending, Status::Pending));
     ProbeCleaner probe(mixed.queue.cleaner);
     LogCapture log;
-    CleanConfig config{.status = Status::Done,
-                       .interval = std::chrono::hours(1),
-                       .older_than = std::nullopt};
+    CleanConfig config{
+        .status = Status::Done, .interval = std::chrono::hours(1), .older_than = std::nullopt};
     std::set<Uuid> expected;
 
     SECTION("Done") {
@@ -128,14 +127,12 @@ TEST_CASE("clean worker: deletes only the jobs of its status", "[clean_worker][w
     CHECK(log.count(LogLevel::Info, "deleted") == 1);
 }
 
-TEST_CASE("clean worker: with older_than, keeps jobs updated within it",
-          "[clean_worker][worker]") {
+TEST_CASE("clean worker: with older_than, keeps jobs updated within it", "[clean_worker][worker]") {
     Mixed mixed;
     ProbeCleaner probe(mixed.queue.cleaner);
     LogCapture log;
-    CleanConfig config{.status = std::nullopt,
-                       .interval = std::chrono::hours(1),
-                       .older_than = Duration::zero()};
+    CleanConfig config{
+        .status = std::nullopt, .interval = std::chrono::hours(1), .older_than = Duration::zero()};
     std::set<Uuid> expected;
     SECTION("older than an hour: the new jobs stay") {
         config.older_than = std::chrono::hours(1);
@@ -173,11 +170,9 @@ TEST_CASE("clean worker: cleans every interval and survives storage errors",
     ProbeCleaner probe(mixed.queue.cleaner);
     probe.failing = 2;
     LogCapture log;
-    CleanWorker cleaner(probe,
-                        {.status = Status::Done,
-                         .interval = Duration(10),
-                         .older_than = std::nullopt},
-                        log.logger());
+    CleanWorker cleaner(
+        probe, {.status = Status::Done, .interval = Duration(10), .older_than = std::nullopt},
+        log.logger());
     cleaner.start();
     REQUIRE(probe.calls.wait_for(4));
     cleaner.stop(patience);
@@ -191,9 +186,8 @@ TEST_CASE("clean worker: start twice or stop when not running throws", "[clean_w
     Mixed mixed;
     ProbeCleaner probe(mixed.queue.cleaner);
     LogCapture log;
-    const CleanConfig config{.status = Status::Done,
-                             .interval = std::chrono::hours(1),
-                             .older_than = std::nullopt};
+    const CleanConfig config{
+        .status = Status::Done, .interval = std::chrono::hours(1), .older_than = std::nullopt};
 
     SECTION("lifecycle errors, and a restart") {
         CleanWorker cleaner(probe, config, log.logger());
@@ -225,11 +219,10 @@ TEST_CASE("clean worker: stop throws StopTimeout while a clean is under way",
     Signal hold;
     probe.hold = &hold;
     LogCapture log;
-    CleanWorker cleaner(probe,
-                        {.status = Status::Done,
-                         .interval = std::chrono::hours(1),
-                         .older_than = std::nullopt},
-                        log.logger());
+    CleanWorker cleaner(
+        probe,
+        {.status = Status::Done, .interval = std::chrono::hours(1), .older_than = std::nullopt},
+        log.logger());
     cleaner.start();
     REQUIRE(probe.entered.wait());
     CHECK_THROWS_AS(cleaner.stop(Duration(10)), StopTimeout);
