@@ -75,7 +75,7 @@ TEST_CASE("observer: paging walks every job once, in list order", "[observer][co
     CHECK(pending.size() == 102);
 }
 
-TEST_CASE("observer and cleaner: Status::Unknown is refused; std::nullopt means any",
+TEST_CASE("observer and cleaner: Status::Unknown is refused, std::nullopt means any",
           "[observer][cleaner][conformance]") {
     Queue q;
     q.mixed();
