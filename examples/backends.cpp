@@ -39,12 +39,6 @@ constexpr std::string_view usage =
     "            (ctest) the server in GQS_TEST_POSTGRES, in a schema of its own that is\n"
     "            dropped at the end; prints GQS_SKIP when the variable is unset\n";
 
-// A libpq URI or a key=value conninfo; anything else is a SQLite file name.
-bool is_postgres(std::string_view db) {
-    return db.starts_with("postgresql://") || db.starts_with("postgres://") ||
-           db.find('=') != std::string_view::npos;
-}
-
 // The backend-neutral view of a queue: everything after opening uses only these.
 struct Queue {
     std::string backend; // "sqlite" or "postgresql"
@@ -56,7 +50,9 @@ struct Queue {
 // The only backend-specific code: open a Connection, create the tables if needed, and build
 // the classes on it. One Connection per process is shared by all of them.
 Queue open_queue(const std::string& db, const std::optional<std::string>& schema) {
-    if (is_postgres(db)) {
+    // gqs::backend_of: a libpq URI or a conninfo starting `keyword=`; anything else is a
+    // SQLite file name (so ./a=b.db is a file).
+    if (gqs::backend_of(db) == gqs::BackendKind::Postgres) {
 #ifdef GQS_EXAMPLE_POSTGRES
         auto connection =
             gqs::postgres::Connection::open(db, {.schema = schema.value_or("public")});

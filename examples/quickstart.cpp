@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
 
     // What the Observer sees.
     std::map<gqs::Status, int> counts;
-    for (const auto& job : observer.list(gqs::Status::Unknown, 0)) {
+    for (const auto& job : observer.list(std::nullopt, 0)) {
         ++counts[job.status];
         std::cout << job.id.to_string() << "  " << gqs::to_string(job.status)
                   << "  attempts=" << job.attempts << "  n=" << job.get<int>("n").value_or(-1)

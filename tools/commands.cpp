@@ -81,9 +81,9 @@ int parse_priority_option(const std::string& text) {
                      "' (expected a whole number from 0, runs first, to 9, runs last)");
 }
 
-// "all" or a status name; Unknown stands for "all".
-Status parse_status_option(const std::string& text) {
-    if (text == "all") return Status::Unknown;
+// "all" (nullopt) or a status name.
+std::optional<Status> parse_status_option(const std::string& text) {
+    if (text == "all") return std::nullopt;
     auto status = parse_status(text);
     if (!status || *status == Status::Unknown)
         throw UsageError("--status: unknown status '" + truncate(text, 60) +
@@ -173,7 +173,7 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 
 void run_init(const Context& ctx) {
     const int version = init_queue(ctx.target);
-    const bool postgres = ctx.target.backend == Backend::Postgres;
+    const bool postgres = ctx.target.backend == BackendKind::Postgres;
     if (ctx.json) {
         print_json(ctx, {{"db", ctx.target.display()},
                          {"schema", postgres ? json(ctx.target.schema) : json(nullptr)},
@@ -385,7 +385,7 @@ void run_stats(const Context& ctx, const StatsOptions& options) {
 }
 
 void run_list(const Context& ctx, const ListOptions& options) {
-    const Status status = parse_status_option(options.status);
+    const std::optional<Status> status = parse_status_option(options.status);
     if (options.limit < 0) throw UsageError("--limit must be 0 (no limit) or more");
     std::optional<Uuid> after;
     if (options.after) after = parse_id(*options.after);
@@ -439,7 +439,7 @@ void run_list(const Context& ctx, const ListOptions& options) {
         return;
     }
     if (jobs.empty()) {
-        *ctx.out << "no " << (status == Status::Unknown ? "" : options.status + " ") << "jobs"
+        *ctx.out << "no " << (status ? options.status + " " : "") << "jobs"
                  << (options.queue ? " in queue " + escape_text(*options.queue, false)
                                    : std::string())
                  << (after ? " after " + after->to_string() : std::string()) << '\n';
@@ -464,7 +464,7 @@ void run_list(const Context& ctx, const ListOptions& options) {
     if (next) {
         // The command that shows the next page, ready to paste.
         *ctx.out << "next page: gqs " << ctx.target.db_arguments() << " list";
-        if (status != Status::Unknown) *ctx.out << " --status " << to_string(status);
+        if (status) *ctx.out << " --status " << to_string(*status);
         if (options.queue) *ctx.out << " --queue " << shell_word(*options.queue);
         *ctx.out << " --limit " << options.limit << " --after " << *next << '\n';
     }
@@ -616,7 +616,7 @@ void run_delete(const Context& ctx, const std::string& text) {
 }
 
 void run_clean(const Context& ctx, const CleanOptions& options) {
-    Status status = Status::Unknown;
+    std::optional<Status> status; // nullopt: "all", done and dead
     if (options.status == "done") {
         status = Status::Done;
     } else if (options.status == "dead") {

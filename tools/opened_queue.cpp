@@ -32,7 +32,7 @@ std::string init_hint(const Target& target) {
 SchemaMismatch at(const Target& target, const SchemaMismatch& e) {
     std::string what = e.what();
     if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
-    if (target.backend == Backend::Sqlite) return SchemaMismatch(target.db + ": " + what);
+    if (target.backend == BackendKind::Sqlite) return SchemaMismatch(target.db + ": " + what);
     // PostgreSQL's messages name the schema already.
     what += " (at " + target.display() + ")";
     if (what.find("that is not gqs's") != std::string::npos)
@@ -138,7 +138,7 @@ std::shared_ptr<postgres::Connection> open_postgres(const Target& target) {
 } // namespace
 
 OpenedQueue::OpenedQueue(const Target& target) {
-    if (target.backend == Backend::Sqlite) {
+    if (target.backend == BackendKind::Sqlite) {
         auto connection = open_sqlite(target);
         pusher_ = std::make_unique<sqlite::Pusher>(connection);
         observer_ = std::make_unique<sqlite::Observer>(connection);
@@ -161,7 +161,7 @@ OpenedQueue::OpenedQueue(const Target& target) {
 OpenedQueue::~OpenedQueue() = default;
 
 int init_queue(const Target& target) {
-    if (target.backend == Backend::Sqlite) {
+    if (target.backend == BackendKind::Sqlite) {
         std::error_code ec;
         if (fs::is_directory(fs::path(target.db), ec))
             throw Error(target.db + " is a directory, not a database");

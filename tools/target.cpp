@@ -190,7 +190,7 @@ std::string redact_keywords(std::string_view text, std::vector<std::string>& sec
             continue;
         }
         std::string written(text.substr(pair.begin, pair.end - pair.begin));
-        if (backend_of(pair.value) == Backend::Postgres) {
+        if (backend_of(pair.value) == BackendKind::Postgres) {
             const auto before = secrets.size();
             std::string inner = redact(pair.value, secrets);
             if (secrets.size() != before) written = pair.key + "=" + quoted_value(inner);
@@ -208,21 +208,6 @@ std::string redact(std::string_view db, std::vector<std::string>& secrets) {
 
 } // namespace
 
-Backend backend_of(std::string_view db) noexcept {
-    if (uri_prefix_length(db) > 0) return Backend::Postgres;
-    // libpq's keywords are lowercase letters and underscores: `host=`, `dbname =`, ...
-    std::size_t i = 0;
-    while (i < db.size() && is_space(db[i]))
-        ++i;
-    const std::size_t start = i;
-    while (i < db.size() && ((db[i] >= 'a' && db[i] <= 'z') || db[i] == '_'))
-        ++i;
-    if (i == start) return Backend::Sqlite;
-    while (i < db.size() && is_space(db[i]))
-        ++i;
-    return i < db.size() && db[i] == '=' ? Backend::Postgres : Backend::Sqlite;
-}
-
 std::string without_password(std::string_view conninfo) {
     std::vector<std::string> secrets;
     return redact(conninfo, secrets);
@@ -230,22 +215,22 @@ std::string without_password(std::string_view conninfo) {
 
 std::vector<std::string> passwords_in(std::string_view db) {
     std::vector<std::string> secrets;
-    if (backend_of(db) == Backend::Postgres) (void)redact(db, secrets);
+    if (backend_of(db) == BackendKind::Postgres) (void)redact(db, secrets);
     return secrets;
 }
 
 std::string Target::display() const {
-    return backend == Backend::Sqlite ? db : without_password(db);
+    return backend == BackendKind::Sqlite ? db : without_password(db);
 }
 
 std::string Target::where() const {
-    if (backend == Backend::Sqlite) return db;
+    if (backend == BackendKind::Sqlite) return db;
     return "schema " + escape_text(schema, false) + " at " + display();
 }
 
 std::string Target::db_arguments() const {
     std::string out = "--db " + shell_word(display());
-    if (backend == Backend::Postgres && schema != default_schema)
+    if (backend == BackendKind::Postgres && schema != default_schema)
         out += " --schema " + shell_word(schema);
     return out;
 }
@@ -255,7 +240,7 @@ Target target_of(std::string db, const std::optional<std::string>& schema,
     Target target;
     target.backend = backend_of(db);
     target.db = std::move(db);
-    if (target.backend == Backend::Sqlite) {
+    if (target.backend == BackendKind::Sqlite) {
         if (schema)
             throw UsageError("--schema is for a PostgreSQL queue, and --db " +
                              shell_word(target.db) + " names a SQLite file");

@@ -2,7 +2,8 @@
 // Where the CLI's queue lives (--db, --schema): a SQLite file or a PostgreSQL schema.
 #pragma once
 
-#include <cstdint>
+#include <gqs/backend_of.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,12 +11,10 @@
 
 namespace gqs::cli {
 
-/// The storage a --db value names.
-enum class Backend : std::uint8_t { Sqlite, Postgres };
-
 /// The queue a command works on, from --db and --schema. Value type.
 struct Target {
-    Backend backend = Backend::Sqlite;
+    /// What --db names, by gqs::backend_of.
+    BackendKind backend = BackendKind::Sqlite;
     /// The SQLite file's path, or PostgreSQL's URI or conninfo string, as given (it may hold a
     /// password: print display() instead).
     std::string db;
@@ -33,11 +32,6 @@ struct Target {
 
 /// The schema a PostgreSQL queue lives in unless --schema (or GQS_SCHEMA) names another.
 inline constexpr std::string_view default_schema = "public";
-
-/// Backend::Postgres for a `postgresql://` or `postgres://` URI or a libpq conninfo string
-/// (one that starts with `keyword=`, such as `host=/run/postgresql dbname=app`);
-/// Backend::Sqlite, a file path, for anything else (write `./a=b.db` for such a file).
-[[nodiscard]] Backend backend_of(std::string_view db) noexcept;
 
 /// The Target that --db `db` and --schema `schema` name; `env_schema` (GQS_SCHEMA) stands in
 /// for a missing --schema of a PostgreSQL queue and is ignored for SQLite. Throws UsageError

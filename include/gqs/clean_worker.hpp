@@ -8,24 +8,24 @@
 #include <gqs/time.hpp>
 
 #include <memory>
+#include <optional>
 
 namespace gqs {
 
 /// What a CleanWorker deletes and how often. Value type. The defaults delete Done jobs last
 /// updated more than 24 hours ago, once a minute.
 struct CleanConfig {
-    /// Done, Dead, or Unknown for both.
-    Status status = Status::Done;
+    /// Done, Dead, or std::nullopt for both (Status::Unknown is refused: see validate).
+    std::optional<Status> status = Status::Done;
     /// Pause between two cleans; > 0.
     Duration interval{60000};
-    /// Delete only jobs last updated at or before now - delta (now: the time of each clean).
-    bool before = true;
-    /// Age a job must reach before it is deleted, when `before` is set; >= 0.
-    Duration delta{24 * 60 * 60 * 1000};
+    /// Delete only jobs last updated at or before now - older_than (now: the time of each
+    /// clean); >= 0. std::nullopt deletes them whatever their age.
+    std::optional<Duration> older_than = Duration{24 * 60 * 60 * 1000};
 };
 
-/// Throws std::invalid_argument unless status is Done, Dead or Unknown, interval > 0 and
-/// delta >= 0. Thread-safety: pure function.
+/// Throws std::invalid_argument unless status is Done, Dead or std::nullopt, interval > 0 and
+/// older_than (when set) >= 0. Thread-safety: pure function.
 void validate(const CleanConfig& config);
 
 /// Calls Cleaner::clean at start and then every `interval` on a background thread. Failures

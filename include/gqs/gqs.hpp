@@ -2,6 +2,7 @@
 // Umbrella header for the storage-agnostic core of gqs.
 #pragma once
 
+#include <gqs/backend_of.hpp>
 #include <gqs/backoff.hpp>
 #include <gqs/clean_worker.hpp>
 #include <gqs/errors.hpp>

@@ -268,13 +268,14 @@ public:
     virtual ~Observer() = default;
     /// The job with this id, or nullopt if there is none.
     [[nodiscard]] virtual std::optional<Job> get(const Uuid& id) = 0;
-    /// Jobs with this status (Unknown: any), oldest created first (ties by id);
-    /// at most `limit` of them, or all when limit <= 0.
-    [[nodiscard]] virtual std::vector<Job> list(Status status, int limit) = 0;
+    /// Jobs with this status (std::nullopt: any status), oldest created first (ties by id);
+    /// at most `limit` of them, or all when limit <= 0. Throws std::invalid_argument for
+    /// Status::Unknown (not a status to filter by), StorageError on storage failure.
+    [[nodiscard]] virtual std::vector<Job> list(std::optional<Status> status, int limit) = 0;
 
     /// The page of list(status, limit) that starts after `after` (the last job of the
-    /// previous page; see cursor_of).
-    [[nodiscard]] virtual std::vector<Job> list_after(Status status, int limit,
+    /// previous page; see cursor_of). Same errors as list.
+    [[nodiscard]] virtual std::vector<Job> list_after(std::optional<Status> status, int limit,
                                                       const Cursor& after) = 0;
 
     /// Counts and times of the queue, from one cheap read.
@@ -308,10 +309,11 @@ public:
 class Cleaner {
 public:
     virtual ~Cleaner() = default;
-    /// Deletes Done (or Dead; Unknown: both) jobs, only those last updated at or before
+    /// Deletes Done or Dead jobs (std::nullopt: both), only those last updated at or before
     /// `before` when given. Returns how many were deleted. Throws BadStatus for Pending or
-    /// Processing.
-    [[nodiscard]] virtual std::int64_t clean(Status status, std::optional<TimePoint> before) = 0;
+    /// Processing, std::invalid_argument for Status::Unknown, StorageError on storage failure.
+    [[nodiscard]] virtual std::int64_t clean(std::optional<Status> status,
+                                             std::optional<TimePoint> before) = 0;
 };
 
 } // namespace gqs

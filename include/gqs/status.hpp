@@ -9,6 +9,8 @@
 namespace gqs {
 
 /// The state of a job. The numeric values are stored in the database and never change.
+/// Unknown is what a stored value outside the others reads as; it is no filter (Observer::list
+/// and Cleaner::clean take std::nullopt for "any" and throw std::invalid_argument for it).
 enum class Status : std::uint8_t { Unknown = 0, Pending = 1, Processing = 2, Done = 3, Dead = 4 };
 
 /// The lowercase name of a status ("pending", ...); "unknown" for values outside the enum.

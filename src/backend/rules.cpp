@@ -4,6 +4,7 @@
 
 #include <gqs/errors.hpp>
 
+#include <stdexcept>
 #include <string>
 
 namespace gqs::detail {
@@ -49,16 +50,27 @@ void add_stats_row(Stats& stats, std::string queue, std::int64_t status, std::in
     }
 }
 
-std::pair<Status, Status> clean_statuses(Status status) {
-    switch (status) {
-    case Status::Unknown: return {Status::Done, Status::Dead};
+std::int64_t list_status_code(std::optional<Status> status) {
+    if (!status) return 0;
+    if (*status == Status::Unknown)
+        throw std::invalid_argument(
+            "gqs: list: Status::Unknown is not a status to filter by; pass std::nullopt for any");
+    return static_cast<std::int64_t>(*status);
+}
+
+std::pair<Status, Status> clean_statuses(std::optional<Status> status) {
+    if (!status) return {Status::Done, Status::Dead};
+    switch (*status) {
+    case Status::Unknown:
+        throw std::invalid_argument("gqs: clean: Status::Unknown is not a status to clean; pass "
+                                    "std::nullopt for both Done and Dead");
     case Status::Done:
-    case Status::Dead: return {status, status};
+    case Status::Dead: return {*status, *status};
     case Status::Pending:
     case Status::Processing: break;
     }
-    throw BadStatus("gqs: clean takes Done, Dead or Unknown (both), not " +
-                    std::string(to_string(status)));
+    throw BadStatus("gqs: clean takes Done, Dead or std::nullopt (both), not " +
+                    std::string(to_string(*status)));
 }
 
 void throw_ended(const char* who) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Queue rules every backend applies the same way: what clean deletes, why an action failed.
+// Queue rules every backend applies the same way: what list and clean take, why an action
+// failed.
 #pragma once
 
 #include <gqs/interfaces.hpp>
@@ -31,9 +32,14 @@ void add_stats_row(Stats& stats, std::string queue, std::int64_t status, std::in
                    std::int64_t expired, std::optional<TimePoint> oldest_ready,
                    std::optional<TimePoint> next_scheduled);
 
-/// The statuses clean(status) deletes, as a pair (equal when one): Done, Dead, or both for
-/// Unknown. Throws BadStatus for Pending, Processing or a value outside the enum.
-[[nodiscard]] std::pair<Status, Status> clean_statuses(Status status);
+/// The status code Observer::list and list_after bind: 0 (any) for nullopt, else the status's
+/// stored number. Throws std::invalid_argument for Status::Unknown (nullopt says "any").
+[[nodiscard]] std::int64_t list_status_code(std::optional<Status> status);
+
+/// The statuses Cleaner::clean(status) deletes, as a pair (equal when one): Done, Dead, or both
+/// for nullopt. Throws std::invalid_argument for Status::Unknown (nullopt says "both"),
+/// BadStatus for Pending, Processing or a value outside the enum.
+[[nodiscard]] std::pair<Status, Status> clean_statuses(std::optional<Status> status);
 
 /// What every backend's Transaction throws when used after it ended: std::logic_error
 /// "gqs: <who>: the transaction has ended".

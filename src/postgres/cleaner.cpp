@@ -14,7 +14,7 @@ Cleaner::Cleaner(std::shared_ptr<Connection> connection) : connection_(std::move
     detail::require(connection_, "Cleaner");
 }
 
-std::int64_t Cleaner::clean(Status status, std::optional<TimePoint> before) {
+std::int64_t Cleaner::clean(std::optional<Status> status, std::optional<TimePoint> before) {
     constexpr int per_statement = 10'000;
     const auto [first, second] = gqs::detail::clean_statuses(status);
     auto& state = detail::Access::state(*connection_);

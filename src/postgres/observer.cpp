@@ -19,8 +19,9 @@ std::vector<Job> read_jobs(const PGresult* r) {
     return jobs;
 }
 
-void bind_page(detail::Params& p, Status status, int limit) {
-    p.i16(static_cast<std::int16_t>(status));
+// Throws std::invalid_argument for Status::Unknown before the connection is entered.
+void bind_page(detail::Params& p, std::optional<Status> status, int limit) {
+    p.i16(static_cast<std::int16_t>(gqs::detail::list_status_code(status)));
     if (limit <= 0) {
         p.null(); // LIMIT NULL: all
     } else {
@@ -44,21 +45,22 @@ std::optional<Job> Observer::get(const Uuid& id) {
     return detail::read_job(r.get(), 0);
 }
 
-std::vector<Job> Observer::list(Status status, int limit) {
-    auto& state = detail::Access::state(*connection_);
-    auto guard = state.enter();
+std::vector<Job> Observer::list(std::optional<Status> status, int limit) {
     detail::Params p;
     bind_page(p, status, limit);
+    auto& state = detail::Access::state(*connection_);
+    auto guard = state.enter();
     return read_jobs(state.run(detail::list_sql, p, "listing jobs").get());
 }
 
-std::vector<Job> Observer::list_after(Status status, int limit, const Cursor& after) {
-    auto& state = detail::Access::state(*connection_);
-    auto guard = state.enter();
+std::vector<Job> Observer::list_after(std::optional<Status> status, int limit,
+                                      const Cursor& after) {
     detail::Params p;
     bind_page(p, status, limit);
     p.time(after.created_at);
     p.uuid(after.id);
+    auto& state = detail::Access::state(*connection_);
+    auto guard = state.enter();
     return read_jobs(state.run(detail::page_sql, p, "listing jobs").get());
 }
 

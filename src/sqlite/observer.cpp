@@ -22,11 +22,12 @@ std::optional<Job> Observer::get(const Uuid& id) {
     return detail::read_job(stmt.get());
 }
 
-std::vector<Job> Observer::list(Status status, int limit) {
+std::vector<Job> Observer::list(std::optional<Status> status, int limit) {
+    const std::int64_t code = gqs::detail::list_status_code(status);
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     auto stmt = state.statement(detail::list_sql, "listing jobs");
-    stmt.bind(1, static_cast<std::int64_t>(status));
+    stmt.bind(1, code);
     stmt.bind(2, limit <= 0 ? -1 : limit);
     std::vector<Job> jobs;
     while (stmt.step())
@@ -34,11 +35,13 @@ std::vector<Job> Observer::list(Status status, int limit) {
     return jobs;
 }
 
-std::vector<Job> Observer::list_after(Status status, int limit, const Cursor& after) {
+std::vector<Job> Observer::list_after(std::optional<Status> status, int limit,
+                                      const Cursor& after) {
+    const std::int64_t code = gqs::detail::list_status_code(status);
     auto& state = detail::Access::state(*connection_);
     std::lock_guard guard(state.mutex);
     auto stmt = state.statement(detail::page_sql, "listing jobs");
-    stmt.bind(1, static_cast<std::int64_t>(status));
+    stmt.bind(1, code);
     stmt.bind(2, limit <= 0 ? -1 : limit);
     stmt.bind(3, detail::to_micros(after.created_at));
     detail::bind_id(stmt, 4, after.id);

@@ -22,24 +22,23 @@
 namespace gqs {
 
 void validate(const CleanConfig& config) {
-    if (config.status != Status::Done && config.status != Status::Dead &&
-        config.status != Status::Unknown) {
+    if (config.status && *config.status != Status::Done && *config.status != Status::Dead) {
         throw std::invalid_argument(
-            "gqs::CleanConfig: status must be Done, Dead or Unknown (both)");
+            "gqs::CleanConfig: status must be Done, Dead or std::nullopt (both)");
     }
     if (config.interval <= Duration::zero())
         throw std::invalid_argument("gqs::CleanConfig: interval must be > 0");
-    if (config.delta < Duration::zero())
-        throw std::invalid_argument("gqs::CleanConfig: delta must be >= 0");
+    if (config.older_than && *config.older_than < Duration::zero())
+        throw std::invalid_argument("gqs::CleanConfig: older_than must be >= 0");
 }
 
 namespace {
 
-// now - delta, or the epoch when delta reaches back past it (nothing is that old).
-TimePoint cutoff(Duration delta) {
+// now - age, or the epoch when age reaches back past it (nothing is that old).
+TimePoint cutoff(Duration age) {
     const auto now = std::chrono::system_clock::now();
-    if (delta >= std::chrono::duration_cast<Duration>(now.time_since_epoch())) return {};
-    return now - delta;
+    if (age >= std::chrono::duration_cast<Duration>(now.time_since_epoch())) return {};
+    return now - age;
 }
 
 } // namespace
@@ -110,11 +109,10 @@ void CleanWorker::Impl::main() noexcept {
 }
 
 void CleanWorker::Impl::clean_once() noexcept {
-    const std::string_view what =
-        config_.status == Status::Unknown ? "done and dead" : to_string(config_.status);
+    const std::string_view what = config_.status ? to_string(*config_.status) : "done and dead";
     try {
         std::optional<TimePoint> before;
-        if (config_.before) before = cutoff(config_.delta);
+        if (config_.older_than) before = cutoff(*config_.older_than);
         const std::int64_t deleted = cleaner_.clean(config_.status, before);
         detail::log(logger_, deleted > 0 ? LogLevel::Info : LogLevel::Debug, "clean: deleted ",
                     deleted, " ", what, " jobs");

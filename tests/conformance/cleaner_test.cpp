@@ -18,8 +18,8 @@ TEST_CASE("cleaner: deletes only the finished statuses asked for", "[cleaner][co
         CHECK(q.cleaner.clean(Status::Dead, std::nullopt) == 1);
         CHECK(q.observer.list(Status::Done, 0).size() == 2);
     }
-    SECTION("unknown means both") {
-        CHECK(q.cleaner.clean(Status::Unknown, std::nullopt) == 3);
+    SECTION("nullopt means both") {
+        CHECK(q.cleaner.clean(std::nullopt, std::nullopt) == 3);
         CHECK(q.observer.list(Status::Done, 0).empty());
         CHECK(q.observer.list(Status::Dead, 0).empty());
     }
@@ -32,7 +32,7 @@ TEST_CASE("cleaner: Pending and Processing are refused with BadStatus", "[cleane
     q.mixed();
     auto s = GENERATE(Status::Pending, Status::Processing, static_cast<Status>(7));
     CHECK_THROWS_AS((void)q.cleaner.clean(s, std::nullopt), gqs::BadStatus);
-    CHECK(q.observer.list(Status::Unknown, 0).size() == 6);
+    CHECK(q.observer.list(std::nullopt, 0).size() == 6);
 }
 
 TEST_CASE("cleaner: before keeps rows updated after it", "[cleaner][conformance]") {
@@ -55,13 +55,13 @@ TEST_CASE("cleaner: before keeps rows updated after it", "[cleaner][conformance]
     auto t1 = finish(ids[1], [&] { q.puller.complete(jobs[1]); });
     REQUIRE(t0 < t2);
     REQUIRE(t2 < t1);
-    CHECK(q.cleaner.clean(Status::Unknown, t0 - 1us) == 0);
-    CHECK(q.cleaner.clean(Status::Unknown, t2) == 2); // inclusive: <= before
+    CHECK(q.cleaner.clean(std::nullopt, t0 - 1us) == 0);
+    CHECK(q.cleaner.clean(std::nullopt, t2) == 2); // inclusive: <= before
     CHECK(q.observer.get(ids[1]).has_value());
     CHECK_FALSE(q.observer.get(ids[0]).has_value());
     CHECK_FALSE(q.observer.get(ids[2]).has_value());
     CHECK(q.cleaner.clean(Status::Done, t1) == 1);
     CHECK(q.cleaner.clean(Status::Done, std::nullopt) == 0);
     // The Pending and Processing jobs, last updated before all three, were never candidates.
-    CHECK(q.observer.list(Status::Unknown, 0).size() == 3);
+    CHECK(q.observer.list(std::nullopt, 0).size() == 3);
 }

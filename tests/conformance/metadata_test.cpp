@@ -64,7 +64,7 @@ TEST_CASE("metadata: nested deeper than max_metadata_depth is refused, nothing s
     batch[2].metadata = nested(levels);
     CHECK(refusal([&] { q.pusher.push_batch(batch); }).find(batch[2].id.to_string()) !=
           std::string::npos);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
 }
 
 TEST_CASE("metadata: max_metadata_depth levels are stored and read back equal",
@@ -107,7 +107,7 @@ TEST_CASE("metadata: a NUL character is refused with the same message on every b
     std::vector<gqs::Message> batch(2);
     batch[1] = bad;
     CHECK(refusal([&] { q.pusher.push_batch(batch); }) == expected);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
     // A backslash and "u0000" is text, not a NUL.
     auto fine = message_with({{"text", "a\\u0000b"}});
     q.pusher.push(fine);

@@ -54,7 +54,7 @@ TEST_CASE("pusher: bad input throws and stores nothing", "[pusher][conformance]"
     gqs::Message bad_utf8;
     bad_utf8.set("k", std::string("\xff\xfe"));
     CHECK_THROWS_AS(q.pusher.push(bad_utf8), std::invalid_argument);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
 }
 
 TEST_CASE("pusher: metadata that JSON cannot hold is refused and nothing stored",
@@ -88,7 +88,7 @@ TEST_CASE("pusher: metadata that JSON cannot hold is refused and nothing stored"
     std::vector<gqs::Message> batch(3);
     batch[1] = bad;
     CHECK_THROWS_AS(q.pusher.push_batch(batch), std::invalid_argument);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
     // Finite floats are fine.
     gqs::Message fine;
     fine.set("x", 1e300);
@@ -104,7 +104,7 @@ TEST_CASE("pusher: a duplicate id is refused and the original is kept", "[pusher
     CHECK_THROWS_AS(q.pusher.push(again), gqs::DuplicateJob);
     CHECK_THROWS_WITH(q.pusher.push(again), "gqs: job " + m.id.to_string() + " already exists");
     CHECK(q.stored(m.id).payload == "first");
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 1);
+    CHECK(q.observer.list(std::nullopt, 0).size() == 1);
 }
 
 TEST_CASE("pusher: push_batch stores all in one go", "[pusher][conformance]") {
@@ -118,7 +118,7 @@ TEST_CASE("pusher: push_batch stores all in one go", "[pusher][conformance]") {
     for (auto& job : all)
         CHECK(job.next_run_at - job.created_at == 5s);
     q.pusher.push_batch(std::span<const gqs::Message>{}); // empty: no-op
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 500);
+    CHECK(q.observer.list(std::nullopt, 0).size() == 500);
 }
 
 TEST_CASE("pusher: push_batch is all or nothing on a duplicate", "[pusher][conformance]") {
@@ -132,13 +132,13 @@ TEST_CASE("pusher: push_batch is all or nothing on a duplicate", "[pusher][confo
     CHECK_THROWS_AS(q.pusher.push_batch(batch), gqs::DuplicateJob);
     CHECK_THROWS_WITH(q.pusher.push_batch(batch),
                       "gqs: job " + repeated.to_string() + " already exists");
-    auto all = q.observer.list(gqs::Status::Unknown, 0);
+    auto all = q.observer.list(std::nullopt, 0);
     REQUIRE(all.size() == 1);
     CHECK(all[0].id == existing.id);
     // The connection is usable afterwards (no transaction left open).
     std::vector<gqs::Message> fresh(2);
     q.pusher.push_batch(fresh);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 3);
+    CHECK(q.observer.list(std::nullopt, 0).size() == 3);
 }
 
 TEST_CASE("pusher: metadata and payload round-trip exactly", "[pusher][observer][conformance]") {

@@ -154,7 +154,7 @@ TEST_CASE("queues: bad queue names, priorities and keys are refused and store no
     std::vector<gqs::Message> batch(3);
     batch[1] = m;
     CHECK_THROWS_AS(q.pusher.push_batch(batch), std::invalid_argument);
-    CHECK(q.observer.list(Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
     // The limits themselves are fine.
     gqs::Message edge;
     edge.queue = std::string(127, 'q');

@@ -57,7 +57,7 @@ TEST_CASE("observer: stats and list_after agree with a scan of list",
     auto s = q.observer.stats();
     // The same numbers, counted from every job that list() returns, as of s.at.
     gqs::Stats scan;
-    for (const auto& job : q.observer.list(Status::Unknown, 0)) {
+    for (const auto& job : q.observer.list(std::nullopt, 0)) {
         switch (job.status) {
         case Status::Pending:
             ++scan.pending;
@@ -85,9 +85,9 @@ TEST_CASE("observer: stats and list_after agree with a scan of list",
     CHECK(scan.oldest_ready == s.oldest_ready);
     CHECK(scan.next_scheduled == s.next_scheduled);
     // A page after the first job is the next two jobs of the full list.
-    auto all = q.observer.list(Status::Unknown, 0);
+    auto all = q.observer.list(std::nullopt, 0);
     REQUIRE(all.size() == 7);
-    auto page = q.observer.list_after(Status::Unknown, 2, gqs::cursor_of(all[0]));
+    auto page = q.observer.list_after(std::nullopt, 2, gqs::cursor_of(all[0]));
     REQUIRE(page.size() == 2);
     CHECK(page[0].id == all[1].id);
     CHECK(page[1].id == all[2].id);

@@ -78,7 +78,7 @@ TEST_CASE("unique keys: inside one push_batch the second message with a key is a
     CHECK(results[2] == gqs::PushResult{batch[2].id, false});
     CHECK(results[3] == gqs::PushResult{batch[3].id, false});
     CHECK(results[4] == gqs::PushResult{batch[4].id, false});
-    CHECK(q.observer.list(Status::Unknown, 0).size() == 4);
+    CHECK(q.observer.list(std::nullopt, 0).size() == 4);
     // A batch that fails stores nothing, its keyed messages included.
     std::vector<gqs::Message> failing{keyed("new"), batch[4]}; // batch[4]'s id exists
     CHECK_THROWS_AS(q.pusher.push_batch(failing), gqs::DuplicateJob);
@@ -164,6 +164,6 @@ TEST_CASE("unique keys: threads pushing the same keys at once store one job per 
         INFO("key-" << key);
         CHECK(ids.size() == 1); // every pusher was told the same holder
     }
-    CHECK(q.observer.list(Status::Unknown, 0).size() == static_cast<std::size_t>(keys));
+    CHECK(q.observer.list(std::nullopt, 0).size() == static_cast<std::size_t>(keys));
     second.reset();
 }

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <vector>
 
 namespace {
@@ -169,12 +170,12 @@ struct Harness {
             break;
         }
         case 8: { // clean
-            static constexpr Status choices[] = {Status::Unknown, Status::Done, Status::Dead};
-            Status s = choices[in.next() % 3];
+            static constexpr std::optional<Status> choices[] = {std::nullopt, Status::Done,
+                                                                Status::Dead};
+            const std::optional<Status> s = choices[in.next() % 3];
             std::int64_t expected = 0;
             for (auto it = model.begin(); it != model.end();) {
-                bool match = s == Status::Unknown ? gqs::is_terminal(it->second.status)
-                                                  : it->second.status == s;
+                bool match = !s ? gqs::is_terminal(it->second.status) : it->second.status == *s;
                 if (match) {
                     ++expected;
                     it = model.erase(it);
@@ -230,7 +231,7 @@ struct Harness {
     }
 
     void check() {
-        auto stored = observer.list(Status::Unknown, 0);
+        auto stored = observer.list(std::nullopt, 0);
         if (stored.size() != model.size()) fail("job count differs from the model");
         for (auto& job : stored) {
             auto it = model.find(job.id);

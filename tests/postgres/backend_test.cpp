@@ -88,7 +88,7 @@ TEST_CASE("postgres: a rolled back or dropped transaction stores nothing", "[pos
         auto tx = q.db->begin();
         q.pusher.push(tx, b);
     } // destroyed open: rolled back
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
 }
 
 TEST_CASE("postgres: a failing push in a transaction fails alone", "[postgres][tx]") {
@@ -103,7 +103,7 @@ TEST_CASE("postgres: a failing push in a transaction fails alone", "[postgres][t
     const std::vector<gqs::Message> batch{gqs::Message{}, again};
     CHECK_THROWS_AS(q.pusher.push_batch(tx, batch), gqs::DuplicateJob);
     tx.commit();
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 2); // first and kept
+    CHECK(q.observer.list(std::nullopt, 0).size() == 2); // first and kept
     CHECK(q.observer.get(kept.id).has_value());
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("postgres: an app statement that fails aborts the transaction", "[post
     CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}), std::logic_error);
     CHECK_THROWS_AS(tx.commit(), gqs::StorageError);
     CHECK_FALSE(tx.active());
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
 }
 
 TEST_CASE("postgres: a commit after the session died is ConnectionLost", "[postgres][tx]") {
@@ -142,7 +142,7 @@ TEST_CASE("postgres: a commit after the session died is ConnectionLost", "[postg
     }
     CHECK_FALSE(tx.active());
     // The next call reconnects; nothing of the transaction was stored.
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
 }
 
 TEST_CASE("postgres: transactions refuse misuse instead of deadlocking", "[postgres][tx]") {
@@ -198,14 +198,14 @@ TEST_CASE("postgres: a CleanWorker deletes finished jobs and keeps the rest", "[
     REQUIRE(jobs.size() == 2);
     (void)q.puller.complete_batch(jobs);
     gqs::postgres::Cleaner cleaner(q.db);
-    gqs::CleanWorker worker(
-        cleaner, {.status = gqs::Status::Done, .interval = 10min, .before = true, .delta = 0ms});
+    gqs::CleanWorker worker(cleaner,
+                            {.status = gqs::Status::Done, .interval = 10min, .older_than = 0ms});
     worker.start();
     CHECK(gqs::test::wait_until([&] { return q.observer.stats().done == 0; }));
     worker.stop(30s);
     const auto stats = q.observer.stats();
     CHECK(stats.pending == 1);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 1);
+    CHECK(q.observer.list(std::nullopt, 0).size() == 1);
 }
 
 TEST_CASE("postgres: on_push returns once its LISTEN is in place", "[postgres]") {

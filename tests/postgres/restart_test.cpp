@@ -173,10 +173,9 @@ TEST_CASE("postgres: a Worker goes on through killed sessions and a server resta
             [&] { return done_count(server.conninfo()) == number * per_round; }, 60s);
         if (!all_done) {
             auto c = gqs::postgres::Connection::open(server.conninfo());
-            UNSCOPED_INFO(
-                "done " << done_count(server.conninfo()) << " of "
-                        << gqs::postgres::Observer(c).list(gqs::Status::Unknown, 0).size());
-            for (const auto& job : gqs::postgres::Observer(c).list(gqs::Status::Unknown, 0))
+            UNSCOPED_INFO("done " << done_count(server.conninfo()) << " of "
+                                  << gqs::postgres::Observer(c).list(std::nullopt, 0).size());
+            for (const auto& job : gqs::postgres::Observer(c).list(std::nullopt, 0))
                 if (job.status != gqs::Status::Done)
                     UNSCOPED_INFO(job.id.to_string() << " " << gqs::to_string(job.status)
                                                      << " attempts " << job.attempts);
@@ -195,7 +194,7 @@ TEST_CASE("postgres: a Worker goes on through killed sessions and a server resta
     round(2, [&] { server.crash_and_restart(); });
     worker.stop(30s);
     auto c = gqs::postgres::Connection::open(server.conninfo());
-    const auto jobs = gqs::postgres::Observer(c).list(gqs::Status::Unknown, 0);
+    const auto jobs = gqs::postgres::Observer(c).list(std::nullopt, 0);
     REQUIRE(jobs.size() == 2 * per_round);
     const auto counted = runs.runs();
     for (const auto& job : jobs) {
@@ -229,7 +228,7 @@ TEST_CASE("postgres: an outage of seconds runs no finished job twice", "[postgre
     worker.stop(30s);
     auto c = gqs::postgres::Connection::open(server.conninfo());
     const auto counted = runs.runs();
-    for (const auto& job : gqs::postgres::Observer(c).list(gqs::Status::Unknown, 0)) {
+    for (const auto& job : gqs::postgres::Observer(c).list(std::nullopt, 0)) {
         INFO(job.id.to_string());
         CHECK(job.attempts == 1);
         CHECK(counted.at(job.id) == 1);

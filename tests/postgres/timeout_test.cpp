@@ -197,7 +197,7 @@ TEST_CASE("postgres timeouts: a Worker whose database stops answering stops, and
     REQUIRE(ended);
     CHECK(log.count(gqs::LogLevel::Error, "left Processing") == 1);
     // The job runs again once its lease expires (at-least-once); nothing was lost.
-    auto job = gqs::postgres::Observer(db).list(gqs::Status::Unknown, 0);
+    auto job = gqs::postgres::Observer(db).list(std::nullopt, 0);
     REQUIRE(job.size() == 1);
     CHECK(job[0].status == gqs::Status::Processing);
 }

@@ -204,7 +204,7 @@ TEST_CASE("connection: a read-only database refuses writes and keeps its data",
     CHECK_NOTHROW(gqs::sqlite::init_db(*ro));
     // Reads work, and nothing changed.
     gqs::sqlite::Observer observer(ro);
-    auto all = observer.list(gqs::Status::Unknown, 0);
+    auto all = observer.list(std::nullopt, 0);
     REQUIRE(all.size() == 1);
     CHECK(all[0].payload == "keep");
     CHECK(all[0].status == gqs::Status::Pending);
@@ -339,7 +339,7 @@ TEST_CASE("schema: a file made by gqs 0.1.0 is carried over with every job",
 
     gqs::sqlite::Observer observer(db);
     std::map<std::string, gqs::Job> by_name;
-    for (auto& job : observer.list(gqs::Status::Unknown, 0))
+    for (auto& job : observer.list(std::nullopt, 0))
         by_name[job.get<std::string>("name").value_or("-")] = job;
     REQUIRE(by_name.size() == 7);
     CHECK(by_name["done"].status == gqs::Status::Done);

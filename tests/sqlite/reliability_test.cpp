@@ -53,11 +53,11 @@ void exercise(const std::filesystem::path& path) {
     gqs::sqlite::Puller puller(db);
     gqs::sqlite::Pusher pusher(db);
     gqs::sqlite::Cleaner cleaner(db);
-    (void)observer.list(Status::Unknown, 0);
+    (void)observer.list(std::nullopt, 0);
     auto jobs = puller.pull(50, 1h);
     (void)puller.complete_batch(jobs);
     pusher.push(gqs::Message{});
-    (void)cleaner.clean(Status::Unknown, std::nullopt);
+    (void)cleaner.clean(std::nullopt, std::nullopt);
 }
 
 } // namespace
@@ -91,7 +91,7 @@ TEST_CASE("reliability: another process holding the write lock gives SQLITE_BUSY
 
     REQUIRE(gqs::test::wait_child(child) == 0);
     // Intact and usable afterwards.
-    auto all = q.observer.list(Status::Unknown, 0);
+    auto all = q.observer.list(std::nullopt, 0);
     REQUIRE(all.size() == 1);
     CHECK(all[0].id == kept.id);
     pusher.push_batch(batch);
@@ -124,7 +124,7 @@ TEST_CASE("reliability: a full database refuses pushes cleanly and recovers", "[
     for (auto& m : batch)
         m.payload = std::string(8000, 'z');
     CHECK_THROWS_AS(q.pusher.push_batch(batch), gqs::StorageError);
-    auto all = q.observer.list(Status::Unknown, 0);
+    auto all = q.observer.list(std::nullopt, 0);
     REQUIRE(all.size() == stored.size()); // nothing lost, nothing half-written
     for (std::size_t i = 0; i < all.size(); ++i)
         CHECK(all[i].id == stored[i]);
@@ -132,7 +132,7 @@ TEST_CASE("reliability: a full database refuses pushes cleanly and recovers", "[
     // Space again: pushing works.
     gqs::test::exec(raw, "PRAGMA max_page_count = 1073741823");
     q.pusher.push_batch(batch);
-    CHECK(q.observer.list(Status::Unknown, 0).size() == stored.size() + batch.size());
+    CHECK(q.observer.list(std::nullopt, 0).size() == stored.size() + batch.size());
 }
 
 TEST_CASE("reliability: damaged database files give errors, never crashes", "[reliability]") {
@@ -197,7 +197,7 @@ TEST_CASE("reliability: rows other programs wrote are read with documented fallb
              "(x'0302030405060708090a0b0c0d0e0f10', 4, 4611686018427387904, 4, 0, NULL,"
              " -4611686018427387904, NULL, x'')");
     gqs::test::exec(raw, "PRAGMA ignore_check_constraints = OFF");
-    auto all = q.observer.list(Status::Unknown, 0);
+    auto all = q.observer.list(std::nullopt, 0);
     REQUIRE(all.size() == 4);
     CHECK(all[0].status == Status::Unknown); // status 9
     // Times far outside what TimePoint holds saturate (UBSan checks there is no overflow).
@@ -212,8 +212,8 @@ TEST_CASE("reliability: rows other programs wrote are read with documented fallb
     // Pull takes the two Pending rows and leaves the unknown status alone.
     auto jobs = q.puller.pull(10, 1h);
     CHECK(jobs.size() == 2);
-    CHECK(q.cleaner.clean(Status::Unknown, std::nullopt) == 1); // the Dead one
-    CHECK(q.observer.list(Status::Unknown, 0).size() == 3);
+    CHECK(q.cleaner.clean(std::nullopt, std::nullopt) == 1); // the Dead one
+    CHECK(q.observer.list(std::nullopt, 0).size() == 3);
 }
 
 TEST_CASE("reliability: big and odd values round-trip", "[reliability][big]") {

@@ -47,7 +47,7 @@ TEST_CASE("unique keys: processes pushing the same keys at once store one job pe
         INFO(key);
         CHECK(ids.size() == 1); // every process was told the same, existing holder
     }
-    const auto jobs = q.observer.list(gqs::Status::Unknown, 0);
+    const auto jobs = q.observer.list(std::nullopt, 0);
     CHECK(jobs.size() == static_cast<std::size_t>(keys));
     for (const auto& job : jobs) {
         REQUIRE(job.unique_key.has_value());

@@ -152,7 +152,7 @@ TEST_CASE("upgrade: rows written by hand past the CHECKs neither crash a reader 
     CHECK(job.priority >= 0);
     CHECK(job.priority <= 9);
     CHECK(job.errors.size() <= gqs::max_attempt_errors);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 3);
+    CHECK(q.observer.list(std::nullopt, 0).size() == 3);
     CHECK(q.observer.stats().pending == 3);
     // Pulls: the good rows are taken; the bad row is taken or passed over, never an error.
     std::vector<gqs::Job> pulled;

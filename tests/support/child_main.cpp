@@ -80,7 +80,7 @@ int use(const char* path) {
     auto db = gqs::sqlite::Connection::open(path);
     gqs::sqlite::init_db(*db);
     gqs::sqlite::Observer observer(db);
-    (void)observer.list(gqs::Status::Unknown, 0);
+    (void)observer.list(std::nullopt, 0);
     gqs::sqlite::Pusher(db).push(gqs::Message{});
     (void)gqs::sqlite::Puller(db).pull(1, std::chrono::seconds(1));
     std::printf("ok\n");

@@ -46,7 +46,7 @@ struct Queue {
     Job stored(const Uuid& id) { return stored_job(observer, id); }
 
     /// How many jobs the queue holds, in every status.
-    std::size_t count() { return observer.list(Status::Unknown, 0).size(); }
+    std::size_t count() { return observer.list(std::nullopt, 0).size(); }
 
     /// Leases the one runnable job for `lock`; throws unless exactly one was leased.
     Job pull_one(Duration lock = std::chrono::hours(1)) {

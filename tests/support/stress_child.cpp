@@ -7,6 +7,7 @@
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
 // DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
+#include <gqs/backend_of.hpp>
 #include <gqs/sqlite.hpp>
 #ifdef GQS_STRESS_POSTGRES
 #include <gqs/postgres.hpp>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,17 +77,24 @@ struct Postgres {
 };
 #endif
 
+// "pg:" carries the schema; what follows it must be what gqs::backend_of calls PostgreSQL,
+// and a DB without it must be what backend_of calls a SQLite file.
 Queue open_queue(const std::string& db) {
-    if (db.rfind("pg:", 0) == 0) {
-#ifdef GQS_STRESS_POSTGRES
+    if (db.starts_with("pg:")) {
         const auto colon = db.find(':', 3);
         if (colon == std::string::npos) throw std::runtime_error("DB: pg:SCHEMA:CONNINFO");
-        return make_queue<Postgres>(gqs::postgres::Connection::open(
-            db.substr(colon + 1), {.schema = db.substr(3, colon - 3)}));
+        const std::string conninfo = db.substr(colon + 1);
+        if (gqs::backend_of(conninfo) != gqs::BackendKind::Postgres)
+            throw std::runtime_error("DB: pg:SCHEMA:CONNINFO needs a URI or conninfo string");
+#ifdef GQS_STRESS_POSTGRES
+        return make_queue<Postgres>(
+            gqs::postgres::Connection::open(conninfo, {.schema = db.substr(3, colon - 3)}));
 #else
         throw std::runtime_error("built without PostgreSQL");
 #endif
     }
+    if (gqs::backend_of(db) != gqs::BackendKind::Sqlite)
+        throw std::runtime_error("DB: a PostgreSQL database needs pg:SCHEMA:CONNINFO");
     return make_queue<Sqlite>(gqs::sqlite::Connection::open(db));
 }
 

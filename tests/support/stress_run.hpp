@@ -136,7 +136,7 @@ inline void stress_run(const std::string& db, Observer& observer,
     for (const auto& [id, attempts] : leased_at_kill)
         if (!started.count({id, attempts})) held_by_victim.insert(id);
 
-    auto jobs = observer.list(Status::Unknown, 0);
+    auto jobs = observer.list(std::nullopt, 0);
     REQUIRE(static_cast<long>(jobs.size()) == total); // nothing missing
     std::set<long> numbers;
     long wrong = 0, twice = 0;

@@ -31,7 +31,7 @@ public:
     /// Bumped when a call ends, whether it succeeded or threw.
     Counter calls;
 
-    std::int64_t clean(Status status, std::optional<TimePoint> before) override {
+    std::int64_t clean(std::optional<Status> status, std::optional<TimePoint> before) override {
         {
             std::lock_guard lock(mutex_);
             statuses_.push_back(status);
@@ -53,7 +53,7 @@ public:
         std::lock_guard lock(mutex_);
         return befores_;
     }
-    std::vector<Status> statuses() const {
+    std::vector<std::optional<Status>> statuses() const {
         std::lock_guard lock(mutex_);
         return statuses_;
     }
@@ -61,7 +61,7 @@ public:
 private:
     Cleaner& inner_;
     mutable std::mutex mutex_;
-    std::vector<Status> statuses_;
+    std::vector<std::optional<Status>> statuses_;
     std::vector<std::optional<TimePoint>> befores_;
 };
 
@@ -82,7 +82,7 @@ struct Mixed {
 
     std::set<Uuid> remaining() {
         std::set<Uuid> ids;
-        for (const Job& job : queue.observer.list(Status::Unknown, 0))
+        for (const Job& job : queue.observer.list(std::nullopt, 0))
             ids.insert(job.id);
         return ids;
     }
@@ -98,10 +98,8 @@ TEST_CASE("clean worker: deletes only the jobs of its status", "[clean_worker][w
     REQUIRE(mixed.queue.has_status(mixed.pending, Status::Pending));
     ProbeCleaner probe(mixed.queue.cleaner);
     LogCapture log;
-    CleanConfig config{.status = Status::Done,
-                       .interval = std::chrono::hours(1),
-                       .before = false,
-                       .delta = Duration::zero()};
+    CleanConfig config{
+        .status = Status::Done, .interval = std::chrono::hours(1), .older_than = std::nullopt};
     std::set<Uuid> expected;
 
     SECTION("Done") {
@@ -112,8 +110,8 @@ TEST_CASE("clean worker: deletes only the jobs of its status", "[clean_worker][w
         config.status = Status::Dead;
         expected = {mixed.done, mixed.processing, mixed.pending};
     }
-    SECTION("Unknown means both") {
-        config.status = Status::Unknown;
+    SECTION("nullopt means both") {
+        config.status = std::nullopt;
         expected = {mixed.processing, mixed.pending};
     }
     CleanWorker cleaner(probe, config, log.logger());
@@ -129,24 +127,22 @@ TEST_CASE("clean worker: deletes only the jobs of its status", "[clean_worker][w
     CHECK(log.count(LogLevel::Info, "deleted") == 1);
 }
 
-TEST_CASE("clean worker: with before, keeps jobs updated within delta", "[clean_worker][worker]") {
+TEST_CASE("clean worker: with older_than, keeps jobs updated within it", "[clean_worker][worker]") {
     Mixed mixed;
     ProbeCleaner probe(mixed.queue.cleaner);
     LogCapture log;
-    CleanConfig config{.status = Status::Unknown,
-                       .interval = std::chrono::hours(1),
-                       .before = true,
-                       .delta = Duration::zero()};
+    CleanConfig config{
+        .status = std::nullopt, .interval = std::chrono::hours(1), .older_than = Duration::zero()};
     std::set<Uuid> expected;
-    SECTION("delta of an hour: the new jobs stay") {
-        config.delta = std::chrono::hours(1);
+    SECTION("older than an hour: the new jobs stay") {
+        config.older_than = std::chrono::hours(1);
         expected = {mixed.done, mixed.dead, mixed.processing, mixed.pending};
     }
-    SECTION("delta 0: jobs finished before now go") {
+    SECTION("older than 0: jobs finished before now go") {
         expected = {mixed.processing, mixed.pending};
     }
-    SECTION("a delta past the epoch keeps everything") {
-        config.delta = Duration::max();
+    SECTION("an age past the epoch keeps everything") {
+        config.older_than = Duration::max();
         expected = {mixed.done, mixed.dead, mixed.processing, mixed.pending};
     }
     const auto earliest = std::chrono::system_clock::now();
@@ -159,11 +155,12 @@ TEST_CASE("clean worker: with before, keeps jobs updated within delta", "[clean_
     CHECK(mixed.remaining() == expected);
     const auto before = probe.befores().front();
     REQUIRE(before.has_value());
-    if (config.delta == Duration::max()) {
+    const Duration age = config.older_than.value();
+    if (age == Duration::max()) {
         CHECK(*before == TimePoint{});
     } else {
-        CHECK(*before >= earliest - config.delta);
-        CHECK(*before <= latest - config.delta);
+        CHECK(*before >= earliest - age);
+        CHECK(*before <= latest - age);
     }
 }
 
@@ -173,12 +170,9 @@ TEST_CASE("clean worker: cleans every interval and survives storage errors",
     ProbeCleaner probe(mixed.queue.cleaner);
     probe.failing = 2;
     LogCapture log;
-    CleanWorker cleaner(probe,
-                        {.status = Status::Done,
-                         .interval = Duration(10),
-                         .before = false,
-                         .delta = Duration::zero()},
-                        log.logger());
+    CleanWorker cleaner(
+        probe, {.status = Status::Done, .interval = Duration(10), .older_than = std::nullopt},
+        log.logger());
     cleaner.start();
     REQUIRE(probe.calls.wait_for(4));
     cleaner.stop(patience);
@@ -192,10 +186,8 @@ TEST_CASE("clean worker: start twice or stop when not running throws", "[clean_w
     Mixed mixed;
     ProbeCleaner probe(mixed.queue.cleaner);
     LogCapture log;
-    const CleanConfig config{.status = Status::Done,
-                             .interval = std::chrono::hours(1),
-                             .before = false,
-                             .delta = Duration::zero()};
+    const CleanConfig config{
+        .status = Status::Done, .interval = std::chrono::hours(1), .older_than = std::nullopt};
 
     SECTION("lifecycle errors, and a restart") {
         CleanWorker cleaner(probe, config, log.logger());
@@ -227,12 +219,10 @@ TEST_CASE("clean worker: stop throws StopTimeout while a clean is under way",
     Signal hold;
     probe.hold = &hold;
     LogCapture log;
-    CleanWorker cleaner(probe,
-                        {.status = Status::Done,
-                         .interval = std::chrono::hours(1),
-                         .before = false,
-                         .delta = Duration::zero()},
-                        log.logger());
+    CleanWorker cleaner(
+        probe,
+        {.status = Status::Done, .interval = std::chrono::hours(1), .older_than = std::nullopt},
+        log.logger());
     cleaner.start();
     REQUIRE(probe.entered.wait());
     CHECK_THROWS_AS(cleaner.stop(Duration(10)), StopTimeout);
@@ -265,12 +255,17 @@ TEST_CASE("clean worker: stop throws StopTimeout while a clean is under way",
 TEST_CASE("clean worker: rejects an invalid configuration", "[clean_worker][worker]") {
     Queue queue;
     CHECK_NOTHROW(validate(CleanConfig{}));
+    // The defaults: Done jobs older than a day.
+    CHECK(CleanConfig{}.status == Status::Done);
+    CHECK(CleanConfig{}.older_than == std::chrono::hours(24));
+    CHECK_NOTHROW(validate(CleanConfig{.status = std::nullopt, .older_than = std::nullopt}));
     CleanConfig config;
     SECTION("Pending") { config.status = Status::Pending; }
     SECTION("Processing") { config.status = Status::Processing; }
+    SECTION("Unknown: nullopt says both") { config.status = Status::Unknown; }
     SECTION("a value outside the enum") { config.status = static_cast<Status>(9); }
     SECTION("interval 0") { config.interval = Duration::zero(); }
-    SECTION("negative delta") { config.delta = Duration(-1); }
+    SECTION("negative older_than") { config.older_than = Duration(-1); }
     CHECK_THROWS_AS(validate(config), std::invalid_argument);
     CHECK_THROWS_AS(CleanWorker(queue.cleaner, config), std::invalid_argument);
 }

@@ -6,6 +6,7 @@
 #include <gqs/postgres/connection.hpp>
 
 #include <memory>
+#include <optional>
 
 namespace gqs::postgres {
 
@@ -15,9 +16,9 @@ class Observer final : public gqs::Observer {
 public:
     explicit Observer(std::shared_ptr<Connection> connection);
     [[nodiscard]] std::optional<Job> get(const Uuid& id) override;
-    [[nodiscard]] std::vector<Job> list(Status status, int limit) override;
+    [[nodiscard]] std::vector<Job> list(std::optional<Status> status, int limit) override;
     /// The page after `after` (keyset paging: stable while jobs are added or removed).
-    [[nodiscard]] std::vector<Job> list_after(Status status, int limit,
+    [[nodiscard]] std::vector<Job> list_after(std::optional<Status> status, int limit,
                                               const Cursor& after) override;
     /// One read-only query; counting reads the status indexes, proportional to the jobs.
     [[nodiscard]] Stats stats() override;

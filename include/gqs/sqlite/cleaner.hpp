@@ -6,6 +6,7 @@
 #include <gqs/sqlite/connection.hpp>
 
 #include <memory>
+#include <optional>
 
 namespace gqs::sqlite {
 
@@ -15,7 +16,8 @@ namespace gqs::sqlite {
 class Cleaner final : public gqs::Cleaner {
 public:
     explicit Cleaner(std::shared_ptr<Connection> connection);
-    [[nodiscard]] std::int64_t clean(Status status, std::optional<TimePoint> before) override;
+    [[nodiscard]] std::int64_t clean(std::optional<Status> status,
+                                     std::optional<TimePoint> before) override;
 
 private:
     std::shared_ptr<Connection> connection_;

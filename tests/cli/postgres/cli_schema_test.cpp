@@ -124,7 +124,7 @@ TEST_CASE("cli: init creates the queue in its own schema and can run again", "[c
 
     auto db = open(s);
     CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
-    CHECK(gqs::postgres::Observer(db).list(Status::Unknown, 0).empty());
+    CHECK(gqs::postgres::Observer(db).list(std::nullopt, 0).empty());
     auto stats = json::parse(run_in(s, tmp, {"--json", "stats"}).out);
     CHECK(stats.at("total") == 0);
 }

@@ -47,7 +47,7 @@ TEST_CASE("cli: init creates a gqs database file and can run again", "[cli]") {
     CHECK(again.status == 0);
 
     auto connection = gqs::sqlite::Connection::open(tmp.path());
-    CHECK(gqs::sqlite::Observer(connection).list(Status::Unknown, 0).empty());
+    CHECK(gqs::sqlite::Observer(connection).list(std::nullopt, 0).empty());
 
     auto doc = json::parse(run_on(tmp, {"--json", "init"}).out);
     CHECK(doc.at("schema_version") == gqs::sqlite::schema_version);
