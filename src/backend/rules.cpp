@@ -77,6 +77,12 @@ void throw_ended(const char* who) {
     throw std::logic_error(std::string("gqs: ") + who + ": the transaction has ended");
 }
 
+void throw_ended_by_app(const char* who) {
+    throw std::logic_error(std::string("gqs: ") + who +
+                           ": the transaction was ended by a statement of the application "
+                           "(COMMIT or ROLLBACK through its handle)");
+}
+
 void throw_other_connection(const char* who) {
     throw std::invalid_argument(std::string("gqs: ") + who +
                                 ": the transaction is open on another Connection");

@@ -45,6 +45,11 @@ void add_stats_row(Stats& stats, std::string queue, std::int64_t status, std::in
 /// "gqs: <who>: the transaction has ended".
 [[noreturn]] void throw_ended(const char* who);
 
+/// What every backend's Transaction throws when the application's own COMMIT or ROLLBACK
+/// through its handle ended it: std::logic_error "gqs: <who>: the transaction was ended by a
+/// statement of the application (COMMIT or ROLLBACK through its handle)".
+[[noreturn]] void throw_ended_by_app(const char* who);
+
 /// What every backend's Transaction throws for a Pusher of another Connection:
 /// std::invalid_argument "gqs: <who>: the transaction is open on another Connection".
 [[noreturn]] void throw_other_connection(const char* who);

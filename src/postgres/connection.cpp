@@ -282,9 +282,7 @@ State& Access::state(Transaction& tx, const Connection& expected, const char* wh
     if (tx.connection_ != &expected) gqs::detail::throw_other_connection(who);
     auto& state = tx.connection_->impl_->state;
     const auto status = PQtransactionStatus(state.conn.get());
-    if (status == PQTRANS_IDLE)
-        throw std::logic_error(std::string("gqs: ") + who +
-                               ": the transaction was ended by a statement of the app");
+    if (status == PQTRANS_IDLE) gqs::detail::throw_ended_by_app(who);
     if (status == PQTRANS_INERROR)
         throw std::logic_error(std::string("gqs: ") + who +
                                ": a statement of the app failed, so PostgreSQL aborted the "
@@ -406,9 +404,11 @@ void Transaction::end(bool commit) {
     auto pushed = std::exchange(pushed_, std::nullopt);
     std::unique_lock lock(state.mutex, std::adopt_lock);
     const auto status = PQtransactionStatus(state.conn.get());
+    // Ended by the application's own COMMIT or ROLLBACK: nothing to roll back; a commit
+    // cannot say what became of it. A rollback never throws, as on every backend.
     if (status == PQTRANS_IDLE) {
-        throw std::logic_error(
-            "gqs: the transaction was ended by a statement of the app (COMMIT or ROLLBACK)");
+        if (commit) gqs::detail::throw_ended_by_app("commit");
+        return;
     }
     if (!commit || status != PQTRANS_INTRANS) {
         state.rollback_quietly();

@@ -188,9 +188,7 @@ State& Access::state(Transaction& tx, const Connection& expected, const char* wh
     if (tx.connection_ == nullptr) gqs::detail::throw_ended(who);
     if (tx.connection_ != &expected) gqs::detail::throw_other_connection(who);
     auto& state = tx.connection_->impl_->state;
-    if (sqlite3_get_autocommit(state.handle))
-        throw std::logic_error(std::string("gqs: ") + who +
-                               ": the transaction was ended by a statement through database()");
+    if (sqlite3_get_autocommit(state.handle)) gqs::detail::throw_ended_by_app(who);
     return state;
 }
 
@@ -443,9 +441,7 @@ void Transaction::end(bool commit) {
     if (!sqlite3_get_autocommit(state.handle))
         sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
     state.mutex.unlock();
-    if (ended_by_caller)
-        throw std::logic_error("gqs: committing a transaction: a statement of the caller ended "
-                               "it (COMMIT or ROLLBACK through database())");
+    if (ended_by_caller) gqs::detail::throw_ended_by_app("commit");
     if (error) throw *error;
     if (commit && pushed_) state.notify_push();
 }
