@@ -190,24 +190,6 @@ TEST_CASE("postgres: a push from another process wakes an idle worker", "[postgr
     CHECK(idle.started.wait_for(1));
 }
 
-TEST_CASE("postgres: a CleanWorker deletes finished jobs and keeps the rest", "[postgres]") {
-    PgQueue q;
-    for (int i = 0; i < 3; ++i)
-        q.pusher.push(gqs::Message{});
-    auto jobs = q.puller.pull(2, 30s);
-    REQUIRE(jobs.size() == 2);
-    (void)q.puller.complete_batch(jobs);
-    gqs::postgres::Cleaner cleaner(q.db);
-    gqs::CleanWorker worker(
-        cleaner, {.status = gqs::Status::Done, .interval = 10min, .before = true, .delta = 0ms});
-    worker.start();
-    CHECK(gqs::test::wait_until([&] { return q.observer.stats().done == 0; }));
-    worker.stop(30s);
-    const auto stats = q.observer.stats();
-    CHECK(stats.pending == 1);
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).size() == 1);
-}
-
 TEST_CASE("postgres: on_push returns once its LISTEN is in place", "[postgres]") {
     PgQueue q;
     const std::string listening = "SELECT count(*) FROM pg_stat_activity WHERE query = "

@@ -3,6 +3,7 @@
 // workers are woken after the commit only. Connection::with_database(): the app's statements
 // under gqs's lock, including exclusive ones with the background checkpointer on.
 #include "support/catch.hpp"
+#include "support/sqlite_queue.hpp"
 #include "support/worker_support.hpp"
 
 #include <gqs/worker.hpp>
@@ -17,7 +18,7 @@
 using namespace std::chrono_literals;
 using gqs::test::Counter;
 using gqs::test::ProbePuller;
-using gqs::test::Queue;
+using Queue = gqs::test::SqliteQueue;
 
 namespace {
 

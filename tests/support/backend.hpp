@@ -87,6 +87,10 @@ public:
     /// deeper than a push accepts), as another program could; returns that text.
     virtual std::string nest_metadata_deep() = 0;
 
+    /// `duration` as SQL that a time column of the queue's tables adds
+    /// (`locked_until + <it>`), for exec_sql.
+    [[nodiscard]] virtual std::string sql_duration(Duration duration) const = 0;
+
     /// `--db <db()> <db_options()...>`
     [[nodiscard]] std::vector<std::string> target_args() const {
         std::vector<std::string> args{"--db", db()};

@@ -7,6 +7,7 @@
 
 #include <gqs/postgres.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <stdexcept>
@@ -57,6 +58,13 @@ public:
         } catch (const std::runtime_error&) {
             return store(10000, "");
         }
+    }
+
+    std::string sql_duration(Duration duration) const override {
+        return "interval '" +
+               std::to_string(
+                   std::chrono::duration_cast<std::chrono::microseconds>(duration).count()) +
+               " microseconds'";
     }
 
 private:

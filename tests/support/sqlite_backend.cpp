@@ -9,6 +9,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -48,6 +49,12 @@ public:
         update.bind(1, deep);
         (void)update.exec();
         return deep;
+    }
+
+    // Times are integer microseconds since the epoch.
+    std::string sql_duration(Duration duration) const override {
+        return std::to_string(
+            std::chrono::duration_cast<std::chrono::microseconds>(duration).count());
     }
 
 private:
