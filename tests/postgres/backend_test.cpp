@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What only the PostgreSQL backend has to get right: values jsonb and text refuse, big
-// payloads, the app's transactions, and wake-up across connections and processes.
+// payloads, the app's transactions (a failed statement aborts them, a killed session,
+// native(); the outbox's shared promises are in tests/conformance/outbox_test.cpp), and
+// wake-up across connections and processes.
 #include "support/catch.hpp"
 #include "support/postgres_queue.hpp"
 #include "support/test_support.hpp"
@@ -11,7 +13,7 @@
 #include <libpq-fe.h>
 
 #include <string>
-#include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 using gqs::test::PgQueue;
@@ -55,58 +57,6 @@ TEST_CASE("postgres: a 64 MiB payload is stored and read back byte for byte", "[
     CHECK(q.observer.get(m.id)->payload == m.payload);
 }
 
-TEST_CASE("postgres: a push in the app's transaction commits with its rows", "[postgres][tx]") {
-    PgQueue q;
-    const std::string orders = "\"" + q.schema.name() + "\".orders";
-    q.schema.exec("CREATE TABLE " + orders + " (n int)");
-    gqs::test::IdleWorker idle(q.puller);
-    gqs::Message m;
-    {
-        auto tx = q.db->begin();
-        REQUIRE(run_in(tx, "INSERT INTO " + orders + " VALUES (1)"));
-        CHECK_FALSE(q.pusher.push(tx, m).duplicate);
-        // Not visible to another connection before the commit, and no worker woken.
-        auto other = q.connect();
-        CHECK_FALSE(gqs::postgres::Observer(other).get(m.id));
-        tx.commit();
-        CHECK_FALSE(tx.active());
-    }
-    CHECK(q.schema.exec("SELECT count(*) FROM " + orders) == "1");
-    CHECK(idle.started.wait_for(1)); // pull_interval is 10 minutes: the commit woke it
-    CHECK(q.observer.get(m.id).has_value());
-}
-
-TEST_CASE("postgres: a rolled back or dropped transaction stores nothing", "[postgres][tx]") {
-    PgQueue q;
-    gqs::Message a, b;
-    {
-        auto tx = q.db->begin();
-        q.pusher.push(tx, a);
-        tx.rollback();
-    }
-    {
-        auto tx = q.db->begin();
-        q.pusher.push(tx, b);
-    } // destroyed open: rolled back
-    CHECK(q.observer.list(std::nullopt, 0).empty());
-}
-
-TEST_CASE("postgres: a failing push in a transaction fails alone", "[postgres][tx]") {
-    PgQueue q;
-    gqs::Message first, again;
-    q.pusher.push(first);
-    again.id = first.id;
-    gqs::Message kept;
-    auto tx = q.db->begin();
-    q.pusher.push(tx, kept);
-    CHECK_THROWS_AS(q.pusher.push(tx, again), gqs::DuplicateJob);
-    const std::vector<gqs::Message> batch{gqs::Message{}, again};
-    CHECK_THROWS_AS(q.pusher.push_batch(tx, batch), gqs::DuplicateJob);
-    tx.commit();
-    CHECK(q.observer.list(std::nullopt, 0).size() == 2); // first and kept
-    CHECK(q.observer.get(kept.id).has_value());
-}
-
 TEST_CASE("postgres: an app statement that fails aborts the transaction", "[postgres][tx]") {
     PgQueue q;
     gqs::Message m;
@@ -145,31 +95,21 @@ TEST_CASE("postgres: a commit after the session died is ConnectionLost", "[postg
     CHECK(q.observer.list(std::nullopt, 0).empty());
 }
 
-TEST_CASE("postgres: transactions refuse misuse instead of deadlocking", "[postgres][tx]") {
+TEST_CASE("postgres: a transaction of another Connection is refused", "[postgres][tx]") {
     PgQueue q;
     auto other = q.connect();
     auto tx = other->begin();
-    // Another Connection's transaction.
     CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}), std::invalid_argument);
-    // A gqs call on the Connection this thread holds.
-    gqs::postgres::Observer on_other(other);
-    CHECK_THROWS_AS(on_other.stats(), std::logic_error);
-    CHECK_THROWS_AS(other->begin(), std::logic_error);
-    // The app ended it itself.
-    REQUIRE(run_in(tx, "COMMIT"));
-    CHECK_THROWS_AS(tx.commit(), std::logic_error);
-    CHECK_FALSE(tx.active());
-    CHECK_THROWS_AS(tx.rollback(), std::logic_error);
-    CHECK_NOTHROW(on_other.stats()); // released
+    CHECK_THROWS_AS(q.pusher.push_batch(tx, std::vector<gqs::Message>(1)), std::invalid_argument);
+    tx.rollback();
+    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
 }
 
-TEST_CASE("postgres: a transaction may end on another thread", "[postgres][tx]") {
+TEST_CASE("postgres: the handle of an ended transaction is refused", "[postgres][tx]") {
     PgQueue q;
-    gqs::Message m;
     auto tx = q.db->begin();
-    q.pusher.push(tx, m);
-    std::thread([t = std::move(tx)]() mutable { t.commit(); }).join();
-    CHECK(q.observer.get(m.id).has_value()); // the Connection is free again
+    tx.commit();
+    CHECK_THROWS_AS(tx.native(), std::logic_error);
 }
 
 TEST_CASE("postgres: a push through another connection wakes an idle worker", "[postgres]") {
@@ -188,24 +128,6 @@ TEST_CASE("postgres: a push from another process wakes an idle worker", "[postgr
         gqs::test::spawn(GQS_STRESS_CHILD, {"produce", q.child_db(), "1"}, tmp.dir() / "out");
     REQUIRE(gqs::test::wait_child(child) == 0);
     CHECK(idle.started.wait_for(1));
-}
-
-TEST_CASE("postgres: a CleanWorker deletes finished jobs and keeps the rest", "[postgres]") {
-    PgQueue q;
-    for (int i = 0; i < 3; ++i)
-        q.pusher.push(gqs::Message{});
-    auto jobs = q.puller.pull(2, 30s);
-    REQUIRE(jobs.size() == 2);
-    (void)q.puller.complete_batch(jobs);
-    gqs::postgres::Cleaner cleaner(q.db);
-    gqs::CleanWorker worker(cleaner,
-                            {.status = gqs::Status::Done, .interval = 10min, .older_than = 0ms});
-    worker.start();
-    CHECK(gqs::test::wait_until([&] { return q.observer.stats().done == 0; }));
-    worker.stop(30s);
-    const auto stats = q.observer.stats();
-    CHECK(stats.pending == 1);
-    CHECK(q.observer.list(std::nullopt, 0).size() == 1);
 }
 
 TEST_CASE("postgres: on_push returns once its LISTEN is in place", "[postgres]") {

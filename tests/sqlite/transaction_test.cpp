@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Connection::begin(): the app's statements and gqs pushes commit or roll back together;
-// workers are woken after the commit only. Connection::with_database(): the app's statements
-// under gqs's lock, including exclusive ones with the background checkpointer on.
+// What only SQLite's outbox has (the promises both backends keep are in
+// tests/conformance/outbox_test.cpp): Connection::begin() beside with_database and a second
+// Connection's reads in WAL mode. Connection::with_database(): the app's statements under
+// gqs's lock, including exclusive ones with the background checkpointer on.
 #include "support/catch.hpp"
+#include "support/sqlite_queue.hpp"
 #include "support/worker_support.hpp"
 
 #include <gqs/worker.hpp>
@@ -16,21 +18,9 @@
 
 using namespace std::chrono_literals;
 using gqs::test::Counter;
-using gqs::test::ProbePuller;
-using gqs::test::Queue;
+using Queue = gqs::test::SqliteQueue;
 
 namespace {
-
-void create_orders(gqs::sqlite::Connection& db) {
-    db.with_database([](SQLite::Database& raw) {
-        raw.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT NOT NULL)");
-    });
-}
-
-std::string orders(gqs::sqlite::Connection& db) {
-    return gqs::test::query_text(db, "SELECT coalesce(group_concat(item, ','), '') FROM "
-                                     "(SELECT item FROM orders ORDER BY id)");
-}
 
 gqs::Message receipt(const std::string& order) {
     gqs::Message m;
@@ -40,171 +30,54 @@ gqs::Message receipt(const std::string& order) {
 
 } // namespace
 
-TEST_CASE("transaction: commit stores the app's rows and the job, then wakes the worker",
-          "[transaction][sqlite]") {
-    Queue q;
-    create_orders(*q.db);
-    gqs::test::IdleWorker idle(q.puller);
-    const auto m = receipt("book");
-    {
-        auto tx = q.db->begin();
-        tx.database().exec("INSERT INTO orders (item) VALUES ('book')");
-        auto result = q.pusher.push(tx, m);
-        CHECK_FALSE(result.duplicate);
-        CHECK(result.id == m.id);
-        CHECK(tx.active());
-        tx.commit();
-        CHECK_FALSE(tx.active());
-    }
-    REQUIRE(idle.started.wait_for(1));
-    CHECK(orders(*q.db) == "book");
-    CHECK(gqs::test::wait_until([&] { return q.has_status(m.id, gqs::Status::Done); }));
-}
-
-TEST_CASE("transaction: rollback leaves neither the rows nor the job, and wakes no one",
-          "[transaction][sqlite]") {
-    Queue q;
-    create_orders(*q.db);
-    gqs::test::IdleWorker idle(q.puller);
-    const int before = idle.probe.pulls.load();
-    const auto explicit_rollback = receipt("pen");
-    const auto destroyed = receipt("ink");
-    {
-        auto tx = q.db->begin();
-        tx.database().exec("INSERT INTO orders (item) VALUES ('pen')");
-        q.pusher.push(tx, explicit_rollback);
-        tx.rollback();
-        CHECK_THROWS_AS(tx.commit(), std::logic_error);
-    }
-    {
-        auto tx = q.db->begin();
-        tx.database().exec("INSERT INTO orders (item) VALUES ('ink')");
-        q.pusher.push_batch(tx, std::vector<gqs::Message>{destroyed});
-    } // destroyed without commit
-    CHECK(orders(*q.db).empty());
-    CHECK_FALSE(q.observer.get(explicit_rollback.id));
-    CHECK_FALSE(q.observer.get(destroyed.id));
-    // Nothing to wait for: a wake-up would have pulled within this window.
-    std::this_thread::sleep_for(200ms);
-    CHECK(idle.probe.pulls.load() == before);
-    CHECK(idle.started.value() == 0);
-}
-
-TEST_CASE("transaction: a push that fails inside it fails alone; the rest commits",
-          "[transaction][sqlite]") {
-    Queue q;
-    create_orders(*q.db);
-    const auto existing = q.SqliteQueue::push("already there");
-    auto tx = q.db->begin();
-    tx.database().exec("INSERT INTO orders (item) VALUES ('lamp')");
-    const auto kept = receipt("lamp");
-    q.pusher.push(tx, kept);
-    SECTION("a duplicate id") {
-        gqs::Message again = existing;
-        CHECK_THROWS_AS(q.pusher.push(tx, again), gqs::DuplicateJob);
-    }
-    SECTION("a batch with a duplicate id stores none of the batch") {
-        std::vector<gqs::Message> batch{receipt("a"), existing, receipt("b")};
-        CHECK_THROWS_AS(q.pusher.push_batch(tx, batch), gqs::DuplicateJob);
-        CHECK(gqs::test::query_text(tx.database(), "SELECT count(*) FROM jobs") == "2");
-    }
-    SECTION("bad input") {
-        gqs::Message bad;
-        bad.priority = 42;
-        CHECK_THROWS_AS(q.pusher.push(tx, bad), std::invalid_argument);
-        CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}, gqs::Duration(-1)),
-                        std::invalid_argument);
-    }
-    SECTION("a held unique key is a duplicate, not an error") {
-        gqs::Message first = receipt("k1");
-        first.unique_key = "order-7";
-        gqs::Message second = receipt("k2");
-        second.unique_key = "order-7";
-        CHECK_FALSE(q.pusher.push(tx, first).duplicate);
-        auto result = q.pusher.push(tx, second);
-        CHECK(result.duplicate);
-        CHECK(result.id == first.id);
-    }
-    tx.database().exec("INSERT INTO orders (item) VALUES ('shade')");
-    tx.commit();
-    CHECK(orders(*q.db) == "lamp,shade");
-    CHECK(q.has_status(kept.id, gqs::Status::Pending));
-    CHECK(q.has_status(existing.id, gqs::Status::Pending));
-}
-
 TEST_CASE("transaction: misuse is refused with a clear error", "[transaction][sqlite]") {
     Queue q;
     auto other = q.second_connection();
-    SECTION("a gqs call on the same Connection from the thread holding it") {
+    SECTION("with_database on the Connection from the thread holding it") {
         auto tx = q.db->begin();
-        CHECK_THROWS_AS(q.pusher.push(gqs::Message{}), std::logic_error);
-        CHECK_THROWS_AS(q.observer.stats(), std::logic_error);
-        CHECK_THROWS_AS(q.db->begin(), std::logic_error);
         CHECK_THROWS_AS(q.db->with_database([](SQLite::Database&) {}), std::logic_error);
         tx.commit();
-        q.pusher.push(gqs::Message{}); // free again
+        q.push(); // free again
     }
     SECTION("a transaction of another Connection") {
         auto tx = other->begin();
         CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}), std::invalid_argument);
+        CHECK_THROWS_AS(q.pusher.push_batch(tx, std::vector<gqs::Message>(1)),
+                        std::invalid_argument);
     }
-    SECTION("an ended transaction") {
+    SECTION("the handle of an ended transaction") {
         auto tx = q.db->begin();
         tx.commit();
-        CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}), std::logic_error);
         CHECK_THROWS_AS(tx.database(), std::logic_error);
-        CHECK_THROWS_AS(tx.rollback(), std::logic_error);
-    }
-    SECTION("the app ends it through its handle") {
-        auto tx = q.db->begin();
-        tx.database().exec("ROLLBACK");
-        CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}), std::logic_error);
-        CHECK_THROWS_AS(tx.commit(), std::logic_error);
-        CHECK(q.count(gqs::Status::Pending) == 0);
-        q.pusher.push(gqs::Message{}); // the Connection was released
     }
     SECTION("a gqs call from inside with_database") {
         CHECK_THROWS_AS(q.db->with_database([&](SQLite::Database&) { return q.observer.stats(); }),
                         std::logic_error);
-        q.pusher.push(gqs::Message{});
+        q.push();
     }
 }
 
-TEST_CASE("transaction: moved to another thread and committed there",
-          "[transaction][sqlite][concurrency]") {
+TEST_CASE("transaction: begin() takes the write lock at once (BEGIN IMMEDIATE)",
+          "[transaction][sqlite]") {
     Queue q;
-    auto tx = q.db->begin();
-    const auto m = receipt("moved");
-    q.pusher.push(tx, m);
-    std::thread([t = std::move(tx)]() mutable { t.commit(); }).join();
-    CHECK(q.has_status(m.id, gqs::Status::Pending));
-    q.pusher.push(gqs::Message{}); // the Connection is free
-}
-
-TEST_CASE("transaction: a worker on the same Connection waits for it and goes on",
-          "[transaction][sqlite][concurrency]") {
-    Queue q;
-    constexpr int jobs = 40;
-    Counter done;
-    gqs::WorkerConfig config;
-    config.concurrency = 2;
-    config.pull_interval = 10ms;
-    gqs::Worker worker(
-        q.puller, [&](const gqs::Job&, std::stop_token) { done.bump(); }, config);
-    worker.start();
-    for (int i = 0; i < jobs / 2; ++i)
-        q.push("before");
-    {
-        auto tx = q.db->begin();
-        for (int i = 0; i < jobs / 2; ++i)
-            q.pusher.push(tx, receipt("inside"));
-        // The worker's threads wait for the lock meanwhile; they must not deadlock with it.
-        std::this_thread::sleep_for(50ms); // holds the transaction open, not a synchronisation
-        tx.commit();
+    gqs::sqlite::Options quick;
+    quick.busy_timeout = gqs::Duration(50);
+    auto other = gqs::sqlite::Connection::open(q.tmp.path(), quick);
+    gqs::sqlite::Pusher other_pusher(other);
+    gqs::sqlite::Observer other_observer(other);
+    auto tx = q.db->begin(); // nothing written yet
+    // Another Connection's write waits for it (and gives up after its busy_timeout); its
+    // reads go on beside it in WAL mode.
+    try {
+        other_pusher.push(gqs::Message{});
+        FAIL("a push on another Connection did not wait for the open transaction");
+    } catch (const gqs::StorageError& e) {
+        CHECK(e.kind() == gqs::StorageErrorKind::Busy);
     }
-    REQUIRE(done.wait_for(jobs));
-    worker.stop(std::chrono::seconds(30));
-    CHECK(q.count(gqs::Status::Done) == static_cast<std::size_t>(jobs));
+    CHECK(other_observer.stats().pending == 0);
+    tx.rollback();
+    other_pusher.push(gqs::Message{});
+    CHECK(q.count(gqs::Status::Pending) == 1);
 }
 
 TEST_CASE("transaction: a worker on a second Connection goes on after the app's transaction",

@@ -3,6 +3,7 @@
 // idle worker here without waiting for pull_interval; commits that add no ready job cause no
 // pull; the watcher goes away with its last worker and never spins on a vanished file.
 #include "support/catch.hpp"
+#include "support/sqlite_queue.hpp"
 #include "support/worker_support.hpp"
 
 #include <gqs/worker.hpp>
@@ -18,7 +19,7 @@ using namespace std::chrono_literals;
 using gqs::test::Child;
 using gqs::test::Counter;
 using gqs::test::ProbePuller;
-using gqs::test::Queue;
+using Queue = gqs::test::SqliteQueue;
 
 namespace {
 
@@ -89,7 +90,7 @@ TEST_CASE("wake-up: several worker processes: each job pushed here runs once, wi
     // so each start needs a wake-up (pull_interval is 10 minutes).
     std::vector<std::string> ids;
     for (int i = 0; i < jobs; ++i) {
-        ids.push_back(q.push("job").to_string());
+        ids.push_back(q.push("job").id.to_string());
         REQUIRE(gqs::test::wait_until([&] { return count_of(ids.back()) >= 1; }));
     }
     REQUIRE(gqs::test::wait_until([&] { return q.count(gqs::Status::Done) == jobs; }));
@@ -115,7 +116,7 @@ TEST_CASE("wake-up: another process's delayed push or completion causes no pull"
           "[wakeup][sqlite][process]") {
     Queue q;
     // Leased by another connection before the worker starts: not the worker's to take.
-    auto id = q.push("for another worker");
+    auto id = q.push("for another worker").id;
     gqs::sqlite::Puller other(q.second_connection());
     auto jobs = other.pull(1, std::chrono::minutes(1));
     REQUIRE(jobs.size() == 1);

@@ -6,6 +6,8 @@
 #include <gqs/interfaces.hpp>
 
 #include <memory>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +62,69 @@ private:
     AdminT admin_;
 };
 
+/// The application's own transaction on a queue (the outbox): the backend's Transaction
+/// (Connection::begin()) with its Pusher's push(tx, ...) overloads, behind one interface.
+/// Destroying it while open rolls it back (the Transaction's destructor).
+class AppTransaction {
+public:
+    AppTransaction() = default;
+    virtual ~AppTransaction() = default;
+    AppTransaction(const AppTransaction&) = delete;
+    AppTransaction& operator=(const AppTransaction&) = delete;
+    AppTransaction(AppTransaction&&) = delete;
+    AppTransaction& operator=(AppTransaction&&) = delete;
+
+    /// Inserts one row into the app's table (Backend::app_rows counts them) inside it;
+    /// throws std::runtime_error if the statement fails.
+    virtual void insert_row() = 0;
+    /// Runs the app's SQL text inside it, through the backend's handle (tx.database(),
+    /// tx.native()); returns whether it succeeded.
+    virtual bool exec(const std::string& sql) = 0;
+    /// Pusher::push(tx, message, delay) and push_batch(tx, messages, delay).
+    virtual PushResult push(const Message& message, Duration delay = {}) = 0;
+    virtual std::vector<PushResult> push_batch(std::span<const Message> messages,
+                                               Duration delay = {}) = 0;
+    virtual void commit() = 0;
+    virtual void rollback() = 0;
+    [[nodiscard]] virtual bool active() const noexcept = 0;
+    /// The Transaction moved out (its move constructor) into a new AppTransaction, for
+    /// another thread to end; this one is left without one (active() false).
+    [[nodiscard]] virtual std::unique_ptr<AppTransaction> moved() = 0;
+};
+
+/// An AppTransaction over a backend's Transaction and Pusher. `run` runs SQL text through
+/// the transaction's handle and returns whether it succeeded; `insert` is insert_row's SQL.
+template <class Transaction, class PusherT>
+class AppTransactionOf final : public AppTransaction {
+public:
+    using Run = bool (*)(Transaction&, const std::string&);
+    AppTransactionOf(Transaction tx, PusherT& pusher, std::string insert, Run run)
+        : tx_(std::move(tx)), pusher_(pusher), insert_(std::move(insert)), run_(run) {}
+
+    void insert_row() override {
+        if (!run_(tx_, insert_)) throw std::runtime_error("the app's statement failed: " + insert_);
+    }
+    bool exec(const std::string& sql) override { return run_(tx_, sql); }
+    PushResult push(const Message& message, Duration delay) override {
+        return pusher_.push(tx_, message, delay);
+    }
+    std::vector<PushResult> push_batch(std::span<const Message> messages, Duration delay) override {
+        return pusher_.push_batch(tx_, messages, delay);
+    }
+    void commit() override { tx_.commit(); }
+    void rollback() override { tx_.rollback(); }
+    bool active() const noexcept override { return tx_.active(); }
+    std::unique_ptr<AppTransaction> moved() override {
+        return std::make_unique<AppTransactionOf>(std::move(tx_), pusher_, insert_, run_);
+    }
+
+private:
+    Transaction tx_;
+    PusherT& pusher_;
+    std::string insert_;
+    Run run_;
+};
+
 /// A queue owned by one test: initialised and empty when made, and gone (with every file or
 /// schema it used) when destroyed. Its own interface objects are the test's first Session.
 class Backend : public Session {
@@ -86,6 +151,18 @@ public:
     /// Sets every job's stored metadata to arrays nested as deep as the database takes (far
     /// deeper than a push accepts), as another program could; returns that text.
     virtual std::string nest_metadata_deep() = 0;
+
+    // The outbox: the app's own transaction and table, in the queue's database.
+
+    /// Begins the app's transaction on this Session's connection (Connection::begin()); its
+    /// pushes go through pusher(). Creates the app's table first, the first time.
+    [[nodiscard]] virtual std::unique_ptr<AppTransaction> begin_app() = 0;
+    /// How many rows the app's table holds, as another connection sees them (committed
+    /// ones); 0 before the first begin_app().
+    [[nodiscard]] virtual long app_rows() = 0;
+    /// `duration` as SQL that a time column of the queue's tables adds
+    /// (`locked_until + <it>`), for exec_sql.
+    [[nodiscard]] virtual std::string sql_duration(Duration duration) const = 0;
 
     /// `--db <db()> <db_options()...>`
     [[nodiscard]] std::vector<std::string> target_args() const {

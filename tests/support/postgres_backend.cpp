@@ -7,6 +7,9 @@
 
 #include <gqs/postgres.hpp>
 
+#include <libpq-fe.h>
+
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <stdexcept>
@@ -18,6 +21,14 @@ namespace {
 
 using PostgresSession = SessionOf<postgres::Connection, postgres::Pusher, postgres::Puller,
                                   postgres::Observer, postgres::Cleaner, postgres::Admin>;
+
+// The app's statement through libpq on the transaction's connection; false if it failed.
+bool run_in(postgres::Transaction& tx, const std::string& sql) {
+    PGresult* r = PQexec(tx.native(), sql.c_str());
+    const auto status = PQresultStatus(r);
+    PQclear(r);
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
 
 class PostgresBackend final : public Backend {
 public:
@@ -59,12 +70,40 @@ public:
         }
     }
 
+    std::unique_ptr<AppTransaction> begin_app() override {
+        if (!app_table_) {
+            (void)queue_.schema.exec("CREATE TABLE " + app_table() + " (x integer)");
+            app_table_ = true;
+        }
+        return std::make_unique<AppTransactionOf<postgres::Transaction, postgres::Pusher>>(
+            queue_.db->begin(), queue_.pusher, "INSERT INTO " + app_table() + " (x) VALUES (1)",
+            run_in);
+    }
+
+    long app_rows() override {
+        if (!app_table_) return 0;
+        return std::stol(queue_.schema.exec("SELECT count(*) FROM " + app_table()));
+    }
+
+    std::string sql_duration(Duration duration) const override {
+        return "interval '" +
+               std::to_string(
+                   std::chrono::duration_cast<std::chrono::microseconds>(duration).count()) +
+               " microseconds'";
+    }
+
 private:
+    // The app's table, in the queue's schema (the app's connection has no search_path).
+    [[nodiscard]] std::string app_table() const {
+        return "\"" + queue_.schema.name() + "\".app_rows";
+    }
+
     [[nodiscard]] std::string in_schema() const {
         return "SET search_path TO \"" + queue_.schema.name() + "\"; ";
     }
 
     PgQueue queue_;
+    bool app_table_ = false;
 };
 
 } // namespace

@@ -48,6 +48,15 @@ struct Queue {
     /// How many jobs the queue holds, in every status.
     std::size_t count() { return observer.list(std::nullopt, 0).size(); }
 
+    /// How many jobs have this status.
+    std::size_t count(Status status) { return observer.list(status, 0).size(); }
+
+    /// True when the job exists with this status.
+    bool has_status(const Uuid& id, Status status) {
+        auto found = observer.get(id);
+        return found && found->status == status;
+    }
+
     /// Leases the one runnable job for `lock`; throws unless exactly one was leased.
     Job pull_one(Duration lock = std::chrono::hours(1)) {
         auto jobs = puller.pull(1, lock);

@@ -9,6 +9,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -19,6 +20,16 @@ namespace {
 
 using SqliteSession = SessionOf<sqlite::Connection, sqlite::Pusher, sqlite::Puller,
                                 sqlite::Observer, sqlite::Cleaner, sqlite::Admin>;
+
+// The app's statement on the transaction's handle; false if SQLite refused it.
+bool run_in(sqlite::Transaction& tx, const std::string& sql) {
+    try {
+        tx.database().exec(sql);
+        return true;
+    } catch (const SQLite::Exception&) {
+        return false;
+    }
+}
 
 class SqliteBackend final : public Backend {
 public:
@@ -50,6 +61,30 @@ public:
         return deep;
     }
 
+    std::unique_ptr<AppTransaction> begin_app() override {
+        if (!app_table_) {
+            // As the README's outbox does: the app's table in the queue's file, made under
+            // gqs's lock.
+            queue_.db->with_database(
+                [](SQLite::Database& raw) { raw.exec("CREATE TABLE app_rows (x INTEGER)"); });
+            app_table_ = true;
+        }
+        return std::make_unique<AppTransactionOf<sqlite::Transaction, sqlite::Pusher>>(
+            queue_.db->begin(), queue_.pusher, "INSERT INTO app_rows (x) VALUES (1)", run_in);
+    }
+
+    long app_rows() override {
+        if (!app_table_) return 0;
+        auto file = open_file();
+        return file.execAndGet("SELECT count(*) FROM app_rows").getInt64();
+    }
+
+    // Times are integer microseconds since the epoch.
+    std::string sql_duration(Duration duration) const override {
+        return std::to_string(
+            std::chrono::duration_cast<std::chrono::microseconds>(duration).count());
+    }
+
 private:
     // The file as another program opens it: a connection of its own, not gqs's.
     [[nodiscard]] SQLite::Database open_file() const {
@@ -59,6 +94,7 @@ private:
     }
 
     SqliteQueue queue_;
+    bool app_table_ = false;
 };
 
 } // namespace

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// For tests of the Worker and other users of the interfaces: a queue whose push returns ids,
-// a log capture, and a Puller that counts calls and injects failures.
+// For tests of the Worker and other users of the interfaces, on any backend: a log capture,
+// a Puller that counts calls and injects failures, and an idle Worker.
 #pragma once
 
-#include "sqlite_queue.hpp"
 #include "sync.hpp"
 #include "test_support.hpp"
 
 #include <gqs/errors.hpp>
-#include <gqs/sqlite.hpp>
+#include <gqs/interfaces.hpp>
 #include <gqs/worker.hpp>
 
 #include <set>
@@ -31,14 +30,6 @@
 namespace gqs::test {
 
 using namespace std::chrono_literals;
-
-/// A fresh SQLite queue (see SqliteQueue) whose push returns the new job's id.
-struct Queue : SqliteQueue {
-    /// Pushes one job with this payload, runnable after `delay`; returns its id.
-    Uuid push(std::string payload = "payload", Duration delay = {}) {
-        return SqliteQueue::push(std::move(payload), delay).id;
-    }
-};
 
 /// Collects what a worker logs. Thread-safe; must outlive the worker it is given to.
 class LogCapture {
@@ -75,7 +66,8 @@ private:
     std::vector<std::pair<LogLevel, std::string>> lines_;
 };
 
-/// The error a busy database gives (SQLITE_BUSY), as a test double throws it.
+/// The error a busy database gives (SQLITE_BUSY), as a test double throws it (on any
+/// backend: the Worker only looks at its kind).
 inline StorageError busy_error(const char* what) {
     return StorageError(std::string("injected: database is locked in ") + what,
                         StorageErrorKind::Busy, "SQLITE_BUSY", 5, 5);

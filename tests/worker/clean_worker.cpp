@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests of gqs::CleanWorker over real SQLite files.
-#include "catch.hpp"
-#include "worker_support.hpp"
+// Tests of gqs::CleanWorker over every backend.
+#include "support/catch.hpp"
+#include "support/queue.hpp"
+#include "support/worker_support.hpp"
 
 #include <gqs/clean_worker.hpp>
 
@@ -68,10 +69,10 @@ private:
 // A queue holding one job in each state.
 struct Mixed {
     Queue queue;
-    Uuid done = queue.push("done");
-    Uuid dead = queue.push("dead");
-    Uuid processing = queue.push("processing");
-    Uuid pending = queue.push("pending", std::chrono::hours(1));
+    Uuid done = queue.push("done").id;
+    Uuid dead = queue.push("dead").id;
+    Uuid processing = queue.push("processing").id;
+    Uuid pending = queue.push("pending", std::chrono::hours(1)).id;
 
     Mixed() {
         for (Job& job : queue.puller.pull(3, std::chrono::hours(1))) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests of WorkerConfig::queue: jobs leased ahead of the threads, kept leased, released at stop.
-#include "catch.hpp"
-#include "worker_support.hpp"
+// Tests of WorkerConfig::prefetch: jobs leased ahead of the threads, kept leased, released at stop.
+#include "support/catch.hpp"
+#include "support/queue.hpp"
+#include "support/worker_support.hpp"
 
 #include <gqs/worker.hpp>
 
@@ -69,10 +70,10 @@ TEST_CASE("worker: queued jobs keep their leases while they wait for a thread",
           "[worker][queue][lease]") {
     Queue queue;
     ProbePuller probe(queue.puller);
-    const Uuid first = queue.push("block");
-    const Uuid second = queue.push("quick");
-    auto other_connection = sqlite::Connection::open(queue.tmp.path());
-    sqlite::Puller other(other_connection);
+    const Uuid first = queue.push("block").id;
+    const Uuid second = queue.push("quick").id;
+    auto session = queue.open_second(); // another connection, as another process has
+    Puller& other = session->puller();
 
     WorkerConfig config = queued_config(1, 1, 4);
     config.lock_timeout = 300ms;
@@ -112,7 +113,7 @@ TEST_CASE("worker: queued jobs keep their leases while they wait for a thread",
 
 TEST_CASE("worker: a result does not wait behind a long queued job", "[worker][queue]") {
     Queue queue;
-    const Uuid quick = queue.push("quick");
+    const Uuid quick = queue.push("quick").id;
     queue.push("block");
     Signal release;
     LogCapture log;

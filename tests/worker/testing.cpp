@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // gqs::testing::work_one: a handler's unit test, on the calling thread.
-#include "catch.hpp"
-#include "worker_support.hpp"
+#include "support/catch.hpp"
+#include "support/queue.hpp"
+#include "support/worker_support.hpp"
 
 #include <gqs/testing.hpp>
 
@@ -22,7 +23,7 @@ TEST_CASE("work_one: nothing runnable gives an empty result", "[testing][worker]
 
 TEST_CASE("work_one: settles each outcome as the Worker does", "[testing][worker]") {
     Queue queue;
-    const Uuid id = queue.push("payload");
+    const Uuid id = queue.push("payload").id;
     WorkerConfig config;
     config.backoff.max_retries = 1;
     config.backoff.initial_interval = 10s;
@@ -63,7 +64,7 @@ TEST_CASE("work_one: settles each outcome as the Worker does", "[testing][worker
         // Not runnable before its backoff: work_one finds nothing.
         CHECK_FALSE(testing::work_one(queue.puller, failing, config));
         // Make it due now (by hand), then the second failure spends the last retry.
-        gqs::test::exec(*queue.db, "UPDATE jobs SET next_run_at = 0");
+        queue.backend->exec_sql("UPDATE jobs SET next_run_at = updated_at");
         auto second = testing::work_one(queue.puller, failing, config);
         REQUIRE(second);
         CHECK(second.job->attempts == 2);
@@ -82,7 +83,7 @@ TEST_CASE("work_one: settles each outcome as the Worker does", "[testing][worker
 
 TEST_CASE("work_one: bad arguments throw and pull nothing", "[testing][worker]") {
     Queue queue;
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     CHECK_THROWS_AS(testing::work_one(queue.puller, Handler{}), std::invalid_argument);
     WorkerConfig bad;
     bad.lock_timeout = Duration::zero();

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The worker's fast paths: woken by an in-process push, polling with a read while idle, and
 // settling the results of concurrent handlers together.
-#include "catch.hpp"
-#include "worker_support.hpp"
+#include "support/catch.hpp"
+#include "support/queue.hpp"
+#include "support/worker_support.hpp"
 
 #include <gqs/worker.hpp>
 
@@ -42,9 +43,9 @@ TEST_CASE("worker: an idle worker polls with a read, never a write", "[worker][w
     REQUIRE(wait_until([&] { return probe.has_ready_calls >= 20; }));
     CHECK(probe.pulls == 1); // the start-up pull only: every later poll found nothing ready
     // A job pushed by another connection (no wake-up) is found by the next poll.
-    gqs::sqlite::Pusher other(queue.second_connection());
+    auto other = queue.open_second();
     Message m;
-    other.push(m);
+    other->pusher().push(m);
     REQUIRE(wait_until([&] { return queue.has_status(m.id, Status::Done); }));
     worker.stop(patience);
     CHECK(probe.pulls >= 2);

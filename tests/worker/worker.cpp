@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests of gqs::Worker over real SQLite files and real threads.
-#include "catch.hpp"
-#include "worker_support.hpp"
+// Tests of gqs::Worker over every backend (a fresh queue of its factory) and real threads.
+#include "support/catch.hpp"
+#include "support/queue.hpp"
+#include "support/worker_support.hpp"
 
 #include <gqs/worker.hpp>
 
@@ -100,7 +101,7 @@ TEST_CASE("worker: a handler that returns completes its job", "[worker]") {
 TEST_CASE("worker: a failed handler is retried until it succeeds", "[worker]") {
     Queue queue;
     ProbePuller probe(queue.puller);
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     std::atomic<int> runs{0};
     bool standard = true;
     SECTION("std::exception") { standard = true; }
@@ -132,7 +133,7 @@ TEST_CASE("worker: a job that always fails is dead after exactly max_retries + 1
     const std::uint32_t max_retries = GENERATE(1u, 4u);
     Queue queue;
     ProbePuller probe(queue.puller);
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     WorkerConfig config = quick_config();
     config.backoff = {.max_retries = max_retries,
                       .initial_interval = Duration(10),
@@ -172,7 +173,7 @@ TEST_CASE("worker: a job that always fails is dead after exactly max_retries + 1
 
 TEST_CASE("worker: max_retries 0 retries without limit", "[worker]") {
     Queue queue;
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     WorkerConfig config = quick_config();
     config.backoff.max_retries = 0;
     std::atomic<int> runs{0};
@@ -193,7 +194,7 @@ TEST_CASE("worker: max_retries 0 retries without limit", "[worker]") {
 TEST_CASE("worker: gqs::Kill sends the job to Dead after one run", "[worker]") {
     Queue queue;
     ProbePuller probe(queue.puller);
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     std::atomic<int> runs{0};
     LogCapture log;
     Worker worker(
@@ -214,7 +215,7 @@ TEST_CASE("worker: gqs::Kill sends the job to Dead after one run", "[worker]") {
 
 TEST_CASE("worker: requeue waits the backoff of the job's attempt", "[worker]") {
     Queue queue;
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     WorkerConfig config = quick_config();
     config.backoff = {.max_retries = 3,
                       .initial_interval = Duration(std::chrono::hours(1)),
@@ -239,9 +240,9 @@ TEST_CASE("worker: a long handler keeps its lease, so no other puller gets its j
           "[worker][lease]") {
     Queue queue;
     ProbePuller probe(queue.puller);
-    const Uuid id = queue.push();
-    auto other_connection = sqlite::Connection::open(queue.tmp.path());
-    sqlite::Puller other(other_connection);
+    const Uuid id = queue.push().id;
+    auto session = queue.open_second(); // another connection, as another process has
+    Puller& other = session->puller();
 
     WorkerConfig config = quick_config();
     config.concurrency = 1;
@@ -287,7 +288,7 @@ TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the
           "[worker][lease]") {
     Queue queue;
     ProbePuller probe(queue.puller);
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     WorkerConfig config = quick_config();
     config.concurrency = 1;
     config.lock_timeout = 200ms;
@@ -330,10 +331,9 @@ TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the
         REQUIRE(started.wait());
         // What another worker does when it re-pulls an expired lease: a new attempt (the
         // fence) and a new lease end, here an hour ahead so that ours never gets it back.
-        auto thief = sqlite::Connection::open(queue.tmp.path());
-        gqs::test::exec(
-            *thief,
-            "UPDATE jobs SET attempts = attempts + 1, locked_until = locked_until + 3600000000");
+        queue.backend->exec_sql("UPDATE jobs SET attempts = attempts + 1, locked_until = "
+                                "locked_until + " +
+                                queue.backend->sql_duration(std::chrono::hours(1)));
         REQUIRE(finished.wait());
         REQUIRE(wait_until([&] { return log.count(LogLevel::Warning, "result is dropped") == 1; }));
         worker.stop(patience);
@@ -350,7 +350,7 @@ TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the
 TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop token",
           "[worker][stop]") {
     Queue queue;
-    const Uuid first = queue.push();
+    const Uuid first = queue.push().id;
     WorkerConfig config = quick_config();
     config.concurrency = 1;
     Signal started;
@@ -387,7 +387,7 @@ TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop toke
                 }
             }));
         }
-        const Uuid second = queue.push();
+        const Uuid second = queue.push().id;
         REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
         worker.stop(patience);
     }
@@ -406,7 +406,7 @@ TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop toke
 
 TEST_CASE("worker: stop from one of its own handlers throws at once", "[worker][stop]") {
     Queue queue;
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     WorkerConfig config = quick_config();
     config.concurrency = 1;
     LogCapture log;
@@ -427,7 +427,7 @@ TEST_CASE("worker: stop from one of its own handlers throws at once", "[worker][
     worker.start();
     REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
     // The failed call changed nothing: the worker runs on and stops normally.
-    const Uuid second = queue.push();
+    const Uuid second = queue.push().id;
     REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
     worker.stop(patience);
     CHECK(caught.find("from one of its own threads") != std::string::npos);
@@ -441,13 +441,13 @@ TEST_CASE("worker: start twice or stop when not running throws", "[worker][stop]
     CHECK_THROWS_AS(worker.stop(patience), DoubleStopped);
     worker.start();
     CHECK_THROWS_AS(worker.start(), DoubleStarted);
-    const Uuid first = queue.push();
+    const Uuid first = queue.push().id;
     REQUIRE(wait_until([&] { return queue.has_status(first, Status::Done); }));
     worker.stop(patience);
     CHECK_THROWS_AS(worker.stop(patience), DoubleStopped);
 
     // A stopped worker starts again.
-    const Uuid second = queue.push();
+    const Uuid second = queue.push().id;
     worker.start();
     REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
     worker.stop(patience);
@@ -464,7 +464,7 @@ TEST_CASE("worker: destroying a running worker stops it", "[worker][stop]") {
     LogCapture log;
 
     SECTION("a running handler is asked to stop") {
-        const Uuid id = queue.push();
+        const Uuid id = queue.push().id;
         {
             Worker worker(
                 queue.puller,
@@ -504,7 +504,7 @@ TEST_CASE("worker: jobs leased but not started are Pending again right after sto
     ProbePuller probe(queue.puller);
     std::vector<Uuid> ids;
     for (int i = 0; i < 10; ++i)
-        ids.push_back(queue.push("job " + std::to_string(i)));
+        ids.push_back(queue.push("job " + std::to_string(i)).id);
     WorkerConfig config = quick_config();
     config.concurrency = 2;
     config.batch_size = 10;
@@ -539,7 +539,7 @@ TEST_CASE("worker: a pull under way when stop is called releases its jobs unstar
     ProbePuller probe(queue.puller);
     Signal hold;
     probe.hold_first_pull = &hold;
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     Signal ran;
     LogCapture log;
     Worker worker(
@@ -576,7 +576,7 @@ TEST_CASE("worker: runs concurrency handlers at once, and no more", "[worker]") 
     Queue queue;
     std::vector<Uuid> ids;
     for (int i = 0; i < 2 * n; ++i)
-        ids.push_back(queue.push());
+        ids.push_back(queue.push().id);
     WorkerConfig config = quick_config();
     config.concurrency = n;
     config.batch_size = 2 * n;
@@ -633,7 +633,7 @@ TEST_CASE("worker: storage errors are logged and retried, never fatal", "[worker
     config.concurrency = 1;
     config.lock_timeout = 200ms;
     LogCapture log;
-    const Uuid first = queue.push();
+    const Uuid first = queue.push().id;
     Worker worker(
         probe,
         [&](const Job&, std::stop_token) {
@@ -643,7 +643,7 @@ TEST_CASE("worker: storage errors are logged and retried, never fatal", "[worker
         config, log.logger());
     worker.start();
     REQUIRE(wait_until([&] { return queue.has_status(first, Status::Done); }));
-    const Uuid second = queue.push();
+    const Uuid second = queue.push().id;
     REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
     worker.stop(patience);
 
@@ -673,7 +673,7 @@ TEST_CASE("worker: a result that fails on storage is tried again while its lease
     }
     Counter runs;
     LogCapture log;
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     Worker worker(
         probe, [&](const Job&, std::stop_token) { runs.bump(); }, config, log.logger());
     worker.start();
@@ -695,7 +695,7 @@ TEST_CASE("worker: a failed transaction's log line names what it was doing", "[w
     WorkerConfig config = quick_config();
     config.concurrency = 1;
     LogCapture log;
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     Worker worker(
         probe, [](const Job&, std::stop_token) {}, config, log.logger());
     worker.start();
@@ -709,7 +709,7 @@ TEST_CASE("worker: a failed transaction's log line names what it was doing", "[w
 
 TEST_CASE("worker: an empty logger writes warnings to std::clog", "[worker]") {
     Queue queue;
-    const Uuid id = queue.push();
+    const Uuid id = queue.push().id;
     WorkerConfig config = quick_config();
     config.concurrency = 1; // one thread writes to the captured (unsynchronised) buffer
     ClogCapture clog;
