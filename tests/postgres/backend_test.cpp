@@ -102,7 +102,7 @@ TEST_CASE("postgres: a transaction of another Connection is refused", "[postgres
     CHECK_THROWS_AS(q.pusher.push(tx, gqs::Message{}), std::invalid_argument);
     CHECK_THROWS_AS(q.pusher.push_batch(tx, std::vector<gqs::Message>(1)), std::invalid_argument);
     tx.rollback();
-    CHECK(q.observer.list(gqs::Status::Unknown, 0).empty());
+    CHECK(q.observer.list(std::nullopt, 0).empty());
 }
 
 TEST_CASE("postgres: the handle of an ended transaction is refused", "[postgres][tx]") {
