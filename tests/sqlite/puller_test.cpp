@@ -139,10 +139,14 @@ TEST_CASE("puller: processes pulling from one file never share a lease",
         children.push_back(gqs::test::spawn(gqs::test::child_program(),
                                             {"pull", q.tmp.path().string(), "3600000"},
                                             q.tmp.dir() / ("child" + std::to_string(i) + ".out")));
-    // The parent pulls too, through its own connection.
+    // The parent pulls too, through its own connection (waiting for the write lock as long
+    // as the children do).
+    gqs::sqlite::Options patient;
+    patient.busy_timeout = std::chrono::minutes(1);
+    gqs::sqlite::Puller puller(gqs::sqlite::Connection::open(q.tmp.path(), patient));
     std::vector<gqs::Uuid> mine;
     while (true) {
-        auto batch = q.puller.pull(1, 1h);
+        auto batch = puller.pull(1, 1h);
         if (batch.empty()) break;
         mine.push_back(batch[0].id);
     }

@@ -38,8 +38,12 @@
 
 namespace {
 
+// Waits up to a minute for the write lock: a loaded machine (sanitizers, parallel tests)
+// must not turn lock contention between the pulling processes into a failed test.
 int pull(const char* path, long long lease_ms) {
-    auto db = gqs::sqlite::Connection::open(path);
+    gqs::sqlite::Options patient;
+    patient.busy_timeout = std::chrono::minutes(1);
+    auto db = gqs::sqlite::Connection::open(path, patient);
     gqs::sqlite::Puller puller(db);
     std::string out;
     while (true) {
