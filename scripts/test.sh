@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command (and CI's): a warnings-as-errors Release build with every test,
+# The README's test command (and CI's): a format check (clang-format), then a
+# warnings-as-errors Release build with every test,
 # then the tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then under
 # ThreadSanitizer, then the libFuzzer targets for a bounded time (clang).
 # PostgreSQL: if its server is installed, a throwaway cluster (scripts/pg-cluster.sh) serves
@@ -18,7 +19,16 @@ for p in "${presets[@]}"; do
 done
 pg_packages=()
 [ "${GQS_REQUIRE_POSTGRES:-0}" = 1 ] && pg_packages=(postgresql libpq-dev)
-scripts/deps.sh "${pg_packages[@]}"
+scripts/deps.sh "${pg_packages[@]}" clang-format
+
+# The hygiene gate: every C++ file as .clang-format lays it out (a few seconds).
+echo "=== gqs: format: clang-format --dry-run -Werror"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    mapfile -t sources < <(git ls-files '*.cpp' '*.hpp')
+else
+    mapfile -t sources < <(find include src tools tests examples bench -name '*.[ch]pp')
+fi
+clang-format --dry-run -Werror "${sources[@]}"
 
 pg_dir=""
 stop_postgres() {
