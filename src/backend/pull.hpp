@@ -36,16 +36,23 @@ namespace gqs::detail {
 //
 // each called with the lock held and its arguments checked.
 
-/// Puller::pull: checked arguments, the jobs in the order a pull promises.
+/// A pull whose arguments were checked: the jobs in the order a pull promises.
+template <class Store>
+std::vector<Job> pull_checked(Store& store, int batch, Duration lock,
+                              std::span<const std::string> queues) {
+    std::vector<Job> jobs;
+    store.locked([&] { jobs = store.pull(batch, lock, queues); });
+    sort_pulled(jobs);
+    return jobs;
+}
+
+/// Puller::pull.
 template <class Store>
 std::vector<Job> pull_with(Store& store, int batch, Duration lock,
                            std::span<const std::string> queues) {
     check_pull(batch, lock);
     check_queues(queues);
-    std::vector<Job> jobs;
-    store.locked([&] { jobs = store.pull(batch, lock, queues); });
-    sort_pulled(jobs);
-    return jobs;
+    return pull_checked(store, batch, lock, queues);
 }
 
 /// Puller::extend_lock: LockLost when the caller's lease is gone.
@@ -57,10 +64,10 @@ void extend_with(Store& store, Job& job, Duration lock) {
     if (!extended) throw LockLost(lease_lost_message("extend the lease of", lease_of(job)));
 }
 
-/// Puller::settle: a storage failure fails every entry (nothing was stored).
+/// A settle whose settlements were checked: a storage failure fails every entry (nothing was
+/// stored).
 template <class Store>
-std::vector<SettleResult> settle_with(Store& store, std::span<const Settlement> settlements) {
-    check_settlements(settlements);
+std::vector<SettleResult> settle_checked(Store& store, std::span<const Settlement> settlements) {
     if (settlements.empty()) return {};
     try {
         std::vector<SettleResult> results;
@@ -69,6 +76,13 @@ std::vector<SettleResult> settle_with(Store& store, std::span<const Settlement> 
     } catch (const StorageError& e) {
         return failed_settlements(settlements.size(), e);
     }
+}
+
+/// Puller::settle.
+template <class Store>
+std::vector<SettleResult> settle_with(Store& store, std::span<const Settlement> settlements) {
+    check_settlements(settlements);
+    return settle_checked(store, settlements);
 }
 
 /// Puller::settle_and_pull: with no batch only settles, with no settlements only pulls, else
@@ -82,20 +96,20 @@ std::vector<Job> settle_and_pull_with(Store& store, std::span<const Settlement> 
     check_queues(queues);
     check_settlements(settlements);
     if (batch <= 0) {
-        results = settle_with(store, settlements);
+        results = settle_checked(store, settlements);
         return {};
     }
     check_pull(batch, lock);
     if (settlements.empty()) {
         results.clear();
-        return pull_with(store, batch, lock, queues);
+        return pull_checked(store, batch, lock, queues);
     }
     std::vector<Job> jobs;
     try {
         store.locked(
             [&] { results = store.settle_and_pull(settlements, batch, lock, queues, jobs); });
     } catch (const StorageError&) {
-        results = settle_with(store, settlements);
+        results = settle_checked(store, settlements);
         throw;
     }
     sort_pulled(jobs);
