@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // gqs_bench_postgres: gqs::postgres against raw libpq running the same SQL (the statements of
-// src/postgres/sql.hpp, prepared, binary parameters) on the same server, one line per
+// src/postgres/statements.hpp, prepared, binary parameters) on the same server, one line per
 // workload; each run on a fresh schema. See bench/README.md.
 #include "support.hpp"
 
 #include "postgres/connection_impl.hpp"
-#include "postgres/sql.hpp"
+#include "postgres/statements.hpp"
 #include "postgres/wire.hpp"
 
 #include <gqs/postgres.hpp>

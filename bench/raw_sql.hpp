@@ -4,7 +4,7 @@
 
 namespace gqs_bench {
 
-/// The SQL text gqs runs (schema version 2), copied from src/sqlite/sql.hpp, where pusher.cpp
+/// The SQL text gqs runs (schema version 2), copied from src/sqlite/statements.hpp, where pusher.cpp
 /// and puller.cpp take it. check_sql() verifies at start-up that gqs still runs exactly these
 /// statements. The table and indexes they run on are gqs's own: create_schema calls init_db.
 namespace raw_sql {

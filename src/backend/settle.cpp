@@ -22,7 +22,7 @@ void apply_settlement(Job& job, Action action, const SettleResult& result) noexc
     case Action::Release:
     case Action::Snooze:
         job.status = Status::Pending;
-        // A cancelled job goes Dead instead, and keeps its attempts (see sql.hpp).
+        // A cancelled job goes Dead instead, and keeps its attempts (see statements.hpp).
         if (job.attempts > 0 && !result.cancelled) --job.attempts;
         break;
     }

@@ -2,7 +2,7 @@
 // Cleaner: deleting finished jobs, in bounded batches.
 #include "backend/rules.hpp"
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <gqs/postgres/cleaner.hpp>
 

@@ -4,6 +4,8 @@
 
 #include "backend/gate.hpp"
 #include "backend/push_callbacks.hpp"
+#include "errors.hpp"
+#include "listener.hpp"
 #include "session.hpp"
 #include "wire.hpp"
 
@@ -26,32 +28,12 @@
 
 namespace gqs::postgres::detail {
 
-/// The backend-neutral kind of a SQLSTATE ("53100" disk full: Full, class 08: ConnectionLost).
-StorageErrorKind kind_of(std::string_view sqlstate) noexcept;
-
-/// A statement PostgreSQL refused: a StorageError that also names the SQLSTATE and the
-/// constraint (if any), so a caller can tell a duplicate id from a held unique key.
-class SqlError : public StorageError {
-public:
-    SqlError(const std::string& what, std::string sqlstate, std::string constraint)
-        : StorageError(what, kind_of(sqlstate), sqlstate), sqlstate_(std::move(sqlstate)),
-          constraint_(std::move(constraint)) {}
-    [[nodiscard]] const std::string& sqlstate() const noexcept { return sqlstate_; }
-    [[nodiscard]] const std::string& constraint() const noexcept { return constraint_; }
-
-private:
-    std::string sqlstate_;
-    std::string constraint_;
-};
-
 /// Every `{s}` in `text` replaced by `schema_ident`.
 std::string in_schema(std::string_view schema_ident, std::string text);
 
 /// The LISTEN/NOTIFY channel of a schema: "gqs.<schema>", or "gqs.<md5>" when that would
 /// not fit PostgreSQL's 63-byte names.
 std::string channel_of(const std::string& schema);
-
-class Listener;
 
 /// A duration in microseconds, at most 250,000 years (so that now + it stays a timestamptz).
 std::int64_t micros_of(Duration d) noexcept;

@@ -4,7 +4,7 @@
 #include "backend/pull.hpp"
 #include "backend/rules.hpp"
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <gqs/postgres/puller.hpp>
 

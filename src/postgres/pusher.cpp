@@ -3,7 +3,7 @@
 #include "backend/codec.hpp"
 #include "backend/push.hpp"
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <gqs/postgres/pusher.hpp>
 

@@ -93,31 +93,6 @@ Bound bound_after(std::chrono::milliseconds timeout, const char* limit,
     return b;
 }
 
-void throw_error(PGconn* conn, const PGresult* result, std::string_view doing) {
-    std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
-    if (message.empty() && conn != nullptr) message = PQerrorMessage(conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-        message.pop_back();
-    const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-    const char* constraint =
-        result != nullptr ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : nullptr;
-    // No SQLSTATE: libpq itself failed, which means the connection (class 08).
-    const std::string sqlstate = state != nullptr ? state : "08006";
-    std::string what = "gqs: ";
-    what += doing;
-    what += ": ";
-    what += message.empty() ? (conn == nullptr ? "no connection to the server" : "unknown error")
-                            : message;
-    what += " (SQLSTATE " + sqlstate + ")";
-    throw SqlError(what, sqlstate, constraint != nullptr ? constraint : "");
-}
-
-void check(PGconn* conn, const Result& result, std::string_view doing) {
-    const auto status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        throw_error(conn, result.get(), doing);
-}
-
 Conn connect(const std::string& conninfo, const SessionDefaults& defaults,
              const std::function<bool()>& interrupted) {
     // Defaults come before the conninfo (expanded in place of "dbname"), so that the

@@ -39,13 +39,6 @@ struct Bound {
 [[nodiscard]] Bound bound_after(std::chrono::milliseconds timeout, const char* limit,
                                 std::function<bool()> interrupted = {});
 
-/// Throws SqlError for a failed statement (or, with no result, for the connection), with
-/// `doing`, the server's message and the SQLSTATE (08006 when libpq itself failed).
-[[noreturn]] void throw_error(PGconn* conn, const PGresult* result, std::string_view doing);
-
-/// Throws SqlError unless `result` is a success.
-void check(PGconn* conn, const Result& result, std::string_view doing);
-
 /// What a session is opened with, beside the conninfo (which wins over all of it).
 struct SessionDefaults {
     /// application_name when neither the conninfo nor PGAPPNAME sets one.

@@ -92,7 +92,7 @@ std::optional<TimePoint> optional_time_at(const PGresult* r, int row, int col);
     return PQgetisnull(r, row, col) != 0;
 }
 
-/// A row of GQS_PG_JOB_COLUMNS (sql.hpp), starting at column `first`, as a Job.
+/// A row of GQS_PG_JOB_COLUMNS (statements.hpp), starting at column `first`, as a Job.
 Job read_job(const PGresult* r, int row, int first = 0);
 
 } // namespace gqs::postgres::detail

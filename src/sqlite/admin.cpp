@@ -2,7 +2,7 @@
 // Admin: operator actions on single jobs (the rules in backend/admin.hpp; here their SQL).
 #include "backend/admin.hpp"
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <gqs/sqlite/admin.hpp>
 

@@ -2,7 +2,7 @@
 // Cleaner: deleting finished jobs.
 #include "backend/rules.hpp"
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <gqs/sqlite/cleaner.hpp>
 

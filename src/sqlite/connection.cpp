@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Connection: opening, settings, the statement cache, and SQLite error translation.
+// Connection: opening, settings, the statement cache and the lock over them.
 #include "backend/rules.hpp"
 #include "checkpointer.hpp"
 #include "connection_impl.hpp"
@@ -25,65 +25,6 @@ struct Connection::Impl {
 };
 
 namespace detail {
-
-namespace {
-
-// The names users search for; sqlite3_errstr only gives the prose.
-const char* code_name(int primary) {
-    static constexpr const char* names[] = {
-        "SQLITE_OK",       "SQLITE_ERROR",     "SQLITE_INTERNAL", "SQLITE_PERM",
-        "SQLITE_ABORT",    "SQLITE_BUSY",      "SQLITE_LOCKED",   "SQLITE_NOMEM",
-        "SQLITE_READONLY", "SQLITE_INTERRUPT", "SQLITE_IOERR",    "SQLITE_CORRUPT",
-        "SQLITE_NOTFOUND", "SQLITE_FULL",      "SQLITE_CANTOPEN", "SQLITE_PROTOCOL",
-        "SQLITE_EMPTY",    "SQLITE_SCHEMA",    "SQLITE_TOOBIG",   "SQLITE_CONSTRAINT",
-        "SQLITE_MISMATCH", "SQLITE_MISUSE",    "SQLITE_NOLFS",    "SQLITE_AUTH",
-        "SQLITE_FORMAT",   "SQLITE_RANGE",     "SQLITE_NOTADB",   "SQLITE_NOTICE",
-        "SQLITE_WARNING"};
-    if (primary >= 0 && primary < static_cast<int>(std::size(names))) return names[primary];
-    return "SQLITE_UNKNOWN";
-}
-
-} // namespace
-
-StorageErrorKind kind_of(int primary) noexcept {
-    switch (primary) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return StorageErrorKind::Busy;
-    case SQLITE_FULL: return StorageErrorKind::Full;
-    case SQLITE_READONLY:
-    case SQLITE_PERM: return StorageErrorKind::ReadOnly;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return StorageErrorKind::Corrupt;
-    case SQLITE_CONSTRAINT: return StorageErrorKind::Constraint;
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PROTOCOL: return StorageErrorKind::Io;
-    default: return StorageErrorKind::Other;
-    }
-}
-
-void throw_error(sqlite3* db, int rc, std::string_view doing) {
-    const int primary = rc & 0xFF;
-    int extended = rc;
-    const char* message = sqlite3_errstr(rc);
-    // The handle's message is more precise ("UNIQUE constraint failed: jobs.id"), but only
-    // when the handle's last error is the one we are reporting.
-    if (db != nullptr && (sqlite3_extended_errcode(db) & 0xFF) == primary) {
-        extended = sqlite3_extended_errcode(db);
-        message = sqlite3_errmsg(db);
-    }
-    std::string what = "gqs: ";
-    what += doing;
-    what += ": ";
-    what += message;
-    what += " (";
-    what += code_name(primary);
-    what += ", code ";
-    what += std::to_string(primary);
-    if (extended != primary) what += "/" + std::to_string(extended);
-    what += ")";
-    throw StorageError(what, kind_of(primary), code_name(primary), primary, extended);
-}
 
 void Stmt::bind_blob(int index, const void* data, std::size_t size) {
     if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
@@ -137,81 +78,7 @@ void State::exec(const char* sql, std::string_view doing) {
     if (rc != SQLITE_OK) throw_error(handle, rc, doing);
 }
 
-namespace {
-
-// The file a watcher can watch: none for a temporary or in-memory database.
-std::filesystem::path watchable_file(sqlite3* handle) {
-    const char* file = sqlite3_db_filename(handle, "main");
-    if (file == nullptr || *file == '\0') return {};
-    return file;
-}
-
-} // namespace
-
-Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
-    const auto id = callbacks.add(std::move(notify));
-    {
-        std::lock_guard guard(watcher_mutex);
-        if (watchers_wanted++ == 0) {
-            auto file = watchable_file(handle);
-            try {
-                if (!file.empty()) watcher = std::make_unique<Watcher>(*this, file);
-            } catch (const std::exception&) {
-                // No thread: other connections' jobs are found by the workers' polls.
-            }
-        }
-    }
-    return Subscription([owner = std::move(owner), id] {
-        auto& state = Access::state(*owner);
-        state.callbacks.remove(id);
-        std::lock_guard guard(state.watcher_mutex);
-        if (--state.watchers_wanted == 0) state.watcher.reset(); // joins its thread
-    });
-}
-
-void State::set_hungry(std::atomic<bool>& puller_flag, bool now_hungry) noexcept {
-    if (puller_flag.exchange(now_hungry) == now_hungry) return;
-    if (!now_hungry) {
-        hungry.fetch_sub(1);
-        return;
-    }
-    if (hungry.fetch_add(1) != 0) return;
-    std::lock_guard guard(watcher_mutex);
-    if (watcher) watcher->arm();
-}
-
-void State::notify_push() { callbacks.notify_all(); }
-
 State& Access::state(Connection& connection) noexcept { return connection.impl_->state; }
-
-State& Access::state(Transaction& tx, const Connection& expected, const char* who) {
-    if (tx.connection_ == nullptr) gqs::detail::throw_ended(who);
-    if (tx.connection_ != &expected) gqs::detail::throw_other_connection(who);
-    auto& state = tx.connection_->impl_->state;
-    if (sqlite3_get_autocommit(state.handle)) gqs::detail::throw_ended_by_app(who);
-    return state;
-}
-
-void Access::undo(Transaction& tx, State& state) noexcept {
-    if (sqlite3_get_autocommit(state.handle)) {
-        // SQLite rolled the whole transaction back (a full disk, an I/O error): remember why,
-        // so that commit() says so instead of committing the app's statements alone.
-        try {
-            throw;
-        } catch (const StorageError& e) {
-            tx.failed_ = e.what();
-            tx.failed_code_ = e.extended_code();
-        } catch (const std::exception& e) {
-            tx.failed_ = e.what();
-            tx.failed_code_ = SQLITE_ABORT;
-        } catch (...) {
-            tx.failed_ = "an unknown exception";
-            tx.failed_code_ = SQLITE_ABORT;
-        }
-        return;
-    }
-    sqlite3_exec(state.handle, "ROLLBACK TO gqs_push; RELEASE gqs_push", nullptr, nullptr, nullptr);
-}
 
 Connection& require(const std::shared_ptr<Connection>& connection, const char* who) {
     if (!connection) gqs::detail::throw_null_connection(who);
@@ -345,19 +212,6 @@ Connection::Connection(SQLite::Database&& database)
 
 Connection::~Connection() = default;
 
-Transaction Connection::begin() {
-    auto& state = impl_->state;
-    state.mutex.lock(); // std::logic_error if this thread has a Transaction open
-    try {
-        state.statement("BEGIN IMMEDIATE", "beginning a transaction").run();
-    } catch (...) {
-        state.mutex.unlock();
-        throw;
-    }
-    state.mutex.mark_transaction(true);
-    return Transaction(*this);
-}
-
 Connection::Exclusive::Exclusive(Connection& connection) : connection_(connection) {
     connection_.impl_->state.mutex.lock();
     connection_.impl_->state.mutex.mark_transaction(true); // gqs calls from fn: logic_error
@@ -381,69 +235,6 @@ void Connection::Exclusive::finish() {
     sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
     throw std::logic_error("gqs: with_database: the function left a transaction open; it was "
                            "rolled back (use Connection::begin() for a transaction)");
-}
-
-Transaction::Transaction(Transaction&& other) noexcept
-    : connection_(std::exchange(other.connection_, nullptr)), pushed_(other.pushed_),
-      failed_(std::move(other.failed_)), failed_code_(other.failed_code_) {}
-
-Transaction& Transaction::operator=(Transaction&& other) noexcept {
-    if (this != &other) {
-        if (connection_ != nullptr) end(false);
-        connection_ = std::exchange(other.connection_, nullptr);
-        pushed_ = other.pushed_;
-        failed_ = std::move(other.failed_);
-        failed_code_ = other.failed_code_;
-    }
-    return *this;
-}
-
-Transaction::~Transaction() {
-    if (connection_ != nullptr) end(false);
-}
-
-SQLite::Database& Transaction::database() {
-    if (connection_ == nullptr) gqs::detail::throw_ended("database");
-    return detail::Access::state(*connection_).db;
-}
-
-void Transaction::commit() {
-    if (connection_ == nullptr) gqs::detail::throw_ended("commit");
-    end(true);
-}
-
-void Transaction::rollback() {
-    if (connection_ == nullptr) gqs::detail::throw_ended("rollback");
-    end(false);
-}
-
-// Ends the transaction and releases the Connection whatever happens; throws afterwards if
-// `commit` was asked and did not happen. A rollback never throws.
-void Transaction::end(bool commit) {
-    auto& state = detail::Access::state(*std::exchange(connection_, nullptr));
-    const bool open = !sqlite3_get_autocommit(state.handle);
-    std::optional<StorageError> error;
-    bool ended_by_caller = false;
-    if (commit && !failed_.empty()) {
-        error.emplace("gqs: committing a transaction: SQLite had rolled it back when " + failed_,
-                      detail::kind_of(failed_code_ & 0xFF), detail::code_name(failed_code_ & 0xFF),
-                      failed_code_ & 0xFF, failed_code_);
-    } else if (commit && !open) {
-        ended_by_caller = true;
-    } else if (commit) {
-        try {
-            state.statement("COMMIT", "committing a transaction").run();
-        } catch (const StorageError& e) {
-            error = e;
-        }
-    }
-    // Whatever failed, nothing stays open: the Connection is free for the next user.
-    if (!sqlite3_get_autocommit(state.handle))
-        sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
-    state.mutex.unlock();
-    if (ended_by_caller) gqs::detail::throw_ended_by_app("commit");
-    if (error) throw *error;
-    if (commit && pushed_) state.notify_push();
 }
 
 } // namespace gqs::sqlite

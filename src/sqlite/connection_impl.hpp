@@ -32,6 +32,9 @@
 
 namespace gqs::sqlite::detail {
 
+/// The name of a SQLite primary result code ("SQLITE_BUSY"), as users search for it.
+[[nodiscard]] const char* code_name(int primary) noexcept;
+
 /// The backend-neutral kind of a SQLite primary result code.
 StorageErrorKind kind_of(int primary) noexcept;
 

@@ -3,7 +3,7 @@
 #include "backend/rules.hpp"
 #include "backend/settle.hpp"
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <gqs/sqlite/observer.hpp>
 

@@ -3,7 +3,7 @@
 #include "backend/pull.hpp"
 #include "backend/rules.hpp"
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <gqs/sqlite/puller.hpp>
 
@@ -26,7 +26,7 @@ void bind_error(detail::Stmt& stmt, int index, const std::string& error) {
 }
 
 // Runs the fenced UPDATE of one transition at `now`. Returns nullopt if no row matched (the
-// lease is gone), else whether the job had been cancelled (see sql.hpp). `error` is the
+// lease is gone), else whether the job had been cancelled (see statements.hpp). `error` is the
 // entry for the error history, already cut (error_entry). Caller holds the mutex.
 std::optional<bool> run_transition(detail::State& state, const Lease& lease, Action action,
                                    Duration backoff, const std::string& error, std::int64_t now) {

@@ -2,7 +2,7 @@
 // Pusher: inserting jobs, one or a batch in one transaction.
 #include "backend/push.hpp"
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <gqs/sqlite/pusher.hpp>
 

@@ -3,7 +3,7 @@
 #include "watcher.hpp"
 
 #include "connection_impl.hpp"
-#include "sql.hpp"
+#include "statements.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -252,5 +252,50 @@ void Watcher::run() noexcept {
         }
     }
 }
+
+namespace {
+
+// The file a watcher can watch: none for a temporary or in-memory database.
+std::filesystem::path watchable_file(sqlite3* handle) {
+    const char* file = sqlite3_db_filename(handle, "main");
+    if (file == nullptr || *file == '\0') return {};
+    return file;
+}
+
+} // namespace
+
+Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
+    const auto id = callbacks.add(std::move(notify));
+    {
+        std::lock_guard guard(watcher_mutex);
+        if (watchers_wanted++ == 0) {
+            auto file = watchable_file(handle);
+            try {
+                if (!file.empty()) watcher = std::make_unique<Watcher>(*this, file);
+            } catch (const std::exception&) {
+                // No thread: other connections' jobs are found by the workers' polls.
+            }
+        }
+    }
+    return Subscription([owner = std::move(owner), id] {
+        auto& state = Access::state(*owner);
+        state.callbacks.remove(id);
+        std::lock_guard guard(state.watcher_mutex);
+        if (--state.watchers_wanted == 0) state.watcher.reset(); // joins its thread
+    });
+}
+
+void State::set_hungry(std::atomic<bool>& puller_flag, bool now_hungry) noexcept {
+    if (puller_flag.exchange(now_hungry) == now_hungry) return;
+    if (!now_hungry) {
+        hungry.fetch_sub(1);
+        return;
+    }
+    if (hungry.fetch_add(1) != 0) return;
+    std::lock_guard guard(watcher_mutex);
+    if (watcher) watcher->arm();
+}
+
+void State::notify_push() { callbacks.notify_all(); }
 
 } // namespace gqs::sqlite::detail

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+// Transaction: the app's transaction that gqs pushes join (savepoints, the wake-up after
+// commit), and how it ends.
+#include "backend/rules.hpp"
+#include "connection_impl.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace gqs::postgres {
+
+namespace detail {
+
+State& Access::state(Transaction& tx, const Connection& expected, const char* who) {
+    if (tx.connection_ == nullptr) gqs::detail::throw_ended(who);
+    if (tx.connection_ != &expected) gqs::detail::throw_other_connection(who);
+    auto& state = Access::state(*tx.connection_);
+    const auto status = PQtransactionStatus(state.conn.get());
+    if (status == PQTRANS_IDLE) gqs::detail::throw_ended_by_app(who);
+    if (status == PQTRANS_INERROR)
+        throw std::logic_error(std::string("gqs: ") + who +
+                               ": a statement of the app failed, so PostgreSQL aborted the "
+                               "transaction; roll it back");
+    return state;
+}
+
+void Access::stored(Transaction& tx, std::string_view queue) {
+    if (!tx.pushed_) {
+        tx.pushed_ = std::string(queue);
+    } else if (*tx.pushed_ != queue) {
+        tx.pushed_->clear();
+    }
+}
+
+void Access::savepoint(State& state, const char* sql) {
+    exec(state.conn, sql, state.statement_bound(), "pushing in a transaction");
+}
+
+} // namespace detail
+
+Transaction Connection::begin() {
+    auto& state = detail::Access::state(*this);
+    auto lock = state.enter();
+    state.begin("beginning a transaction");
+    state.mutex.mark_transaction(true);
+    lock.release(); // held by the Transaction until it ends
+    return Transaction(*this);
+}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : connection_(std::exchange(other.connection_, nullptr)),
+      pushed_(std::exchange(other.pushed_, std::nullopt)) {}
+
+Transaction& Transaction::operator=(Transaction&& other) noexcept {
+    if (this != &other) {
+        if (connection_ != nullptr) {
+            try {
+                end(false);
+            } catch (...) {
+                // Rolling back cannot fail in a way the caller could act on.
+            }
+        }
+        connection_ = std::exchange(other.connection_, nullptr);
+        pushed_ = std::exchange(other.pushed_, std::nullopt);
+    }
+    return *this;
+}
+
+Transaction::~Transaction() {
+    if (connection_ == nullptr) return;
+    try {
+        end(false);
+    } catch (...) {
+        // As above.
+    }
+}
+
+pg_conn* Transaction::native() {
+    if (connection_ == nullptr) gqs::detail::throw_ended("native");
+    return detail::Access::state(*connection_).conn.get();
+}
+
+void Transaction::commit() {
+    if (connection_ == nullptr) gqs::detail::throw_ended("commit");
+    end(true);
+}
+
+void Transaction::rollback() {
+    if (connection_ == nullptr) gqs::detail::throw_ended("rollback");
+    end(false);
+}
+
+void Transaction::end(bool commit) {
+    auto& state = detail::Access::state(*std::exchange(connection_, nullptr));
+    auto pushed = std::exchange(pushed_, std::nullopt);
+    std::unique_lock lock(state.mutex, std::adopt_lock);
+    const auto status = PQtransactionStatus(state.conn.get());
+    // Ended by the application's own COMMIT or ROLLBACK: nothing to roll back; a commit
+    // cannot say what became of it. A rollback never throws, as on every backend.
+    if (status == PQTRANS_IDLE) {
+        if (commit) gqs::detail::throw_ended_by_app("commit");
+        return;
+    }
+    if (!commit || status != PQTRANS_INTRANS) {
+        state.rollback_quietly();
+        if (!commit) return;
+        // The session is gone (killed, the server restarted, the network failed): the server
+        // rolled the transaction back when it lost the session.
+        if (status == PQTRANS_UNKNOWN || PQstatus(state.conn.get()) != CONNECTION_OK)
+            throw StorageError("gqs: commit: the connection to the server was lost before the "
+                               "commit; nothing was committed",
+                               StorageErrorKind::ConnectionLost);
+        throw StorageError("gqs: commit: a statement in the transaction failed, so "
+                           "PostgreSQL aborted it; nothing was committed",
+                           StorageErrorKind::Other);
+    }
+    state.commit("committing a transaction");
+    if (!pushed) return;
+    state.announce_locked(*pushed);
+    lock.unlock();
+    state.notify_push();
+}
+
+} // namespace gqs::postgres
