@@ -6,7 +6,7 @@
 #include "support/postgres_schema.hpp"
 
 #include "postgres/connection_impl.hpp"
-#include "postgres/sql.hpp"
+#include "postgres/statements.hpp"
 
 #include <gqs/postgres.hpp>
 

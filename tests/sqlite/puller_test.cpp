@@ -3,7 +3,7 @@
 #include "support/catch.hpp"
 #include "support/sqlite_queue.hpp"
 
-#include "sqlite/sql.hpp"
+#include "sqlite/statements.hpp"
 
 #include <SQLiteCpp/Statement.h>
 
