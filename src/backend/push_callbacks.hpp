@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Private to the backends: the push callbacks of a Connection (Puller::on_push).
+// Private to the backends: the push callbacks of a Connection (Puller::on_push), and the
+// wake-up thread that runs while it has any.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -45,6 +47,51 @@ private:
     std::mutex mutex_;
     std::uint64_t next_ = 0;
     std::unordered_map<std::uint64_t, std::function<void()>> callbacks_;
+};
+
+/// A Connection's push callbacks and its wake-up thread (a listener, a watcher), which runs
+/// while there is a callback. Thread-safety: every member from any thread; call none of them
+/// holding the Connection's lock (the thread takes it, and is joined here).
+template <class Thread>
+class PushSubscribers {
+public:
+    /// Registers `notify` (std::invalid_argument if empty) and returns its id. The first
+    /// subscriber starts the thread with make() (a unique_ptr<Thread>, null for none); if
+    /// make() throws, no thread runs and the workers' polls find other connections' jobs.
+    template <class Make>
+    std::uint64_t subscribe(std::function<void()> notify, Make&& make) {
+        const auto id = callbacks_.add(std::move(notify));
+        std::lock_guard guard(mutex_);
+        if (wanted_++ == 0) {
+            try {
+                thread_ = make();
+            } catch (const std::exception&) {
+                // No thread: polls only.
+            }
+        }
+        return id;
+    }
+    /// Unregisters `id` (see PushCallbacks::remove); the last one stops and joins the thread.
+    void unsubscribe(std::uint64_t id) {
+        callbacks_.remove(id);
+        std::lock_guard guard(mutex_);
+        if (--wanted_ == 0) thread_.reset();
+    }
+    /// Calls every callback (see PushCallbacks::notify_all).
+    void notify_all() { callbacks_.notify_all(); }
+    /// Calls fn(thread) if the thread runs.
+    template <class Fn>
+    void with_thread(Fn&& fn) {
+        std::lock_guard guard(mutex_);
+        if (thread_) fn(*thread_);
+    }
+
+private:
+    PushCallbacks callbacks_;
+    // Its own lock: the thread takes the callbacks' lock, and is joined under this one.
+    std::mutex mutex_;
+    std::unique_ptr<Thread> thread_; // guarded by mutex_
+    int wanted_ = 0;                 // subscribers, guarded by mutex_
 };
 
 } // namespace gqs::detail

@@ -97,11 +97,8 @@ struct State {
     std::atomic<std::uint64_t> interrupts{0}; // interrupt() calls so far
     std::uint64_t entered_at = 0;             // `interrupts` when the operation entered
 
-    gqs::detail::PushCallbacks callbacks;
-    // Its own lock: the listener's thread takes the callbacks' lock, and is joined under it.
-    std::mutex listener_mutex;
-    std::unique_ptr<Listener> listener; // guarded by listener_mutex
-    int listeners_wanted = 0;           // guarded by listener_mutex
+    // The push callbacks, and the listener while there are any.
+    gqs::detail::PushSubscribers<Listener> subscribers;
     // The rate limit of announce_locked (guarded by `mutex`).
     std::chrono::steady_clock::time_point last_notify{};
     bool notify_owed = false;

@@ -114,26 +114,13 @@ void Listener::run() {
 }
 
 Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
-    const auto id = callbacks.add(std::move(notify));
-    {
-        std::lock_guard guard(listener_mutex);
-        if (listeners_wanted++ == 0) {
-            try {
-                listener = std::make_unique<Listener>(*this);
-            } catch (const std::exception&) {
-                // No thread: other processes' jobs are found by the workers' polls.
-            }
-        }
-    }
-    return Subscription([owner = std::move(owner), id] {
-        auto& state = Access::state(*owner);
-        state.callbacks.remove(id);
-        std::lock_guard guard(state.listener_mutex);
-        if (--state.listeners_wanted == 0) state.listener.reset(); // joins its thread
-    });
+    const auto id = subscribers.subscribe(std::move(notify),
+                                          [this] { return std::make_unique<Listener>(*this); });
+    return Subscription(
+        [owner = std::move(owner), id] { Access::state(*owner).subscribers.unsubscribe(id); });
 }
 
-void State::notify_push() { callbacks.notify_all(); }
+void State::notify_push() { subscribers.notify_all(); }
 
 void State::announce_locked(std::string_view queue) noexcept {
     // One NOTIFY per window: a burst of single pushes sends a few hundred a second, not one

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Transaction: the app's transaction that gqs pushes join (savepoints, the wake-up after
 // commit), and how it ends.
+#include "backend/transaction.hpp"
 #include "backend/rules.hpp"
 #include "connection_impl.hpp"
 
+#include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -54,13 +57,7 @@ Transaction::Transaction(Transaction&& other) noexcept
 
 Transaction& Transaction::operator=(Transaction&& other) noexcept {
     if (this != &other) {
-        if (connection_ != nullptr) {
-            try {
-                end(false);
-            } catch (...) {
-                // Rolling back cannot fail in a way the caller could act on.
-            }
-        }
+        if (connection_ != nullptr) end(false); // a rollback never throws
         connection_ = std::exchange(other.connection_, nullptr);
         pushed_ = std::exchange(other.pushed_, std::nullopt);
     }
@@ -68,12 +65,7 @@ Transaction& Transaction::operator=(Transaction&& other) noexcept {
 }
 
 Transaction::~Transaction() {
-    if (connection_ == nullptr) return;
-    try {
-        end(false);
-    } catch (...) {
-        // As above.
-    }
+    if (connection_ != nullptr) end(false); // a rollback never throws
 }
 
 pg_conn* Transaction::native() {
@@ -91,35 +83,45 @@ void Transaction::rollback() {
     end(false);
 }
 
-void Transaction::end(bool commit) {
-    auto& state = detail::Access::state(*std::exchange(connection_, nullptr));
-    auto pushed = std::exchange(pushed_, std::nullopt);
-    std::unique_lock lock(state.mutex, std::adopt_lock);
-    const auto status = PQtransactionStatus(state.conn.get());
-    // Ended by the application's own COMMIT or ROLLBACK: nothing to roll back; a commit
-    // cannot say what became of it. A rollback never throws, as on every backend.
-    if (status == PQTRANS_IDLE) {
-        if (commit) gqs::detail::throw_ended_by_app("commit");
-        return;
+namespace {
+
+// The end of a transaction in PostgreSQL's dialect (backend/transaction.hpp).
+struct TxStore {
+    detail::State& state;
+    const std::optional<std::string>& pushed; // the queue announced after the commit
+
+    bool ended_by_app() const noexcept {
+        return PQtransactionStatus(state.conn.get()) == PQTRANS_IDLE;
     }
-    if (!commit || status != PQTRANS_INTRANS) {
-        state.rollback_quietly();
-        if (!commit) return;
+    std::exception_ptr aborted() const {
+        const auto status = PQtransactionStatus(state.conn.get());
+        if (status == PQTRANS_INTRANS) return nullptr;
         // The session is gone (killed, the server restarted, the network failed): the server
         // rolled the transaction back when it lost the session.
         if (status == PQTRANS_UNKNOWN || PQstatus(state.conn.get()) != CONNECTION_OK)
-            throw StorageError("gqs: commit: the connection to the server was lost before the "
-                               "commit; nothing was committed",
-                               StorageErrorKind::ConnectionLost);
-        throw StorageError("gqs: commit: a statement in the transaction failed, so "
-                           "PostgreSQL aborted it; nothing was committed",
-                           StorageErrorKind::Other);
+            return std::make_exception_ptr(
+                StorageError("gqs: commit: the connection to the server was lost before the "
+                             "commit; nothing was committed",
+                             StorageErrorKind::ConnectionLost));
+        return std::make_exception_ptr(
+            StorageError("gqs: commit: a statement in the transaction failed, so PostgreSQL "
+                         "aborted it; nothing was committed",
+                         StorageErrorKind::Other));
     }
-    state.commit("committing a transaction");
-    if (!pushed) return;
-    state.announce_locked(*pushed);
-    lock.unlock();
-    state.notify_push();
+    void commit() { state.commit("committing a transaction"); }
+    void rollback() noexcept { state.rollback_quietly(); }
+    void release() noexcept { state.mutex.unlock(); }
+    void announce_locked() noexcept { state.announce_locked(*pushed); }
+    void notify() { state.notify_push(); }
+};
+
+} // namespace
+
+void Transaction::end(bool commit) {
+    auto& state = detail::Access::state(*std::exchange(connection_, nullptr));
+    const auto pushed = std::exchange(pushed_, std::nullopt);
+    TxStore store{state, pushed};
+    gqs::detail::end_transaction(store, commit, pushed.has_value());
 }
 
 } // namespace gqs::postgres

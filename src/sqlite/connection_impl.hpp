@@ -115,16 +115,11 @@ struct State {
     std::function<TimePoint()> clock; // empty: the system clock
     std::unordered_map<const char*, sqlite3_stmt*> statements;
 
-    // Push callbacks have their own lock: they run after the database lock is released, and
-    // cancelling waits for a callback that is running (the Subscription promise).
-    gqs::detail::PushCallbacks callbacks;
-    // Runs while there are subscribers: wakes them when another connection commits jobs.
-    // Its own lock, never held while taking another: the watcher's thread takes the gate
-    // and the callbacks' lock, and is joined under this lock.
-    std::mutex watcher_mutex;
-    std::unique_ptr<Watcher> watcher; // guarded by watcher_mutex
-    int watchers_wanted = 0;          // subscribers, guarded by watcher_mutex
-    std::atomic<int> hungry{0};       // Pullers whose last pull was not a full batch
+    // The push callbacks (they run after the database lock is released, and cancelling one
+    // waits for it if it is running: the Subscription promise), and the watcher while there
+    // are any: it wakes them when another connection commits jobs.
+    gqs::detail::PushSubscribers<Watcher> subscribers;
+    std::atomic<int> hungry{0}; // Pullers whose last pull was not a full batch
 };
 
 /// Runs `fn` inside BEGIN IMMEDIATE ... COMMIT, rolling back if anything throws.

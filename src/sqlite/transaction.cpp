@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Transaction: the app's transaction that gqs pushes join (savepoints, the wake-up after
 // commit), and how it ends.
+#include "backend/transaction.hpp"
 #include "backend/rules.hpp"
 #include "connection_impl.hpp"
 
-#include <optional>
+#include <exception>
 #include <string>
 #include <utility>
 
@@ -90,33 +91,41 @@ void Transaction::rollback() {
     end(false);
 }
 
-// Ends the transaction and releases the Connection whatever happens; throws afterwards if
-// `commit` was asked and did not happen. A rollback never throws.
-void Transaction::end(bool commit) {
-    auto& state = detail::Access::state(*std::exchange(connection_, nullptr));
-    const bool open = !sqlite3_get_autocommit(state.handle);
-    std::optional<StorageError> error;
-    bool ended_by_caller = false;
-    if (commit && !failed_.empty()) {
-        error.emplace("gqs: committing a transaction: SQLite had rolled it back when " + failed_,
-                      detail::kind_of(failed_code_ & 0xFF), detail::code_name(failed_code_ & 0xFF),
-                      failed_code_ & 0xFF, failed_code_);
-    } else if (commit && !open) {
-        ended_by_caller = true;
-    } else if (commit) {
-        try {
-            state.statement("COMMIT", "committing a transaction").run();
-        } catch (const StorageError& e) {
-            error = e;
-        }
+namespace {
+
+// The end of a transaction in SQLite's dialect (backend/transaction.hpp).
+struct TxStore {
+    detail::State& state;
+    const std::string& failed; // why SQLite rolled it back, if it did
+    int failed_code;
+
+    bool ended_by_app() const noexcept {
+        return failed.empty() && sqlite3_get_autocommit(state.handle) != 0;
     }
-    // Whatever failed, nothing stays open: the Connection is free for the next user.
-    if (!sqlite3_get_autocommit(state.handle))
-        sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
-    state.mutex.unlock();
-    if (ended_by_caller) gqs::detail::throw_ended_by_app("commit");
-    if (error) throw *error;
-    if (commit && pushed_) state.notify_push();
+    std::exception_ptr aborted() const {
+        if (failed.empty()) return nullptr;
+        return std::make_exception_ptr(
+            StorageError("gqs: committing a transaction: SQLite had rolled it back when " + failed,
+                         detail::kind_of(failed_code & 0xFF), detail::code_name(failed_code & 0xFF),
+                         failed_code & 0xFF, failed_code));
+    }
+    void commit() { state.statement("COMMIT", "committing a transaction").run(); }
+    void rollback() noexcept {
+        if (!sqlite3_get_autocommit(state.handle))
+            sqlite3_exec(state.handle, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    void release() noexcept { state.mutex.unlock(); }
+    // Other connections learn of the commit from the file (the watcher).
+    void announce_locked() noexcept {}
+    void notify() { state.notify_push(); }
+};
+
+} // namespace
+
+void Transaction::end(bool commit) {
+    TxStore store{detail::Access::state(*std::exchange(connection_, nullptr)), failed_,
+                  failed_code_};
+    gqs::detail::end_transaction(store, commit, pushed_);
 }
 
 } // namespace gqs::sqlite

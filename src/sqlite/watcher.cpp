@@ -265,24 +265,12 @@ std::filesystem::path watchable_file(sqlite3* handle) {
 } // namespace
 
 Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
-    const auto id = callbacks.add(std::move(notify));
-    {
-        std::lock_guard guard(watcher_mutex);
-        if (watchers_wanted++ == 0) {
-            auto file = watchable_file(handle);
-            try {
-                if (!file.empty()) watcher = std::make_unique<Watcher>(*this, file);
-            } catch (const std::exception&) {
-                // No thread: other connections' jobs are found by the workers' polls.
-            }
-        }
-    }
-    return Subscription([owner = std::move(owner), id] {
-        auto& state = Access::state(*owner);
-        state.callbacks.remove(id);
-        std::lock_guard guard(state.watcher_mutex);
-        if (--state.watchers_wanted == 0) state.watcher.reset(); // joins its thread
+    const auto id = subscribers.subscribe(std::move(notify), [this] {
+        auto file = watchable_file(handle);
+        return file.empty() ? nullptr : std::make_unique<Watcher>(*this, file);
     });
+    return Subscription(
+        [owner = std::move(owner), id] { Access::state(*owner).subscribers.unsubscribe(id); });
 }
 
 void State::set_hungry(std::atomic<bool>& puller_flag, bool now_hungry) noexcept {
@@ -292,10 +280,9 @@ void State::set_hungry(std::atomic<bool>& puller_flag, bool now_hungry) noexcept
         return;
     }
     if (hungry.fetch_add(1) != 0) return;
-    std::lock_guard guard(watcher_mutex);
-    if (watcher) watcher->arm();
+    subscribers.with_thread([](Watcher& watcher) { watcher.arm(); });
 }
 
-void State::notify_push() { callbacks.notify_all(); }
+void State::notify_push() { subscribers.notify_all(); }
 
 } // namespace gqs::sqlite::detail
