@@ -56,12 +56,13 @@ void Worker::Impl::handler_main(std::size_t index) noexcept {
     --handlers_alive_;
     work_cv_.notify_all(); // another thread takes over whatever this one would have done
     keeper_cv_.notify_all();
+    watchdog_cv_.notify_all();
     state_cv_.notify_all();
 }
 
 // Whether idle threads should lease jobs now. Caller holds mutex_.
 bool Worker::Impl::wants_pull(SteadyClock::time_point now) const {
-    return pulls_.wants_pull(now, stopping_);
+    return pulls_.wants_pull(now, stopping_ || at_risk_);
 }
 
 // Whether an idle thread should run a cycle now. Caller holds mutex_.
@@ -75,7 +76,7 @@ bool Worker::Impl::cycle_due(SteadyClock::time_point now) const {
 // Caller holds mutex_.
 bool Worker::Impl::cycle_before_job(SteadyClock::time_point now) const {
     if (config_.prefetch == 0 || cycling_) return false;
-    return results_due(now) || pulls_.wants_refill(now, stopping_);
+    return results_due(now) || pulls_.wants_refill(now, stopping_ || at_risk_);
 }
 
 // Whether finished results have waited their group_delay (or retry pause) and should be
@@ -103,8 +104,19 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
             }
             std::optional<Pulled> pulled = take_ready(lock);
             if (!pulled) continue;
-            if (stopping_) {
+            now = SteadyClock::now(); // take_ready may have waited for an extension
+            const bool risky = at_risk(pulled->expires, now);
+            if (stopping_ || risky) {
                 // Leased but never started: give the lease back without counting the attempt.
+                // A lease at risk (the database has not answered its extensions) may run out
+                // while the job runs, and another worker would run it too.
+                if (risky && !stopping_) {
+                    lock.unlock();
+                    log(LogLevel::Warning, "job ", pulled->job.id.to_string(),
+                        ": not started, its lease could not be extended and may run out; "
+                        "giving it back");
+                    lock.lock();
+                }
                 pulls_.lease_ended();
                 add_finished(
                     {gqs::lease_of(pulled->job), gqs::Action::Release, {}, {}, 0, pulled->expires},
@@ -157,9 +169,11 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     slot.expires = pulled.expires;
     slot.settling = false;
     slot.lost = false;
+    slot.at_risk = false;
     slot.active = true;
     const std::stop_token token = slot.stop.get_token();
     if (slot.next_extension < keeper_wakeup_) keeper_cv_.notify_all();
+    if (slot.expires - risk_margin_ < watchdog_wakeup_) watchdog_cv_.notify_all();
     lock.unlock();
 
     const detail::RunResult result = detail::run_handler(handler_, pulled.job, token);
@@ -233,7 +247,7 @@ void Worker::Impl::wake_keeper_for_results() {
 // (cycle_due, cycle_before_job or results_due).
 void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_point now,
                          bool runs_one) {
-    const auto reservation = pulls_.reserve(stopping_, !results_.empty());
+    const auto reservation = pulls_.reserve(stopping_ || at_risk_, !results_.empty());
     const int reserved = reservation.batch;
     int batch = reserved;
     const bool check = reservation.check_first;
@@ -324,6 +338,10 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     const auto first_extension = leased_at + extend_every_;
     leases_.add_pulled(std::move(jobs), first_extension, leased_at + config_.lock_timeout);
     if (got > 0 && first_extension < keeper_wakeup_) keeper_cv_.notify_all();
+    if (got > 0 && leased_at + config_.lock_timeout - risk_margin_ < watchdog_wakeup_)
+        watchdog_cv_.notify_all();
+    // A call that stored or pulled: the database answers again.
+    if (storage_ok && (batch > 0 || !results.empty())) database_answered();
     // Results that failed on storage are tried again after a pause.
     results_.put_back(std::move(again), settle_failed, now);
     pulls_.cycle_ended(reserved, batch, got, pull_failed, now);

@@ -82,6 +82,7 @@ void Worker::Impl::keeper_loop(std::unique_lock<std::mutex>& lock) {
                 lease.cancel_requested ? SteadyClock::time_point::max() : started + extend_every_;
             due->expires = started + config_.lock_timeout;
             due->lease = std::move(lease);
+            database_answered();
             break;
         case Extension::Lost:
             due->lost = true;
@@ -129,6 +130,7 @@ void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
         it->job.updated_at = lease.updated_at;
         it->next_extension = started + extend_every_;
         it->expires = started + config_.lock_timeout;
+        database_answered();
         break;
     case Extension::Lost:
         leases_.queue().erase(it);
@@ -138,6 +140,100 @@ void Worker::Impl::extend_queued(std::unique_lock<std::mutex>& lock,
     case Extension::Failed: it->next_extension = SteadyClock::now() + extend_retry_; break;
     }
     state_cv_.notify_all();
+}
+
+// ---- lease watchdog ------------------------------------------------------------------------
+
+void Worker::Impl::watchdog_main() noexcept {
+    std::unique_lock lock(mutex_);
+    try {
+        watchdog_loop(lock);
+    } catch (...) {
+        log(LogLevel::Error, "internal error in the lease watchdog; handlers whose lease may "
+                             "run out are no longer asked to stop");
+    }
+}
+
+// Watches every lease the keeper may fail to extend in time: the keeper can be inside a call
+// that waits for a database that does not answer. When less than risk_margin_ is left of a
+// running job's lease, its handler is asked to stop, so that it returns before another
+// worker can lease the job; and no pull is made (no new lease taken) until the database
+// answers again, or the worker holds no lease. Queued jobs whose lease is at risk are not
+// started (handler_loop). Caller holds mutex_.
+void Worker::Impl::watchdog_loop(std::unique_lock<std::mutex>& lock) {
+    bool reported = false; // the risk was logged, and the resumption is not yet
+    while (!(stopping_ && handlers_alive_ == 0)) {
+        const auto now = SteadyClock::now();
+        auto next = SteadyClock::time_point::max();
+        std::vector<std::stop_source> stops;
+        std::vector<std::string> ids; // of the jobs whose handler is asked to stop
+        bool held = false;            // any lease held: running, queued, or a waiting result
+        for (Slot& slot : leases_.slots()) {
+            if (!slot.active) continue;
+            held = true;
+            if (slot.settling || slot.lost || slot.at_risk) continue;
+            if (at_risk(slot.expires, now)) {
+                slot.at_risk = true;
+                stops.push_back(slot.stop);
+                ids.push_back(slot.lease.id.to_string());
+            } else {
+                next = std::min(next, slot.expires - risk_margin_);
+            }
+        }
+        for (const Pulled& pulled : leases_.queue()) {
+            held = true;
+            if (at_risk(pulled.expires, now)) {
+                at_risk_ = true;
+            } else {
+                next = std::min(next, pulled.expires - risk_margin_);
+            }
+        }
+        held = held || !results_.empty() || cycling_;
+        if (!stops.empty()) at_risk_ = true;
+        if (at_risk_ && !held) {
+            // Nothing left that could run twice: a pull is safe again, and tells whether the
+            // database answers.
+            at_risk_ = false;
+            work_cv_.notify_all();
+        }
+        const bool report_resumed = reported && !at_risk_;
+        const bool report_risk = !reported && at_risk_;
+        reported = at_risk_;
+        if (!stops.empty() || report_resumed || report_risk) {
+            lock.unlock();
+            for (const std::string& id : ids)
+                log(LogLevel::Warning, "job ", id,
+                    ": its lease could not be extended and runs out "
+                    "in less than ",
+                    risk_margin_, "; requesting its handler's stop");
+            if (report_risk)
+                log(LogLevel::Warning, "leases cannot be extended; no new jobs are taken until "
+                                       "the database answers");
+            if (report_resumed) log(LogLevel::Info, "the database answers again; taking jobs");
+            for (std::stop_source& source : stops)
+                source.request_stop(); // runs the handler's stop callbacks: not under our lock
+            lock.lock();
+            continue;
+        }
+        watchdog_wakeup_ = next;
+        if (at_risk_ && next == SteadyClock::time_point::max()) {
+            // Held leases only in waiting results or a cycle: look again when they may end.
+            watchdog_wakeup_ = now + extend_retry_;
+        }
+        if (watchdog_wakeup_ == SteadyClock::time_point::max()) {
+            watchdog_cv_.wait(lock);
+        } else {
+            watchdog_cv_.wait_until(lock, watchdog_wakeup_);
+        }
+    }
+}
+
+// An extension or a cycle succeeded: pulls may resume. Caller holds mutex_.
+void Worker::Impl::database_answered() {
+    if (!at_risk_) return;
+    at_risk_ = false;
+    work_cv_.notify_all();
+    watchdog_cv_.notify_all(); // it logs the resumption
 }
 
 Worker::Impl::Extension Worker::Impl::extend(Job& lease, const char* then) noexcept {

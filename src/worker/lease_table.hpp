@@ -27,6 +27,7 @@ struct Slot {
     bool settling = false;  // its handler returned: no more extensions
     bool extending = false; // the keeper is inside extend_lock for it
     bool lost = false;      // extend_lock said the lease is gone
+    bool at_risk = false;   // the watchdog asked its handler to stop: the lease may run out
     Job lease;              // see lease_snapshot
     std::stop_source stop{std::nostopstate};
     std::chrono::steady_clock::time_point next_extension{};

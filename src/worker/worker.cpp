@@ -40,6 +40,7 @@ Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger 
       logger_(logger ? std::move(logger) : Logger(default_logger)),
       extend_every_(std::max(Duration(1), config.lock_timeout / 2)),
       extend_retry_(std::max(Duration(1), config.lock_timeout / 10)),
+      risk_margin_(std::max(Duration(1), config.lock_timeout / 4)),
       pulls_(config, puller.capabilities().cheap_ready_check),
       results_(group_delay, config.pull_interval) {
     if (!handler_) throw std::invalid_argument("gqs::Worker: the handler is empty");
@@ -80,6 +81,7 @@ void Worker::Impl::launch_run() {
         cycling_ = false;
         giving_up_ = false;
         storage_failed_ = false;
+        at_risk_ = false;
         pulls_.reset(SteadyClock::now()); // the first pull happens at once
         results_.clear();
         leases_.reset(static_cast<std::size_t>(config_.concurrency));
@@ -94,6 +96,7 @@ void Worker::Impl::launch_run() {
     });
     // The keeper first: a handler thread may lease a job as soon as it exists.
     launch([this] { keeper_main(); }, false);
+    launch([this] { watchdog_main(); }, false);
     for (std::size_t i = 0; i < static_cast<std::size_t>(config_.concurrency); ++i) {
         launch([this, i] { handler_main(i); }, true);
     }
@@ -108,6 +111,7 @@ void Worker::Impl::request_stop() {
     }
     work_cv_.notify_all();
     keeper_cv_.notify_all();
+    watchdog_cv_.notify_all();
     state_cv_.notify_all();
     // Outside the lock: request_stop runs the callbacks the handlers registered.
     for (std::stop_source& source : running)
@@ -145,6 +149,7 @@ void Worker::Impl::give_up_storage() noexcept {
     }
     work_cv_.notify_all();
     keeper_cv_.notify_all();
+    watchdog_cv_.notify_all();
     state_cv_.notify_all();
 }
 

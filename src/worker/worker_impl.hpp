@@ -57,6 +57,13 @@ private:
     void launch_run();
     void request_stop();
 
+    void watchdog_main() noexcept;
+    void watchdog_loop(std::unique_lock<std::mutex>& lock);
+    void database_answered();
+    [[nodiscard]] bool at_risk(detail::SteadyClock::time_point expires,
+                               detail::SteadyClock::time_point now) const noexcept {
+        return now >= expires - risk_margin_;
+    }
     void keeper_main() noexcept;
     void keeper_loop(std::unique_lock<std::mutex>& lock);
     Extension extend(Job& lease, const char* then) noexcept;
@@ -85,15 +92,19 @@ private:
     const Logger logger_;
     const Duration extend_every_;
     const Duration extend_retry_;
+    // A lease is at risk once less than this is left of it unextended (lock_timeout / 4): its
+    // handler is asked to stop, and the worker pulls nothing until the database answers.
+    const Duration risk_margin_;
 
     // Start, stop and the threads of each run. Guards pushes_ (changed only in its calls).
     detail::Lifecycle lifecycle_{"gqs::Worker", "handlers"};
     Subscription pushes_; // wakes an idle thread when jobs are pushed in this process
 
-    std::mutex mutex_;                  // guards everything below
-    std::condition_variable work_cv_;   // idle handler threads: a job, a cycle to run, or exit
-    std::condition_variable keeper_cv_; // lease keeper: a lease to watch, or stop
-    std::condition_variable state_cv_;  // an extension ended, a thread exited, stop
+    std::mutex mutex_;                    // guards everything below
+    std::condition_variable work_cv_;     // idle handler threads: a job, a cycle to run, or exit
+    std::condition_variable keeper_cv_;   // lease keeper: a lease to watch, or stop
+    std::condition_variable state_cv_;    // an extension ended, a thread exited, stop
+    std::condition_variable watchdog_cv_; // lease watchdog: a lease to watch, or stop
     bool stopping_ = false;
     bool cycling_ = false; // a thread is storing results and pulling (one at a time)
     // A stop timed out: storage failures are no longer retried, and after one a cycle no
@@ -108,6 +119,11 @@ private:
     // When the lease keeper wakes next on its own; a job whose first extension is due later
     // needs no wake-up call (one context switch less per job).
     detail::SteadyClock::time_point keeper_wakeup_{};
+    // When the lease watchdog wakes next on its own (a lease becomes at risk).
+    detail::SteadyClock::time_point watchdog_wakeup_{};
+    // Some lease went unextended until it was at risk: no pulls until the database answers
+    // (an extension or a cycle succeeds) or the worker holds no lease.
+    bool at_risk_ = false;
 
     // Results of returned handlers, not yet stored. The next cycle stores them all with its
     // pull in one Puller::settle_and_pull call: one commit per cycle, however many handlers

@@ -87,6 +87,12 @@ public:
     std::atomic<int> failing_settles{0};
     /// While set, extend_lock throws LockLost without forwarding.
     std::atomic<bool> lose_locks{false};
+    /// While set, the database "does not answer": extend_lock, pulls and settles that store
+    /// something throw StorageError (SQLITE_BUSY) without forwarding.
+    std::atomic<bool> down{false};
+    /// If set, extend_lock blocks until this is set, then throws StorageError: a call that
+    /// waits for a database that does not answer.
+    Signal* hold_extends = nullptr;
     /// If set, the first pull blocks until this is set (and `pull_entered` is set on entry).
     Signal* hold_first_pull = nullptr;
     Signal pull_entered;
@@ -133,7 +139,11 @@ public:
     void extend_lock(Job& job, Duration lock) override {
         ++extends;
         if (lose_locks) throw LockLost("injected: lease lost");
-        if (take_one(failing_extends)) throw busy_error("extend_lock");
+        if (hold_extends != nullptr) {
+            hold_extends->wait();
+            throw busy_error("extend_lock (held)");
+        }
+        if (down || take_one(failing_extends)) throw busy_error("extend_lock");
         inner_.extend_lock(job, lock);
     }
     std::vector<SettleResult> settle(std::span<const Settlement> settlements) override {
@@ -186,7 +196,7 @@ private:
     // forwarded. Throws like a settle that fails as a whole (failing_settles).
     Forward intercept(std::span<const Settlement> settlements, std::vector<SettleResult>& results) {
         ++settle_calls;
-        if (!settlements.empty() && take_one(failing_settles)) throw busy_error("settle");
+        if (!settlements.empty() && (down || take_one(failing_settles))) throw busy_error("settle");
         int seen = largest_settle.load();
         const int size = static_cast<int>(settlements.size());
         while (size > seen && !largest_settle.compare_exchange_weak(seen, size)) {
@@ -229,7 +239,7 @@ private:
             pull_entered.set();
             hold_first_pull->wait();
         }
-        if (take_one(failing_pulls)) throw busy_error("pull");
+        if (down || take_one(failing_pulls)) throw busy_error("pull");
     }
 
     void record(const char* verb, const Lease& lease, Duration backoff = {}) {

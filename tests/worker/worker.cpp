@@ -347,6 +347,95 @@ TEST_CASE("worker: a lost lease requests the handler's stop token and leaves the
     CHECK(log.count(LogLevel::Warning, "lease lost") >= 1);
 }
 
+// The rule of docs/design.md section 8: once less than lock_timeout / 4 is left of a lease the
+// keeper could not extend, the handler is asked to stop, so that it can return before
+// another worker leases the job.
+TEST_CASE("worker: a handler whose lease cannot be extended is asked to stop before the lease "
+          "runs out",
+          "[worker][lease]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    Signal hold; // the extensions' answer, in the section where they hang
+    SECTION("the extensions fail") { probe.failing_extends = 1'000'000; }
+    SECTION("the extensions hang (a database that does not answer)") { probe.hold_extends = &hold; }
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    config.lock_timeout = 2s;
+    Counter runs;
+    Signal stopped;
+    TimePoint stopped_at{};
+    TimePoint lease_end{};
+    LogCapture log;
+    const Uuid id = queue.push().id;
+    Worker worker(
+        probe,
+        [&](const Job& job, std::stop_token stop) {
+            runs.bump();
+            if (!wait_for_stop(stop, 10s)) return;
+            stopped_at = std::chrono::system_clock::now();
+            lease_end = queue.stored(job.id).locked_until.value_or(TimePoint{});
+            stopped.set();
+        },
+        config, log.logger());
+    worker.start();
+    const bool was_stopped = stopped.wait();
+    // The handler's result waits for the extension under way (it may say the lease is lost).
+    hold.set();
+    probe.failing_extends = 0;
+    REQUIRE(wait_until([&] { return queue.has_status(id, Status::Done); }));
+    worker.stop(patience);
+    INFO(log.text());
+    REQUIRE(was_stopped);
+    // The handler heard the stop while the stored lease still held: no one else could have
+    // leased the job yet.
+    CHECK(stopped_at < lease_end);
+    CHECK(runs.value() == 1);
+    CHECK(queue.stored(id).attempts == 1);
+    CHECK(log.count(LogLevel::Warning, "requesting its handler's stop") == 1);
+}
+
+TEST_CASE("worker: while its leases cannot be extended a worker takes no new job and takes "
+          "them again once the database answers",
+          "[worker][lease]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    WorkerConfig config = quick_config();
+    config.concurrency = 2; // a free thread that would pull every pull_interval
+    config.lock_timeout = 4s;
+    Signal started;
+    Signal stopped;
+    LogCapture log;
+    const Uuid first = queue.push().id;
+    Worker worker(
+        probe,
+        [&](const Job& job, std::stop_token stop) {
+            if (job.id != first || job.attempts != 1) return;
+            started.set();
+            wait_for_stop(stop, 10s);
+            stopped.set();
+        },
+        config, log.logger());
+    worker.start();
+    REQUIRE(started.wait());
+    probe.down = true; // extensions, pulls and settles all fail from now on
+    REQUIRE(stopped.wait());
+    const int pulls_at_stop = probe.pulls.load();
+    const auto stopped_at = std::chrono::steady_clock::now();
+    const Uuid second = queue.push().id;
+    // The first job's lease holds for about a second more (lock_timeout / 4); a worker
+    // that kept polling would try some 30 pulls in these 300 ms.
+    wait_until([&] { return std::chrono::steady_clock::now() >= stopped_at + 300ms; });
+    const int pulls_while_down = probe.pulls.load() - pulls_at_stop;
+    probe.down = false;
+    REQUIRE(wait_until([&] { return queue.has_status(second, Status::Done); }));
+    REQUIRE(wait_until([&] { return queue.has_status(first, Status::Done); }));
+    worker.stop(patience);
+    INFO(log.text());
+    CHECK(pulls_while_down <= 1); // one may have begun as the stop was requested
+    CHECK(log.count(LogLevel::Warning, "no new jobs are taken") == 1);
+    CHECK(log.count(LogLevel::Info, "the database answers again") == 1);
+}
+
 TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop token",
           "[worker][stop]") {
     Queue queue;
