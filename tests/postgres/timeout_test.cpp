@@ -18,10 +18,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace std::chrono_literals;
 using gqs::test::ends_within;
@@ -200,6 +202,76 @@ TEST_CASE("postgres timeouts: a Worker whose database stops answering stops, and
     auto job = gqs::postgres::Observer(db).list(std::nullopt, 0);
     REQUIRE(job.size() == 1);
     CHECK(job[0].status == gqs::Status::Processing);
+}
+
+// The case of issue 22: a Worker whose session is frozen (SIGSTOP) cannot renew its lease. Its
+// handler is asked to stop while the lease holds, so the run another worker makes once the
+// lease ran out never overlaps it.
+TEST_CASE("postgres timeouts: a Worker whose session is frozen asks its handler to stop before "
+          "the lease runs out",
+          "[postgres][timeout][worker]") {
+    PgQueue q;
+    const gqs::Uuid id = q.pusher.push(gqs::Message{}).id;
+    struct Run {
+        std::uint32_t attempt;
+        gqs::TimePoint start;
+        gqs::TimePoint end;
+    };
+    std::mutex mutex;
+    std::vector<Run> runs;
+    std::optional<gqs::TimePoint> lease_end; // the stored lease when the first run stopped
+    auto other = q.connect();
+    gqs::test::Signal started;
+    gqs::test::Signal stopped;
+    const auto handler = [&](const gqs::Job& job, std::stop_token stop) {
+        const auto start = std::chrono::system_clock::now();
+        bool early = false;
+        if (job.attempts == 1) {
+            started.set();
+            early = gqs::test::wait_for_stop(stop, 20s);
+            if (early) lease_end = gqs::postgres::Observer(other).get(job.id)->locked_until;
+        }
+        {
+            std::lock_guard lock(mutex);
+            runs.push_back({job.attempts, start, std::chrono::system_clock::now()});
+        }
+        if (job.attempts == 1) stopped.set();
+        if (early) throw std::runtime_error("stopped early"); // an honest handler: not done
+    };
+    gqs::test::LogCapture log;
+    gqs::WorkerConfig config;
+    config.concurrency = 1;
+    config.lock_timeout = 2s;
+    config.pull_interval = 50ms;
+    gqs::Worker first(q.puller, handler, config, log.logger());
+    first.start();
+    REQUIRE(started.wait());
+    Frozen frozen(backend_of(*q.db));
+    // Another worker, whose database answers, takes the job once its lease has run out.
+    auto db2 = q.connect();
+    gqs::postgres::Puller puller2(db2);
+    gqs::Worker second(puller2, handler, config);
+    second.start();
+    REQUIRE(stopped.wait());
+    REQUIRE(gqs::test::wait_until([&] {
+        std::lock_guard lock(mutex);
+        return runs.size() == 2;
+    }));
+    frozen.thaw();
+    REQUIRE(gqs::test::wait_until([&] {
+        auto job = gqs::postgres::Observer(other).get(id);
+        return job && job->status == gqs::Status::Done;
+    }));
+    second.stop(gqs::test::patience);
+    first.stop(gqs::test::patience);
+    INFO(log.text());
+    REQUIRE(runs.size() == 2);
+    REQUIRE(lease_end.has_value());
+    CHECK(runs[0].attempt == 1);
+    CHECK(runs[1].attempt == 2);
+    CHECK(runs[0].end < *lease_end);    // the first run ended while its lease held
+    CHECK(runs[0].end < runs[1].start); // so the two runs never overlapped
+    CHECK(log.count(gqs::LogLevel::Warning, "could not be extended and runs out") == 1);
 }
 
 TEST_CASE("postgres timeouts: sessions are named gqs and gqs-listen unless the conninfo says",
