@@ -3,12 +3,12 @@
 #pragma once
 
 #define GQS_VERSION_MAJOR 0
-#define GQS_VERSION_MINOR 1
+#define GQS_VERSION_MINOR 2
 #define GQS_VERSION_PATCH 0
 
 namespace gqs {
 
 /// The version of the gqs headers in use, as "MAJOR.MINOR.PATCH".
-inline constexpr const char* version_string = "0.1.0";
+inline constexpr const char* version_string = "0.2.0";
 
 } // namespace gqs
