@@ -134,7 +134,7 @@ void Worker::Impl::handler_loop(std::unique_lock<std::mutex>& lock, Slot& slot) 
         // While another thread cycles it sets the next deadline; look again after an interval
         // at the latest, so a long handler run by that thread never stops the polling.
         auto until = cycling_ ? now + config_.pull_interval : pulls_.next_poll();
-        if (stopping_) until = now + config_.pull_interval;
+        if (stopping_ || at_risk_) until = now + config_.pull_interval; // no pull is due
         // Results that failed on storage are tried again at results_.retry_at() (in the past
         // otherwise: then the cycle under way, or the next one, stores them, and waiting until a
         // past time would spin on the lock while that cycle runs).
