@@ -2,6 +2,7 @@
 // The multi-process stress run (support/stress_run.hpp) on one PostgreSQL schema: every
 // worker process has its own connections.
 #include "support/catch.hpp"
+#include "support/churn_run.hpp"
 #include "support/postgres_schema.hpp"
 #include "support/stress_run.hpp"
 
@@ -15,4 +16,15 @@ TEST_CASE("postgres stress: 4 worker processes and a producer - one killed and r
     gqs::postgres::Observer observer(connection);
     gqs::test::TempDb tmp; // for the processes' logs
     gqs::test::stress_run("pg:" + schema.name() + ":" + schema.conninfo(), observer, tmp.dir());
+}
+
+TEST_CASE("postgres crash matrix: 200 pushes/s while 3 worker processes are killed and restarted "
+          "every second",
+          "[stress][process][churn]") {
+    gqs::test::PgSchema schema;
+    auto connection = gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+    gqs::postgres::init_db(*connection);
+    gqs::postgres::Observer observer(connection);
+    gqs::test::TempDb tmp; // for the processes' logs
+    gqs::test::churn_run("pg:" + schema.name() + ":" + schema.conninfo(), observer, tmp.dir());
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The multi-process stress run (support/stress_run.hpp) on one SQLite file.
 #include "support/catch.hpp"
+#include "support/churn_run.hpp"
 #include "support/sqlite_queue.hpp"
 #include "support/stress_run.hpp"
 
@@ -8,5 +9,13 @@ TEST_CASE("stress: 4 worker processes and a producer, one worker killed and rest
           "[stress][process]") {
     gqs::test::SqliteQueue q;
     gqs::test::stress_run(q.tmp.path().string(), q.observer, q.tmp.dir());
+    CHECK(gqs::test::query_text(*q.db, "PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("crash matrix: 200 pushes/s while 3 worker processes are killed and restarted every "
+          "second",
+          "[stress][process][churn]") {
+    gqs::test::SqliteQueue q;
+    gqs::test::churn_run(q.tmp.path().string(), q.observer, q.tmp.dir());
     CHECK(gqs::test::query_text(*q.db, "PRAGMA integrity_check") == "ok");
 }

@@ -2,8 +2,11 @@
 // The processes of the multi-process stress tests (tests/sqlite/multiprocess_stress_test.cpp,
 // tests/postgres/stress_test.cpp):
 //   produce DB TOTAL          push TOTAL scripted jobs in batches, then exit
-//   work DB LOG THREADS TOTAL run a Worker until TOTAL jobs are finished; append
+//   work DB LOG THREADS TOTAL [LEASE_MS]
+//                             run a Worker until TOTAL jobs are finished; append
 //                             "start ID ATTEMPT" and "done ID ATTEMPT" lines to LOG
+//   trickle DB TOTAL RATE LOG push TOTAL plain jobs one at a time, RATE per second, and
+//                             append "pushed ID 0" to LOG once each push returned
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
 // DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
@@ -116,16 +119,43 @@ int produce(const char* path, long total) {
     return 0;
 }
 
-int work(const char* path, const char* log_path, int threads, long total) {
-    // O_APPEND writes of whole lines: a line is in the file once write() returned, even if
-    // the process is killed the next instant.
+// O_APPEND writes of whole lines: a line is in the file once write() returned, even if the
+// process is killed the next instant.
+int open_log(const char* log_path) {
     int log = ::open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (log < 0) throw std::runtime_error("cannot open the log");
-    auto note = [log](const char* what, const gqs::Job& job) {
-        std::string line = std::string(what) + " " + job.id.to_string() + " " +
-                           std::to_string(job.attempts) + "\n";
-        if (::write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-            std::abort();
+    return log;
+}
+
+void note(int log, const char* what, const gqs::Uuid& id, std::uint32_t attempts) {
+    std::string line =
+        std::string(what) + " " + id.to_string() + " " + std::to_string(attempts) + "\n";
+    if (::write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size())) std::abort();
+}
+
+int trickle(const char* path, long total, long rate, const char* log_path) {
+    const int log = open_log(log_path);
+    auto q = open_queue(path);
+    const auto period = std::chrono::microseconds(1'000'000 / std::max(rate, 1L));
+    auto next = std::chrono::steady_clock::now();
+    for (long i = 0; i < total; ++i) {
+        gqs::Message m;
+        m.set("n", i);
+        m.payload = std::string(100, 'x');
+        q.pusher->push(m);
+        note(log, "pushed", m.id, 0);
+        next += period;
+        std::this_thread::sleep_until(next); // the rate, not a synchronisation
+    }
+    ::close(log);
+    return 0;
+}
+
+int work(const char* path, const char* log_path, int threads, long total,
+         std::chrono::milliseconds lease) {
+    const int log = open_log(log_path);
+    auto note_job = [log](const char* what, const gqs::Job& job) {
+        note(log, what, job.id, job.attempts);
     };
     auto q = open_queue(path);
     auto& puller = *q.puller;
@@ -134,9 +164,9 @@ int work(const char* path, const char* log_path, int threads, long total) {
     config.concurrency = threads;
     config.batch_size = threads;
     config.pull_interval = 20ms;
-    // Above busy_timeout (5 s): a result may wait for one lock before it is stored. A killed
-    // process's jobs come back when their lease ends.
-    config.lock_timeout = 10s;
+    // 10 s by default, above busy_timeout (5 s): a result may wait for one lock before it is
+    // stored. A killed process's jobs come back when their lease ends.
+    config.lock_timeout = lease;
     config.backoff = {.max_retries = 5,
                       .initial_interval = 1ms,
                       .max_interval = 5ms,
@@ -145,11 +175,11 @@ int work(const char* path, const char* log_path, int threads, long total) {
     gqs::Worker worker(
         puller,
         [&](const gqs::Job& job, std::stop_token) {
-            note("start", job);
+            note_job("start", job);
             if (job.get<bool>("die").value_or(false)) throw gqs::Kill();
             if (static_cast<int>(job.attempts) <= job.get<int>("fail").value_or(0))
                 throw std::runtime_error("scripted failure");
-            note("done", job);
+            note_job("done", job);
         },
         config,
         [](gqs::LogLevel level, std::string_view message) {
@@ -178,9 +208,13 @@ int main(int argc, char** argv) {
     try {
         std::string mode = argc > 1 ? argv[1] : "";
         if (mode == "produce" && argc == 4) return produce(argv[2], std::stol(argv[3]));
-        if (mode == "work" && argc == 6)
-            return work(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]));
-        std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL\n";
+        if (mode == "work" && (argc == 6 || argc == 7))
+            return work(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]),
+                        std::chrono::milliseconds(argc == 7 ? std::stol(argv[6]) : 10000));
+        if (mode == "trickle" && argc == 6)
+            return trickle(argv[2], std::stol(argv[3]), std::stol(argv[4]), argv[5]);
+        std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
+                     "[LEASE_MS] | trickle DB TOTAL RATE LOG\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_stress_child: " << e.what() << "\n";
