@@ -182,7 +182,7 @@ private:
 std::vector<gqs::Message> messages(std::size_t n) {
     std::vector<gqs::Message> out(n);
     for (auto& m : out) {
-        m.metadata = nlohmann::json::parse(metadata_text);
+        m.metadata = metadata_text;
         m.payload = std::string(100, 'x');
     }
     return out;

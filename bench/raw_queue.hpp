@@ -19,7 +19,7 @@
 namespace gqs_bench {
 
 /// A row of the pull's RETURNING columns. Metadata and the error history are kept as the
-/// stored bytes (gqs parses them into nlohmann::json; the baseline does not).
+/// stored bytes (gqs keeps the metadata's text too, and parses the error history).
 struct RawJob {
     std::array<std::uint8_t, 16> id{};
     std::int64_t created_at = 0;

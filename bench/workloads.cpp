@@ -147,10 +147,9 @@ std::string make_payload() {
 
 std::vector<gqs::Message> make_messages(std::size_t count) {
     const std::string payload = make_payload();
-    const nlohmann::json metadata = nlohmann::json::parse(metadata_text);
     std::vector<gqs::Message> messages(count);
     for (auto& m : messages) {
-        m.metadata = metadata;
+        m.metadata = metadata_text;
         m.payload = payload;
     }
     return messages;

@@ -10,6 +10,7 @@
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
+#include <gqs/json.hpp>
 #include <gqs/message.hpp>
 
 #include <nlohmann/json.hpp>
@@ -120,14 +121,16 @@ json job_json(const Job& job) {
                 {"next_run_at", format_time(job.next_run_at, true)},
                 {"locked_until", time_json(job.locked_until)},
                 {"cancel_requested", job.cancel_requested},
-                {"metadata", job.metadata},
+                {"metadata", metadata_json(job)},
                 {"payload_size", job.payload.size()},
                 {"errors", errors_json(job.errors)}};
 }
 
 // Metadata on one line; non-ASCII escaped when `ascii` (table columns) or when the text
-// would not be safe on a terminal.
-std::string metadata_text(const nlohmann::json& metadata, bool ascii) {
+// would not be safe on a terminal. Metadata that is not JSON, or nests deeper than a push
+// accepts (a row another program wrote), is shown as a JSON string of its raw text.
+std::string metadata_text(const Job& job, bool ascii) {
+    const nlohmann::json metadata = metadata_json(job);
     if (metadata.is_null()) return "-";
     auto text = metadata.dump(-1, ' ', ascii, json::error_handler_t::replace);
     if (!ascii && !is_printable_text(text))
@@ -201,10 +204,12 @@ void run_push(const Context& ctx, const PushOptions& options) {
     if (options.priority) priority = parse_priority_option(*options.priority);
     if (options.unique_key)
         check_name_option("--unique-key", *options.unique_key, max_unique_key_bytes);
-    nlohmann::json metadata;
+    // --metadata is stored as given (push checks it again, as for any Message); parsed here
+    // only to report bad JSON as a usage error.
+    std::string metadata;
     if (options.metadata) {
         try {
-            metadata = nlohmann::json::parse(*options.metadata);
+            [[maybe_unused]] const auto parsed = nlohmann::json::parse(*options.metadata);
         } catch (const nlohmann::json::exception& e) {
             // parse_error, or out_of_range for a number no double holds (1e400).
             std::string what = e.what();
@@ -212,11 +217,11 @@ void run_push(const Context& ctx, const PushOptions& options) {
             if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
             throw UsageError("--metadata is not valid JSON: " + what);
         }
-        // Checked after the parse (which does not recurse), so bad JSON says so first, and
-        // before the value is copied into each message (a copy recurses once per level).
+        // Checked after the parse (which does not recurse), so bad JSON says so first.
         if (detail::json_depth(*options.metadata) > max_metadata_depth)
             throw UsageError("--metadata nests arrays and objects deeper than " +
                              std::to_string(max_metadata_depth) + " levels, the most gqs stores");
+        metadata = *options.metadata;
     }
     Duration delay{};
     if (options.delay) delay = parse_duration_option("--delay", *options.delay);
@@ -449,16 +454,15 @@ void run_list(const Context& ctx, const ListOptions& options) {
                  "LOCKED UNTIL", "SIZE", "METADATA", "LAST ERROR"});
     table.align_right(2).align_right(4).align_right(9);
     for (const auto& job : jobs) {
-        table.add({job.id.to_string(), truncate(escape_text(job.queue, true), queue_width),
-                   std::to_string(job.priority), std::string(to_string(job.status)),
-                   std::to_string(job.attempts), format_time(job.created_at),
-                   format_time(job.updated_at), format_time(job.next_run_at),
-                   job.locked_until ? format_time(*job.locked_until) : "-",
-                   std::to_string(job.payload.size()),
-                   truncate(metadata_text(job.metadata, true), metadata_width),
-                   job.errors.empty()
-                       ? "-"
-                       : truncate(escape_text(job.errors.back().message, true), error_width)});
+        table.add(
+            {job.id.to_string(), truncate(escape_text(job.queue, true), queue_width),
+             std::to_string(job.priority), std::string(to_string(job.status)),
+             std::to_string(job.attempts), format_time(job.created_at), format_time(job.updated_at),
+             format_time(job.next_run_at), job.locked_until ? format_time(*job.locked_until) : "-",
+             std::to_string(job.payload.size()), truncate(metadata_text(job, true), metadata_width),
+             job.errors.empty()
+                 ? "-"
+                 : truncate(escape_text(job.errors.back().message, true), error_width)});
     }
     table.print(*ctx.out);
     if (next) {
@@ -508,7 +512,7 @@ void run_get(const Context& ctx, const GetOptions& options) {
     table.add({"updated", when(job.updated_at)});
     table.add({"next run", when(job.next_run_at)});
     table.add({"locked until", job.locked_until ? when(*job.locked_until) : "-"});
-    table.add({"metadata", metadata_text(job.metadata, false)});
+    table.add({"metadata", metadata_text(job, false)});
     // The error history, oldest first, one entry a line.
     if (job.errors.empty()) table.add({"errors", "-"});
     for (std::size_t i = 0; i < job.errors.size(); ++i) {

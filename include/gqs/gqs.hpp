@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Umbrella header for the storage-agnostic core of gqs.
+// Umbrella header for the storage-agnostic core of gqs. Not included: <gqs/json.hpp>, the
+// opt-in nlohmann::json view of metadata.
 #pragma once
 
 #include <gqs/backend_of.hpp>

@@ -4,29 +4,40 @@
 
 #include <gqs/uuid.hpp>
 
-#include <nlohmann/json.hpp>
-
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
+#include <type_traits>
 
 namespace gqs {
 
 /// The deepest metadata a push stores: arrays and objects nested at most this many levels (a
 /// scalar is depth 0, `[1]` depth 1). Deeper metadata is refused with std::invalid_argument
-/// before anything is stored, on every backend; a deeper row another program wrote reads
-/// back as its raw JSON text (a JSON string), so no read recurses as deep as its input.
+/// before anything is stored, on every backend; no read of a deeper row another program wrote
+/// parses it (Message::get gives nullopt, gqs::metadata_json the raw text as a JSON string).
 inline constexpr std::size_t max_metadata_depth = 128;
 
+/// A type Message::get reads and Message::set writes without <gqs/json.hpp>.
+template <class T>
+concept MetadataScalar = std::same_as<T, std::string> || std::same_as<T, bool> ||
+    std::integral<T> || std::floating_point<T>;
+
 /// What a producer pushes: an id, JSON metadata and binary-safe payload bytes.
-/// Value type; not synchronised.
+/// Value type; not synchronised (const members may run concurrently with each other).
 struct Message {
     /// Unique per queue; a fresh time-ordered id by default.
     Uuid id = Uuid::generate();
-    /// Free-form JSON (null or an object in practice); stored as JSON text.
-    nlohmann::json metadata;
+    /// The metadata as JSON text: empty for none, otherwise one JSON value, an object in
+    /// practice. Empty text and the text `null` are both stored as NULL and read back empty.
+    /// push refuses, with std::invalid_argument and the same message on every backend, text
+    /// that is not JSON (UTF-8), nests deeper than max_metadata_depth or escapes NUL (\u0000).
+    /// Read back as the backend stores it: SQLite keeps the text as pushed, PostgreSQL's
+    /// jsonb reformats it (compare parsed values, not texts). Other JSON: <gqs/json.hpp>.
+    std::string metadata;
     /// Opaque bytes; NUL bytes and any size SQLite accepts are kept as they are.
     std::string payload;
     /// The named queue the job joins: 1..127 bytes of UTF-8 without NUL (push throws
@@ -39,27 +50,68 @@ struct Message {
     /// UTF-8 without NUL when set (std::invalid_argument otherwise).
     std::optional<std::string> unique_key;
 
-    /// Sets metadata[key] = value (metadata becomes an object if it was null).
-    /// Throws nlohmann::json::type_error if metadata holds a non-object value.
-    template <class T>
-    Message& set(std::string_view key, T&& value) {
-        metadata[std::string(key)] = std::forward<T>(value);
-        return *this;
-    }
-
-    /// metadata[key] converted to T, or nullopt when metadata is not an object, the key is
-    /// missing, or the value does not convert to T.
-    template <class T>
-    [[nodiscard]] std::optional<T> get(std::string_view key) const {
-        if (!metadata.is_object()) return std::nullopt;
-        auto it = metadata.find(key);
-        if (it == metadata.end()) return std::nullopt;
-        try {
-            return it->template get<T>();
-        } catch (const nlohmann::json::exception&) {
-            return std::nullopt;
+    /// Sets metadata[key] = value and returns *this: empty (or `null`) metadata becomes an
+    /// object, an existing key is replaced, and metadata is rewritten as compact JSON text.
+    /// Throws std::invalid_argument, leaving metadata unchanged, if metadata is not a JSON
+    /// object (or nests deeper than max_metadata_depth), if the key or a string value is not
+    /// valid UTF-8, for a null `const char*` and for a non-finite double.
+    Message& set(std::string_view key, std::string_view value);
+    Message& set(std::string_view key, const char* value);
+    Message& set(std::string_view key, bool value);
+    Message& set(std::string_view key, double value);
+    template <std::integral T>
+    requires(!std::same_as<T, bool>) Message& set(std::string_view key, T value) {
+        if constexpr (std::is_signed_v<T>) {
+            return set_integer(key, static_cast<std::int64_t>(value));
+        } else {
+            return set_unsigned(key, static_cast<std::uint64_t>(value));
         }
     }
+
+    /// metadata[key] as T, or nullopt when metadata is empty, not a JSON object (or nests
+    /// deeper than max_metadata_depth), the key is missing, or the value is not a T: a string
+    /// for std::string, true/false for bool, a number for the arithmetic types (for an
+    /// integral T a whole number within T's range; for float, within its range). Never
+    /// throws but std::bad_alloc. Any other T: gqs::get_json in <gqs/json.hpp>.
+    template <MetadataScalar T>
+    [[nodiscard]] std::optional<T> get(std::string_view key) const {
+        if constexpr (std::same_as<T, std::string>) {
+            return get_string(key);
+        } else if constexpr (std::same_as<T, bool>) {
+            return get_bool(key);
+        } else if constexpr (std::floating_point<T>) {
+            const auto value = get_double(key);
+            if (!value) return std::nullopt;
+            if constexpr (sizeof(T) < sizeof(double)) {
+                // Converting a double outside T's range would be undefined.
+                if (*value > std::numeric_limits<T>::max() ||
+                    *value < std::numeric_limits<T>::lowest())
+                    return std::nullopt;
+            }
+            return static_cast<T>(*value);
+        } else if constexpr (std::is_signed_v<T>) {
+            const auto value = get_integer(key);
+            if (!value || *value < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
+                *value > static_cast<std::int64_t>(std::numeric_limits<T>::max()))
+                return std::nullopt;
+            return static_cast<T>(*value);
+        } else {
+            const auto value = get_unsigned(key);
+            if (!value || *value > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+                return std::nullopt;
+            return static_cast<T>(*value);
+        }
+    }
+
+private:
+    // The out-of-line halves of set and get (src/core/message.cpp), one per JSON type.
+    Message& set_integer(std::string_view key, std::int64_t value);
+    Message& set_unsigned(std::string_view key, std::uint64_t value);
+    [[nodiscard]] std::optional<std::string> get_string(std::string_view key) const;
+    [[nodiscard]] std::optional<bool> get_bool(std::string_view key) const;
+    [[nodiscard]] std::optional<std::int64_t> get_integer(std::string_view key) const;
+    [[nodiscard]] std::optional<std::uint64_t> get_unsigned(std::string_view key) const;
+    [[nodiscard]] std::optional<double> get_double(std::string_view key) const;
 };
 
 } // namespace gqs

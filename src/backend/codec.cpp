@@ -2,9 +2,12 @@
 // Metadata codec and argument checks shared by every backend.
 #include "codec.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,93 +31,135 @@ std::string pointer_token(const std::string& key) {
     return out;
 }
 
-// Where the walk stands in one array or object: `at` is the child being looked at.
-struct Frame {
-    const nlohmann::json* node;
-    nlohmann::json::const_iterator at;
-    std::size_t index; // of `at`, for arrays (an array iterator has no key)
+// One array or object open around the value the check stands at.
+struct Level {
+    bool array;
+    std::size_t next = 0; // for an array: the index the next element gets
+    std::size_t at = 0;   // for an array: the index of the element being read
+    std::string key;      // for an object: the key of the member being read
 };
 
-// The JSON pointer of the value the first `levels` frames lead to ("/" for the top); built
-// only for the value a refusal names, never per level.
-std::string pointer_of(const std::vector<Frame>& frames, std::size_t levels) {
+// The JSON pointer of the value the first `levels` levels lead to ("/" for the top).
+std::string pointer_of(const std::vector<Level>& levels, std::size_t count) {
     std::string out;
-    for (std::size_t i = 0; i < levels; ++i) {
-        const auto& f = frames[i];
+    for (std::size_t i = 0; i < count; ++i) {
         out += '/';
-        out += f.node->is_array() ? std::to_string(f.index) : pointer_token(f.at.key());
+        out += levels[i].array ? std::to_string(levels[i].at) : pointer_token(levels[i].key);
     }
     return out.empty() ? "/" : out;
 }
 
 bool holds_nul(const std::string& text) { return text.find('\0') != std::string::npos; }
 
-// Why a scalar cannot be stored ("" when it can). JSON has no NaN, no infinities and no
-// binary values: nlohmann::json would write them as `null` and `{"bytes":…}`.
-const char* unstorable(const nlohmann::json& value) {
-    switch (value.type()) {
-    case nlohmann::json::value_t::number_float: {
-        const double d = value.get<double>();
-        if (std::isfinite(d)) return "";
-        return std::isnan(d) ? "NaN" : "infinity";
+// Whether PostgreSQL's numeric (jsonb's numbers) holds the JSON number `text`, which a double
+// holds: at most 16383 digits after the decimal point, counted as PostgreSQL does (the
+// fraction's digits minus the exponent), and an exponent below 2^30 - 1 in magnitude. A double
+// underflows to 0 long before that, so only text such as 1e-20000 or 0e-20000 fails here; without
+// this check SQLite would store it and PostgreSQL refuse it.
+bool numeric_holds(std::string_view text) {
+    constexpr std::int64_t max_scale = 16383;
+    constexpr std::int64_t max_exponent = (std::int64_t{1} << 30) - 1;
+    std::int64_t fraction = 0;
+    std::int64_t exponent = 0;
+    std::size_t i = text.find_first_of(".eE");
+    if (i != std::string_view::npos && text[i] == '.') {
+        for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+            ++fraction;
     }
-    case nlohmann::json::value_t::binary: return "binary";
-    default: return "";
+    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        bool negative = false;
+        if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+        for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+            exponent = exponent * 10 + (text[i] - '0');
+            if (exponent >= max_exponent) return false; // as PostgreSQL: INT_MAX / 2
+        }
+        if (negative) exponent = -exponent;
     }
+    return fraction - exponent <= max_scale;
 }
 
-// Every check of metadata before it is stored, in one walk with its own stack: the depth
-// comes from the caller's input, and nlohmann::json's dump(), copy and == recurse once per
-// level, so nothing recursive may touch the value before its depth is known to be bounded.
-void check_storable(const nlohmann::json& metadata, const Uuid& id) {
-    const auto refuse = [&](const std::string& why) {
-        throw std::invalid_argument("gqs: metadata of job " + id.to_string() + " " + why);
-    };
-    const auto no_json_form = [&](const std::string& where, const char* what) {
-        refuse("cannot be stored as JSON: the value at " + where + " (" + what +
-               ") has no JSON form");
-    };
-    // The same refusal on every backend: PostgreSQL's jsonb cannot hold U+0000.
-    const auto nul = [&](const std::string& what) {
-        refuse("holds a NUL character (\\u0000) in " + what +
-               ", which gqs does not store (PostgreSQL's jsonb cannot)");
-    };
-    if (!metadata.is_structured()) {
-        if (const char* what = unstorable(metadata); *what != '\0') no_json_form("/", what);
-        if (metadata.is_string() && holds_nul(metadata.get_ref<const std::string&>()))
-            nul("the string at /");
-        return;
+// The checks of metadata text before it is stored, as the events of nlohmann's SAX parser,
+// which does not recurse: builds nothing, keeps one Level per open array or object (at most
+// max_metadata_depth of them) and stops at the first refusal, which `why` then holds.
+class MetadataCheck {
+public:
+    using json = nlohmann::json;
+
+    std::string why;       // the refusal, after the parse stopped; "" when the text is fine
+    bool top_null = false; // the whole text is `null`
+
+    bool null() {
+        top_null = levels_.empty();
+        return scalar();
     }
-    std::vector<Frame> frames;
-    frames.push_back({&metadata, metadata.cbegin(), 0});
-    while (!frames.empty()) {
-        Frame& top = frames.back();
-        if (top.at == top.node->cend()) {
-            frames.pop_back();
-            if (!frames.empty()) {
-                ++frames.back().at;
-                ++frames.back().index;
-            }
-            continue;
-        }
-        if (top.node->is_object() && holds_nul(top.at.key()))
-            nul("a key of the object at " + pointer_of(frames, frames.size() - 1));
-        const nlohmann::json& value = *top.at;
-        if (value.is_structured()) {
-            if (frames.size() + 1 > max_metadata_depth)
-                refuse("nests arrays and objects deeper than " +
-                       std::to_string(max_metadata_depth) + " levels (gqs::max_metadata_depth)");
-            frames.push_back({&value, value.cbegin(), 0}); // `top` is invalid from here
-            continue;
-        }
-        if (const char* what = unstorable(value); *what != '\0')
-            no_json_form(pointer_of(frames, frames.size()), what);
-        if (value.is_string() && holds_nul(value.get_ref<const std::string&>()))
-            nul("the string at " + pointer_of(frames, frames.size()));
-        ++top.at;
-        ++top.index;
+    bool boolean(bool) { return scalar(); }
+    bool number_integer(json::number_integer_t) { return scalar(); }
+    bool number_unsigned(json::number_unsigned_t) { return scalar(); }
+    bool number_float(json::number_float_t value, const json::string_t& text) {
+        // JSON text has no NaN or infinities, and nlohmann refuses a number that overflows.
+        if (!std::isfinite(value)) return refuse("holds a number no double holds");
+        if (!numeric_holds(text))
+            return refuse("holds the number " + text.substr(0, 40) +
+                          (text.size() > 40 ? "..." : "") +
+                          ", which PostgreSQL's numeric cannot hold");
+        return scalar();
     }
-}
+    bool string(json::string_t& value) {
+        if (!scalar()) return false;
+        if (holds_nul(value)) return nul("the string at " + pointer_of(levels_, levels_.size()));
+        return true;
+    }
+    bool binary(json::binary_t&) { return refuse("holds a binary value, which JSON cannot"); }
+    bool start_object(std::size_t) { return open(false); }
+    bool key(json::string_t& key) {
+        if (holds_nul(key))
+            return nul("a key of the object at " + pointer_of(levels_, levels_.size() - 1));
+        levels_.back().key = key;
+        return true;
+    }
+    bool end_object() { return close(); }
+    bool start_array(std::size_t) { return open(true); }
+    bool end_array() { return close(); }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+        std::string what = e.what();
+        // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
+        if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
+        return refuse("is not JSON text (UTF-8): " + what);
+    }
+
+private:
+    std::vector<Level> levels_;
+
+    bool refuse(std::string why) {
+        this->why = std::move(why);
+        return false;
+    }
+    bool nul(const std::string& where) {
+        // The same refusal on every backend: PostgreSQL's jsonb cannot hold U+0000.
+        return refuse("holds a NUL character (\\u0000) in " + where +
+                      ", which gqs does not store (PostgreSQL's jsonb cannot)");
+    }
+    // A value starts at the current level.
+    bool scalar() {
+        if (levels_.empty()) return true;
+        auto& level = levels_.back();
+        if (level.array) level.at = level.next++;
+        return true;
+    }
+    bool open(bool array) {
+        scalar();
+        if (levels_.size() + 1 > max_metadata_depth)
+            return refuse("nests arrays and objects deeper than " +
+                          std::to_string(max_metadata_depth) + " levels (gqs::max_metadata_depth)");
+        levels_.push_back({array, 0, 0, {}});
+        return true;
+    }
+    bool close() {
+        levels_.pop_back();
+        return true;
+    }
+};
 
 // Length of the valid UTF-8 sequence at text[i], or 0 when it is not one (overlongs,
 // surrogates and code points past U+10FFFF are invalid too).
@@ -186,8 +231,8 @@ std::string error_entry(std::string_view message) {
 
 std::vector<AttemptError> decode_errors(std::string_view text) {
     std::vector<AttemptError> errors;
-    // A history another program nested deeper than any real one is no history (see
-    // decode_metadata for why nothing that deep is parsed).
+    // A history another program nested deeper than any real one is no history: a value that
+    // deep would recurse as deep when copied or destroyed.
     if (json_depth(text) > max_metadata_depth) return errors;
     auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!json.is_array()) return errors;
@@ -243,15 +288,21 @@ std::string encode_queues(std::span<const std::string> queues) {
 }
 
 std::string encode_metadata(const Message& message) {
-    if (message.metadata.is_null()) return {};
-    check_storable(message.metadata, message.id);
-    try {
-        return message.metadata.dump();
-    } catch (const nlohmann::json::exception& e) {
-        // dump() refuses strings that are not valid UTF-8.
-        throw std::invalid_argument("gqs: metadata of job " + message.id.to_string() +
-                                    " cannot be stored as JSON: " + e.what());
-    }
+    const std::string& text = message.metadata;
+    if (text.empty()) return {};
+    const auto refuse = [&](const std::string& why) {
+        throw std::invalid_argument("gqs: metadata of job " + message.id.to_string() + " " + why);
+    };
+    // nlohmann's parser takes a NUL byte for the end of the text.
+    if (const auto at = text.find('\0'); at != std::string::npos)
+        refuse("is not JSON text (UTF-8): byte " + std::to_string(at) + " is NUL");
+    // nlohmann's parser skips a byte order mark; PostgreSQL's refuses it.
+    if (text.starts_with("\xEF\xBB\xBF"))
+        refuse("is not JSON text (UTF-8): it starts with a byte order mark");
+    MetadataCheck check;
+    if (!nlohmann::json::sax_parse(text, &check)) refuse(check.why);
+    if (check.top_null) return {}; // `null`: no metadata, stored as NULL like ""
+    return text;
 }
 
 std::size_t json_depth(std::string_view text) noexcept {
@@ -277,17 +328,6 @@ std::size_t json_depth(std::string_view text) noexcept {
         }
     }
     return deepest;
-}
-
-nlohmann::json decode_metadata(std::string text) {
-    // Metadata another program wrote that is not JSON, or nests deeper than a push accepts,
-    // comes back as the raw text instead of failing every read of the row (and every pull
-    // that returns it) or building a value whose copy, dump or comparison would recurse
-    // deeper than the stack allows. The parser itself does not recurse.
-    if (json_depth(text) > max_metadata_depth) return nlohmann::json(std::move(text));
-    auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded()) return nlohmann::json(std::move(text));
-    return json;
 }
 
 void check_delay(Duration delay, const char* what) {

@@ -48,12 +48,12 @@ inline std::int64_t add_micros(std::int64_t now, Duration d) noexcept {
 
 // ---- metadata: JSON text ------------------------------------------------------------------
 
-/// The message's metadata as JSON text ("" for null metadata, which is stored as NULL).
-/// Throws std::invalid_argument, naming the job (and where the value is), for what a push
-/// refuses on every backend: nesting deeper than max_metadata_depth, a NUL character in a
-/// string or key, invalid UTF-8, NaN, infinities and binary values (stored silently
-/// otherwise, they would come back as other metadata than was pushed). Never recurses
-/// deeper than max_metadata_depth, whatever the metadata's depth.
+/// The metadata text to store: "" (stored as NULL) for empty metadata and for `null`,
+/// otherwise message.metadata as it is. Throws std::invalid_argument, naming the job (and
+/// where the value is), for what a push refuses on every backend: text that is not JSON
+/// (invalid UTF-8 and NUL bytes included), nesting deeper than max_metadata_depth, and a NUL
+/// character escaped in a string or key (PostgreSQL's jsonb cannot hold it). Parses without
+/// recursion and builds no value, whatever the text's depth.
 std::string encode_metadata(const Message& message);
 
 /// The Status a stored status code (1..4) stands for; Status::Unknown for any other value
@@ -65,11 +65,6 @@ std::string encode_metadata(const Message& message);
 /// How deeply `text` nests arrays and objects, counted from its brackets outside strings
 /// without parsing (exact for JSON; never less than what a parse of `text` would build).
 std::size_t json_depth(std::string_view text) noexcept;
-
-/// Metadata as stored (JSON text) to JSON. Text that is not valid JSON, or nests deeper than
-/// max_metadata_depth, comes back as a JSON string holding the raw text, so a bad row can
-/// still be read, pulled and finished, and no value read is deeper than a push accepts.
-nlohmann::json decode_metadata(std::string text);
 
 // ---- error history: a JSON array of {"at": micros, "attempt": n, "message": text} ----------
 

@@ -3,6 +3,7 @@
 #include <gqs/uuid.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <pthread.h>
 #include <random>
 #include <unistd.h>

@@ -50,7 +50,7 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
     detail::Params p;
     p.uuid(message.id);
     p.i64(delay_us);
-    if (message.metadata.is_null()) {
+    if (metadata.empty()) { // encode_metadata's "": NULL
         p.null();
     } else {
         p.jsonb(metadata);
@@ -86,7 +86,7 @@ std::set<Uuid> insert_rows(detail::State& state, std::span<const Message> messag
     for (auto i : at) {
         const auto& m = messages[i];
         ids.add(detail::uuid_bytes(m.id));
-        if (m.metadata.is_null()) {
+        if (metadata[i].empty()) {
             meta.add_null();
         } else {
             meta.add(detail::jsonb_bytes(metadata[i]));

@@ -168,8 +168,8 @@ Job read_job(const PGresult* r, int row, int first) {
         int_at(r, row, c + 4), 0, std::numeric_limits<std::uint32_t>::max()));
     job.locked_until = optional_time_at(r, row, c + 5);
     job.next_run_at = time_at(r, row, c + 6);
-    if (!null_at(r, row, c + 7))
-        job.metadata = gqs::detail::decode_metadata(json_at(r, row, c + 7));
+    // jsonb's text, unparsed: Message::get and gqs::metadata_json parse it when asked.
+    if (!null_at(r, row, c + 7)) job.metadata = json_at(r, row, c + 7);
     job.payload = bytes_at(r, row, c + 8);
     job.queue = bytes_at(r, row, c + 9);
     job.priority = static_cast<int>(std::clamp<std::int64_t>(int_at(r, row, c + 10), 0, 9));

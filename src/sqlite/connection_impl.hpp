@@ -193,11 +193,10 @@ private:
 /// The shared_ptr must not be null (std::invalid_argument otherwise).
 Connection& require(const std::shared_ptr<Connection>& connection, const char* who);
 
-// What every backend shares (time and metadata codecs, argument checks), under the names
+// What every backend shares (time and error-history codecs, argument checks), under the names
 // this backend's code has always used.
 using gqs::detail::add_micros;
 using gqs::detail::decode_errors;
-using gqs::detail::decode_metadata;
 using gqs::detail::from_micros;
 using gqs::detail::Micros;
 using gqs::detail::now_micros;

@@ -15,7 +15,7 @@ namespace {
 // Stores one message unless its unique key is held by a live job of its queue; then returns
 // the holder. Caller holds the mutex, inside a transaction when the message has a key (the
 // insert and the holder's read must see the same state). `metadata` is the encoded form of
-// message.metadata.
+// message.metadata (encode_metadata): "" is stored as NULL.
 PushResult insert(detail::State& state, const Message& message, const std::string& metadata,
                   std::int64_t now, std::int64_t run_at) {
     int changed = 0;
@@ -25,7 +25,7 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
         detail::bind_id(stmt, 1, message.id);
         stmt.bind(2, now);
         stmt.bind(3, run_at);
-        if (message.metadata.is_null()) {
+        if (metadata.empty()) {
             stmt.bind_null(4);
         } else {
             stmt.bind_text(4, metadata);

@@ -44,7 +44,8 @@ Job read_job(sqlite3_stmt* stmt) {
     if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
         job.locked_until = from_micros(sqlite3_column_int64(stmt, 5));
     job.next_run_at = from_micros(int_or(stmt, 6, 0));
-    if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) job.metadata = decode_metadata(bytes(stmt, 7));
+    // Metadata as stored, unparsed: Message::get and gqs::metadata_json parse it when asked.
+    if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) job.metadata = bytes(stmt, 7);
     job.payload = bytes(stmt, 8);
     // Schema version 2. A hand-written value the CHECKs did not stop (CHECKs off) is read as
     // what gqs would have written nearest to it: the row stays readable and pullable.

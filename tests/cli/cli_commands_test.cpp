@@ -50,7 +50,7 @@ TEST_CASE("cli: push stores a job and prints its id", "[cli]") {
         auto job = q.get(id_of(gqs::test::lines(r.out).at(0)));
         REQUIRE(job.has_value());
         CHECK(job->payload == bytes);
-        CHECK(job->metadata.is_null());
+        CHECK(job->metadata.empty());
     }
     SECTION("--id uses the given id; pushing it again fails and changes nothing") {
         const std::string id = "0190a5d2-7c3e-7b1a-9f00-2b1e3c4d5e6f";

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzzes metadata as rows are read, then as a push checks it: decoding never throws, crashes
-// or gives a value deeper than max_metadata_depth; text that is not JSON, or nests deeper,
-// comes back as a JSON string holding exactly that text; a value that decodes goes through
-// encode_metadata and reads back equal, or is refused (std::invalid_argument) exactly when it
-// holds a NUL character.
+// Fuzzes metadata text as rows are read, then as a push checks it: reading it (metadata_json,
+// Message::get, get_json) never throws, crashes or gives a value deeper than
+// max_metadata_depth; text that is not JSON, or nests deeper, comes back as a JSON string
+// holding exactly that text; encode_metadata stores the text as it is (null as nothing), or
+// refuses it (std::invalid_argument naming the job) exactly when it is not JSON, nests deeper
+// than max_metadata_depth, holds a NUL byte or character, starts with a byte order mark, or
+// holds a number PostgreSQL's numeric cannot hold.
 #include "backend/codec.hpp"
 
+#include <gqs/json.hpp>
 #include <gqs/message.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -44,13 +48,63 @@ Facts facts_of(const nlohmann::json& root) {
     return facts;
 }
 
+// Whether PostgreSQL's numeric refuses a JSON number token: more than 16383 digits after
+// the decimal point once the exponent is applied, or an exponent of 2^30 - 1 or more in
+// magnitude (checked on PostgreSQL 15).
+bool numeric_refuses(const std::string& token) {
+    const auto e = token.find_first_of("eE");
+    const std::string mantissa = token.substr(0, e);
+    const auto dot = mantissa.find('.');
+    const long long fraction =
+        dot == std::string::npos ? 0 : static_cast<long long>(mantissa.size() - dot - 1);
+    long long exponent = 0;
+    if (e != std::string::npos) {
+        std::string digits = token.substr(e + 1);
+        if (!digits.empty() && digits[0] == '+') digits.erase(0, 1);
+        const auto [end, error] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), exponent);
+        if (error != std::errc{} || end != digits.data() + digits.size()) return true;
+        if (exponent >= 1073741823 || exponent <= -1073741823) return true;
+    }
+    return fraction - exponent > 16383;
+}
+
+// Whether any number in the text is one numeric refuses, from nlohmann's SAX events.
+struct NumberScan {
+    bool refused = false;
+    using json = nlohmann::json;
+    bool null() { return true; }
+    bool boolean(bool) { return true; }
+    bool number_integer(json::number_integer_t) { return true; }
+    bool number_unsigned(json::number_unsigned_t) { return true; }
+    bool number_float(json::number_float_t, const json::string_t& token) {
+        refused = refused || numeric_refuses(token);
+        return true;
+    }
+    bool string(json::string_t&) { return true; }
+    bool binary(json::binary_t&) { return true; }
+    bool start_object(std::size_t) { return true; }
+    bool key(json::string_t&) { return true; }
+    bool end_object() { return true; }
+    bool start_array(std::size_t) { return true; }
+    bool end_array() { return true; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+};
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string text(reinterpret_cast<const char*>(data), size);
+    gqs::Message message;
+    message.metadata.assign(reinterpret_cast<const char*>(data), size);
+    const std::string& text = message.metadata;
     nlohmann::json json;
     try {
-        json = gqs::detail::decode_metadata(text);
+        json = gqs::metadata_json(message);
+        (void)message.get<int>("k");
+        (void)message.get<std::string>("k");
+        (void)gqs::get_json<std::vector<int>>(message, "k");
     } catch (...) {
         std::abort();
     }
@@ -61,30 +115,40 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The scan decides what is parsed: it must never count less than the parse builds, and
     // counts exactly on JSON (nlohmann's parser ends the text at a NUL byte; the scan does not).
     const std::size_t scanned = gqs::detail::json_depth(text);
+    if (gqs::json_detail::depth(text) != scanned) std::abort(); // <gqs/json.hpp>'s own copy
     if (!parsed.is_discarded()) {
         if (scanned < facts.depth) std::abort();
         if (text.find('\0') == std::string::npos && scanned != facts.depth) std::abort();
     }
-    if (parsed.is_discarded() || scanned > gqs::max_metadata_depth) {
+    const bool unparsed =
+        text.empty() || parsed.is_discarded() || scanned > gqs::max_metadata_depth;
+    if (text.empty()) {
+        if (!json.is_null()) std::abort();
+    } else if (unparsed) {
         if (!json.is_string() || json.get_ref<const std::string&>() != text) std::abort();
-        return 0;
+    } else if (parsed != json) { // both at most max_metadata_depth deep
+        std::abort();
     }
-    if (parsed != json) std::abort(); // both at most max_metadata_depth deep
 
-    gqs::Message message;
-    message.metadata = json;
+    // A push stores the text exactly when it is JSON text (no NUL byte, which the parser
+    // would take for its end; no byte order mark, which it skips) of a storable depth,
+    // without a NUL character in it, and every number in it is one PostgreSQL holds.
+    NumberScan numbers;
+    if (!unparsed) (void)nlohmann::json::sax_parse(text, &numbers);
+    const bool refused =
+        !text.empty() && (text.find('\0') != std::string::npos || unparsed || facts.nul ||
+                          text.starts_with("\xEF\xBB\xBF") || numbers.refused);
     std::string stored;
     try {
         stored = gqs::detail::encode_metadata(message);
     } catch (const std::invalid_argument& e) {
-        if (!facts.nul) std::abort();
+        if (!refused) std::abort();
         if (std::string(e.what()).find(message.id.to_string()) == std::string::npos) std::abort();
         return 0;
     } catch (...) {
         std::abort();
     }
-    if (facts.nul) std::abort();
-    if (json.is_null() ? !stored.empty() : gqs::detail::decode_metadata(stored) != json)
-        std::abort();
+    if (refused) std::abort();
+    if (stored != (json.is_null() ? std::string() : text)) std::abort();
     return 0;
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzzes the check a push makes of metadata built in memory (not parsed), up to 1,024 levels
-// deep, with the values JSON has no form for: encode_metadata refuses it (std::invalid_argument
-// naming the job) exactly when it nests deeper than max_metadata_depth or holds NaN, an
-// infinity, a binary value or a NUL character, and otherwise gives text that reads back equal.
+// Fuzzes gqs::set_metadata_json on metadata built in memory (not parsed), up to 1,024 levels
+// deep, with the values JSON has no form for: it refuses the value (std::invalid_argument
+// naming the job, metadata unchanged) exactly when it nests deeper than max_metadata_depth or
+// holds NaN, an infinity, a binary value or a NUL character, and otherwise writes text that a
+// push stores as it is and that reads back equal.
 #include "backend/codec.hpp"
 
+#include <gqs/json.hpp>
 #include <gqs/message.hpp>
 
 #include <algorithm>
@@ -96,23 +98,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     refused = refused || depth > gqs::max_metadata_depth;
 
     gqs::Message message;
-    message.metadata = root ? std::move(*root) : nlohmann::json();
-    std::string stored;
+    const nlohmann::json value = root ? std::move(*root) : nlohmann::json();
     try {
-        stored = gqs::detail::encode_metadata(message);
+        gqs::set_metadata_json(message, value);
     } catch (const std::invalid_argument& e) {
         if (!refused) std::abort();
         if (std::string(e.what()).find(message.id.to_string()) == std::string::npos) std::abort();
+        if (!message.metadata.empty()) std::abort(); // unchanged
         return 0;
     } catch (...) {
         std::abort();
     }
     if (refused) std::abort();
-    if (message.metadata.is_null()) {
+    // What set_metadata_json accepts, a push stores as it is.
+    std::string stored;
+    try {
+        stored = gqs::detail::encode_metadata(message);
+    } catch (...) {
+        std::abort();
+    }
+    if (stored != message.metadata) std::abort();
+    if (value.is_null()) {
         if (!stored.empty()) std::abort();
         return 0;
     }
     if (gqs::detail::json_depth(stored) != depth) std::abort();
-    if (gqs::detail::decode_metadata(stored) != message.metadata) std::abort();
+    if (gqs::metadata_json(message) != value) std::abort();
     return 0;
 }

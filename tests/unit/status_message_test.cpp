@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gqs/gqs.hpp>
+#include <gqs/json.hpp>
 
 #include "support/catch.hpp"
 
@@ -26,14 +27,19 @@ TEST_CASE("status: parse_status is case-insensitive and rejects other text", "[s
 TEST_CASE("message: set and get metadata by key", "[message]") {
     gqs::Message m;
     CHECK_FALSE(m.id.is_nil());
-    m.set("n", 42).set("name", "ünïcødé").set("nested", nlohmann::json{{"a", {1, 2}}});
+    CHECK(m.metadata.empty());
+    m.set("n", 42).set("name", "ünïcødé");
+    gqs::set_json(m, "nested", nlohmann::json{{"a", {1, 2}}});
     CHECK(m.get<int>("n") == 42);
     CHECK(m.get<std::string>("name") == "ünïcødé");
-    CHECK(m.get<std::vector<int>>("nested").has_value() == false);
-    CHECK(m.get<nlohmann::json>("nested")->at("a").size() == 2);
+    CHECK(gqs::get_json<std::vector<int>>(m, "nested").has_value() == false);
+    CHECK(gqs::get_json<nlohmann::json>(m, "nested")->at("a").size() == 2);
+    CHECK(gqs::get_json<std::vector<int>>(m, "n").has_value() == false);
     CHECK_FALSE(m.get<int>("missing").has_value());
     CHECK_FALSE(m.get<int>("name").has_value()); // wrong type: nullopt, no throw
+    CHECK(nlohmann::json::parse(m.metadata) ==
+          nlohmann::json{{"n", 42}, {"name", "ünïcødé"}, {"nested", {{"a", {1, 2}}}}});
     gqs::Message other;
     CHECK(other.id != m.id);
-    CHECK_FALSE(other.get<int>("n").has_value()); // null metadata
+    CHECK_FALSE(other.get<int>("n").has_value()); // no metadata
 }
