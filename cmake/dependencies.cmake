@@ -26,7 +26,7 @@ if(GQS_SQLITE)
 endif()
 
 if(NOT TARGET nlohmann_json::nlohmann_json)
-  find_package(nlohmann_json 3.2 CONFIG QUIET)
+  find_package(nlohmann_json 3.11 CONFIG QUIET)
 endif()
 if(NOT TARGET nlohmann_json::nlohmann_json)
   message(FATAL_ERROR
