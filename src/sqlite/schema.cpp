@@ -134,6 +134,7 @@ namespace detail {
 SchemaFound find_schema(State& state, std::string_view doing) {
     // Outside a transaction, both tables are read in one (deferred, read-only) transaction,
     // from one snapshot: init_db in another process creates them together.
+    // NOLINTNEXTLINE(cppcoreguidelines-special-member-functions): a local, never copied.
     struct Snapshot {
         State& state;
         bool open = false;
