@@ -321,7 +321,7 @@ std::string check_sql(const Settings& settings) {
     create_schema(db.path(), settings);
     auto connection = gqs::sqlite::Connection::open(db.path(), settings.options());
     sqlite3* handle =
-        connection->with_database([](SQLite::Database& db) { return db.getHandle(); });
+        connection->with_database([](SQLite::Database& database) { return database.getHandle(); });
     std::set<std::string> seen;
     sqlite3_trace_v2(handle, SQLITE_TRACE_STMT, collect_statement, &seen);
     {

@@ -280,9 +280,9 @@ public:
             id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
         id[6] = static_cast<std::uint8_t>(0x70U | (counter_ >> 8U));
         id[7] = static_cast<std::uint8_t>(counter_ & 0xFFU);
-        const std::uint64_t random = rng_();
+        const std::uint64_t bits = rng_();
         for (int i = 0; i < 8; ++i)
-            id[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(random >> (8 * i));
+            id[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(bits >> (8 * i));
         id[8] = static_cast<std::uint8_t>(0x80U | (id[8] & 0x3FU));
         return id;
     }

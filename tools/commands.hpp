@@ -87,9 +87,9 @@ void run_get(const Context& ctx, const GetOptions& options);
 /// Dead -> Pending, one job or every dead job.
 void run_retry(const Context& ctx, const RetryOptions& options);
 /// Pending -> Dead; a Processing job is flagged (cancel_requested) for its worker to stop.
-void run_kill(const Context& ctx, const std::string& id);
+void run_kill(const Context& ctx, const std::string& text);
 /// Deletes a job that is not processing.
-void run_delete(const Context& ctx, const std::string& id);
+void run_delete(const Context& ctx, const std::string& text);
 /// Deletes done and/or dead jobs, optionally only those older than a duration.
 void run_clean(const Context& ctx, const CleanOptions& options);
 

@@ -17,7 +17,7 @@ namespace {
 // same "random" bits and, in the same millisecond, make the same id.
 std::atomic<std::uint64_t> fork_generation{0};
 
-const bool fork_handler_installed = [] {
+const bool fork_handler_installed = []() noexcept {
     return ::pthread_atfork(nullptr, nullptr,
                             [] { fork_generation.fetch_add(1, std::memory_order_relaxed); }) == 0;
 }();

@@ -100,8 +100,8 @@ constexpr std::array<const char*, 2> version_columns = {"id", "version"};
 
 // The table's column names in order; empty when there is no such table.
 std::vector<std::string> columns_of(detail::State& state, const char* table,
-                                    std::string_view doing) {
-    auto stmt = state.statement("SELECT name FROM pragma_table_info(?1) ORDER BY cid", doing);
+                                    std::string_view context) {
+    auto stmt = state.statement("SELECT name FROM pragma_table_info(?1) ORDER BY cid", context);
     stmt.bind_text(1, table);
     std::vector<std::string> names;
     while (stmt.step())
@@ -134,6 +134,7 @@ namespace detail {
 SchemaFound find_schema(State& state, std::string_view doing) {
     // Outside a transaction, both tables are read in one (deferred, read-only) transaction,
     // from one snapshot: init_db in another process creates them together.
+    // NOLINTNEXTLINE(cppcoreguidelines-special-member-functions): a local, never copied.
     struct Snapshot {
         State& state;
         bool open = false;

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <utility>
 
 namespace gqs::sqlite::detail {
 
@@ -119,7 +120,7 @@ bool drain(int fd) {
 
 } // namespace
 
-Watcher::Watcher(State& state, const std::filesystem::path& file) : state_(state), file_(file) {
+Watcher::Watcher(State& state, std::filesystem::path file) : state_(state), file_(std::move(file)) {
     if (::pipe(pipe_) != 0) throw std::system_error(errno, std::generic_category(), "gqs: pipe");
     set_flags(pipe_[0]);
     set_flags(pipe_[1]);

@@ -26,7 +26,7 @@ struct State;
 class Watcher {
 public:
     /// Starts the thread. Throws std::system_error if it cannot.
-    Watcher(State& state, const std::filesystem::path& file);
+    Watcher(State& state, std::filesystem::path file);
     ~Watcher();
     Watcher(const Watcher&) = delete;
     Watcher& operator=(const Watcher&) = delete;

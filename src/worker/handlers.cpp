@@ -258,6 +258,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     cycling_ = true;
     // Should anything below throw (only std::bad_alloc can), the cycle still ends: another
     // thread may cycle, and threads can exit. Its results and jobs wait for their leases.
+    // NOLINTNEXTLINE(cppcoreguidelines-*): an aggregate, built whole below, never copied.
     struct EndCycle {
         Impl& impl;
         std::unique_lock<std::mutex>& lock;
