@@ -56,8 +56,8 @@ Stats stats_with(Store& store) {
 template <class Store>
 std::int64_t clean_with(Store& store, std::optional<Status> status,
                         std::optional<TimePoint> before) {
-    const auto [first, second] = clean_statuses(status);
-    return store.locked([&] { return store.clean(first, second, before); });
+    const auto statuses = clean_statuses(status); // std::invalid_argument before any lock
+    return store.locked([&] { return store.clean(statuses.first, statuses.second, before); });
 }
 
 } // namespace gqs::detail

@@ -80,7 +80,8 @@ std::optional<T> whole_number(const json& value) {
     if (value.is_number_float()) {
         const double d = value.get<double>();
         // Both bounds are powers of two, exact as doubles; max() + 1 is 2^63 or 2^64.
-        constexpr double above = static_cast<double>(std::numeric_limits<T>::max() / 2 + 1) * 2.0;
+        constexpr double above =
+            static_cast<double>((std::numeric_limits<T>::max() >> 1) + 1) * 2.0;
         constexpr double lowest = static_cast<double>(std::numeric_limits<T>::min());
         if (!(d >= lowest && d < above) || std::trunc(d) != d) return std::nullopt;
         return static_cast<T>(d);

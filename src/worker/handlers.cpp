@@ -34,7 +34,6 @@ std::string cycle_name(std::size_t results, int batch) {
 
 } // namespace
 
-using detail::group_delay;
 using detail::SteadyClock;
 
 // ---- handler threads -----------------------------------------------------------------------
