@@ -42,7 +42,7 @@ void put(std::string& image, std::int64_t offset, std::string_view bytes) {
     image.replace(at, bytes.size(), bytes);
 }
 
-void apply(std::string& image, const Pending& p) {
+void apply_pending(std::string& image, const Pending& p) {
     if (p.truncate)
         image.resize(static_cast<std::size_t>(p.offset), '\0');
     else
@@ -134,7 +134,7 @@ int x_sync(sqlite3_file* file, int flags) {
     const std::uint64_t n = f.vfs->events;
     if (!f.vfs->event()) return SQLITE_IOERR_FSYNC;
     for (const auto& p : f.state->pending)
-        apply(f.state->durable, p);
+        apply_pending(f.state->durable, p);
     f.state->pending.clear();
     ++f.state->syncs;
     f.vfs->last_sync = n;
@@ -398,7 +398,7 @@ void PowerLossVfs::write_after_power_loss(const std::filesystem::path& from,
         std::string image = state.durable;
         for (const auto& p : state.pending) {
             if (p.truncate) {
-                if (kept(random)) apply(image, p);
+                if (kept(random)) apply_pending(image, p);
                 continue;
             }
             const std::int64_t end = p.offset + static_cast<std::int64_t>(p.data.size());
