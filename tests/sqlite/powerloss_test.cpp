@@ -202,9 +202,10 @@ std::string first_difference(const std::string& expected, const std::string& fou
 }
 
 // The file after the reboot: opens, passes integrity_check, holds one of states[lo..hi];
-// with `use_gqs`, gqs opens it and pushes, pulls and completes on it. "" or what is wrong.
+// with `use_gqs`, gqs opens it and pushes, pulls and completes on it. "" (and in `found_out`
+// which state it holds) or what is wrong.
 std::string check_after(const fs::path& db, const std::vector<std::string>& states, std::size_t lo,
-                        std::size_t hi, bool use_gqs) {
+                        std::size_t hi, bool use_gqs, std::size_t& found_out) {
     std::string state;
     try {
         SQLite::Database raw(db, SQLite::OPEN_READWRITE);
@@ -233,6 +234,7 @@ std::string check_after(const fs::path& db, const std::vector<std::string>& stat
                 << first_difference(states[hi], state);
         return why.str();
     }
+    found_out = found;
     if (!use_gqs) return {};
     try {
         auto options = options_for(Synchronous::Off, false);
@@ -255,6 +257,8 @@ std::string check_after(const fs::path& db, const std::vector<std::string>& stat
 struct Totals {
     std::uint64_t cuts = 0;
     std::uint64_t images = 0;
+    std::uint64_t lost_returned = 0;  // images without the last operations that returned
+    std::uint64_t in_flight_kept = 0; // images with the operation the power cut short
 };
 
 // Runs `w` once uncut (counting events, snapshotting the state after each operation), then
@@ -345,7 +349,10 @@ Totals run_cuts(const Workload& w, Synchronous synchronous) {
             vfs().write_after_power_loss(run, crash, seed, keep);
             ++totals.images;
             // gqs itself is run on the harshest image only (random sectors), to save time.
-            const auto why = check_after(crash / "queue.db", states, lo, hi, v == 2);
+            std::size_t found = 0;
+            const auto why = check_after(crash / "queue.db", states, lo, hi, v == 2, found);
+            if (why.empty() && found < k) ++totals.lost_returned;
+            if (why.empty() && found > k) ++totals.in_flight_kept;
             if (!why.empty()) {
                 FAIL_CHECK(w.name << ", synchronous=" << (full ? "FULL" : "NORMAL")
                                   << ": power cut at I/O event " << cut << " of " << total
@@ -359,7 +366,9 @@ Totals run_cuts(const Workload& w, Synchronous synchronous) {
     }
     std::cout << w.name << ", synchronous=" << (full ? "FULL" : "NORMAL") << ": " << ops
               << " operations, " << total << " I/O events, " << totals.cuts << " cut points, "
-              << totals.images << " post-crash images checked\n";
+              << totals.images << " post-crash images checked (" << totals.lost_returned
+              << " without the last operations that returned, " << totals.in_flight_kept
+              << " with the one cut short)\n";
     return totals;
 }
 
