@@ -329,9 +329,9 @@ Totals run_cuts(const Workload& w, Synchronous synchronous) {
         const std::size_t k = r.returned.size();
         std::size_t lo = k;
         if (!full) {
-            // NORMAL: what returned before the last sync is on disk; later commits may not be.
-            // (No workload commits while a checkpoint runs, between its WAL and database syncs.)
-            const std::uint64_t synced = vfs().last_sync();
+            // NORMAL: what returned before the last sync of the WAL (or of a rollback journal)
+            // is on disk; later commits may not be.
+            const std::uint64_t synced = vfs().last_log_sync();
             lo = synced == PowerLossVfs::never
                      ? 0
                      : static_cast<std::size_t>(

@@ -34,6 +34,7 @@ struct FileState {
     std::string durable;
     std::vector<Pending> pending;
     std::uint64_t syncs = 0;
+    bool log = false; // a rollback journal or a WAL
 };
 
 void put(std::string& image, std::int64_t offset, std::string_view bytes) {
@@ -68,7 +69,7 @@ struct PowerLossVfs::Impl {
     std::vector<std::unique_ptr<FileState>> deleted;
     std::uint64_t events = 0;
     std::uint64_t cut = never;
-    std::uint64_t last_sync = never;
+    std::uint64_t last_log_sync = never;
     bool lost = false;
 
     // Counts one I/O event; false if the power is off for it (and from then on).
@@ -137,7 +138,7 @@ int x_sync(sqlite3_file* file, int flags) {
         apply_pending(f.state->durable, p);
     f.state->pending.clear();
     ++f.state->syncs;
-    f.vfs->last_sync = n;
+    if (f.state->log) f.vfs->last_log_sync = n;
     return SQLITE_OK;
 }
 
@@ -232,6 +233,7 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flag
         if (!state) {
             // First seen: what is on disk now is durable.
             state = std::make_unique<FileState>();
+            state->log = (flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_WAL)) != 0;
             try {
                 state->durable = read_all(f.real);
             } catch (const std::exception&) {
@@ -345,7 +347,7 @@ void PowerLossVfs::reset() {
     impl_->deleted.clear();
     impl_->events = 0;
     impl_->cut = never;
-    impl_->last_sync = never;
+    impl_->last_log_sync = never;
     impl_->lost = false;
 }
 
@@ -364,9 +366,9 @@ bool PowerLossVfs::lost_power() const {
     return impl_->lost;
 }
 
-std::uint64_t PowerLossVfs::last_sync() const {
+std::uint64_t PowerLossVfs::last_log_sync() const {
     std::lock_guard lock(impl_->mutex);
-    return impl_->last_sync;
+    return impl_->last_log_sync;
 }
 
 std::uint64_t PowerLossVfs::syncs(const std::filesystem::path& file) const {

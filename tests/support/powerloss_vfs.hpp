@@ -53,7 +53,7 @@ public:
     [[nodiscard]] const std::string& name() const noexcept;
 
     /// Forgets every file and event and restores power. The next file opened through it is
-    /// taken as durable as it is on disk.
+    /// taken as durable as it is on disk. Every handle opened through it must be closed.
     void reset();
     /// I/O event `event` (counted from 0 since reset) and every later one fail: the power is
     /// lost there. `never`: it stays on.
@@ -62,8 +62,10 @@ public:
     [[nodiscard]] std::uint64_t events() const;
     /// Whether an event failed because the power was cut.
     [[nodiscard]] bool lost_power() const;
-    /// The number of the last sync that happened (of any file), or `never` if none did.
-    [[nodiscard]] std::uint64_t last_sync() const;
+    /// The number of the last sync of a rollback journal or WAL that happened, or `never` if
+    /// none did: a commit that returned before it is durable (in WAL mode its frames were
+    /// synced; in rollback mode it was durable when it returned, and this is a later one).
+    [[nodiscard]] std::uint64_t last_log_sync() const;
     /// How many syncs of `file` (as SQLite named it: an absolute path) happened.
     [[nodiscard]] std::uint64_t syncs(const std::filesystem::path& file) const;
 
