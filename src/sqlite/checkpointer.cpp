@@ -4,6 +4,8 @@
 
 #include "connection_impl.hpp"
 
+#include <utility>
+
 namespace gqs::sqlite::detail {
 
 namespace {
@@ -18,10 +20,10 @@ constexpr int max_rounds = 8;
 
 } // namespace
 
-Checkpointer::Checkpointer(sqlite3* main, const std::filesystem::path& path, int busy_timeout_ms,
-                           int pages)
-    : main_(main), path_(path), busy_timeout_ms_(busy_timeout_ms), pages_(pages),
-      next_signal_at_(pages) {
+Checkpointer::Checkpointer(sqlite3* main, const std::filesystem::path& path, std::string vfs,
+                           int busy_timeout_ms, int pages)
+    : main_(main), path_(path), vfs_(std::move(vfs)), busy_timeout_ms_(busy_timeout_ms),
+      pages_(pages), next_signal_at_(pages) {
     // A connection of its own: a checkpoint on `main` would have to take the Connection's
     // lock and wait behind (or hold up) every push and pull. Tried once here, so a file the
     // thread could never open leaves SQLite's own checkpoints in place.
@@ -36,7 +38,8 @@ Checkpointer::Checkpointer(sqlite3* main, const std::filesystem::path& path, int
 
 sqlite3* Checkpointer::open_own(int& rc) const noexcept {
     sqlite3* own = nullptr;
-    rc = sqlite3_open_v2(path_.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    rc = sqlite3_open_v2(path_.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                         vfs_.empty() ? nullptr : vfs_.c_str());
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(own, busy_timeout_ms_);
         // A handle finds out that the file is in WAL mode (and opens the WAL) on its first

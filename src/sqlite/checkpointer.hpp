@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace gqs::sqlite::detail {
@@ -26,7 +27,10 @@ class Checkpointer {
 public:
     /// Throws StorageError if the checkpoint connection cannot be opened; `main` is then
     /// left with SQLite's own automatic checkpoints.
-    Checkpointer(sqlite3* main, const std::filesystem::path& path, int busy_timeout_ms, int pages);
+    /// `vfs`: the VFS its own handle opens the file through (empty: SQLite's default), the
+    /// one `main` uses.
+    Checkpointer(sqlite3* main, const std::filesystem::path& path, std::string vfs,
+                 int busy_timeout_ms, int pages);
     ~Checkpointer();
     Checkpointer(const Checkpointer&) = delete;
     Checkpointer& operator=(const Checkpointer&) = delete;
@@ -46,6 +50,7 @@ private:
 
     sqlite3* main_;
     const std::filesystem::path path_;
+    const std::string vfs_;
     const int busy_timeout_ms_;
     const int pages_;
     std::atomic<bool> signalled_{false}; // a wake-up is pending or a checkpoint is under way

@@ -166,7 +166,7 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
     std::shared_ptr<Connection> connection;
     try {
         SQLite::Database db(path, flags | SQLite::OPEN_FULLMUTEX,
-                            static_cast<int>(options.busy_timeout.count()));
+                            static_cast<int>(options.busy_timeout.count()), options.vfs);
         connection = std::make_shared<Connection>(std::move(db));
     } catch (const SQLite::Exception& e) {
         rethrow_opening(e, path);
@@ -197,7 +197,7 @@ std::shared_ptr<Connection> Connection::open(const std::filesystem::path& path,
         if (file != nullptr && *file != '\0') {
             try {
                 connection->impl_->checkpointer = std::make_unique<detail::Checkpointer>(
-                    state.handle, file, static_cast<int>(options.busy_timeout.count()),
+                    state.handle, file, options.vfs, static_cast<int>(options.busy_timeout.count()),
                     checkpoint_pages);
             } catch (const std::exception&) {
                 // SQLite's own checkpoints stay in place: slower tails, nothing lost.

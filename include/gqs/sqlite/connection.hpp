@@ -44,6 +44,9 @@ struct Options {
     /// lock held, so it must be quick and must not use the Connection; every Connection to
     /// one file should tell the same time.
     std::function<TimePoint()> clock;
+    /// The name of a registered SQLite VFS (sqlite3_vfs_register) every handle gqs opens on
+    /// the file goes through (an encrypting or test VFS); empty: SQLite's default VFS.
+    std::string vfs;
 };
 
 namespace detail {
