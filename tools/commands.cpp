@@ -218,7 +218,7 @@ void run_push(const Context& ctx, const PushOptions& options) {
             throw UsageError("--metadata is not valid JSON: " + what);
         }
         // Checked after the parse (which does not recurse), so bad JSON says so first.
-        if (detail::json_depth(*options.metadata) > max_metadata_depth)
+        if (metadata_depth(*options.metadata) > max_metadata_depth)
             throw UsageError("--metadata nests arrays and objects deeper than " +
                              std::to_string(max_metadata_depth) + " levels, the most gqs stores");
         metadata = *options.metadata;

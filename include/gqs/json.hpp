@@ -26,33 +26,6 @@ namespace gqs {
 // Helpers of the functions below; not part of the API.
 namespace json_detail {
 
-// How deeply `text` nests arrays and objects, from its brackets outside strings, without
-// parsing (exact for JSON; never less than what a parse of it would build).
-inline std::size_t depth(std::string_view text) noexcept {
-    std::size_t depth = 0;
-    std::size_t deepest = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            deepest = std::max(deepest, ++depth);
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return deepest;
-}
-
 // A key as a JSON pointer token (RFC 6901): `~` and `/` escaped.
 inline std::string pointer_token(std::string_view key) {
     std::string out;
@@ -174,7 +147,7 @@ inline void check_storable(const nlohmann::json& value, const Uuid& id,
 [[nodiscard]] inline nlohmann::json metadata_json(const Message& message) {
     const std::string& text = message.metadata;
     if (text.empty()) return nullptr;
-    if (json_detail::depth(text) > max_metadata_depth) return nlohmann::json(text);
+    if (metadata_depth(text) > max_metadata_depth) return nlohmann::json(text);
     auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) return nlohmann::json(text);
     return value;

@@ -21,6 +21,11 @@ namespace gqs {
 /// parses it (Message::get gives nullopt, gqs::metadata_json the raw text as a JSON string).
 inline constexpr std::size_t max_metadata_depth = 128;
 
+/// How deeply JSON `text` nests arrays and objects, counted from its brackets outside strings
+/// without parsing: exact for JSON, never less than what a parse of `text` would build. Any
+/// text; thread-safe.
+[[nodiscard]] std::size_t metadata_depth(std::string_view text) noexcept;
+
 /// A type Message::get reads and Message::set writes without <gqs/json.hpp>.
 template <class T>
 concept MetadataScalar = std::same_as<T, std::string> || std::same_as<T, bool> ||

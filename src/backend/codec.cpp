@@ -131,8 +131,8 @@ public:
 private:
     std::vector<Level> levels_;
 
-    bool refuse(std::string why) {
-        this->why = std::move(why);
+    bool refuse(std::string reason) {
+        why = std::move(reason);
         return false;
     }
     bool nul(const std::string& where) {
@@ -233,7 +233,7 @@ std::vector<AttemptError> decode_errors(std::string_view text) {
     std::vector<AttemptError> errors;
     // A history another program nested deeper than any real one is no history: a value that
     // deep would recurse as deep when copied or destroyed.
-    if (json_depth(text) > max_metadata_depth) return errors;
+    if (metadata_depth(text) > max_metadata_depth) return errors;
     auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!json.is_array()) return errors;
     const std::size_t skip =
@@ -303,31 +303,6 @@ std::string encode_metadata(const Message& message) {
     if (!nlohmann::json::sax_parse(text, &check)) refuse(check.why);
     if (check.top_null) return {}; // `null`: no metadata, stored as NULL like ""
     return text;
-}
-
-std::size_t json_depth(std::string_view text) noexcept {
-    std::size_t depth = 0;
-    std::size_t deepest = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            deepest = std::max(deepest, ++depth);
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return deepest;
 }
 
 void check_delay(Duration delay, const char* what) {

@@ -62,10 +62,6 @@ std::string encode_metadata(const Message& message);
     return code >= 1 && code <= 4 ? static_cast<Status>(code) : Status::Unknown;
 }
 
-/// How deeply `text` nests arrays and objects, counted from its brackets outside strings
-/// without parsing (exact for JSON; never less than what a parse of `text` would build).
-std::size_t json_depth(std::string_view text) noexcept;
-
 // ---- error history: a JSON array of {"at": micros, "attempt": n, "message": text} ----------
 
 /// `message` as stored in the error history: invalid UTF-8 replaced by U+FFFD, cut to at most

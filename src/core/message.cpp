@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -24,7 +25,7 @@ using nlohmann::json;
 // metadata parsed, or a discarded value when it is not JSON. Text nesting deeper than
 // max_metadata_depth is never parsed: the value built (and its copies) would recurse as deep.
 json parse(const std::string& metadata) {
-    if (detail::json_depth(metadata) > max_metadata_depth) return json(json::value_t::discarded);
+    if (metadata_depth(metadata) > max_metadata_depth) return json(json::value_t::discarded);
     return json::parse(metadata, nullptr, /*allow_exceptions=*/false);
 }
 
@@ -90,6 +91,31 @@ std::optional<T> whole_number(const json& value) {
 }
 
 } // namespace
+
+std::size_t metadata_depth(std::string_view text) noexcept {
+    std::size_t depth = 0;
+    std::size_t deepest = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
 
 Message& Message::set(std::string_view key, std::string_view value) {
     return set_value(*this, key, json(std::string(value)));

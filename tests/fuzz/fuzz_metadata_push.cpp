@@ -122,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!stored.empty()) std::abort();
         return 0;
     }
-    if (gqs::detail::json_depth(stored) != depth) std::abort();
+    if (gqs::metadata_depth(stored) != depth) std::abort();
     if (gqs::metadata_json(message) != value) std::abort();
     return 0;
 }
