@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Admin: operator actions on single jobs (the rules in backend/admin.hpp; here their SQL).
-#include "backend/admin.hpp"
+// Admin: operator actions on single jobs (the rules in backend/admin_rules.hpp; here their SQL).
+#include "backend/admin_rules.hpp"
 #include "connection_impl.hpp"
 #include "statements.hpp"
 
@@ -10,7 +10,7 @@ namespace gqs::sqlite {
 
 namespace {
 
-// The dialect of the admin rules (backend/admin.hpp).
+// The dialect of the admin rules (backend/admin_rules.hpp).
 struct Store {
     detail::State& state;
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Transaction: the app's transaction that gqs pushes join (savepoints, the wake-up after
 // commit), and how it ends.
-#include "backend/transaction.hpp"
 #include "backend/rules.hpp"
+#include "backend/transaction_rules.hpp"
 #include "connection_impl.hpp"
 
 #include <exception>
@@ -93,7 +93,7 @@ void Transaction::rollback() {
 
 namespace {
 
-// The end of a transaction in SQLite's dialect (backend/transaction.hpp).
+// The end of a transaction in SQLite's dialect (backend/transaction_rules.hpp).
 struct TxStore {
     detail::State& state;
     const std::string& failed; // why SQLite rolled it back, if it did
