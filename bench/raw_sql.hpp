@@ -4,9 +4,9 @@
 
 namespace gqs_bench {
 
-/// The SQL text gqs runs (schema version 2), copied from src/sqlite/statements.hpp, where pusher.cpp
-/// and puller.cpp take it. check_sql() verifies at start-up that gqs still runs exactly these
-/// statements. The table and indexes they run on are gqs's own: create_schema calls init_db.
+/// The SQL text gqs runs (schema version 2), copied from src/sqlite/statements.hpp, where
+/// pusher.cpp and puller.cpp take it. check_sql() verifies at start-up that gqs still runs exactly
+/// these statements. The table and indexes they run on are gqs's own: create_schema calls init_db.
 namespace raw_sql {
 
 /// Push without a key. ?1 id, ?2 now, ?3 next_run_at, ?4 metadata, ?5 payload, ?6 queue,
