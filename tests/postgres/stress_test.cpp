@@ -3,6 +3,7 @@
 // worker process has its own connections.
 #include "support/catch.hpp"
 #include "support/churn_run.hpp"
+#include "support/kill_point_run.hpp"
 #include "support/postgres_schema.hpp"
 #include "support/stress_run.hpp"
 
@@ -27,4 +28,19 @@ TEST_CASE("postgres crash matrix: 200 pushes/s while 3 worker processes are kill
     gqs::postgres::Observer observer(connection);
     gqs::test::TempDb tmp; // for the processes' logs
     gqs::test::churn_run("pg:" + schema.name() + ":" + schema.conninfo(), observer, tmp.dir());
+}
+
+TEST_CASE("postgres crash matrix: a worker process killed before and after a pull and a settle "
+          "and in a handler",
+          "[stress][process][kill-point]") {
+    for (const auto& point : gqs::test::kill_points()) {
+        gqs::test::PgSchema schema;
+        auto connection =
+            gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+        gqs::postgres::init_db(*connection);
+        gqs::postgres::Observer observer(connection);
+        gqs::test::TempDb tmp; // for the processes' logs
+        gqs::test::kill_point_run("pg:" + schema.name() + ":" + schema.conninfo(), observer,
+                                  tmp.dir(), point);
+    }
 }

@@ -2,6 +2,7 @@
 // The multi-process stress run (support/stress_run.hpp) on one SQLite file.
 #include "support/catch.hpp"
 #include "support/churn_run.hpp"
+#include "support/kill_point_run.hpp"
 #include "support/sqlite_queue.hpp"
 #include "support/stress_run.hpp"
 
@@ -18,4 +19,14 @@ TEST_CASE("crash matrix: 200 pushes/s while 3 worker processes are killed and re
     gqs::test::SqliteQueue q;
     gqs::test::churn_run(q.tmp.path().string(), q.observer, q.tmp.dir());
     CHECK(gqs::test::query_text(*q.db, "PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("crash matrix: a worker process killed before and after a pull and a settle and in a "
+          "handler",
+          "[stress][process][kill-point]") {
+    for (const auto& point : gqs::test::kill_points()) {
+        gqs::test::SqliteQueue q;
+        gqs::test::kill_point_run(q.tmp.path().string(), q.observer, q.tmp.dir(), point);
+        CHECK(gqs::test::query_text(*q.db, "PRAGMA integrity_check") == "ok");
+    }
 }

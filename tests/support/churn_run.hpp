@@ -30,13 +30,14 @@ namespace gqs::test {
 
 /// What a churn run counted, for the README's table.
 struct ChurnCounts {
-    long pushed = 0;      // pushes that returned
-    long done = 0;        // jobs Done at the end
-    long lost = 0;        // pushed, and missing or not Done at the end
-    long twice = 0;       // jobs run to completion more than once (all after a kill)
-    long unexplained = 0; // of those, run twice without a killed process having started them
-    long kills = 0;       // worker processes SIGKILLed
-    double drain_s = 0;   // from the last kill to every job Done
+    long pushed = 0;       // pushes that returned
+    long done = 0;         // jobs Done at the end
+    long lost = 0;         // pushed, and missing or not Done at the end
+    long twice = 0;        // jobs run to completion more than once (all after a kill)
+    long unexplained = 0;  // of those, run twice without a killed process having started them
+    long stored_twice = 0; // jobs whose completion was stored twice (the fence forbids it)
+    long kills = 0;        // worker processes SIGKILLed
+    double drain_s = 0;    // from the last kill to every job Done
 };
 
 // "w<i>": the name of the i-th worker process. (Built with += : GCC 12 reports a false
@@ -129,10 +130,12 @@ inline ChurnCounts churn_run(const std::string& db, Observer& observer,
     for (const auto& name : killed_logs)
         for (const auto& line : stress_detail::read_log(dir / (name + ".log")))
             if (line.what == "start") started_by_killed.insert(line.id);
-    std::map<Uuid, int> done_runs;
+    std::map<Uuid, int> done_runs, settles;
     for (int i = 0; i < incarnation; ++i)
-        for (const auto& line : stress_detail::read_log(dir / (worker_name(i) + ".log")))
+        for (const auto& line : stress_detail::read_log(dir / (worker_name(i) + ".log"))) {
             if (line.what == "done") ++done_runs[line.id];
+            if (line.what == "settled") ++settles[line.id];
+        }
     std::map<Uuid, Status> stored;
     for (const auto& job : observer.list(std::nullopt, 0))
         stored[job.id] = job.status;
@@ -143,6 +146,7 @@ inline ChurnCounts churn_run(const std::string& db, Observer& observer,
         } else {
             ++counts.done;
         }
+        if (settles[id] > 1) ++counts.stored_twice;
         if (done_runs[id] > 1) {
             ++counts.twice;
             if (!started_by_killed.count(id)) ++counts.unexplained;
@@ -151,14 +155,16 @@ inline ChurnCounts churn_run(const std::string& db, Observer& observer,
     std::ostringstream report;
     report << "churn: " << seconds << " s, pushed " << counts.pushed << ", done " << counts.done
            << ", lost " << counts.lost << ", run twice " << counts.twice << " (unexplained "
-           << counts.unexplained << "), workers killed " << counts.kills << ", drained "
-           << counts.drain_s << " s after the last kill";
+           << counts.unexplained << "), completions stored twice " << counts.stored_twice
+           << ", workers killed " << counts.kills << ", drained " << counts.drain_s
+           << " s after the last kill";
     WARN(report.str());
     CHECK(drained);
     CHECK(counts.pushed == total);
     CHECK(static_cast<long>(stored.size()) == total); // nothing stored that was not pushed
     CHECK(counts.lost == 0);
     CHECK(counts.unexplained == 0);
+    CHECK(counts.stored_twice == 0);
     return counts;
 }
 

@@ -2,9 +2,12 @@
 // The processes of the multi-process stress tests (tests/sqlite/multiprocess_stress_test.cpp,
 // tests/postgres/stress_test.cpp):
 //   produce DB TOTAL          push TOTAL scripted jobs in batches, then exit
-//   work DB LOG THREADS TOTAL [LEASE_MS]
+//   work DB LOG THREADS TOTAL [LEASE_MS [KILL_AT]]
 //                             run a Worker until TOTAL jobs are finished; append
-//                             "start ID ATTEMPT" and "done ID ATTEMPT" lines to LOG
+//                             "start ID ATTEMPT" and "done ID ATTEMPT" lines (the
+//                             handler), "pulled ..." (a pull returned it) and "settled ..."
+//                             (its completion was stored) to LOG. KILL_AT = POINT:N
+//                             SIGKILLs the process at the Nth call of POINT (see KillPoint)
 //   trickle DB TOTAL RATE LOG push TOTAL plain jobs one at a time, RATE per second, and
 //                             append "pushed ID 0" to LOG once each push returned
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
@@ -16,16 +19,22 @@
 #include <gqs/postgres.hpp>
 #endif
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 namespace {
@@ -151,14 +160,133 @@ int trickle(const char* path, long total, long rate, const char* log_path) {
     return 0;
 }
 
+// Where `work` SIGKILLs its own process (the crash matrix's kill points): before or after
+// the Nth call of the puller that pulls jobs (pull, or settle_and_pull with a batch), before
+// or after the Nth call that stores settlements, or in the Nth handler after its "start".
+enum class KillPoint { None, BeforePull, AfterPull, BeforeSettle, AfterSettle, Handler };
+
+struct KillAt {
+    KillPoint point = KillPoint::None;
+    long nth = 0;
+};
+
+KillAt parse_kill_at(const std::string& spec) {
+    const auto colon = spec.find(':');
+    if (colon == std::string::npos) throw std::runtime_error("KILL_AT: POINT:N");
+    const std::string name = spec.substr(0, colon);
+    KillAt at{KillPoint::None, std::stol(spec.substr(colon + 1))};
+    if (name == "before-pull") at.point = KillPoint::BeforePull;
+    if (name == "after-pull") at.point = KillPoint::AfterPull;
+    if (name == "before-settle") at.point = KillPoint::BeforeSettle;
+    if (name == "after-settle") at.point = KillPoint::AfterSettle;
+    if (name == "handler") at.point = KillPoint::Handler;
+    if (at.point == KillPoint::None || at.nth < 1)
+        throw std::runtime_error("KILL_AT: before-pull, after-pull, before-settle, "
+                                 "after-settle or handler, then :N with N >= 1");
+    return at;
+}
+
+// Forwards to the backend's Puller, logs "pulled ID ATTEMPT" for every job a pull returned
+// and "settled ID ATTEMPT" for every completion stored, and kills the process at its point.
+class KillingPuller final : public gqs::Puller {
+public:
+    KillingPuller(gqs::Puller& inner, int log, KillAt at) : inner_(inner), log_(log), at_(at) {}
+
+    std::vector<gqs::Job> pull(int batch, gqs::Duration lock,
+                               std::span<const std::string> queues) override {
+        const bool last = count(pulls_, KillPoint::BeforePull, KillPoint::AfterPull);
+        if (last && at_.point == KillPoint::BeforePull) die();
+        auto jobs = inner_.pull(batch, lock, queues);
+        pulled(jobs);
+        if (last && at_.point == KillPoint::AfterPull) die();
+        return jobs;
+    }
+    void extend_lock(gqs::Job& job, gqs::Duration lock) override { inner_.extend_lock(job, lock); }
+    std::vector<gqs::SettleResult> settle(std::span<const gqs::Settlement> settlements) override {
+        const bool last = !settlements.empty() &&
+                          count(settles_, KillPoint::BeforeSettle, KillPoint::AfterSettle);
+        if (last && at_.point == KillPoint::BeforeSettle) die();
+        auto results = inner_.settle(settlements);
+        settled(settlements, results);
+        if (last && at_.point == KillPoint::AfterSettle) die();
+        return results;
+    }
+    std::vector<gqs::Job> settle_and_pull(std::span<const gqs::Settlement> settlements,
+                                          std::vector<gqs::SettleResult>& results, int batch,
+                                          gqs::Duration lock,
+                                          std::span<const std::string> queues) override {
+        const bool last_settle = !settlements.empty() &&
+                                 count(settles_, KillPoint::BeforeSettle, KillPoint::AfterSettle);
+        const bool last_pull =
+            batch > 0 && count(pulls_, KillPoint::BeforePull, KillPoint::AfterPull);
+        if ((last_settle && at_.point == KillPoint::BeforeSettle) ||
+            (last_pull && at_.point == KillPoint::BeforePull))
+            die();
+        auto jobs = inner_.settle_and_pull(settlements, results, batch, lock, queues);
+        settled(settlements, results);
+        pulled(jobs);
+        if ((last_settle && at_.point == KillPoint::AfterSettle) ||
+            (last_pull && at_.point == KillPoint::AfterPull))
+            die();
+        return jobs;
+    }
+    gqs::Subscription on_push(std::function<void()> notify) override {
+        return inner_.on_push(std::move(notify));
+    }
+    bool has_ready(std::span<const std::string> queues) override {
+        return inner_.has_ready(queues);
+    }
+    gqs::PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
+    void interrupt() noexcept override { inner_.interrupt(); }
+
+    /// Called by the handler after its "start" line.
+    void handler_started() {
+        if (at_.point == KillPoint::Handler && ++handlers_ == at_.nth) die();
+    }
+
+private:
+    // Counts a call of a kind whose points are `before` and `after`; true for the Nth.
+    bool count(std::atomic<long>& calls, KillPoint before, KillPoint after) {
+        if (at_.point != before && at_.point != after) return false;
+        return ++calls == at_.nth;
+    }
+    void pulled(const std::vector<gqs::Job>& jobs) {
+        for (const auto& job : jobs)
+            write_line("pulled", job.id, job.attempts);
+    }
+    void settled(std::span<const gqs::Settlement> settlements,
+                 const std::vector<gqs::SettleResult>& results) {
+        for (std::size_t i = 0; i < settlements.size() && i < results.size(); ++i)
+            if (settlements[i].action == gqs::Action::Complete &&
+                results[i].status == gqs::SettleStatus::Applied)
+                write_line("settled", settlements[i].lease.id, settlements[i].lease.attempts);
+    }
+    void write_line(const char* what, const gqs::Uuid& id, std::uint32_t attempts);
+    [[noreturn]] static void die() {
+        ::raise(SIGKILL);
+        std::abort(); // not reached
+    }
+
+    gqs::Puller& inner_;
+    int log_;
+    KillAt at_;
+    std::atomic<long> pulls_{0};
+    std::atomic<long> settles_{0};
+    std::atomic<long> handlers_{0};
+};
+
+void KillingPuller::write_line(const char* what, const gqs::Uuid& id, std::uint32_t attempts) {
+    note(log_, what, id, attempts);
+}
+
 int work(const char* path, const char* log_path, int threads, long total,
-         std::chrono::milliseconds lease) {
+         std::chrono::milliseconds lease, KillAt kill_at) {
     const int log = open_log(log_path);
     auto note_job = [log](const char* what, const gqs::Job& job) {
         note(log, what, job.id, job.attempts);
     };
     auto q = open_queue(path);
-    auto& puller = *q.puller;
+    KillingPuller puller(*q.puller, log, kill_at);
     auto& observer = *q.observer;
     gqs::WorkerConfig config;
     config.concurrency = threads;
@@ -176,6 +304,7 @@ int work(const char* path, const char* log_path, int threads, long total,
         puller,
         [&](const gqs::Job& job, std::stop_token) {
             note_job("start", job);
+            puller.handler_started();
             if (job.get<bool>("die").value_or(false)) throw gqs::Kill();
             if (static_cast<int>(job.attempts) <= job.get<int>("fail").value_or(0))
                 throw std::runtime_error("scripted failure");
@@ -208,13 +337,14 @@ int main(int argc, char** argv) {
     try {
         std::string mode = argc > 1 ? argv[1] : "";
         if (mode == "produce" && argc == 4) return produce(argv[2], std::stol(argv[3]));
-        if (mode == "work" && (argc == 6 || argc == 7))
+        if (mode == "work" && argc >= 6 && argc <= 8)
             return work(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]),
-                        std::chrono::milliseconds(argc == 7 ? std::stol(argv[6]) : 10000));
+                        std::chrono::milliseconds(argc >= 7 ? std::stol(argv[6]) : 10000),
+                        argc == 8 ? parse_kill_at(argv[7]) : KillAt{});
         if (mode == "trickle" && argc == 6)
             return trickle(argv[2], std::stol(argv[3]), std::stol(argv[4]), argv[5]);
         std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
-                     "[LEASE_MS] | trickle DB TOTAL RATE LOG\n";
+                     "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_stress_child: " << e.what() << "\n";
