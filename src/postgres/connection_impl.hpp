@@ -17,12 +17,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -89,8 +93,8 @@ struct State {
     /// Calls every push callback of this Connection. Call without holding `mutex`.
     void notify_push();
     /// Tells other connections and processes that `queue` got ready jobs: a NOTIFY after the
-    /// commit, at most one per window (a later push in the window is told by the next one
-    /// after it, or found by the workers' polls). Caller holds `mutex`, outside a
+    /// commit, at most one per window; a push inside the window is told at the window's end
+    /// (by a later push, or by a thread of this Connection). Caller holds `mutex`, outside a
     /// transaction. Never throws (a lost notification only costs a poll).
     void announce_locked(std::string_view queue) noexcept;
 
@@ -103,6 +107,21 @@ struct State {
     std::chrono::steady_clock::time_point last_notify{};
     bool notify_owed = false;
     std::string owed_queue; // the queue owed, "" for several
+    // One NOTIFY per window (tests widen it). Guarded by `mutex`.
+    std::chrono::steady_clock::duration notify_window = std::chrono::milliseconds(1);
+
+private:
+    /// Sends the owed NOTIFY now. Caller holds `mutex`. Never throws.
+    void notify_locked() noexcept;
+    /// Has the owed NOTIFY sent at `at` unless a push sends it first. Caller holds `mutex`.
+    void owe_notify_until(std::chrono::steady_clock::time_point at) noexcept;
+    void trailing_loop(const std::stop_token& stop);
+
+    // The thread that sends a NOTIFY a burst of pushes left owed (started at the first).
+    std::mutex trailing_mutex;
+    std::condition_variable_any trailing_wake;
+    std::optional<std::chrono::steady_clock::time_point> trailing_at; // by trailing_mutex
+    std::jthread trailing; // last: stopped and joined before the rest goes
 };
 
 /// Runs `fn` inside BEGIN ... COMMIT, rolling back if anything throws. Caller holds `mutex`.

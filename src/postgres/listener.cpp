@@ -123,9 +123,9 @@ Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<v
 void State::notify_push() { subscribers.notify_all(); }
 
 void State::announce_locked(std::string_view queue) noexcept {
-    // One NOTIFY per window: a burst of single pushes sends a few hundred a second, not one
-    // per job. The first push after a quiet spell is announced at once.
-    constexpr auto window = std::chrono::milliseconds(1);
+    // One NOTIFY per window: a burst of single pushes sends a thousand a second at most, not
+    // one per job (each takes PostgreSQL's lock on the notification queue). The first push
+    // after a quiet spell is announced at once; one inside the window at the window's end.
     if (!notify_owed) {
         owed_queue = queue;
     } else if (owed_queue != queue) {
@@ -133,16 +133,61 @@ void State::announce_locked(std::string_view queue) noexcept {
     }
     notify_owed = true;
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_notify < window) return;
+    if (now - last_notify < notify_window) {
+        owe_notify_until(last_notify + notify_window);
+        return;
+    }
+    notify_locked();
+}
+
+void State::notify_locked() noexcept {
     try {
         Params p;
         p.borrow(channel);
         p.borrow(owed_queue);
         run("SELECT pg_notify($1::text, $2::text)", p, "announcing pushed jobs");
-        last_notify = now;
+        last_notify = std::chrono::steady_clock::now();
         notify_owed = false;
     } catch (const std::exception&) {
         // The workers' polls find the jobs; the next operation reconnects if need be.
+    }
+}
+
+void State::owe_notify_until(std::chrono::steady_clock::time_point at) noexcept {
+    try {
+        std::lock_guard lock(trailing_mutex);
+        if (!trailing.joinable())
+            trailing = std::jthread([this](const std::stop_token& stop) { trailing_loop(stop); });
+        trailing_at = at;
+    } catch (const std::exception&) {
+        return; // no thread: the workers' polls find the jobs
+    }
+    trailing_wake.notify_one();
+}
+
+void State::trailing_loop(const std::stop_token& stop) {
+    std::unique_lock lock(trailing_mutex);
+    while (trailing_wake.wait(lock, stop, [this] { return trailing_at.has_value(); })) {
+        // Until the window ends (a later owed push may move the end further on).
+        const auto at = *trailing_at;
+        if (trailing_wake.wait_until(lock, stop, at, [&] { return *trailing_at != at; })) continue;
+        if (stop.stop_requested()) return;
+        trailing_at.reset();
+        lock.unlock();
+        try {
+            // As an operation: after any the app or a worker runs (a Transaction included).
+            const auto seen = interrupts.load(std::memory_order_relaxed);
+            std::unique_lock gate(mutex);
+            entered_at = seen;
+            // A push since then may have sent it; a broken session is left to the next
+            // operation, which reconnects; inside a transaction a statement would join it.
+            if (notify_owed && PQstatus(conn.get()) == CONNECTION_OK &&
+                PQtransactionStatus(conn.get()) == PQTRANS_IDLE)
+                notify_locked();
+        } catch (const std::exception&) {
+            // The workers' polls find the jobs.
+        }
+        lock.lock();
     }
 }
 

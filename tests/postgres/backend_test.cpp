@@ -8,6 +8,8 @@
 #include "support/test_support.hpp"
 #include "support/worker_support.hpp"
 
+#include "postgres/connection_impl.hpp"
+
 #include <gqs/postgres.hpp>
 
 #include <libpq-fe.h>
@@ -118,6 +120,22 @@ TEST_CASE("postgres: a push through another connection wakes an idle worker", "[
     auto other = q.connect();
     gqs::postgres::Pusher(other).push(gqs::Message{});
     CHECK(idle.started.wait_for(1)); // pull_interval is 10 minutes: NOTIFY woke it
+}
+
+TEST_CASE("postgres: a push inside the NOTIFY window is announced at its end", "[postgres]") {
+    PgQueue q;
+    gqs::test::IdleWorker idle(q.puller); // its poll is 10 minutes away
+    auto other = q.connect();
+    // Wide enough that the second push falls inside it on any machine.
+    gqs::postgres::detail::Access::state(*other).notify_window = std::chrono::seconds(2);
+    gqs::postgres::Pusher pusher(other);
+    pusher.push(gqs::Message{});
+    REQUIRE(idle.started.wait_for(1));
+    // Idle again: the first job's result is stored, with the pull after it (one
+    // transaction), so only a NOTIFY can wake the worker now.
+    REQUIRE(gqs::test::wait_until([&] { return q.observer.stats().done == 1; }));
+    pusher.push(gqs::Message{}); // no later push comes to send what it owes
+    CHECK(idle.started.wait_for(2));
 }
 
 TEST_CASE("postgres: a push from another process wakes an idle worker", "[postgres][process]") {
