@@ -46,7 +46,11 @@ constexpr std::string_view usage =
     "  --quick        small sizes, a few seconds in total (a smoke test)\n"
     "  --runs=N       runs per workload, median reported (default 5; 3 for the heavy ones)\n"
     "  --only=NAMES   push push_batch pull_complete_1 pull_complete_100 worker_drain_c4\n"
-    "                 backlog latency_xproc push_listening drain_processes\n";
+    "                 backlog latency_xproc push_listening drain_processes\n"
+    "  --unnamed      gqs's Connections in Pooling::Transaction (unnamed statements, no\n"
+    "                 session settings), still direct: what that mode costs\n"
+    "  --pooler=CONNINFO  gqs's Connections through this transaction-mode pooler\n"
+    "                 (Pooling::Transaction, LISTEN direct); raw SQL stays direct\n";
 
 const std::vector<std::string> all_workloads = {
     "push",    "push_batch",    "pull_complete_1", "pull_complete_100", "worker_drain_c4",
@@ -93,6 +97,23 @@ std::string fmt(const char* format, double value) {
 
 void line(const std::string& text) { std::cout << text << std::endl; }
 
+// How gqs's Connections reach the server (--unnamed, --pooler); raw SQL always goes direct.
+struct Route {
+    bool unnamed = false;
+    std::string pooler; // empty: direct
+};
+Route route;
+
+std::shared_ptr<pg::Connection> open_gqs(const std::string& conninfo, const std::string& schema) {
+    pg::Options options;
+    options.schema = schema;
+    if (route.unnamed || !route.pooler.empty()) {
+        options.pooling = pg::Pooling::Transaction;
+        options.listen_conninfo = conninfo;
+    }
+    return pg::Connection::open(route.pooler.empty() ? conninfo : route.pooler, options);
+}
+
 // Runs SQL text on a session of its own.
 void admin_sql(const std::string& conninfo, const std::string& sql) {
     auto conn = pgd::connect(conninfo);
@@ -108,7 +129,7 @@ public:
     explicit Schema(const std::string& conninfo) : conninfo_(conninfo) {
         static std::atomic<int> counter{0};
         name_ = "gqs_bench_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
-        connection = pg::Connection::open(conninfo, {.schema = name_});
+        connection = open_gqs(conninfo, name_);
         pg::init_db(*connection);
     }
     ~Schema() {
@@ -124,7 +145,7 @@ public:
     [[nodiscard]] const std::string& name() const { return name_; }
     [[nodiscard]] std::string ident() const { return "\"" + name_ + "\""; }
     [[nodiscard]] std::shared_ptr<pg::Connection> connect() const {
-        return pg::Connection::open(conninfo_, {.schema = name_});
+        return open_gqs(conninfo_, name_);
     }
     /// `n` rows of `status` (1 ready now, 3 Done) inserted by the server (fast).
     void fill(std::size_t n, int status) const {
@@ -574,7 +595,10 @@ public:
         line("# gqs_bench_postgres server=" + server_version() +
              " synchronous_commit=" + setting("synchronous_commit") + " fsync=" + setting("fsync") +
              " mode=" + (c_.quick ? "quick" : "full") + " runs=" + std::to_string(runs(false)) +
-             "/" + std::to_string(runs(true)));
+             "/" + std::to_string(runs(true)) + " gqs_route=" +
+             (!route.pooler.empty() ? "pooler"
+              : route.unnamed       ? "unnamed"
+                                    : "direct"));
         attempt("push", [&] {
             report("push", pair(
                                false, [&] { return gqs_push(c_, z_.push); },
@@ -728,6 +752,10 @@ std::optional<Config> parse(int argc, char** argv) {
             c.quick = true;
         } else if (auto v = value("--conninfo=")) {
             c.conninfo = *v;
+        } else if (arg == "--unnamed") {
+            route.unnamed = true;
+        } else if (auto pooler = value("--pooler=")) {
+            route.pooler = *pooler;
         } else if (auto runs = value("--runs=")) {
             c.runs = std::atoi(runs->c_str());
             if (c.runs <= 0) return std::nullopt;

@@ -12,6 +12,10 @@
 #   pg-cluster.sh crash DIR   stop it as a crash would (pg_ctl -m immediate), keeping DIR: the
 #                             next start recovers it (tests of a server restart)
 #   pg-cluster.sh available   exit 0 if the server binaries are installed, else 1 (and why)
+#   pg-cluster.sh pooler DIR  start PgBouncer (Debian's pgbouncer) in transaction mode in front
+#                             of the running cluster in DIR, print its conninfo (the same
+#                             database and user through the pooler's socket in DIR); stop
+#                             stops it too
 #
 # As root the server runs as the `postgres` user (initdb refuses root): DIR is chowned to it,
 # so DIR may come from `mktemp -d` (0700 root) but its parents must be traversable by postgres
@@ -29,7 +33,7 @@ die() { echo "pg-cluster: error: $*" >&2; exit 1; }
 note() { echo "pg-cluster: $*" >&2; }
 
 [ "${1:-}" = available ] && set -- available /nonexistent/gqs-pg
-[ $# -eq 2 ] || die "usage: $0 start|stop|status|crash DIR, or: $0 available"
+[ $# -eq 2 ] || die "usage: $0 start|stop|status|crash|pooler DIR, or: $0 available"
 cmd=$1
 dir=$(realpath -m -- "$2")
 port=${GQS_PG_PORT:-5432}
@@ -53,6 +57,8 @@ sock="$dir/.s.PGSQL.$port"
 [ ${#sock} -le 107 ] || die "socket path too long (${#sock} > 107 bytes): $sock"
 
 conninfo="host=$dir port=$port dbname=$dbname user=postgres"
+pooler_port=$((port + 1000))
+pooler_pid="$dir/pgbouncer.pid"
 
 find_bindir() { # sets bindir, or fails saying why
     if [ -n "${PG_BINDIR:-}" ]; then
@@ -153,6 +159,56 @@ EOF
     echo "$conninfo"
 }
 
+# PgBouncer in transaction mode, unix socket only, trust auth (pgbouncer refuses root: as
+# root it runs as postgres, like the server).
+pooler() {
+    [ -f "$marker" ] || die "no cluster made by pg-cluster.sh in $dir"
+    local pgbouncer
+    pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+    [ -x "$pgbouncer" ] || die "no pgbouncer (Debian: apt-get install pgbouncer)"
+    if [ -f "$pooler_pid" ] && kill -0 "$(cat "$pooler_pid")" 2>/dev/null; then
+        note "the pooler already runs in $dir"
+    else
+        as_owner tee "$dir/userlist.txt" >/dev/null <<<'"postgres" ""'
+        as_owner tee "$dir/pgbouncer.ini" >/dev/null <<EOF
+[databases]
+* = host=$dir port=$port
+[pgbouncer]
+listen_addr =
+listen_port = $pooler_port
+unix_socket_dir = $dir
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 60
+logfile = $dir/pgbouncer.log
+pidfile = $pooler_pid
+EOF
+        as_owner "$pgbouncer" -d "$dir/pgbouncer.ini" >/dev/null 2>&1 ||
+            { tail -n 20 "$dir/pgbouncer.log" >&2 || true; die "pgbouncer did not start"; }
+    fi
+    local i
+    for i in $(seq 100); do # its socket appears once it listens
+        [ -S "$dir/.s.PGSQL.$pooler_port" ] && break
+        sleep 0.1
+    done
+    [ -S "$dir/.s.PGSQL.$pooler_port" ] || die "pgbouncer does not listen (log: $dir/pgbouncer.log)"
+    echo "host=$dir port=$pooler_port dbname=$dbname user=postgres"
+}
+
+stop_pooler() {
+    [ -f "$pooler_pid" ] || return 0
+    local pid i
+    pid=$(cat "$pooler_pid")
+    kill "$pid" 2>/dev/null || return 0
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
 stop() {
     if [ ! -e "$dir" ]; then
         note "$dir does not exist: nothing to stop"
@@ -163,6 +219,7 @@ stop() {
         return
     fi
     [ -f "$marker" ] || die "refusing to stop/remove $dir: not made by pg-cluster.sh"
+    stop_pooler
     find_bindir
     if running; then
         if ! as_owner "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null; then
@@ -183,9 +240,10 @@ crash)
     ;;
 stop) stop ;;
 available) find_bindir ;;
+pooler) pooler ;;
 status)
     find_bindir
     if [ -f "$marker" ] && running; then echo "$conninfo"; else exit 3; fi
     ;;
-*) die "usage: $0 start|stop|status|crash DIR, or: $0 available" ;;
+*) die "usage: $0 start|stop|status|crash|pooler DIR, or: $0 available" ;;
 esac

@@ -7,8 +7,10 @@
 # PostgreSQL: if its server is installed, a throwaway cluster (scripts/pg-cluster.sh) serves
 # the PostgreSQL tests of this run through GQS_TEST_POSTGRES (a libpq conninfo); without one
 # those tests are reported as skipped. GQS_REQUIRE_POSTGRES=1 (CI sets it) installs
-# postgresql and libpq-dev if missing and makes a skipped PostgreSQL test a failure. A
-# GQS_TEST_POSTGRES already set is used as is (no cluster is started).
+# postgresql, libpq-dev and pgbouncer if missing and makes a skipped PostgreSQL test a
+# failure. PgBouncer (transaction mode) in front of the cluster serves the suites run through a
+# pooler (GQS_TEST_PGBOUNCER). A GQS_TEST_POSTGRES already set is used as is (no cluster or
+# pooler is started; set GQS_TEST_PGBOUNCER too, or those suites are skipped).
 # Usage: scripts/test.sh [preset ...]   (default: release asan tsan fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ for p in "${presets[@]}"; do
     if [ "$p" = fuzz ]; then export GQS_DEPS_FUZZ=1; else need_pg=1; fi
 done
 pg_packages=()
-[ "${GQS_REQUIRE_POSTGRES:-0}" = 1 ] && pg_packages=(postgresql libpq-dev)
+[ "${GQS_REQUIRE_POSTGRES:-0}" = 1 ] && pg_packages=(postgresql libpq-dev pgbouncer)
 scripts/deps.sh "${pg_packages[@]}" clang-format clang-tidy
 
 # The hygiene gate: every C++ file as .clang-format lays it out (a few seconds).
@@ -72,6 +74,15 @@ if [ "$need_pg" = 1 ] && [ -z "${GQS_TEST_POSTGRES:-}" ]; then
         GQS_TEST_POSTGRES=$(scripts/pg-cluster.sh start "$pg_dir")
         export GQS_TEST_POSTGRES
         echo "=== gqs: PostgreSQL test cluster: $GQS_TEST_POSTGRES"
+        # PgBouncer in transaction mode in front of it, for the suites run through a pooler.
+        if [ "${GQS_REQUIRE_POSTGRES:-0}" = 1 ] || command -v pgbouncer >/dev/null ||
+            [ -x /usr/sbin/pgbouncer ]; then
+            GQS_TEST_PGBOUNCER=$(scripts/pg-cluster.sh pooler "$pg_dir")
+            export GQS_TEST_PGBOUNCER
+            echo "=== gqs: PgBouncer (transaction mode): $GQS_TEST_PGBOUNCER"
+        else
+            echo "=== gqs: no pgbouncer installed: the tests through a pooler will be skipped"
+        fi
     else
         echo "=== gqs: no PostgreSQL server installed: the PostgreSQL tests will be skipped"
     fi

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The `gqs` command-line tool: inspect and repair a gqs queue without writing code.
 #include "commands.hpp"
+#include "format.hpp"
 
 #include <gqs/version.hpp>
 
@@ -57,8 +58,9 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
     app.require_subcommand(1);
     // Options of the main command (--db, --json) may also follow the subcommand.
     app.fallthrough();
-    app.footer("Every command takes --db (or GQS_DB), --schema (or GQS_SCHEMA; PostgreSQL only)\n"
-               "and --json, before or after it. --db is a SQLite file, or a PostgreSQL URI\n"
+    app.footer("Every command takes --db (or GQS_DB), --schema (or GQS_SCHEMA; PostgreSQL only),\n"
+               "--pooler (or GQS_POOLER; PostgreSQL only) and --json, before or after it.\n"
+               "--db is a SQLite file, or a PostgreSQL URI\n"
                "(postgresql://user@host/dbname) or conninfo string ('host=... dbname=...').\n"
                "Durations: 500ms, 30s, 5m, 2h, 7d, or sums such as 1h30m.\n"
                "Exit status: 0 on success, 1 when the command fails, 2 on a usage error.");
@@ -77,6 +79,11 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
                                       "public; or set GQS_SCHEMA)")
                            ->type_name("NAME");
     app.add_flag("--json", json, "Print one JSON document instead of text");
+    bool pooler = false;
+    app.add_flag("--pooler", pooler,
+                 "PostgreSQL: --db is a pooler in transaction mode (PgBouncer): gqs prepares "
+                 "no statements and sets nothing on the session (or set GQS_POOLER=1)")
+        ->envname("GQS_POOLER");
 
     std::vector<std::pair<CLI::App*, std::function<void(const Context&)>>> commands;
 
@@ -240,6 +247,10 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
     secrets = passwords_in(db);
     Context ctx;
     ctx.target = target_of(db, given(schema_opt, schema), environment("GQS_SCHEMA"));
+    if (pooler && ctx.target.backend == gqs::BackendKind::Sqlite)
+        throw UsageError("--pooler is for a PostgreSQL queue, and --db " + shell_word(db) +
+                         " names a SQLite file");
+    ctx.target.pooler = pooler;
     ctx.json = json;
     ctx.out = &std::cout;
     for (auto& [sub, command] : commands) {

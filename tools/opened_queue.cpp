@@ -117,6 +117,7 @@ std::shared_ptr<sqlite::Connection> open_sqlite(const Target& target) {
 std::shared_ptr<postgres::Connection> connect(const Target& target) {
     postgres::Options options;
     options.schema = target.schema;
+    if (target.pooler) options.pooling = postgres::Pooling::Transaction;
     return postgres::Connection::open(target.db, options);
 }
 

@@ -20,6 +20,8 @@ struct Target {
     std::string db;
     /// The PostgreSQL schema that holds the queue; empty for SQLite.
     std::string schema;
+    /// PostgreSQL: `db` is a pooler in transaction mode (--pooler, Pooling::Transaction).
+    bool pooler = false;
 
     /// `db` safe to print: the file path, or the conninfo without its password.
     [[nodiscard]] std::string display() const;

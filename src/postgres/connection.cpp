@@ -3,6 +3,10 @@
 #include "backend/rules.hpp"
 #include "connection_impl.hpp"
 
+#include <gqs/uuid.hpp>
+
+#include <gqs/uuid.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -65,6 +69,16 @@ Result State::exec(const std::string& sql, const std::vector<const char*>& param
 }
 
 Result State::run(const char* sql, const Params& params, std::string_view doing) {
+    if (unnamed_statements) {
+        auto& text = prepared[sql];
+        if (text.empty()) text = in_schema(schema_ident, sql);
+        if (!conn || PQsendQueryParams(conn.get(), text.c_str(), params.size(), nullptr,
+                                       params.values(), params.lengths(), params.formats(), 1) == 0)
+            throw_error(conn.get(), nullptr, doing);
+        Result result = finish(conn, statement_bound(), doing);
+        check(conn.get(), result, doing);
+        return result;
+    }
     auto it = prepared.find(sql);
     if (it == prepared.end()) {
         std::string name = "gqs_" + std::to_string(prepared.size() + 1);
@@ -135,6 +149,12 @@ std::shared_ptr<Connection> Connection::open(const std::string& conninfo, const 
     state.channel = detail::channel_of(options.schema);
     state.defaults.connect_timeout = options.connect_timeout;
     state.defaults.statement_timeout = options.statement_timeout;
+    const bool pooled = options.pooling == Pooling::Transaction;
+    state.defaults.settings = !pooled;
+    state.unnamed_statements = pooled;
+    state.listen_conninfo =
+        !options.listen_conninfo.empty() ? options.listen_conninfo : (pooled ? "" : conninfo);
+    if (pooled) state.notify_token = Uuid::generate().to_string();
     state.conn = detail::connect(conninfo, state.defaults);
     state.backend_pid = PQbackendPID(state.conn.get());
     char* quoted =

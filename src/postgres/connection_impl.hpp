@@ -52,12 +52,20 @@ struct State {
     gqs::detail::Gate mutex;
     Conn conn; // null after a session was given up (then the next operation reconnects)
     std::string conninfo;
+    std::string listen_conninfo; // the LISTEN session's; empty: no LISTEN
+    // Through a pooler the sender's pid does not tell this Connection's own NOTIFYs: they
+    // carry "<token>:" before the queue. Empty when Direct.
+    std::string notify_token;
     SessionDefaults defaults;
+    // Through a transaction-mode pooler: no statement is prepared by name (a later
+    // transaction may run on another server session, which would not know it).
+    bool unnamed_statements = false;
     std::string schema;              // as given
     std::string schema_ident;        // quoted for SQL text
     std::string channel;             // channel_of(schema)
     std::atomic<int> backend_pid{0}; // conn's server process (a NOTIFY's sender)
-    // Statement templates (by address) prepared on this session, and their names.
+    // Statement templates (by address) prepared on this session, and their names; with
+    // unnamed_statements, their text in the schema instead.
     std::unordered_map<const char*, std::string> prepared;
 
     /// Connects again if the connection broke. Call at the start of each gqs operation, never

@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -33,7 +35,7 @@ std::string channel_of(const std::string& schema) {
     return out;
 }
 
-Listener::Listener(State& state) : state_(state), conninfo_(state.conninfo) {
+Listener::Listener(State& state) : state_(state), conninfo_(state.listen_conninfo) {
     if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0)
         throw std::runtime_error("gqs: cannot make the listener's pipe");
     thread_ = std::thread([this] { run(); });
@@ -63,6 +65,7 @@ bool Listener::wait(int socket, int timeout_ms) {
 Conn Listener::listen() {
     SessionDefaults defaults = state_.defaults;
     defaults.application_name += "-listen";
+    defaults.settings = true; // a session of its own, never through a transaction pooler
     Conn conn = connect(conninfo_, defaults, [this] { return stop_.load(); });
     char* quoted = PQescapeIdentifier(conn.get(), state_.channel.c_str(), state_.channel.size());
     if (quoted == nullptr) throw StorageError("gqs: bad channel", StorageErrorKind::Other);
@@ -103,9 +106,13 @@ void Listener::run() {
         while (wait(socket, -1)) {
             if (PQconsumeInput(conn.get()) == 0) break; // connection lost: listen again
             bool any = false;
+            const std::string own = state_.notify_token + ":";
             while (PGnotify* n = PQnotifies(conn.get())) {
                 // This Connection's own pushes told its callbacks already.
-                any = any || n->be_pid != state_.backend_pid.load();
+                const bool mine = state_.notify_token.empty()
+                                      ? n->be_pid == state_.backend_pid.load()
+                                      : std::string_view(n->extra).starts_with(own);
+                any = any || !mine;
                 PQfreemem(n);
             }
             if (any) state_.notify_push();
@@ -114,8 +121,10 @@ void Listener::run() {
 }
 
 Subscription State::subscribe(std::shared_ptr<Connection> owner, std::function<void()> notify) {
-    const auto id = subscribers.subscribe(std::move(notify),
-                                          [this] { return std::make_unique<Listener>(*this); });
+    // Without a session to LISTEN on, only this Connection's own pushes call back.
+    const auto id = subscribers.subscribe(std::move(notify), [this] {
+        return listen_conninfo.empty() ? nullptr : std::make_unique<Listener>(*this);
+    });
     return Subscription(
         [owner = std::move(owner), id] { Access::state(*owner).subscribers.unsubscribe(id); });
 }
@@ -142,9 +151,11 @@ void State::announce_locked(std::string_view queue) noexcept {
 
 void State::notify_locked() noexcept {
     try {
+        const std::string payload =
+            notify_token.empty() ? owed_queue : notify_token + ":" + owed_queue;
         Params p;
         p.borrow(channel);
-        p.borrow(owed_queue);
+        p.borrow(payload);
         run("SELECT pg_notify($1::text, $2::text)", p, "announcing pushed jobs");
         last_notify = std::chrono::steady_clock::now();
         notify_owed = false;

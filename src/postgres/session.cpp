@@ -141,6 +141,7 @@ Conn connect(const std::string& conninfo, const SessionDefaults& defaults,
     // Every statement is planned once for any parameters: a custom plan for one large batch
     // may trade the pull's ordered index ranges for a sort of a whole queue's range, which is
     // unbounded when statistics are stale (tests/postgres/claim_plan_test.cpp).
+    if (!defaults.settings) return conn;
     std::string setup = "SET TimeZone = 'UTC'; SET plan_cache_mode = force_generic_plan";
     if (defaults.statement_timeout.count() > 0)
         setup += "; SET statement_timeout = " + std::to_string(defaults.statement_timeout.count());

@@ -48,6 +48,10 @@ struct SessionDefaults {
     std::chrono::milliseconds connect_timeout{10000};
     /// The session's statement_timeout (zero or less: the server's setting).
     std::chrono::milliseconds statement_timeout{30000};
+    /// Whether the new session gets gqs's settings (TimeZone, plan_cache_mode,
+    /// statement_timeout); not through a transaction-mode pooler, where they would stay on a
+    /// server session that other clients get next.
+    bool settings = true;
 };
 
 /// Connects within the connect timeout (and `interrupted`), with TCP keepalives and

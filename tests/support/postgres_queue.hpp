@@ -8,14 +8,39 @@
 
 #include <gqs/postgres.hpp>
 
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <string>
 
 namespace gqs::test {
 
+/// The conninfo of a PgBouncer in transaction mode in front of the test server
+/// (GQS_TEST_PGBOUNCER; scripts/test.sh starts one). Without one the test is skipped, or
+/// fails with GQS_REQUIRE_POSTGRES=1, as postgres_or_skip.
+inline std::string pooler_or_skip() {
+    if (const char* c = std::getenv("GQS_TEST_PGBOUNCER"); c != nullptr && *c != '\0') return c;
+    if (const char* r = std::getenv("GQS_REQUIRE_POSTGRES"); r != nullptr && std::string(r) == "1")
+        FAIL("GQS_REQUIRE_POSTGRES=1 but GQS_TEST_PGBOUNCER is not set (run scripts/test.sh)");
+    std::cout << "GQS_SKIP: GQS_TEST_PGBOUNCER is not set (no PgBouncer: run scripts/test.sh)\n"
+              << std::flush;
+    throw PostgresSkipped{};
+}
+
+/// How a PgQueue's Connections reach the server.
+enum class PgVia : std::uint8_t {
+    Direct,
+    /// Through PgBouncer in transaction mode (Pooling::Transaction), listening directly.
+    Pooler,
+};
+
 /// A queue in a schema of its own (dropped at the end), initialised.
 struct PgQueue {
+    explicit PgQueue(PgVia how = PgVia::Direct) : via(how) {}
+
     PgSchema schema; // declared first: dropped after the connection closed
+    PgVia via;
     std::shared_ptr<postgres::Connection> db = open();
     postgres::Pusher pusher{db};
     postgres::Puller puller{db};
@@ -25,7 +50,13 @@ struct PgQueue {
 
     /// Another connection to the same schema (initialised already).
     [[nodiscard]] std::shared_ptr<postgres::Connection> connect() const {
-        return postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+        if (via == PgVia::Direct)
+            return postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+        postgres::Options options;
+        options.schema = schema.name();
+        options.pooling = postgres::Pooling::Transaction;
+        options.listen_conninfo = schema.conninfo();
+        return postgres::Connection::open(pooler_or_skip(), options);
     }
     /// The DB argument of gqs_stress_child for this queue.
     [[nodiscard]] std::string child_db() const {

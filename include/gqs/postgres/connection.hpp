@@ -4,6 +4,7 @@
 
 #include <gqs/time.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,17 @@
 struct pg_conn; // libpq's PGconn
 
 namespace gqs::postgres {
+
+/// Where a Connection's conninfo leads.
+enum class Pooling : std::uint8_t {
+    /// A PostgreSQL server, or a pooler in session mode: one server session per Connection.
+    Direct,
+    /// A pooler in transaction mode (PgBouncer's pool_mode = transaction), which may run each
+    /// transaction on another server session. gqs then prepares no statements (each one is
+    /// parsed and planned as it is sent) and changes no session setting: give the role
+    /// `statement_timeout` and `plan_cache_mode = force_generic_plan` instead.
+    Transaction,
+};
 
 /// How Connection::open sets up the connection.
 struct Options {
@@ -25,7 +37,16 @@ struct Options {
     /// the app's statements inside a Transaction too), and, when the server does not answer
     /// within it and 5 s more, gqs closes the session and throws StorageError
     /// (ConnectionLost). Zero: no limit on either side. Raise it for init_db on a huge table.
+    /// With Pooling::Transaction only gqs's own limit applies (the role's setting is the
+    /// server's).
     Duration statement_timeout{30000};
+    /// What the conninfo leads to (see Pooling): Direct unless a transaction-mode pooler.
+    Pooling pooling = Pooling::Direct;
+    /// The conninfo of the session that LISTENs for other processes' pushes, which needs a
+    /// server session of its own (a direct one, not through a transaction-mode pooler).
+    /// Empty: the conninfo itself when Direct; with Pooling::Transaction, no LISTEN (workers
+    /// find other processes' jobs by polling; this Connection's own pushes still wake them).
+    std::string listen_conninfo{};
 };
 
 namespace detail {

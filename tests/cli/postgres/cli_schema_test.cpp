@@ -2,6 +2,7 @@
 // The gqs tool on what only PostgreSQL has: schemas (--schema, GQS_SCHEMA), passwords in
 // --db, a server that never answers (GQS_TEST_POSTGRES; each test in its own schema).
 #include "support/catch.hpp"
+#include "support/postgres_queue.hpp"
 #include "support/postgres_schema.hpp"
 #include "support/silent_server.hpp"
 
@@ -280,4 +281,28 @@ TEST_CASE("cli: a server that never answers fails the command instead of hanging
     CHECK(ended);
     CHECK(r.status == failed);
     CHECK(contains(r.err, "connect_timeout"));
+}
+
+TEST_CASE("cli: --pooler runs every command through a transaction-mode pooler", "[cli][postgres]") {
+    PgSchema s;
+    const std::string pooler = gqs::test::pooler_or_skip();
+    gqs::test::TempDb tmp;
+    auto run = [&](std::vector<std::string> args, const CliInput& input = {}) {
+        args.insert(args.begin(), {"--db", pooler, "--schema", s.name()});
+        auto r = gqs::test::run_cli(tmp.dir(), args, input);
+        INFO(r.err);
+        CHECK(r.status == 0);
+        return r;
+    };
+    run({"--pooler", "init"});
+    for (int i = 0; i < 3; ++i)
+        run({"--pooler", "push", "--payload", "x"});
+    CHECK(json::parse(run({"--pooler", "--json", "stats"}).out).at("total") == 3);
+    CliInput by_env;
+    by_env.env = {"GQS_POOLER=1"};
+    CHECK(gqs::test::lines(run({"list"}, by_env).out).size() >= 3);
+
+    // --pooler is for PostgreSQL.
+    check_failure(gqs::test::run_cli(tmp.dir(), {"--db", tmp.path().string(), "--pooler", "stats"}),
+                  usage, "--pooler is for a PostgreSQL queue");
 }

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+// The factory of the suites written once, for PostgreSQL through PgBouncer in transaction
+// mode (Pooling::Transaction, LISTEN on a direct session): every operation through the
+// pooler (support/postgres_backend.hpp).
+#include "support/postgres_backend.hpp"
+
+namespace gqs::test {
+
+std::unique_ptr<Backend> make_backend() {
+    return std::make_unique<pg_backend::PostgresBackend>(PgVia::Pooler);
+}
+
+} // namespace gqs::test
