@@ -232,6 +232,7 @@ std::string Target::db_arguments() const {
     std::string out = "--db " + shell_word(display());
     if (backend == BackendKind::Postgres && schema != default_schema)
         out += " --schema " + shell_word(schema);
+    if (pooler) out += " --pooler";
     return out;
 }
 

@@ -27,8 +27,8 @@ struct Target {
     [[nodiscard]] std::string display() const;
     /// What messages call the queue: the file path, or `schema NAME at CONNINFO` (no password).
     [[nodiscard]] std::string where() const;
-    /// `--db ... [--schema ...]` as shell words, for a command a message suggests (no password;
-    /// --schema only when it is not "public").
+    /// `--db ... [--schema ...] [--pooler]` as shell words, for a command a message suggests
+    /// (no password; --schema only when it is not "public").
     [[nodiscard]] std::string db_arguments() const;
 };
 
