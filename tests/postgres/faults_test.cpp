@@ -119,10 +119,16 @@ int wait_bounded(Child& child, std::chrono::seconds limit) {
     return -1;
 }
 
-// The stored status of every job, read through `observer` (a call that finds its
-// connection broken throws, and the next one reconnects: one retry).
-std::map<gqs::Uuid, gqs::Status> stored_jobs(gqs::Observer& observer) {
-    std::map<gqs::Uuid, gqs::Status> out;
+// A stored job's status and attempts.
+struct Stored {
+    gqs::Status status = gqs::Status::Pending;
+    std::uint32_t attempts = 0;
+};
+
+// Every stored job, read through `observer` (a call that finds its connection broken throws,
+// and the next one reconnects: one retry).
+std::map<gqs::Uuid, Stored> stored_jobs(gqs::Observer& observer) {
+    std::map<gqs::Uuid, Stored> out;
     std::vector<gqs::Job> jobs;
     try {
         jobs = observer.list(std::nullopt, 0);
@@ -130,7 +136,7 @@ std::map<gqs::Uuid, gqs::Status> stored_jobs(gqs::Observer& observer) {
         jobs = observer.list(std::nullopt, 0);
     }
     for (const auto& job : jobs)
-        out[job.id] = job.status;
+        out[job.id] = {job.status, job.attempts};
     return out;
 }
 
@@ -144,7 +150,7 @@ double wait_done(gqs::Observer& observer, const std::set<gqs::Uuid>& ids, Clock:
             const auto stored = stored_jobs(observer);
             for (const auto& id : ids) {
                 const auto it = stored.find(id);
-                if (it == stored.end() || it->second != gqs::Status::Done) ++not_done;
+                if (it == stored.end() || it->second.status != gqs::Status::Done) ++not_done;
             }
         } catch (const gqs::StorageError&) {
             not_done = static_cast<long>(ids.size()); // the server is not back yet
@@ -168,6 +174,7 @@ struct Counts {
     long stuck = 0;         // pushed before the fault ended, not Done within the bound after it
     double recovered_s = 0; // from the end of the fault until every job pushed before it was Done
     long stored = 0;        // jobs stored (nothing is stored that was not pushed)
+    long unrun = 0; // attempts never started: leases whose pull's answer was lost (at least)
 };
 
 // The fault: from `fault` to `restored`; leases of `lease`.
@@ -182,7 +189,7 @@ struct Window {
 // later run began once a lease the fault kept from being extended could have run out. The
 // lease keeper extends a lease every lease/2, so a lease confirmed last just before the fault
 // lasts at least lease/2 into it (less 250 ms for an extension's own round trip).
-Counts count(const std::set<gqs::Uuid>& pushed, const std::map<gqs::Uuid, gqs::Status>& stored,
+Counts count(const std::set<gqs::Uuid>& pushed, const std::map<gqs::Uuid, Stored>& stored,
              const std::vector<Entry>& entries, const Window& window) {
     Counts c;
     c.pushed = static_cast<long>(pushed.size());
@@ -196,10 +203,12 @@ Counts count(const std::set<gqs::Uuid>& pushed, const std::map<gqs::Uuid, gqs::S
     const std::int64_t expired_from = window.fault + window.lease.count() / 2 - 250;
     for (const auto& id : pushed) {
         const auto it = stored.find(id);
-        if (it == stored.end() || it->second != gqs::Status::Done) {
+        if (it == stored.end() || it->second.status != gqs::Status::Done) {
             ++c.lost;
         } else {
             ++c.done;
+            const auto runs = static_cast<long>(starts[id].size());
+            c.unrun += std::max(0L, static_cast<long>(it->second.attempts) - runs);
         }
         if (done_runs[id] <= 1) continue;
         ++c.twice;
@@ -218,7 +227,7 @@ std::string describe(const char* cell, const Counts& c, double seconds) {
     out << cell << ": pushed " << c.pushed << ", done " << c.done << ", lost " << c.lost
         << ", run twice " << c.twice << " (unexplained " << c.unexplained << "), stuck " << c.stuck
         << ", all pushed before the fault's end Done " << c.recovered_s << " s after it; "
-        << seconds << " s in all";
+        << c.unrun << " leases taken and never run; " << seconds << " s in all";
     return out.str();
 }
 
@@ -308,6 +317,7 @@ TEST_CASE("postgres crash matrix: the server killed (-m immediate) and restarted
     counts.twice = c.twice;
     counts.unexplained = c.unexplained;
     counts.stored = c.stored;
+    counts.unrun = c.unrun;
     const std::string producer_out = gqs::test::read_file(dir / "producer.out");
     WARN(describe("server crash", counts,
                   std::chrono::duration<double>(Clock::now() - began).count())
@@ -408,6 +418,7 @@ void cut_run(Mode cut, const char* cell) {
     counts.twice = c.twice;
     counts.unexplained = c.unexplained;
     counts.stored = c.stored;
+    counts.unrun = c.unrun;
 
     // Behind the proxy: nothing started during the cut (no pull), and every handler running
     // when it began ended before its lease could run out (at the latest lease after the cut
