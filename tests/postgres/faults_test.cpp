@@ -119,6 +119,25 @@ int wait_bounded(Child& child, std::chrono::seconds limit) {
     return -1;
 }
 
+// Kills and reaps, at the end of the scope, the children not waited for (a test that ended
+// early must not leave them running: they would wait for their jobs forever).
+class Reaper {
+public:
+    explicit Reaper(std::vector<Child*> children) : children_(std::move(children)) {}
+    ~Reaper() {
+        for (Child* child : children_) {
+            if (child->pid < 0) continue;
+            ::kill(child->pid, SIGKILL);
+            gqs::test::wait_child(*child);
+        }
+    }
+    Reaper(const Reaper&) = delete;
+    Reaper& operator=(const Reaper&) = delete;
+
+private:
+    std::vector<Child*> children_;
+};
+
 // A stored job's status and attempts.
 struct Stored {
     gqs::Status status = gqs::Status::Pending;
@@ -286,6 +305,7 @@ TEST_CASE("postgres crash matrix: the server killed (-m immediate) and restarted
              std::to_string(std::chrono::milliseconds(lease).count()), "2", "2"},
             dir / (name + ".out")));
     }
+    Reaper reaper({&producer, &workers[0], &workers[1], &workers[2]});
     const auto start = Clock::now();
     // The fault, paced by time: 3 s of load, the crash, 1.5 s with no server, the restart.
     std::this_thread::sleep_until(start + 3s);
@@ -374,6 +394,7 @@ void cut_run(Mode cut, const char* cell) {
                                      dir / "producer.out");
     auto behind = serve(via, "behind");
     auto beside = serve(direct, "beside");
+    Reaper reaper({&producer, &behind, &beside});
 
     // The cut begins just after a long job started behind the proxy: its lease, not extended
     // yet (that happens lease/2 after the pull), is at risk in the cut before the job ends.

@@ -304,12 +304,19 @@ int serve(const char* path, const char* log_path, int threads, long total,
             if (level != gqs::LogLevel::Debug) std::cerr << now_ms() << " " << message << "\n";
         });
     worker.start();
+    auto answered = std::chrono::steady_clock::now();
     while (true) {
         gqs::Stats s;
         try {
             s = q.observer->stats();
+            answered = std::chrono::steady_clock::now();
         } catch (const gqs::StorageError&) {
-            // The server is away: the next call reconnects.
+            // The server is away: the next call reconnects. Gone for good (the test ended
+            // early and dropped the schema): give up rather than wait forever.
+            if (std::chrono::steady_clock::now() - answered > 120s) {
+                std::cerr << "gqs_stress_child: no answer from the database for 120 s\n";
+                return 1;
+            }
         }
         if (s.done + s.dead >= total) break;
         std::this_thread::sleep_for(50ms); // polling for the end
