@@ -496,3 +496,63 @@ TEST_CASE("postgres crash matrix: a worker's connection cut for 10 s (a proxy re
           "[faults][process]") {
     cut_run(Mode::Drop, "connection cut (reset)");
 }
+
+TEST_CASE("tcp proxy: forwards then swallows everything then resets and refuses connections",
+          "[faults]") {
+    const std::string conninfo = gqs::test::postgres_or_skip();
+    gqs::test::TcpProxy proxy(gqs::test::pg_address(conninfo));
+    const std::string via =
+        gqs::test::conninfo_via(conninfo, "127.0.0.1", proxy.port()) + " connect_timeout=2";
+    const auto value = [](PGresult* r) {
+        std::string out = PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "";
+        PQclear(r);
+        return out;
+    };
+    PGconn* c = PQconnectdb(via.c_str());
+    INFO(PQerrorMessage(c));
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    CHECK(value(PQexec(c, "SELECT 1")) == "1");
+
+    // Blackhole: a query is held (no answer within 1 s), and a new connection is accepted but
+    // never answered (connect_timeout ends it); once forwarding again, the answer comes.
+    proxy.set_mode(Mode::Blackhole);
+    REQUIRE(PQsendQuery(c, "SELECT 2") == 1);
+    pollfd fd{PQsocket(c), POLLIN, 0};
+    CHECK(::poll(&fd, 1, 1000) == 0);
+    const auto connecting = Clock::now();
+    PGconn* held = PQconnectdb(via.c_str());
+    CHECK(PQstatus(held) == CONNECTION_BAD);
+    CHECK(Clock::now() - connecting >= 1500ms);
+    PQfinish(held);
+    proxy.set_mode(Mode::Forward);
+    CHECK(::poll(&fd, 1, 10000) == 1);
+    CHECK(value(PQgetResult(c)) == "2");
+    PQclear(PQgetResult(c)); // the end of the results (nullptr)
+
+    // Drop: the connection is reset, and a new one refused at once.
+    proxy.set_mode(Mode::Drop);
+    CHECK(value(PQexec(c, "SELECT 3")).empty());
+    CHECK(PQstatus(c) == CONNECTION_BAD);
+    PQfinish(c);
+    const auto refusing = Clock::now();
+    PGconn* refused = PQconnectdb(via.c_str());
+    CHECK(PQstatus(refused) == CONNECTION_BAD);
+    CHECK(Clock::now() - refusing < 1500ms);
+    PQfinish(refused);
+
+    proxy.set_mode(Mode::Forward);
+    PGconn* again = PQconnectdb(via.c_str());
+    CHECK(PQstatus(again) == CONNECTION_OK);
+    CHECK(value(PQexec(again, "SELECT 4")) == "4");
+    PQfinish(again);
+    CHECK(proxy.accepted() >= 3); // c, held, again (refused was not accepted)
+
+    // A TCP upstream (here: the proxy itself, behind another one).
+    gqs::test::TcpProxy outer({"127.0.0.1", std::to_string(proxy.port())});
+    const std::string via_outer =
+        gqs::test::conninfo_via(conninfo, "127.0.0.1", outer.port()) + " connect_timeout=2";
+    PGconn* twice = PQconnectdb(via_outer.c_str());
+    CHECK(PQstatus(twice) == CONNECTION_OK);
+    CHECK(value(PQexec(twice, "SELECT 5")) == "5");
+    PQfinish(twice);
+}
