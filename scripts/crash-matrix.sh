@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The crash matrix's long runs (issue 22), on both backends, from a built tree: the churn cell
-# for 60 s (CI runs 10 s) and the multi-process stress run with 100,000 jobs (CI: 20,000).
+# for 60 s (CI runs 10 s) and the multi-process stress run with 100,000 jobs (CI: 20,000),
+# then PostgreSQL's fault cells (a server crash, a cut connection).
 # Prints each cell's counts (pushed, done, lost, run twice) for the README's table.
 # Usage: scripts/crash-matrix.sh [build-dir]   (default build/release; run scripts/test.sh
 # release first). PostgreSQL: uses GQS_TEST_POSTGRES, else starts a throwaway cluster.
@@ -27,4 +28,9 @@ for suite in sqlite postgres; do
     grep -E "churn:|workers killed|test cases|FAILED" <<<"$out" || true
     [ "$status" = 0 ] || echo "$out" | tail -40
 done
+# The PostgreSQL fault cells (tests/postgres/faults_test.cpp) are as long in CI.
+echo "--- postgres faults"
+out=$("$build/tests/gqs_tests_postgres" "[faults]" 2>&1) || status=1
+grep -E "^  |test cases|FAILED" <<<"$out" || true
+[ "$status" = 0 ] || echo "$out" | tail -40
 exit $status

@@ -3,6 +3,7 @@
 // of the server, on a cluster of its own (scripts/pg-cluster.sh): it reconnects, every job
 // runs once and is Done once.
 #include "support/catch.hpp"
+#include "support/pg_cluster.hpp"
 #include "support/postgres_schema.hpp"
 #include "support/sync.hpp"
 #include "support/test_support.hpp"
@@ -25,53 +26,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Runs scripts/pg-cluster.sh; returns its stdout (the conninfo for start).
-std::string cluster(const std::string& command, const std::string& dir) {
-    const std::string line =
-        std::string("bash '") + GQS_PG_CLUSTER_SCRIPT + "' " + command + " '" + dir + "' 2>&1";
-    std::string out;
-    FILE* p = ::popen(line.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::array<char, 512> buffer{};
-    while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), p) != nullptr)
-        out += buffer.data();
-    const int status = ::pclose(p);
-    INFO(line << ":\n" << out);
-    REQUIRE(status == 0);
-    // The conninfo is the last line (notes go to stderr, merged here).
-    while (!out.empty() && out.back() == '\n')
-        out.pop_back();
-    return out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
-}
-
-// A throwaway cluster of the test's own, stopped and removed at the end.
-class Cluster {
-public:
-    Cluster() {
-        char name[] = "/tmp/gqs-pgr.XXXXXX";
-        REQUIRE(::mkdtemp(name) != nullptr);
-        dir_ = name;
-        conninfo_ = cluster("start", dir_);
-    }
-    ~Cluster() {
-        const std::string line =
-            std::string("bash '") + GQS_PG_CLUSTER_SCRIPT + "' stop '" + dir_ + "' >/dev/null 2>&1";
-        [[maybe_unused]] int rc = std::system(line.c_str());
-    }
-    Cluster(const Cluster&) = delete;
-    Cluster& operator=(const Cluster&) = delete;
-    [[nodiscard]] const std::string& conninfo() const { return conninfo_; }
-    void crash_and_restart() {
-        crash();
-        restart();
-    }
-    void crash() { cluster("crash", dir_); }
-    void restart() { cluster("start", dir_); }
-
-private:
-    std::string dir_;
-    std::string conninfo_;
-};
+using gqs::test::Cluster;
 
 // Handlers that wait at a gate the test opens, and count runs per job.
 class Runs {

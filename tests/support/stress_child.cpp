@@ -8,8 +8,17 @@
 //                             handler), "pulled ..." (a pull returned it) and "settled ..."
 //                             (its completion was stored) to LOG. KILL_AT = POINT:N
 //                             SIGKILLs the process at the Nth call of POINT (see KillPoint)
-//   trickle DB TOTAL RATE LOG push TOTAL plain jobs one at a time, RATE per second, and
-//                             append "pushed ID 0" to LOG once each push returned
+//   trickle DB TOTAL RATE LOG [RETRY_S]
+//                             push TOTAL plain jobs one at a time, RATE per second, and
+//                             append "pushed ID 0" to LOG once each push returned; with
+//                             RETRY_S, a push that failed in storage is tried again with the
+//                             same Message (same id) for up to RETRY_S seconds
+//   serve DB LOG THREADS TOTAL LEASE_MS SLEEP_MS LONG_MS
+//                             run a Worker until TOTAL jobs are finished; its handler sleeps
+//                             SLEEP_MS (LONG_MS for every 25th job) and stops early when asked
+//                             to (gqs::Snooze); appends "start ID ATTEMPT T MS" (MS: how long
+//                             it will sleep) and "done|stopped ID ATTEMPT T" to LOG, T in
+//                             steady-clock milliseconds (one clock for every process)
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
 // DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
@@ -19,9 +28,11 @@
 #include <gqs/postgres.hpp>
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -30,6 +41,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -142,21 +154,57 @@ void note(int log, const char* what, const gqs::Uuid& id, std::uint32_t attempts
     if (::write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size())) std::abort();
 }
 
-int trickle(const char* path, long total, long rate, const char* log_path) {
+// Pushes `m`. With retry_for > 0, a push that failed in storage (the server went away) is
+// tried again with the same Message, so the same id, until retry_for has passed: a failed
+// push may have committed with only its answer lost, and then the retry finds the id stored
+// (DuplicateJob), which means it was accepted. Counts the retries and those duplicates.
+struct Retries {
+    long tries = 0;
+    long duplicates = 0;
+};
+
+void push_retrying(gqs::Pusher& pusher, const gqs::Message& m, std::chrono::seconds retry_for,
+                   Retries& retries) {
+    const auto give_up = std::chrono::steady_clock::now() + retry_for;
+    bool retried = false;
+    while (true) {
+        try {
+            pusher.push(m);
+            return;
+        } catch (const gqs::DuplicateJob&) {
+            if (!retried) throw; // a fresh id cannot be stored already
+            ++retries.duplicates;
+            return;
+        } catch (const gqs::StorageError&) {
+            if (retry_for.count() <= 0 || std::chrono::steady_clock::now() >= give_up) throw;
+            retried = true;
+            ++retries.tries;
+            std::this_thread::sleep_for(20ms); // a pause between tries, not a synchronisation
+        }
+    }
+}
+
+int trickle(const char* path, long total, long rate, const char* log_path,
+            std::chrono::seconds retry_for) {
     const int log = open_log(log_path);
     auto q = open_queue(path);
     const auto period = std::chrono::microseconds(1'000'000 / std::max(rate, 1L));
     auto next = std::chrono::steady_clock::now();
+    Retries retries;
     for (long i = 0; i < total; ++i) {
         gqs::Message m;
         m.set("n", i);
         m.payload = std::string(100, 'x');
-        q.pusher->push(m);
+        push_retrying(*q.pusher, m, retry_for, retries);
         note(log, "pushed", m.id, 0);
         next += period;
-        std::this_thread::sleep_until(next); // the rate, not a synchronisation
+        // The rate, not a synchronisation; after an outage it catches up at once.
+        std::this_thread::sleep_until(next);
     }
     ::close(log);
+    if (retry_for.count() > 0)
+        std::cout << "trickle: " << retries.tries << " retries, " << retries.duplicates
+                  << " duplicates (committed, answer lost)\n";
     return 0;
 }
 
@@ -331,6 +379,82 @@ int work(const char* path, const char* log_path, int threads, long total,
     return 0;
 }
 
+// Milliseconds on the steady clock (CLOCK_MONOTONIC: one clock for every process).
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+int serve(const char* path, const char* log_path, int threads, long total,
+          std::chrono::milliseconds lease, std::chrono::milliseconds sleep,
+          std::chrono::milliseconds long_sleep) {
+    const int log = open_log(log_path);
+    auto note_at = [log](const char* what, const gqs::Job& job, std::string_view more = {}) {
+        std::string line = what;
+        line += ' ';
+        line += job.id.to_string();
+        line += ' ';
+        line += std::to_string(job.attempts);
+        line += ' ';
+        line += std::to_string(now_ms());
+        line += more;
+        line += '\n';
+        if (::write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+            std::abort();
+    };
+    auto q = open_queue(path);
+    gqs::WorkerConfig config;
+    config.concurrency = threads;
+    config.batch_size = threads;
+    config.pull_interval = 20ms;
+    config.lock_timeout = lease;
+    gqs::Worker worker(
+        *q.puller,
+        [&](const gqs::Job& job, std::stop_token stop) {
+            const auto length = job.get<long>("n").value_or(0) % 25 == 12 ? long_sleep : sleep;
+            std::string planned = " ";
+            planned += std::to_string(length.count());
+            note_at("start", job, planned);
+            const auto end = std::chrono::steady_clock::now() + length;
+            // The job's work: a sleep that ends early when the handler is asked to stop.
+            while (std::chrono::steady_clock::now() < end) {
+                if (stop.stop_requested()) {
+                    note_at("stopped", job);
+                    throw gqs::Snooze(gqs::Duration(0));
+                }
+                std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+                    5ms, end - std::chrono::steady_clock::now()));
+            }
+            note_at("done", job);
+        },
+        config,
+        [](gqs::LogLevel level, std::string_view message) {
+            if (level != gqs::LogLevel::Debug) std::cerr << now_ms() << " " << message << "\n";
+        });
+    worker.start();
+    auto answered = std::chrono::steady_clock::now();
+    while (true) {
+        gqs::Stats s;
+        try {
+            s = q.observer->stats();
+            answered = std::chrono::steady_clock::now();
+        } catch (const gqs::StorageError&) {
+            // The server is away: the next call reconnects. Gone for good (the test ended
+            // early and dropped the schema): give up rather than wait forever.
+            if (std::chrono::steady_clock::now() - answered > 120s) {
+                std::cerr << "gqs_stress_child: no answer from the database for 120 s\n";
+                return 1;
+            }
+        }
+        if (s.done + s.dead >= total) break;
+        std::this_thread::sleep_for(50ms); // polling for the end
+    }
+    worker.stop(std::chrono::seconds(60));
+    ::close(log);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -341,10 +465,17 @@ int main(int argc, char** argv) {
             return work(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]),
                         std::chrono::milliseconds(argc >= 7 ? std::stol(argv[6]) : 10000),
                         argc == 8 ? parse_kill_at(argv[7]) : KillAt{});
-        if (mode == "trickle" && argc == 6)
-            return trickle(argv[2], std::stol(argv[3]), std::stol(argv[4]), argv[5]);
+        if (mode == "trickle" && (argc == 6 || argc == 7))
+            return trickle(argv[2], std::stol(argv[3]), std::stol(argv[4]), argv[5],
+                           std::chrono::seconds(argc == 7 ? std::stol(argv[6]) : 0));
+        if (mode == "serve" && argc == 9)
+            return serve(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]),
+                         std::chrono::milliseconds(std::stol(argv[6])),
+                         std::chrono::milliseconds(std::stol(argv[7])),
+                         std::chrono::milliseconds(std::stol(argv[8])));
         std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
-                     "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG\n";
+                     "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG [RETRY_S] | serve DB LOG "
+                     "THREADS TOTAL LEASE_MS SLEEP_MS LONG_MS\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_stress_child: " << e.what() << "\n";
