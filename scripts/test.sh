@@ -22,7 +22,8 @@ for p in "${presets[@]}"; do
 done
 pg_packages=()
 [ "${GQS_REQUIRE_POSTGRES:-0}" = 1 ] && pg_packages=(postgresql libpq-dev pgbouncer)
-scripts/deps.sh "${pg_packages[@]}" clang-format clang-tidy
+# faketime: the PostgreSQL clock cell of the crash matrix runs worker processes under it.
+scripts/deps.sh "${pg_packages[@]}" clang-format clang-tidy faketime
 
 # The hygiene gate: every C++ file as .clang-format lays it out (a few seconds).
 echo "=== gqs: format: clang-format --dry-run -Werror"

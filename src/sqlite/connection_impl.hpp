@@ -62,6 +62,13 @@ public:
 
     /// Steps once: true when a row is ready, false when done; throws on error.
     bool step();
+    /// Steps a statement whose rows were read to its end; throws on error. A write with
+    /// RETURNING commits there in autocommit mode, after its row was read: left to the reset,
+    /// a commit that fails (SQLITE_FULL, SQLITE_IOERR) would roll the write back unreported.
+    void finish() {
+        while (step()) {
+        }
+    }
     /// Steps to the end of a statement that returns no rows; returns the rows changed.
     int run();
 

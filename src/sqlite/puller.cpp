@@ -65,7 +65,9 @@ std::optional<bool> run_transition(detail::State& state, const Lease& lease, Act
         return false;
     }
     if (!stmt.step()) return std::nullopt;
-    return sqlite3_column_int64(stmt.get(), 0) != 0;
+    const bool cancelled = sqlite3_column_int64(stmt.get(), 0) != 0;
+    stmt.finish(); // the commit, in autocommit mode
+    return cancelled;
 }
 
 // What an applied transition stored, as a SettleResult.
@@ -130,7 +132,9 @@ struct Store {
         stmt.bind(3, until);
         stmt.bind(4, job.attempts);
         if (!stmt.step()) return false;
-        job.cancel_requested = sqlite3_column_int64(stmt.get(), 0) != 0;
+        const bool cancel_requested = sqlite3_column_int64(stmt.get(), 0) != 0;
+        stmt.finish(); // the commit, in autocommit mode
+        job.cancel_requested = cancel_requested;
         job.locked_until = detail::from_micros(until);
         job.updated_at = detail::from_micros(now);
         return true;

@@ -436,6 +436,122 @@ TEST_CASE("worker: while its leases cannot be extended a worker takes no new job
     CHECK(log.count(LogLevel::Info, "the database answers again") == 1);
 }
 
+// The crash matrix (issue 22), "a handler outlives its lease": worker A's lease keeper is
+// blocked (its extensions fail, or hang as on a database that does not answer) while A's
+// handler keeps running, ignoring its stop token, past the end of its lease; worker B, on a
+// connection of its own as another process has, takes the job once the lease has expired.
+// Counted: the job runs twice (allowed: the lease really expired before B leased it), A's
+// handler was asked to stop before the lease ran out (the watchdog), A's late complete is
+// refused by the fence (LeaseLost), the job ends Done once, by B, and nothing is lost or stuck.
+TEST_CASE("worker: crash matrix - a handler outlives its lease while its lease keeper is blocked",
+          "[worker][lease][faults]") {
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    Signal hold; // the extensions' answer, in the section where they hang
+    std::string how;
+    SECTION("the extensions fail") {
+        probe.failing_extends = 1'000'000;
+        how = "failing";
+    }
+    SECTION("the extensions hang") {
+        probe.hold_extends = &hold;
+        how = "hanging";
+    }
+    auto second = queue.open_second();
+    WorkerConfig config = quick_config();
+    config.concurrency = 1;
+    config.lock_timeout = 1500ms;
+    const auto begin = std::chrono::steady_clock::now();
+    const Uuid id = queue.push().id;
+
+    Counter runs;
+    Signal a_started;
+    Signal a_stop_heard;
+    Signal b_done;
+    Signal a_returned;
+    TimePoint a_lease_end{};  // attempt 1's locked_until (never extended)
+    TimePoint a_stop_at{};    // when A's stop token was requested
+    TimePoint b_started_at{}; // when B's handler began (after its pull)
+    std::atomic<std::uint32_t> b_attempt{0};
+    LogCapture log_a;
+    LogCapture log_b;
+    Worker a(
+        probe,
+        [&](const Job& job, std::stop_token stop) {
+            runs.bump();
+            a_lease_end = job.locked_until.value_or(TimePoint{});
+            a_started.set();
+            if (wait_for_stop(stop, 10s)) {
+                a_stop_at = std::chrono::system_clock::now();
+                a_stop_heard.set();
+            }
+            // The handler ignores the stop and runs on past its lease, until B has run the job.
+            b_done.wait(20s);
+            a_returned.set();
+        },
+        config, log_a.logger());
+    a.start();
+    REQUIRE(a_started.wait());
+    Worker b(
+        second->puller(),
+        [&](const Job& job, std::stop_token) {
+            runs.bump();
+            b_started_at = std::chrono::system_clock::now();
+            b_attempt = job.attempts;
+        },
+        config, log_b.logger());
+    b.start();
+    // B's complete is stored once the job is Done with attempt 2; then A's handler returns.
+    const bool b_finished = wait_until([&] {
+        auto job = queue.observer.get(id);
+        return job && job->status == Status::Done;
+    });
+    b_done.set();
+    REQUIRE(a_returned.wait());
+    hold.set(); // a hanging extension answers (with an error) once A's handler is done
+    // A's late result is refused by the fence: LeaseLost, logged, and the job left to B.
+    const bool refused = wait_until(
+        [&] { return log_a.count(LogLevel::Warning, "lease lost before it could") == 1; });
+    const auto fault_end = std::chrono::steady_clock::now();
+    probe.failing_extends = 0;
+    b.stop(patience);
+    a.stop(patience);
+    INFO("worker A:\n" << log_a.text() << "worker B:\n" << log_b.text());
+    REQUIRE(b_finished);
+    REQUIRE(a_stop_heard.is_set());
+
+    const Job job = queue.stored(id);
+    const long pushed = 1;
+    const long done = job.status == Status::Done ? 1 : 0;
+    const long lost = pushed - done;
+    const long twice = runs.value() > 1 ? 1 : 0;
+    // The explanation of the second run: B leased the job only after attempt 1's lease ended.
+    const long expired = b_started_at >= a_lease_end ? 1 : 0;
+    const auto stuck =
+        static_cast<long>(queue.count(Status::Pending) + queue.count(Status::Processing));
+    const auto margin =
+        std::chrono::duration_cast<std::chrono::milliseconds>(a_lease_end - a_stop_at).count();
+    std::ostringstream report;
+    report << "lease keeper blocked (" << how << " extensions): pushed " << pushed << ", done "
+           << done << ", lost " << lost << ", run twice " << twice << " (lease expired " << expired
+           << "), stuck " << stuck << "; stop requested " << margin
+           << " ms before the lease end; late settle refused " << (refused ? 1 : 0) << "; "
+           << std::chrono::duration<double>(fault_end - begin).count() << " s";
+    WARN(report.str());
+    CHECK(lost == 0);
+    CHECK(runs.value() == 2);
+    CHECK(twice == expired);
+    CHECK(stuck == 0);
+    CHECK(a_stop_at < a_lease_end); // the watchdog asked before the lease ran out
+    CHECK(refused);
+    CHECK(b_attempt == 2);
+    CHECK(job.attempts == 2);
+    // A tried to complete attempt 1 once, and nothing else; B's complete is the one stored.
+    CHECK(history(probe, id) == std::vector<std::string>{"complete@1"});
+    CHECK(log_a.count(LogLevel::Warning, "requesting its handler's stop") == 1);
+    CHECK(queue.count(Status::Done) == 1);
+}
+
 TEST_CASE("worker: stop throws StopTimeout while a handler ignores its stop token",
           "[worker][stop]") {
     Queue queue;
