@@ -5,8 +5,6 @@
 
 #include <gqs/uuid.hpp>
 
-#include <gqs/uuid.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
