@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The crash matrix's long runs (issue 22), on both backends, from a built tree: the churn cell
-# for 60 s (CI runs 10 s) and the multi-process stress run with 100,000 jobs (CI: 20,000),
-# then PostgreSQL's fault cells (a server crash, a cut connection).
+# for 60 s (CI runs 10 s), the multi-process stress run with 100,000 jobs (CI: 20,000), the
+# kill points, then every other fault cell (as long as in CI).
 # Prints each cell's counts (pushed, done, lost, run twice) for the README's table.
 # Usage: scripts/crash-matrix.sh [build-dir]   (default build/release; run scripts/test.sh
 # release first). PostgreSQL: uses GQS_TEST_POSTGRES, else starts a throwaway cluster.
@@ -25,12 +25,15 @@ status=0
 for suite in sqlite postgres; do
     echo "--- $suite"
     out=$("$build/tests/gqs_tests_$suite" "[stress]" 2>&1) || status=1
-    grep -E "churn:|workers killed|test cases|FAILED" <<<"$out" || true
+    grep -E "churn:|workers killed|kill point|test cases|FAILED" <<<"$out" || true
     [ "$status" = 0 ] || echo "$out" | tail -40
 done
-# The PostgreSQL fault cells (tests/postgres/faults_test.cpp) are as long in CI.
-echo "--- postgres faults"
-out=$("$build/tests/gqs_tests_postgres" "[faults]" 2>&1) || status=1
-grep -E "^  |test cases|FAILED" <<<"$out" || true
-[ "$status" = 0 ] || echo "$out" | tail -40
+# The other fault cells (tests/*/faults_test.cpp, disk_clock_test.cpp, the worker suites'
+# blocked lease keeper) are as long in CI.
+for program in gqs_tests_sqlite gqs_tests_postgres gqs_tests_worker_sqlite gqs_tests_worker_postgres; do
+    echo "--- $program [faults]"
+    out=$("$build/tests/$program" "[faults]" 2>&1) || status=1
+    grep -E "^  |test cases|FAILED" <<<"$out" || true
+    [ "$status" = 0 ] || echo "$out" | tail -40
+done
 exit $status

@@ -375,7 +375,7 @@ void cut_run(Mode cut, const char* cell) {
     const std::string child = GQS_STRESS_CHILD;
     constexpr long rate = 50;
     constexpr auto warm_up = 5s; // at most, after 1 s: the cut begins as a long job starts
-                                 // behind the proxy (2 a second, to either worker)
+                                 // behind the proxy (2 a second, all to it until the cut)
     constexpr auto cut_for = 10s;
     constexpr auto after = 3s;
     constexpr long total = rate * std::chrono::seconds(1s + warm_up + cut_for + after).count();
@@ -393,7 +393,10 @@ void cut_run(Mode cut, const char* cell) {
                                       std::to_string(rate), (dir / "pushed.log").string()},
                                      dir / "producer.out");
     auto behind = serve(via, "behind");
-    auto beside = serve(direct, "beside");
+    // The direct worker starts with the cut: until then every job goes behind the proxy, so a
+    // long one starts there every half second (with both running, the direct one could take
+    // every long job for seconds, and the cut would find none at risk).
+    gqs::test::Child beside;
     Reaper reaper({&producer, &behind, &beside});
 
     // The cut begins just after a long job started behind the proxy: its lease, not extended
@@ -415,6 +418,7 @@ void cut_run(Mode cut, const char* cell) {
         warm_up);
     proxy.set_mode(cut);
     const auto fault = Clock::now();
+    beside = serve(direct, "beside");
     std::this_thread::sleep_until(fault + cut_for); // the cut: a pace
     proxy.set_mode(Mode::Forward);
     const auto restored = Clock::now();
