@@ -2,6 +2,8 @@
 // Metadata codec and argument checks shared by every backend.
 #include "codec.hpp"
 
+#include <gqs/json.hpp> // pointer_token, holds_nul: the same rules as the public walk
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -16,21 +18,6 @@ namespace gqs::detail {
 
 namespace {
 
-// A key as a JSON pointer token (RFC 6901): `~` and `/` escaped.
-std::string pointer_token(const std::string& key) {
-    std::string out;
-    for (char c : key) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 // One array or object open around the value the check stands at.
 struct Level {
     bool array;
@@ -44,12 +31,11 @@ std::string pointer_of(const std::vector<Level>& levels, std::size_t count) {
     std::string out;
     for (std::size_t i = 0; i < count; ++i) {
         out += '/';
-        out += levels[i].array ? std::to_string(levels[i].at) : pointer_token(levels[i].key);
+        out += levels[i].array ? std::to_string(levels[i].at)
+                               : json_detail::pointer_token(levels[i].key);
     }
     return out.empty() ? "/" : out;
 }
-
-bool holds_nul(const std::string& text) { return text.find('\0') != std::string::npos; }
 
 // Whether PostgreSQL's numeric (jsonb's numbers) holds the JSON number `text`, which a double
 // holds: at most 16383 digits after the decimal point, counted as PostgreSQL does (the
@@ -107,13 +93,14 @@ public:
     }
     bool string(json::string_t& value) {
         if (!scalar()) return false;
-        if (holds_nul(value)) return nul("the string at " + pointer_of(levels_, levels_.size()));
+        if (json_detail::holds_nul(value))
+            return nul("the string at " + pointer_of(levels_, levels_.size()));
         return true;
     }
     bool binary(json::binary_t&) { return refuse("holds a binary value, which JSON cannot"); }
     bool start_object(std::size_t) { return open(false); }
     bool key(json::string_t& key) {
-        if (holds_nul(key))
+        if (json_detail::holds_nul(key))
             return nul("a key of the object at " + pointer_of(levels_, levels_.size() - 1));
         levels_.back().key = key;
         return true;

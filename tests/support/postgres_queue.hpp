@@ -9,24 +9,15 @@
 #include <gqs/postgres.hpp>
 
 #include <cstdint>
-#include <cstdlib>
-#include <iostream>
 #include <memory>
 #include <string>
 
 namespace gqs::test {
 
 /// The conninfo of a PgBouncer in transaction mode in front of the test server
-/// (GQS_TEST_PGBOUNCER; scripts/test.sh starts one). Without one the test is skipped, or
-/// fails with GQS_REQUIRE_POSTGRES=1, as postgres_or_skip.
-inline std::string pooler_or_skip() {
-    if (const char* c = std::getenv("GQS_TEST_PGBOUNCER"); c != nullptr && *c != '\0') return c;
-    if (const char* r = std::getenv("GQS_REQUIRE_POSTGRES"); r != nullptr && std::string(r) == "1")
-        FAIL("GQS_REQUIRE_POSTGRES=1 but GQS_TEST_PGBOUNCER is not set (run scripts/test.sh)");
-    std::cout << "GQS_SKIP: GQS_TEST_PGBOUNCER is not set (no PgBouncer: run scripts/test.sh)\n"
-              << std::flush;
-    throw PostgresSkipped{};
-}
+/// (GQS_TEST_PGBOUNCER; scripts/test.sh starts one), or the test is skipped (see
+/// server_or_skip).
+inline std::string pooler_or_skip() { return server_or_skip("GQS_TEST_PGBOUNCER", "PgBouncer"); }
 
 /// How a PgQueue's Connections reach the server.
 enum class PgVia : std::uint8_t {

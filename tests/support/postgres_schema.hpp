@@ -18,17 +18,22 @@ namespace gqs::test {
 /// Thrown (after printing the skip marker ctest looks for) when no server is configured.
 struct PostgresSkipped {};
 
-/// The conninfo of the test server (GQS_TEST_POSTGRES). Without one the test is skipped
-/// ("GQS_SKIP:" on stdout, which ctest reports as skipped), unless GQS_REQUIRE_POSTGRES=1
-/// (CI): then it fails.
-inline std::string postgres_or_skip() {
-    if (const char* c = std::getenv("GQS_TEST_POSTGRES"); c != nullptr && *c != '\0') return c;
+/// The conninfo in the environment variable `variable` (a server for the tests; `what` names
+/// it). Without one the test is skipped ("GQS_SKIP:" on stdout, which ctest reports as
+/// skipped), unless GQS_REQUIRE_POSTGRES=1 (CI): then it fails.
+inline std::string server_or_skip(const char* variable, const char* what) {
+    if (const char* c = std::getenv(variable); c != nullptr && *c != '\0') return c;
     if (const char* r = std::getenv("GQS_REQUIRE_POSTGRES"); r != nullptr && std::string(r) == "1")
-        FAIL("GQS_REQUIRE_POSTGRES=1 but GQS_TEST_POSTGRES is not set (run scripts/test.sh)");
-    std::cout << "GQS_SKIP: GQS_TEST_POSTGRES is not set (no PostgreSQL: run scripts/test.sh)\n"
+        FAIL("GQS_REQUIRE_POSTGRES=1 but " << variable << " is not set (run scripts/test.sh)");
+    std::cout << "GQS_SKIP: " << variable << " is not set (no " << what
+              << ": run scripts/test.sh)\n"
               << std::flush;
     throw PostgresSkipped{};
 }
+
+/// The conninfo of the test server (GQS_TEST_POSTGRES), or the test is skipped (see
+/// server_or_skip).
+inline std::string postgres_or_skip() { return server_or_skip("GQS_TEST_POSTGRES", "PostgreSQL"); }
 
 /// True when the gqs tool prints `conninfo` as it is given (in single quotes where the shell
 /// needs them): no password to leave out, one space apart, no quotes or escapes to rewrite.

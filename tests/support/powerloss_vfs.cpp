@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // PowerLossVfs: the unix VFS, with every write recorded until the file's next sync.
 #include "powerloss_vfs.hpp"
+#include "vfs_forward.hpp"
 
 #include <sqlite3.h>
 
@@ -262,50 +263,8 @@ int x_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
     return rc;
 }
 
-int x_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
-    auto* real = impl_of(vfs).real;
-    return real->xAccess(real, name, flags, out);
-}
-int x_full_pathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
-    auto* real = impl_of(vfs).real;
-    return real->xFullPathname(real, name, size, out);
-}
-void* x_dl_open(sqlite3_vfs* vfs, const char* name) {
-    auto* real = impl_of(vfs).real;
-    return real->xDlOpen(real, name);
-}
-void x_dl_error(sqlite3_vfs* vfs, int size, char* out) {
-    auto* real = impl_of(vfs).real;
-    real->xDlError(real, size, out);
-}
-void (*x_dl_sym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
-    auto* real = impl_of(vfs).real;
-    return real->xDlSym(real, handle, symbol);
-}
-void x_dl_close(sqlite3_vfs* vfs, void* handle) {
-    auto* real = impl_of(vfs).real;
-    real->xDlClose(real, handle);
-}
-int x_randomness(sqlite3_vfs* vfs, int size, char* out) {
-    auto* real = impl_of(vfs).real;
-    return real->xRandomness(real, size, out);
-}
-int x_sleep(sqlite3_vfs* vfs, int microseconds) {
-    auto* real = impl_of(vfs).real;
-    return real->xSleep(real, microseconds);
-}
-int x_current_time(sqlite3_vfs* vfs, double* out) {
-    auto* real = impl_of(vfs).real;
-    return real->xCurrentTime(real, out);
-}
-int x_get_last_error(sqlite3_vfs* vfs, int size, char* out) {
-    auto* real = impl_of(vfs).real;
-    return real->xGetLastError(real, size, out);
-}
-int x_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
-    auto* real = impl_of(vfs).real;
-    return real->xCurrentTimeInt64(real, out);
-}
+// The wrapped VFS, for the methods that only pass through (forward_vfs_methods).
+sqlite3_vfs* real_vfs(sqlite3_vfs* vfs) { return impl_of(vfs).real; }
 
 } // namespace
 
@@ -322,17 +281,7 @@ PowerLossVfs::PowerLossVfs(std::string name) : impl_(std::make_unique<Impl>()) {
     v.pAppData = &self;
     v.xOpen = x_open;
     v.xDelete = x_delete;
-    v.xAccess = x_access;
-    v.xFullPathname = x_full_pathname;
-    v.xDlOpen = x_dl_open;
-    v.xDlError = x_dl_error;
-    v.xDlSym = x_dl_sym;
-    v.xDlClose = x_dl_close;
-    v.xRandomness = x_randomness;
-    v.xSleep = x_sleep;
-    v.xCurrentTime = x_current_time;
-    v.xGetLastError = x_get_last_error;
-    v.xCurrentTimeInt64 = x_current_time_int64;
+    gqs::test::forward_vfs_methods<real_vfs>(v);
     if (sqlite3_vfs_register(&v, 0) != SQLITE_OK)
         throw std::runtime_error("PowerLossVfs: cannot register " + self.name);
 }
