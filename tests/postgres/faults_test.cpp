@@ -315,8 +315,8 @@ TEST_CASE("postgres crash matrix: the server killed (-m immediate) and restarted
     server.restart();
     const auto restored = Clock::now();
     const auto before_end = pushed_ids(dir / "pushed.log");
-    Counts counts;
-    counts.recovered_s = wait_done(observer, before_end, restored, restored + lease, counts.stuck);
+    long stuck = 0;
+    const double recovered_s = wait_done(observer, before_end, restored, restored + lease, stuck);
 
     const int producer_status = wait_bounded(producer, 90s);
     std::vector<int> worker_status;
@@ -329,15 +329,10 @@ TEST_CASE("postgres crash matrix: the server killed (-m immediate) and restarted
             entries.push_back(std::move(e));
     }
     const auto stored = stored_jobs(observer);
-    const Counts c = count(pushed_ids(dir / "pushed.log"), stored, entries,
-                           {ms_of(fault), ms_of(restored), lease});
-    counts.pushed = c.pushed;
-    counts.done = c.done;
-    counts.lost = c.lost;
-    counts.twice = c.twice;
-    counts.unexplained = c.unexplained;
-    counts.stored = c.stored;
-    counts.unrun = c.unrun;
+    Counts counts = count(pushed_ids(dir / "pushed.log"), stored, entries,
+                          {ms_of(fault), ms_of(restored), lease});
+    counts.stuck = stuck;
+    counts.recovered_s = recovered_s;
     const std::string producer_out = gqs::test::read_file(dir / "producer.out");
     WARN(describe("server crash", counts,
                   std::chrono::duration<double>(Clock::now() - began).count())
@@ -423,10 +418,10 @@ void cut_run(Mode cut, const char* cell) {
     proxy.set_mode(Mode::Forward);
     const auto restored = Clock::now();
     const auto before_end = pushed_ids(dir / "pushed.log");
-    Counts counts;
+    long stuck = 0;
     // A job pushed just before the end may be a long one, running when the bound is checked.
-    counts.recovered_s =
-        wait_done(q.observer, before_end, restored, restored + lease + long_job, counts.stuck);
+    const double recovered_s =
+        wait_done(q.observer, before_end, restored, restored + lease + long_job, stuck);
 
     const int producer_status = wait_bounded(producer, 90s);
     const int behind_status = wait_bounded(behind, 90s);
@@ -435,15 +430,9 @@ void cut_run(Mode cut, const char* cell) {
     for (auto& e : read_serve_log(dir / "beside.log", "beside", false))
         entries.push_back(std::move(e));
     const Window window{ms_of(fault), ms_of(restored), lease};
-    const Counts c =
-        count(pushed_ids(dir / "pushed.log"), stored_jobs(q.observer), entries, window);
-    counts.pushed = c.pushed;
-    counts.done = c.done;
-    counts.lost = c.lost;
-    counts.twice = c.twice;
-    counts.unexplained = c.unexplained;
-    counts.stored = c.stored;
-    counts.unrun = c.unrun;
+    Counts counts = count(pushed_ids(dir / "pushed.log"), stored_jobs(q.observer), entries, window);
+    counts.stuck = stuck;
+    counts.recovered_s = recovered_s;
 
     // Behind the proxy: nothing started during the cut (no pull; 500 ms for jobs whose pull
     // was answered just before it to start), and every handler running
