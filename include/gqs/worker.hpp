@@ -20,14 +20,20 @@ namespace gqs {
 struct WorkerConfig {
     /// Handler threads, and so the most jobs running at once; > 0.
     int concurrency = 4;
-    /// Jobs the worker may lease ahead of its threads (its local queue), >= 0. 0: it leases
-    /// only for idle threads. More lets one transaction store and lease many short jobs; queued
-    /// jobs keep their leases extended, and at stop those not started are released
-    /// (Pending again, attempt not counted). Other workers cannot take a queued job.
-    int prefetch = 0;
+    /// `prefetch` value: the worker sizes its local queue from what it measures (the default).
+    static constexpr int adaptive = -1;
+    /// Jobs the worker may lease ahead of its threads (its local queue): `adaptive`, or a fixed
+    /// count >= 0 (0: it leases only for idle threads). Adaptive: up to batch_size, as many as
+    /// its threads start within about four pull round trips at their recent handler times, and
+    /// never more than they start within lock_timeout / 4; none before a handler has returned,
+    /// and none for handlers much slower than a pull. A queue lets one transaction store and
+    /// lease many short jobs; queued jobs keep their leases extended, and at stop those not
+    /// started are released (Pending again, attempt not counted). Other workers cannot take a
+    /// queued job.
+    int prefetch = adaptive;
     /// The most jobs one pull leases (a pull also takes no more than the free room: idle
-    /// threads plus free prefetch places); > 0.
-    int batch_size = 16;
+    /// threads plus free prefetch places), and the adaptive queue's limit; > 0.
+    int batch_size = 256;
     /// Pause between pulls while the queue has nothing runnable, or after a failed pull; > 0.
     /// A pull that filled its whole batch is followed by the next one as soon as a thread is idle.
     Duration pull_interval{500};
@@ -55,7 +61,8 @@ void validate(const WorkerConfig& config);
 using Handler = std::function<void(const Job& job, std::stop_token stop)>;
 
 /// Leases runnable jobs from a Puller and runs `handler` on each in its own thread, at most
-/// `concurrency` at a time, and holds at most `concurrency + prefetch` leases, extending each
+/// `concurrency` at a time, and holds at most `concurrency + prefetch` leases (with an adaptive
+/// prefetch, `concurrency + batch_size`), extending each
 /// every lock_timeout / 2 while its job runs or waits in the local queue. A result waits at
 /// most a few milliseconds to be stored (grouped with others in one transaction).
 /// A job whose lease is lost (LockLost) is left to its new holder: its handler's stop token

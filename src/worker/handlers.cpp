@@ -74,7 +74,7 @@ bool Worker::Impl::cycle_due(SteadyClock::time_point now) const {
 // runs dry. Without a queue, jobs at hand were leased for idle threads and start first.
 // Caller holds mutex_.
 bool Worker::Impl::cycle_before_job(SteadyClock::time_point now) const {
-    if (config_.prefetch == 0 || cycling_) return false;
+    if (!pulls_.queues() || cycling_) return false;
     return results_due(now) || pulls_.wants_refill(now, stopping_ || at_risk_);
 }
 
@@ -175,7 +175,9 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     if (slot.expires - risk_margin_ < watchdog_wakeup_) watchdog_cv_.notify_all();
     lock.unlock();
 
+    const auto started = SteadyClock::now();
     const detail::RunResult result = detail::run_handler(handler_, pulled.job, token);
+    const auto ran = SteadyClock::now() - started;
     // The transition depends only on the result and the attempt, so it is chosen before the
     // lock is taken: one lock per job on the way out, which matters when short jobs keep
     // every thread contending for it.
@@ -185,6 +187,7 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     { const Job done_with = std::move(pulled.job); }
 
     lock.lock();
+    pulls_.handler_ran(ran);
     slot.settling = true;
     state_cv_.wait(lock, [&slot] { return !slot.extending; });
     const bool lost = slot.lost;
@@ -274,6 +277,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     lock.unlock();
 
     bool pull_failed = false;
+    bool called = false; // settle_and_pull was called
     std::vector<SettleResult> results;
     std::vector<Job> jobs;
     const auto leased_at = SteadyClock::now();
@@ -297,6 +301,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
             settlements.reserve(done.size());
             for (Finished& f : done)
                 settlements.push_back({f.lease, f.action, f.backoff, f.error});
+            called = true;
             jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout,
                                            config_.queues);
         } catch (const std::exception& e) {
@@ -344,7 +349,9 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     if (storage_ok && (batch > 0 || !results.empty())) database_answered();
     // Results that failed on storage are tried again after a pause.
     results_.put_back(std::move(again), settle_failed, now);
-    pulls_.cycle_ended(reserved, batch, got, pull_failed, now);
+    // The round trip sizes an adaptive queue; a failed call says nothing about it.
+    const auto took = called && storage_ok ? now - leased_at : SteadyClock::duration::zero();
+    pulls_.cycle_ended(reserved, batch, got, pull_failed, now, took);
     // A handler thread runs the first job itself; wake one idle thread per other job (there
     // are at most `concurrency`), and one more if another cycle is due already while this
     // thread is busy with its job.

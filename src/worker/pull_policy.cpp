@@ -3,6 +3,7 @@
 #include "pull_policy.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 
 namespace gqs::detail {
@@ -17,11 +18,58 @@ int saturated_sum(int a, int b) noexcept {
 
 } // namespace
 
+PrefetchEstimate::PrefetchEstimate(int concurrency, int most, Duration lock_timeout) noexcept
+    : threads_(concurrency), most_(most),
+      start_budget_ns_(static_cast<double>(std::chrono::nanoseconds(lock_timeout).count()) / 4.0) {}
+
+void PrefetchEstimate::reset() noexcept {
+    handler_ns_ = -1;
+    round_trip_ns_ = -1;
+    places_ = 0;
+}
+
+namespace {
+
+// A moving average: each new sample weighs 1/8; the first one is taken as it is.
+void average_in(double& average, std::chrono::nanoseconds sample) noexcept {
+    const auto x = static_cast<double>(std::max<std::int64_t>(0, sample.count()));
+    average = average < 0 ? x : average + (x - average) / 8.0;
+}
+
+} // namespace
+
+void PrefetchEstimate::handler_ran(std::chrono::nanoseconds took) noexcept {
+    average_in(handler_ns_, took);
+    update();
+}
+
+void PrefetchEstimate::round_trip(std::chrono::nanoseconds took) noexcept {
+    average_in(round_trip_ns_, took);
+    update();
+}
+
+void PrefetchEstimate::update() noexcept {
+    if (handler_ns_ < 0 || round_trip_ns_ < 0) {
+        places_ = 0;
+        return;
+    }
+    // Jobs per nanosecond the threads start; a handler faster than 100 ns counts as 100 ns.
+    const double starts_per_ns = threads_ / std::max(handler_ns_, 100.0);
+    // Four round trips of work: with the refill at half the queue, the threads keep busy
+    // through a slow round trip while each pull brings a large batch.
+    const double useful = 4.0 * round_trip_ns_ * starts_per_ns;
+    const double safe = start_budget_ns_ * starts_per_ns;
+    const double places = std::min({static_cast<double>(most_), useful, safe});
+    places_ = static_cast<int>(std::max(0.0, places)); // floor: a fraction of a job is none
+}
+
 PullPolicy::PullPolicy(const WorkerConfig& config, bool cheap_ready_check) noexcept
-    : capacity_(saturated_sum(config.concurrency, config.prefetch)),
-      refill_at_(std::max(1, std::min(config.batch_size, capacity_) / 2)),
-      batch_size_(config.batch_size), queue_(config.prefetch > 0), cheap_check_(cheap_ready_check),
-      filtered_(!config.queues.empty()), interval_(config.pull_interval) {}
+    : threads_(config.concurrency), fixed_queue_(config.prefetch), batch_size_(config.batch_size),
+      cheap_check_(cheap_ready_check), filtered_(!config.queues.empty()),
+      interval_(config.pull_interval),
+      estimate_(config.concurrency, config.batch_size, config.lock_timeout) {}
+
+int PullPolicy::capacity() const noexcept { return saturated_sum(threads_, queue_places()); }
 
 void PullPolicy::reset(Clock::time_point now) noexcept {
     held_ = 0;
@@ -29,21 +77,26 @@ void PullPolicy::reset(Clock::time_point now) noexcept {
     pushed_ = false;
     check_first_ = false;
     next_poll_ = now;
+    estimate_.reset();
 }
 
 bool PullPolicy::wants_pull(Clock::time_point now, bool stopping) const noexcept {
-    return !stopping && held_ < capacity_ && (backlog_ || pushed_ || now >= next_poll_);
+    return !stopping && held_ < capacity() && (backlog_ || pushed_ || now >= next_poll_);
 }
 
 bool PullPolicy::wants_refill(Clock::time_point now, bool stopping) const noexcept {
-    // Without a queue, jobs at hand were leased for idle threads and start first.
-    return queue_ && wants_pull(now, stopping) && capacity_ - held_ >= refill_at_;
+    // Without a queue, jobs at hand were leased for idle threads and start first. With one,
+    // refill once half of the room a pull may fill is free.
+    if (!queues() || !wants_pull(now, stopping)) return false;
+    const int capacity_now = capacity();
+    const int refill_at = std::max(1, std::min(batch_size_, capacity_now) / 2);
+    return capacity_now - held_ >= refill_at;
 }
 
 PullPolicy::Reservation PullPolicy::reserve(bool stopping, bool results_waiting) noexcept {
     Reservation r;
     // Every cycle fills all the free room, whatever made it due.
-    r.batch = stopping ? 0 : std::min(batch_size_, capacity_ - held_);
+    r.batch = stopping ? 0 : std::max(0, std::min(batch_size_, capacity() - held_));
     // After an interval passed with no push, no backlog and no result to store, ask
     // has_ready() first: a read, so an idle worker polling an empty queue never takes the
     // database's write lock. A worker serving named queues asks after a push too: the push may
@@ -56,9 +109,10 @@ PullPolicy::Reservation PullPolicy::reserve(bool stopping, bool results_waiting)
     return r;
 }
 
-void PullPolicy::cycle_ended(int reserved, int batch, int got, bool failed,
-                             Clock::time_point now) noexcept {
+void PullPolicy::cycle_ended(int reserved, int batch, int got, bool failed, Clock::time_point now,
+                             std::chrono::nanoseconds took) noexcept {
     held_ += got - reserved;
+    if (took > std::chrono::nanoseconds::zero()) estimate_.round_trip(took);
     if (failed) {
         backlog_ = false;
         check_first_ = false;

@@ -20,8 +20,9 @@ namespace gqs {
 void validate(const WorkerConfig& config) {
     if (config.concurrency <= 0)
         throw std::invalid_argument("gqs::WorkerConfig: concurrency must be > 0");
-    if (config.prefetch < 0)
-        throw std::invalid_argument("gqs::WorkerConfig: prefetch must be >= 0");
+    if (config.prefetch < 0 && config.prefetch != WorkerConfig::adaptive)
+        throw std::invalid_argument(
+            "gqs::WorkerConfig: prefetch must be >= 0 or WorkerConfig::adaptive");
     if (config.batch_size <= 0)
         throw std::invalid_argument("gqs::WorkerConfig: batch_size must be > 0");
     if (config.pull_interval <= Duration::zero())

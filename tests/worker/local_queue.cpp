@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests of WorkerConfig::prefetch: jobs leased ahead of the threads, kept leased, released at stop.
+// Tests of WorkerConfig::prefetch: jobs leased ahead of the threads, kept leased, released at
+// stop; the adaptive queue's length.
 #include "support/catch.hpp"
 #include "support/queue.hpp"
 #include "support/worker_support.hpp"
@@ -7,7 +8,10 @@
 #include <gqs/worker.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace gqs;
@@ -165,4 +169,56 @@ TEST_CASE("worker: with a queue every job of a backlog runs once", "[worker][que
     // It leased ahead of its two threads.
     CHECK(probe.largest_batch > 2);
     CHECK(probe.count("release") == 0);
+}
+
+TEST_CASE("worker: by default short handlers get a local queue", "[worker][queue][adaptive]") {
+    constexpr int n = 2000;
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    queue.pusher.push_batch(std::vector<Message>(n));
+    Counter handled;
+    LogCapture log;
+    WorkerConfig config = queued_config(4, WorkerConfig::adaptive, 256);
+    Worker worker(
+        probe, [&](const Job&, std::stop_token) { handled.bump(); }, config, log.logger());
+    worker.start();
+    REQUIRE(handled.wait_for(n));
+    REQUIRE(wait_until([&] { return queue.count(Status::Done) == n; }));
+    worker.stop(patience);
+    INFO(log.text());
+    CHECK(handled.value() == n);
+    // It leased ahead of its four threads, and never more than its batch.
+    CHECK(probe.largest_batch > 4);
+    CHECK(probe.largest_batch <= 256);
+}
+
+TEST_CASE("worker: by default handlers much slower than a pull lease nothing ahead",
+          "[worker][queue][adaptive]") {
+    constexpr int n = 12;
+    Queue queue;
+    ProbePuller probe(queue.puller);
+    queue.pusher.push_batch(std::vector<Message>(n));
+    Counter handled;
+    std::atomic<std::size_t> most_processing{0};
+    LogCapture log;
+    Worker worker(
+        probe,
+        [&](const Job&, std::stop_token) {
+            const std::size_t now = queue.count(Status::Processing);
+            std::size_t seen = most_processing.load();
+            while (now > seen && !most_processing.compare_exchange_weak(seen, now)) {
+            }
+            // The work: 200 ms, far longer than a pull's round trip.
+            std::this_thread::sleep_for(200ms);
+            handled.bump();
+        },
+        queued_config(4, WorkerConfig::adaptive, 256), log.logger());
+    worker.start();
+    REQUIRE(handled.wait_for(n));
+    worker.stop(patience);
+    INFO(log.text());
+    // Every pull leased for idle threads only: never more leases than threads.
+    CHECK(probe.largest_batch <= 4);
+    CHECK(most_processing.load() <= 4);
+    CHECK(queue.count(Status::Done) == n);
 }

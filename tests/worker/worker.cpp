@@ -935,7 +935,7 @@ TEST_CASE("worker: rejects an invalid configuration or an empty handler", "[work
     WorkerConfig config;
     SECTION("concurrency 0") { config.concurrency = 0; }
     SECTION("negative concurrency") { config.concurrency = -1; }
-    SECTION("negative prefetch") { config.prefetch = -1; }
+    SECTION("negative prefetch") { config.prefetch = -2; }
     SECTION("batch 0") { config.batch_size = 0; }
     SECTION("pull interval 0") { config.pull_interval = Duration::zero(); }
     SECTION("lock timeout 0") { config.lock_timeout = Duration::zero(); }
