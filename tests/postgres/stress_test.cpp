@@ -5,6 +5,7 @@
 #include "support/churn_run.hpp"
 #include "support/kill_point_run.hpp"
 #include "support/postgres_schema.hpp"
+#include "support/share_run.hpp"
 #include "support/stress_run.hpp"
 
 #include <gqs/postgres.hpp>
@@ -43,4 +44,14 @@ TEST_CASE("postgres crash matrix: a worker process killed before and after a pul
         gqs::test::kill_point_run("pg:" + schema.name() + ":" + schema.conninfo(), observer,
                                   tmp.dir(), point);
     }
+}
+
+TEST_CASE("postgres adaptive prefetch: two busy worker processes with the default config share "
+          "the work",
+          "[process][prefetch]") {
+    gqs::test::PgSchema schema;
+    auto connection = gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+    gqs::postgres::init_db(*connection);
+    gqs::test::TempDb tmp; // for the processes' logs
+    gqs::test::share_run("pg:" + schema.name() + ":" + schema.conninfo(), tmp.dir());
 }

@@ -3,6 +3,7 @@
 #include "support/catch.hpp"
 #include "support/churn_run.hpp"
 #include "support/kill_point_run.hpp"
+#include "support/share_run.hpp"
 #include "support/sqlite_queue.hpp"
 #include "support/stress_run.hpp"
 
@@ -29,4 +30,10 @@ TEST_CASE("crash matrix: a worker process killed before and after a pull and a s
         gqs::test::kill_point_run(q.tmp.path().string(), q.observer, q.tmp.dir(), point);
         CHECK(gqs::test::query_text(*q.db, "PRAGMA integrity_check") == "ok");
     }
+}
+
+TEST_CASE("adaptive prefetch: two busy worker processes with the default config share the work",
+          "[process][prefetch]") {
+    gqs::test::SqliteQueue q;
+    gqs::test::share_run(q.tmp.path().string(), q.tmp.dir());
 }

@@ -19,6 +19,11 @@
 //                             to (gqs::Snooze); appends "start ID ATTEMPT T MS" (MS: how long
 //                             it will sleep) and "done|stopped ID ATTEMPT T" to LOG, T in
 //                             steady-clock milliseconds (one clock for every process)
+//   share DB LOG THREADS TOTAL [PREFETCH]
+//                             run a Worker with the default config (but THREADS and
+//                             PREFETCH, a number or -1 for adaptive), print
+//                             "ready" once it started, append "start ID ATTEMPT" to LOG for
+//                             every job, whose handler sleeps 1 ms, and exit once TOTAL jobs are finished
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
 // DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
@@ -327,6 +332,27 @@ void KillingPuller::write_line(const char* what, const gqs::Uuid& id, std::uint3
     note(log_, what, id, attempts);
 }
 
+// Polls the queue until `total` jobs are finished (Done or Dead); the workers themselves are
+// event-driven. A server away is waited for (the next call reconnects); gone for good (the
+// test ended early and dropped the schema) for 120 s: false rather than wait forever.
+bool wait_finished(gqs::Observer& observer, long total) {
+    auto answered = std::chrono::steady_clock::now();
+    while (true) {
+        gqs::Stats s;
+        try {
+            s = observer.stats();
+            answered = std::chrono::steady_clock::now();
+        } catch (const gqs::StorageError&) {
+            if (std::chrono::steady_clock::now() - answered > 120s) {
+                std::cerr << "gqs_stress_child: no answer from the database for 120 s\n";
+                return false;
+            }
+        }
+        if (s.done + s.dead >= total) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
 int work(const char* path, const char* log_path, int threads, long total,
          std::chrono::milliseconds lease, KillAt kill_at) {
     const int log = open_log(log_path);
@@ -363,17 +389,7 @@ int work(const char* path, const char* log_path, int threads, long total,
             if (level == gqs::LogLevel::Error) std::cerr << message << "\n";
         });
     worker.start();
-    while (true) {
-        gqs::Stats s;
-        try {
-            s = observer.stats();
-        } catch (const gqs::StorageError&) {
-            // A server restart: the next call reconnects.
-        }
-        if (s.done + s.dead >= total) break;
-        // Polling the shared file for the end; the workers themselves are event-driven.
-        std::this_thread::sleep_for(50ms);
-    }
+    if (!wait_finished(observer, total)) return 1;
     worker.stop(std::chrono::seconds(60));
     ::close(log);
     return 0;
@@ -433,23 +449,33 @@ int serve(const char* path, const char* log_path, int threads, long total,
             if (level != gqs::LogLevel::Debug) std::cerr << now_ms() << " " << message << "\n";
         });
     worker.start();
-    auto answered = std::chrono::steady_clock::now();
-    while (true) {
-        gqs::Stats s;
-        try {
-            s = q.observer->stats();
-            answered = std::chrono::steady_clock::now();
-        } catch (const gqs::StorageError&) {
-            // The server is away: the next call reconnects. Gone for good (the test ended
-            // early and dropped the schema): give up rather than wait forever.
-            if (std::chrono::steady_clock::now() - answered > 120s) {
-                std::cerr << "gqs_stress_child: no answer from the database for 120 s\n";
-                return 1;
-            }
-        }
-        if (s.done + s.dead >= total) break;
-        std::this_thread::sleep_for(50ms); // polling for the end
-    }
+    if (!wait_finished(*q.observer, total)) return 1;
+    worker.stop(std::chrono::seconds(60));
+    ::close(log);
+    return 0;
+}
+
+// A Worker with the default config but `threads`: prints "ready" once started, appends
+// "start ID ATTEMPT" for every job it runs, and exits once TOTAL jobs are finished.
+int share(const char* path, const char* log_path, int threads, long total, int prefetch) {
+    const int log = open_log(log_path);
+    auto q = open_queue(path);
+    gqs::WorkerConfig config;
+    config.concurrency = threads;
+    config.prefetch = prefetch;
+    gqs::Worker worker(
+        *q.puller,
+        [&](const gqs::Job& job, std::stop_token) {
+            note(log, "start", job.id, job.attempts);
+            std::this_thread::sleep_for(1ms); // the job's work: waiting on I/O, say
+        },
+        config,
+        [](gqs::LogLevel level, std::string_view message) {
+            if (level == gqs::LogLevel::Error) std::cerr << message << "\n";
+        });
+    worker.start();
+    std::cout << "ready" << std::endl;
+    if (!wait_finished(*q.observer, total)) return 1;
     worker.stop(std::chrono::seconds(60));
     ::close(log);
     return 0;
@@ -473,9 +499,13 @@ int main(int argc, char** argv) {
                          std::chrono::milliseconds(std::stol(argv[6])),
                          std::chrono::milliseconds(std::stol(argv[7])),
                          std::chrono::milliseconds(std::stol(argv[8])));
-        std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
-                     "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG [RETRY_S] | serve DB LOG "
-                     "THREADS TOTAL LEASE_MS SLEEP_MS LONG_MS\n";
+        if (mode == "share" && (argc == 6 || argc == 7))
+            return share(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]),
+                         argc == 7 ? std::stoi(argv[6]) : gqs::WorkerConfig::adaptive);
+        std::cerr
+            << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
+               "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG [RETRY_S] | serve DB LOG "
+               "THREADS TOTAL LEASE_MS SLEEP_MS LONG_MS | share DB LOG THREADS TOTAL [PREFETCH]\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_stress_child: " << e.what() << "\n";
