@@ -374,9 +374,9 @@ double raw_pull_complete(const Config& c, std::size_t ready, std::size_t measure
 // keeps 500 jobs locally too.
 constexpr int drain_queue = 500;
 
-// A gqs::Worker (4 threads, a local queue of drain_queue, batches of as many, no-op handler)
-// drains `n`.
-double gqs_worker_drain(const Config& c, std::size_t n) {
+// A gqs::Worker (4 threads, no-op handler) drains `n`: with the default config when `queue`
+// is 0, else with a local queue of `queue` and batches of as many.
+double gqs_worker_drain(const Config& c, std::size_t n, int queue) {
     Schema s(c.conninfo);
     s.fill(n, 1);
     pg::Puller puller(s.connection);
@@ -385,8 +385,10 @@ double gqs_worker_drain(const Config& c, std::size_t n) {
     std::condition_variable all;
     gqs::WorkerConfig config;
     config.concurrency = 4;
-    config.prefetch = drain_queue;
-    config.batch_size = drain_queue;
+    if (queue > 0) {
+        config.prefetch = queue;
+        config.batch_size = queue;
+    }
     gqs::Worker worker(
         puller,
         [&](const gqs::Job&, std::stop_token) {
@@ -454,14 +456,13 @@ int run_pusher(const std::string& schema, const std::string& conninfo) {
     return 0;
 }
 
-// Waits for a byte on stdin, runs a Worker (as gqs_worker_drain's) until stdin closes.
+// Waits for a byte on stdin, runs a Worker (4 threads, the default config) until stdin
+// closes.
 int run_drainer(const std::string& schema, const std::string& conninfo) {
     auto connection = pg::Connection::open(conninfo, {.schema = schema});
     pg::Puller puller(connection);
     gqs::WorkerConfig config;
     config.concurrency = 4;
-    config.prefetch = drain_queue;
-    config.batch_size = drain_queue;
     gqs::Worker worker(
         puller, [](const gqs::Job&, std::stop_token) {}, config);
     char ch = 0;
@@ -624,12 +625,18 @@ public:
         });
         attempt("worker_drain_c4", [&] {
             const auto m =
-                interleave(true, {[&] { return gqs_worker_drain(c_, z_.drain); },
+                interleave(true, {[&] { return gqs_worker_drain(c_, z_.drain, 0); },
+                                  [&] { return gqs_worker_drain(c_, z_.drain, drain_queue); },
                                   [&] { return raw_worker_floor(c_, z_.drain_ceiling, 100); }});
-            line(fmt("worker_drain_c4_q500 gqs_jobs_per_s=%.0f", m[0]) +
-                 fmt(" raw_floor_jobs_per_s=%.0f", m[1]) +
-                 fmt(" ratio=%.3f", m[1] > 0 ? m[0] / m[1] : 0) +
+            // The default config, then graphile-worker's batched settings (a local queue of 500).
+            line(fmt("worker_drain_c4 gqs_jobs_per_s=%.0f", m[0]) +
+                 fmt(" raw_floor_jobs_per_s=%.0f", m[2]) +
+                 fmt(" ratio=%.3f", m[2] > 0 ? m[0] / m[2] : 0) +
                  fmt(" vs_graphile_worker_24220=%.3f", m[0] / 24220.0));
+            line(fmt("worker_drain_c4_q500 gqs_jobs_per_s=%.0f", m[1]) +
+                 fmt(" raw_floor_jobs_per_s=%.0f", m[2]) +
+                 fmt(" ratio=%.3f", m[2] > 0 ? m[1] / m[2] : 0) +
+                 fmt(" vs_graphile_worker_24220=%.3f", m[1] / 24220.0));
         });
         attempt("backlog", [&] { backlog(); });
         attempt("latency_xproc", [&] {
@@ -653,11 +660,14 @@ public:
                  fmt(" ratio=%.3f", m[1] > 0 ? m[0] / m[1] : 0));
         });
         attempt("drain_processes", [&] {
+            // Scale-out: 1, 2 and 4 processes of 4 threads each, the default config.
             const auto m = interleave(true, {[&] { return drain_processes(c_, z_.drain, 1); },
-                                             [&] { return drain_processes(c_, z_.drain, 2); }});
+                                             [&] { return drain_processes(c_, z_.drain, 2); },
+                                             [&] { return drain_processes(c_, z_.drain, 4); }});
             line(fmt("drain_processes one_jobs_per_s=%.0f", m[0]) +
-                 fmt(" two_jobs_per_s=%.0f", m[1]) +
-                 fmt(" two_vs_one=%.3f", m[0] > 0 ? m[1] / m[0] : 0));
+                 fmt(" two_jobs_per_s=%.0f", m[1]) + fmt(" four_jobs_per_s=%.0f", m[2]) +
+                 fmt(" two_vs_one=%.3f", m[0] > 0 ? m[1] / m[0] : 0) +
+                 fmt(" four_vs_one=%.3f", m[0] > 0 ? m[2] / m[0] : 0));
         });
         return failures_ == 0 ? 0 : 1;
     }
