@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests of cron expressions, zones and next_fire (gqs/cron.hpp).
+// Tests of cron expressions, zones and next_fire (gqs/cron.hpp) and validate(Schedule).
 #include "catch.hpp"
 
 #include <gqs/cron.hpp>
+#include <gqs/schedule.hpp>
 
 #include <array>
 #include <chrono>
@@ -479,5 +480,49 @@ TEST_CASE("cron: a bad expression names its field and what is wrong", "[cron]") 
         INFO("message: " << message);
         CHECK(message.find(b.names) != std::string::npos);
         CHECK_THROWS_AS(gqs::Cron::parse(b.cron), std::invalid_argument);
+    }
+}
+
+TEST_CASE("cron: validate checks a schedule's name expression zone and message",
+          "[cron][schedule]") {
+    gqs::Schedule schedule;
+    schedule.name = "nightly report";
+    schedule.cron = "0 3 * * *";
+    schedule.zone = "Europe/Berlin";
+    CHECK_NOTHROW(gqs::validate(schedule));
+    CHECK(schedule.catch_up == gqs::CatchUp::Latest);
+    CHECK_FALSE(schedule.paused);
+
+    SECTION("the name") {
+        for (const std::string& name :
+             {std::string(), std::string(128, 'n'), std::string("a\0b", 3), std::string("\xC3")}) {
+            schedule.name = name;
+            CHECK(error_of([&] {
+                      gqs::validate(schedule);
+                  }).find("schedule name must be 1 to 127 bytes of UTF-8 without NUL") !=
+                  std::string::npos);
+        }
+        schedule.name = std::string(127, 'n');
+        CHECK_NOTHROW(gqs::validate(schedule));
+        schedule.name = "Zeitplan \xC3\xBC";
+        CHECK_NOTHROW(gqs::validate(schedule));
+    }
+    SECTION("the expression") {
+        schedule.cron = "0 0 32 * *";
+        const auto message = error_of([&] { gqs::validate(schedule); });
+        CHECK(message.find("schedule \"nightly report\"") != std::string::npos);
+        CHECK(message.find("day-of-month: 32 is out of 1-31") != std::string::npos);
+    }
+    SECTION("the zone") {
+        schedule.zone = "Europe/Atlantis";
+        CHECK(error_of([&] { gqs::validate(schedule); }).find("Europe/Atlantis") !=
+              std::string::npos);
+    }
+    SECTION("the message") {
+        schedule.message.priority = 10;
+        CHECK(error_of([&] { gqs::validate(schedule); }).find("priority") != std::string::npos);
+        schedule.message.priority = 0;
+        schedule.message.metadata = "{not json";
+        CHECK(error_of([&] { gqs::validate(schedule); }).find("JSON") != std::string::npos);
     }
 }
