@@ -7,11 +7,14 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
+#include <latch>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 using gqs::TimePoint;
@@ -410,6 +413,45 @@ TEST_CASE("cron: an expression that never fires gives nullopt", "[cron]") {
     CHECK_FALSE(cron.next(at("2026-01-01T00:00:00Z"), "UTC"));
     CHECK_FALSE(cron.every());
     CHECK(gqs::Cron::parse("@every 1h30m").every() == std::chrono::minutes(90));
+}
+
+TEST_CASE("cron: the ends of TimePoint are answered without overflow", "[cron]") {
+    for (const char* cron : {"* * * * *", "0 0 29 2 *", "@every 1ms", "@every 1000000h"}) {
+        for (const char* zone : {"UTC", "Europe/Berlin", "Australia/Lord_Howe"}) {
+            INFO(cron << " in " << zone);
+            CHECK_FALSE(gqs::next_fire(cron, zone, TimePoint::max()));
+            const auto first = gqs::next_fire(cron, zone, TimePoint::min());
+            REQUIRE(first);
+            CHECK(*first > TimePoint::min());
+        }
+    }
+    CHECK(iso(gqs::next_fire("@every 1ms", "UTC", TimePoint::max() - std::chrono::hours(1))) !=
+          "none");
+}
+
+TEST_CASE("cron: threads asking for the same new zone at once get the same answers",
+          "[cron][zone]") {
+    // The first use of a zone loads its file; every thread starts at once to race that load.
+    constexpr int threads = 4;
+    std::latch start(threads);
+    std::vector<std::string> answers(threads);
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i) {
+        pool.emplace_back([&, i] {
+            start.arrive_and_wait();
+            try {
+                answers[static_cast<std::size_t>(i)] =
+                    iso(gqs::next_fire("30 2 * * *", "Asia/Kathmandu", at("2026-05-01T00:00:00Z")));
+            } catch (const std::exception& e) {
+                answers[static_cast<std::size_t>(i)] = e.what();
+            }
+        });
+    }
+    for (auto& thread : pool)
+        thread.join();
+    // 02:30 in Kathmandu (UTC+5:45) is 20:45 UTC the day before.
+    for (const auto& answer : answers)
+        CHECK(answer == "2026-05-01T20:45:00Z");
 }
 
 TEST_CASE("cron: zones UTC local and IANA names are known", "[cron][zone]") {
