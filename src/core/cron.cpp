@@ -26,10 +26,16 @@ namespace {
 // An error message quotes the expression; a huge one is cut, not copied whole.
 constexpr std::size_t max_quoted_bytes = 100;
 
+// At most max_quoted_bytes of `text`, for a message.
+std::string shown(std::string_view text) {
+    std::string quoted(text.substr(0, max_quoted_bytes));
+    if (text.size() > max_quoted_bytes) quoted += "...";
+    return quoted;
+}
+
 [[noreturn]] void fail(std::string_view expression, const std::string& what) {
-    std::string quoted(expression.substr(0, max_quoted_bytes));
-    if (expression.size() > max_quoted_bytes) quoted += "...";
-    throw std::invalid_argument(std::string("gqs: cron: ") + what + " (in \"" + quoted + "\")");
+    throw std::invalid_argument(std::string("gqs: cron: ") + what + " (in \"" + shown(expression) +
+                                "\")");
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -106,14 +112,14 @@ int parse_value(std::string_view expression, const Field& field, std::string_vie
     if (all_digits(token)) {
         const auto value = to_int(token);
         if (!value || *value < field.min || *value > field.max)
-            fail(expression, std::string(field.name) + ": " + std::string(token) + " is out of " +
-                                 range_text(field));
+            fail(expression,
+                 std::string(field.name) + ": " + shown(token) + " is out of " + range_text(field));
         return *value;
     }
     for (std::size_t i = 0; i < field.name_count; ++i) {
         if (equal_ignoring_case(token, field.names[i])) return field.min + static_cast<int>(i);
     }
-    fail(expression, std::string(field.name) + ": \"" + std::string(token) + "\" is not a number" +
+    fail(expression, std::string(field.name) + ": \"" + shown(token) + "\" is not a number" +
                          (field.names != nullptr ? " or a name" : ""));
 }
 
@@ -127,7 +133,7 @@ std::uint64_t parse_field(std::string_view expression, const Field& field, std::
             start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
         if (item.empty())
             fail(expression,
-                 std::string(field.name) + ": an empty item in \"" + std::string(text) + "\"");
+                 std::string(field.name) + ": an empty item in \"" + shown(text) + "\"");
         const std::size_t slash = item.find('/');
         const std::string_view range = item.substr(0, slash);
         int low = field.min;
@@ -140,21 +146,21 @@ std::uint64_t parse_field(std::string_view expression, const Field& field, std::
                        ? low
                        : parse_value(expression, field, range.substr(dash + 1));
             if (low > high)
-                fail(expression, std::string(field.name) + ": the range " + std::string(range) +
-                                     " is reversed");
+                fail(expression,
+                     std::string(field.name) + ": the range " + shown(range) + " is reversed");
             if (slash != std::string_view::npos && dash == std::string_view::npos)
-                fail(expression, std::string(field.name) + ": the step in \"" + std::string(item) +
+                fail(expression, std::string(field.name) + ": the step in \"" + shown(item) +
                                      "\" needs * or a range before it");
         }
         int step = 1;
         if (slash != std::string_view::npos) {
             const std::string_view step_text = item.substr(slash + 1);
             if (!all_digits(step_text))
-                fail(expression, std::string(field.name) + ": the step \"" +
-                                     std::string(step_text) + "\" is not a number");
+                fail(expression, std::string(field.name) + ": the step \"" + shown(step_text) +
+                                     "\" is not a number");
             const auto value = to_int(step_text);
             if (!value || *value < 1 || *value > field.max)
-                fail(expression, std::string(field.name) + ": the step " + std::string(step_text) +
+                fail(expression, std::string(field.name) + ": the step " + shown(step_text) +
                                      " is out of 1-" + std::to_string(field.max));
             step = *value;
         }
@@ -171,7 +177,7 @@ std::uint64_t parse_field(std::string_view expression, const Field& field, std::
 constexpr std::int64_t max_every_ms = std::int64_t{1'000'000} * 3'600'000; // 1000000h
 
 [[noreturn]] void fail_every(std::string_view expression, std::string_view text) {
-    fail(expression, "@every: \"" + std::string(text) +
+    fail(expression, "@every: \"" + shown(text) +
                          "\" is not a duration (digits and a unit ms, s, m or h, like 50ms, 10s "
                          "or 1h30m)");
 }
@@ -199,7 +205,7 @@ Duration parse_every(std::string_view expression, std::string_view text) {
             fail_every(expression, text);
         }
         if (!fits || number > (max_every_ms - total) / unit)
-            fail(expression, "@every: \"" + std::string(text) + "\" is longer than 1000000h");
+            fail(expression, "@every: \"" + shown(text) + "\" is longer than 1000000h");
         total += number * unit;
     }
     if (text.empty()) fail_every(expression, text);
@@ -221,10 +227,10 @@ const date::time_zone* find_zone(std::string_view zone) {
     try {
         return date::locate_zone(std::string(zone));
     } catch (const std::exception& e) {
-        throw std::invalid_argument(std::string("gqs: zone: \"") + std::string(zone) +
+        throw std::invalid_argument(std::string("gqs: zone: \"") + shown(zone) +
                                     "\" is not \"UTC\", \"local\" or a time zone in the system's "
                                     "tz database (" +
-                                    e.what() + ")");
+                                    shown(e.what()) + ")");
     }
 }
 
@@ -238,10 +244,9 @@ std::optional<date::sys_seconds> to_sys(const date::time_zone* zone, date::local
     return date::sys_seconds(local.time_since_epoch() - info.first.offset);
 }
 
-std::optional<TimePoint> to_time_point(date::sys_seconds t) {
-    if (t > date::floor<std::chrono::seconds>(TimePoint::max())) return std::nullopt;
-    return std::chrono::time_point_cast<TimePoint::duration>(t);
-}
+// The last whole second TimePoint holds (2262-04-11 with nanoseconds). A later instant must
+// not be compared with a TimePoint: the comparison converts it to nanoseconds, and overflows.
+constexpr date::sys_seconds last_second = date::floor<std::chrono::seconds>(TimePoint::max());
 
 // The @every slot after `after`: the next multiple of `every` since the Unix epoch.
 std::optional<TimePoint> next_every(Duration every, TimePoint after) {
@@ -268,7 +273,7 @@ Cron Cron::parse(std::string_view expression) {
         }
         if (words.size() != 1)
             fail(expression,
-                 "a macro stands alone, but \"" + std::string(words[0]) + "\" is followed by more");
+                 "a macro stands alone, but \"" + shown(words[0]) + "\" is followed by more");
         struct Macro {
             std::string_view name;
             std::string_view expression;
@@ -283,7 +288,7 @@ Cron Cron::parse(std::string_view expression) {
         for (const auto& macro : macros) {
             if (equal_ignoring_case(words[0], macro.name)) return parse(macro.expression);
         }
-        fail(expression, "unknown macro \"" + std::string(words[0]) +
+        fail(expression, "unknown macro \"" + shown(words[0]) +
                              "\" (known: @yearly @annually @monthly @weekly @daily @midnight "
                              "@hourly @every)");
     }
@@ -339,7 +344,11 @@ std::optional<TimePoint> Cron::next(TimePoint after, std::string_view zone) cons
                     const date::local_seconds local = hour_start + std::chrono::minutes(minute);
                     if (local <= after_local) continue;
                     const auto instant = to_sys(tz, local);
-                    if (instant && *instant > after) return to_time_point(*instant);
+                    if (!instant) continue;
+                    // Later candidates are later instants: none of them fits either.
+                    if (*instant > last_second) return std::nullopt;
+                    if (*instant > after)
+                        return std::chrono::time_point_cast<TimePoint::duration>(*instant);
                 }
             }
         }

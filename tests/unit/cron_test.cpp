@@ -525,6 +525,16 @@ TEST_CASE("cron: a bad expression names its field and what is wrong", "[cron]") 
     }
 }
 
+TEST_CASE("cron: a huge bad expression or zone is quoted cut short", "[cron]") {
+    const std::string garbage(100000, 'x');
+    const auto message = cron_error(garbage + " * * * *");
+    CHECK(message.find("cron: minute: \"xxx") != std::string::npos);
+    CHECK(message.size() < 1000);
+    const auto zone_message = cron_error("* * * * *", garbage);
+    CHECK(zone_message.find("zone: \"xxx") != std::string::npos);
+    CHECK(zone_message.size() < 1000);
+}
+
 TEST_CASE("cron: validate checks a schedule's name expression zone and message",
           "[cron][schedule]") {
     gqs::Schedule schedule;
