@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Finds gqs's dependencies from the system (Debian: libsqlite3-dev, libsqlitecpp-dev,
-# nlohmann-json3-dev, libhowardhinnant-date-dev). A target that already exists (the consumer built it) is used as is.
+# nlohmann-json3-dev, libhowardhinnant-date-dev). A target that already exists (the consumer
+# built it) is used as is.
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
 

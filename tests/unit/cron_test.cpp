@@ -433,6 +433,7 @@ TEST_CASE("cron: threads asking for the same new zone at once get the same answe
           "[cron][zone]") {
     // The first use of a zone loads its file; every thread starts at once to race that load.
     constexpr int threads = 4;
+    const TimePoint after = at("2026-05-01T00:00:00Z"); // at() asserts: not on the threads
     std::latch start(threads);
     std::vector<std::string> answers(threads);
     std::vector<std::thread> pool;
@@ -441,7 +442,7 @@ TEST_CASE("cron: threads asking for the same new zone at once get the same answe
             start.arrive_and_wait();
             try {
                 answers[static_cast<std::size_t>(i)] =
-                    iso(gqs::next_fire("30 2 * * *", "Asia/Kathmandu", at("2026-05-01T00:00:00Z")));
+                    iso(gqs::next_fire("30 2 * * *", "Asia/Kathmandu", after));
             } catch (const std::exception& e) {
                 answers[static_cast<std::size_t>(i)] = e.what();
             }
