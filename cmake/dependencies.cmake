@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Finds gqs's dependencies from the system (Debian: libsqlite3-dev, libsqlitecpp-dev,
-# nlohmann-json3-dev). A target that already exists (the consumer built it) is used as is.
+# nlohmann-json3-dev, libhowardhinnant-date-dev). A target that already exists (the consumer
+# built it) is used as is.
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
 
@@ -32,6 +33,18 @@ if(NOT TARGET nlohmann_json::nlohmann_json)
   message(FATAL_ERROR
     "gqs needs nlohmann_json (target nlohmann_json::nlohmann_json). "
     "On Debian: apt-get install nlohmann-json3-dev")
+endif()
+
+# Howard Hinnant's date library: its tz part (libdate-tz, a compiled library) reads the
+# system's tz database for the schedules' time zones. Private to gqs::core, but a real
+# library: a static gqs::core passes it on to the link, so gqsConfig.cmake finds it too.
+if(NOT TARGET date::date-tz)
+  find_package(date CONFIG QUIET)
+endif()
+if(NOT TARGET date::date-tz)
+  message(FATAL_ERROR
+    "gqs needs Howard Hinnant's date library with its tz part (target date::date-tz). "
+    "On Debian: apt-get install libhowardhinnant-date-dev")
 endif()
 
 # libpq, for the PostgreSQL backend (gqs::postgres). Optional: SQLite-only users never need

@@ -6,11 +6,13 @@
 #include <gqs/backend_of.hpp>
 #include <gqs/backoff.hpp>
 #include <gqs/clean_worker.hpp>
+#include <gqs/cron.hpp>
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
 #include <gqs/logger.hpp>
 #include <gqs/message.hpp>
+#include <gqs/schedule.hpp>
 #include <gqs/status.hpp>
 #include <gqs/time.hpp>
 #include <gqs/uuid.hpp>
