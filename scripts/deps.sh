@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
 packages=(g++ cmake make pkg-config libsqlite3-dev libsqlitecpp-dev nlohmann-json3-dev catch2
-          libcli11-dev libhowardhinnant-date-dev "$@")
+          libcli11-dev libhowardhinnant-date-dev tzdata "$@")
 # The fuzz preset builds with clang and libFuzzer.
 [ "${GQS_DEPS_FUZZ:-0}" = 1 ] && packages+=(clang libclang-rt-14-dev)
 missing=()
