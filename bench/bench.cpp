@@ -40,7 +40,7 @@ constexpr std::string_view usage =
     "                 worker_drain_q100_c1,worker_drain_q100_c4,worker_drain_shared_c4)\n"
     "                 latency latency_xproc latency_xproc_100hz scale\n"
     "                 backlog (= backlog_1k,backlog_100k) backlog_queues priority_wall\n"
-    "                 idle memory\n"
+    "                 idle memory drain_processes\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
     "  --verbose      print every run's result to stderr\n"
     "  --side=SIDE    gqs, raw or both (default): run one side only, e.g. under a profiler\n"
@@ -65,7 +65,8 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "backlog_queues",
                                                 "priority_wall",
                                                 "idle",
-                                                "memory"};
+                                                "memory",
+                                                "drain_processes"};
 
 struct Rates {
     double gqs = 0;
@@ -239,6 +240,7 @@ public:
         if (side_ != Side::Raw) {
             attempt("idle", [&] { idle(); });
             attempt("memory", [&] { memory(); });
+            attempt("drain_processes", [&] { drain_processes(); });
         }
         return failures_ == 0 ? 0 : 1;
     }
@@ -382,6 +384,18 @@ private:
                    fmt(" shared_vs_fresh=%.3f", m[1] > 0 ? m[0] / m[1] : 0));
     }
 
+    // Scale-out on one file: 1, 2 and 4 worker processes of 4 threads (the default config).
+    void drain_processes() {
+        const auto m =
+            interleave(true, {{true, [&] { return gqs_drain_processes(s_, z_.drain, 1); }},
+                              {true, [&] { return gqs_drain_processes(s_, z_.drain, 2); }},
+                              {true, [&] { return gqs_drain_processes(s_, z_.drain, 4); }}});
+        line(fmt("drain_processes one_jobs_per_s=%.0f", m[0]) + fmt(" two_jobs_per_s=%.0f", m[1]) +
+             fmt(" four_jobs_per_s=%.0f", m[2]) +
+             fmt(" two_vs_one=%.3f", m[0] > 0 ? m[1] / m[0] : 0) +
+             fmt(" four_vs_one=%.3f", m[0] > 0 ? m[2] / m[0] : 0));
+    }
+
     // Push to handler start for an idle worker; `xproc`: the pushes come from another process,
     // with a `period`: one every period (the line is named after the rate).
     void latency(bool xproc = false, std::chrono::microseconds period = {}) {
@@ -523,6 +537,14 @@ int main(int argc, char** argv) {
             return gqs_bench::run_xproc_pusher(argv[2], argv[3]);
         } catch (const std::exception& e) {
             std::cerr << "gqs_bench pusher: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    if (argc == 4 && std::string_view(argv[1]) == gqs_bench::xproc_drainer_flag) {
+        try {
+            return gqs_bench::run_xproc_drainer(argv[2], argv[3]);
+        } catch (const std::exception& e) {
+            std::cerr << "gqs_bench drainer: " << e.what() << "\n";
             return 1;
         }
     }

@@ -14,6 +14,7 @@
 #endif
 
 #if __has_include(<malloc.h>)
+#include <fcntl.h>  // O_CLOEXEC
 #include <malloc.h> // mallinfo2
 #include <sys/wait.h>
 #include <unistd.h>
@@ -700,24 +701,26 @@ std::vector<double> gqs_latency(const Settings& s, std::size_t samples, double b
 
 namespace {
 
-// Starts this program again as a pusher on `db` (see run_xproc_pusher): each byte written to
-// the returned descriptor makes it push one job. Throws if it cannot.
+// Starts this program again with `flag` on `db` (run_xproc_pusher, run_xproc_drainer): it
+// reads the returned descriptor. Throws if it cannot.
 struct PusherProcess {
     pid_t pid = -1;
     int input = -1;
 };
 
-PusherProcess start_pusher_process(const Settings& s, const std::filesystem::path& db) {
+PusherProcess start_pusher_process(const Settings& s, const std::filesystem::path& db,
+                                   const char* flag = xproc_pusher_flag) {
     int fds[2];
-    expect(::pipe(fds) == 0, "a pipe to the pusher process");
+    // Close-on-exec: a later child must not hold this one's input open.
+    expect(::pipe2(fds, O_CLOEXEC) == 0, "a pipe to the child process");
     const std::string sync = s.full_sync ? "full" : "normal";
     const pid_t pid = ::fork();
-    expect(pid >= 0, "fork for the pusher process");
+    expect(pid >= 0, "fork for the child process");
     if (pid == 0) {
         ::dup2(fds[0], 0);
         ::close(fds[0]);
         ::close(fds[1]);
-        ::execl("/proc/self/exe", "gqs_bench", xproc_pusher_flag, db.c_str(), sync.c_str(),
+        ::execl("/proc/self/exe", "gqs_bench", flag, db.c_str(), sync.c_str(),
                 static_cast<char*>(nullptr));
         ::_exit(127);
     }
@@ -748,6 +751,51 @@ int run_xproc_pusher(const char* db, const char* sync) {
         pusher.push(m);
     }
     return 0;
+}
+
+int run_xproc_drainer(const char* db, const char* sync) {
+    gqs::sqlite::Options o;
+    o.synchronous = std::string_view(sync) == "full" ? gqs::sqlite::Synchronous::Full
+                                                     : gqs::sqlite::Synchronous::Normal;
+    auto connection = gqs::sqlite::Connection::open(db, o);
+    gqs::sqlite::Puller puller(connection);
+    gqs::WorkerConfig config;
+    config.concurrency = 4;
+    gqs::Worker worker(
+        puller, [](const gqs::Job&, std::stop_token) {}, config);
+    char c = 0;
+    if (::read(0, &c, 1) != 1) return 0;
+    worker.start();
+    while (::read(0, &c, 1) == 1) {
+    }
+    worker.stop(gqs::Duration(60000));
+    return 0;
+}
+
+double gqs_drain_processes(const Settings& s, std::size_t n, int processes) {
+    TempDb db(s);
+    prepare(db, s, n);
+    std::vector<PusherProcess> children;
+    for (int i = 0; i < processes; ++i)
+        children.push_back(start_pusher_process(s, db.path(), xproc_drainer_flag));
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    const auto start = Clock::now();
+    const char go = 'g';
+    for (const auto& child : children)
+        expect(::write(child.input, &go, 1) == 1, "start a drainer");
+    // Done when no job is Pending or Processing: one index probe per look.
+    while (count_of(*connection, "SELECT EXISTS (SELECT 1 FROM jobs WHERE status IN (1, 2))") !=
+           0) {
+        expect(seconds_since(start) < 600, "drained within 10 minutes");
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    const double result = rate(n, start);
+    for (auto& child : children)
+        stop_pusher_process(child);
+    expect(count_of(*connection, "SELECT count(*) FROM jobs WHERE status = 3") ==
+               static_cast<std::int64_t>(n),
+           "the drainers completed every job");
+    return result;
 }
 
 std::vector<double> gqs_latency_xproc(const Settings& s, std::size_t samples, double budget_s,
@@ -856,6 +904,14 @@ std::vector<double> gqs_latency_xproc(const Settings&, std::size_t, double,
 }
 
 int run_xproc_pusher(const char*, const char*) {
+    throw std::runtime_error("gqs/worker.hpp is not available in this build");
+}
+
+int run_xproc_drainer(const char*, const char*) {
+    throw std::runtime_error("gqs/worker.hpp is not available in this build");
+}
+
+double gqs_drain_processes(const Settings&, std::size_t, int) {
     throw std::runtime_error("gqs/worker.hpp is not available in this build");
 }
 

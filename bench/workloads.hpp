@@ -108,6 +108,17 @@ inline constexpr const char* xproc_pusher_flag = "--xproc-pusher";
 /// The pusher process: pushes one job to `db` per byte read from stdin, until end of file.
 int run_xproc_pusher(const char* db, const char* synchronous);
 
+/// `processes` worker processes (this program started again with xproc_drainer_flag; 4
+/// threads each, the default config, no-op handler) drain `n` ready jobs from one file: jobs
+/// per second from the go to the last Done.
+double gqs_drain_processes(const Settings& s, std::size_t n, int processes);
+
+/// argv[1] that makes the benchmark program a drainer process of gqs_drain_processes.
+inline constexpr const char* xproc_drainer_flag = "--xproc-drainer";
+/// The drainer process: opens `db`, runs a Worker from the first byte read from stdin until
+/// end of file.
+int run_xproc_drainer(const char* db, const char* synchronous);
+
 /// What an idle worker on an empty queue cost over one measurement window.
 struct IdleResult {
     double cpu_percent = 0;      // process CPU time / wall time x 100 (of one core)
