@@ -31,7 +31,14 @@ std::string in_schema(std::string_view schema_ident, std::string text) {
 }
 
 State::State() = default;
-State::~State() = default;
+State::~State() {
+    // The trailing NOTIFY thread may be waiting for a server that stopped answering: stop it
+    // and interrupt that wait, so the last Connection goes at once, not after a timeout.
+    if (trailing.joinable()) {
+        trailing.request_stop();
+        interrupt();
+    }
+}
 
 void State::reconnect_if_broken() {
     // The call that found the connection broken has thrown, with its transaction lost as a

@@ -187,7 +187,9 @@ void State::trailing_loop(const std::stop_token& stop) {
         lock.unlock();
         try {
             // As an operation: after any the app or a worker runs (a Transaction included).
-            const auto seen = interrupts.load(std::memory_order_relaxed);
+            // Acquire: seeing the destructor's interrupt() means seeing its stop request too.
+            const auto seen = interrupts.load(std::memory_order_acquire);
+            if (stop.stop_requested()) return;
             std::unique_lock gate(mutex);
             entered_at = seen;
             // A push since then may have sent it; a broken session is left to the next

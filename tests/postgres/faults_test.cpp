@@ -6,6 +6,9 @@
 // done, lost (0), run twice (only where a lease could have run out), and stuck after the
 // fault ended (0 within one lease time, plus the longest handler where one may be running).
 #include "support/catch.hpp"
+
+#include "postgres/connection_impl.hpp"
+
 #include "support/pg_cluster.hpp"
 #include "support/postgres_queue.hpp"
 #include "support/postgres_schema.hpp"
@@ -548,4 +551,43 @@ TEST_CASE("tcp proxy: forwards then swallows everything then resets and refuses 
     CHECK(PQstatus(twice) == CONNECTION_OK);
     CHECK(value(PQexec(twice, "SELECT 5")) == "5");
     PQfinish(twice);
+}
+
+TEST_CASE("postgres: the last Connection goes at once while its owed NOTIFY waits for a server "
+          "that stopped answering",
+          "[faults][notify]") {
+    gqs::test::PgSchema schema;
+    {
+        auto direct = gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+        gqs::postgres::init_db(*direct);
+    }
+    gqs::test::TcpProxy proxy(gqs::test::pg_address(schema.conninfo()));
+    auto connection = gqs::postgres::Connection::open(
+        gqs::test::conninfo_via(schema.conninfo(), "127.0.0.1", proxy.port()),
+        {.schema = schema.name()});
+    auto& state = gqs::postgres::detail::Access::state(*connection);
+    // Wide enough that the second push and the cut fall inside it on any machine.
+    state.notify_window = 2s;
+    {
+        gqs::postgres::Pusher pusher(connection);
+        pusher.push(gqs::Message{}); // announced at once
+        pusher.push(gqs::Message{}); // owed until the window ends: the trailing thread sends it
+    }
+    proxy.set_mode(gqs::test::TcpProxy::Mode::Blackhole);
+    // The trailing thread holds the connection's gate while it waits for the answer.
+    const bool waiting = gqs::test::wait_until(
+        [&] {
+            if (!state.mutex.try_lock()) return true;
+            state.mutex.unlock();
+            return false;
+        },
+        10s);
+    REQUIRE(waiting);
+    const auto start = Clock::now();
+    connection.reset();
+    const auto took = Clock::now() - start;
+    proxy.set_mode(gqs::test::TcpProxy::Mode::Forward);
+    INFO("destroying the Connection took "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    CHECK(took < 5s);
 }
