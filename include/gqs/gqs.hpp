@@ -8,6 +8,7 @@
 #include <gqs/clean_worker.hpp>
 #include <gqs/cron.hpp>
 #include <gqs/errors.hpp>
+#include <gqs/hooks.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
 #include <gqs/logger.hpp>

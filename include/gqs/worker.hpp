@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gqs/backoff.hpp>
+#include <gqs/hooks.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
 #include <gqs/logger.hpp>
@@ -43,6 +44,8 @@ struct WorkerConfig {
     BackoffConfig backoff;
     /// The named queues this worker serves (each a valid queue name); empty: every queue.
     std::vector<std::string> queues;
+    /// Callbacks as jobs start and finish, pulls return and errors happen (see Hooks).
+    Hooks hooks;
 };
 
 /// Throws std::invalid_argument when a field of `config` is outside the range its comment

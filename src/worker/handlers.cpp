@@ -175,6 +175,9 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     if (slot.expires - risk_margin_ < watchdog_wakeup_) watchdog_cv_.notify_all();
     lock.unlock();
 
+    const Hooks& hooks = config_.hooks;
+    call(hooks.on_start, pulled.job);
+    const auto started_at = std::chrono::system_clock::now();
     const auto started = SteadyClock::now();
     const detail::RunResult result = detail::run_handler(handler_, pulled.job, token);
     const auto ran = SteadyClock::now() - started;
@@ -182,6 +185,14 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     // lock is taken: one lock per job on the way out, which matters when short jobs keep
     // every thread contending for it.
     Finished finished = decide(pulled.job, result);
+    if (hooks.on_finish) {
+        using std::chrono::microseconds;
+        const auto waited =
+            std::max(microseconds::zero(),
+                     std::chrono::duration_cast<microseconds>(started_at - pulled.job.next_run_at));
+        call(hooks.on_finish, pulled.job, finished.action,
+             std::chrono::duration_cast<microseconds>(ran), waited);
+    }
     // The result names its lease only: the payload and metadata are freed here, before the
     // lock is taken, not by whoever next holds it.
     { const Job done_with = std::move(pulled.job); }
@@ -204,7 +215,7 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
     lock.unlock();
     log(LogLevel::Warning, "job ", finished.lease.id.to_string(),
         ": its lease was lost while the handler ran; the result is dropped");
-    lock.lock();
+    lock.lock(); // the lease keeper called hooks.on_lease_lost when it found the lease gone
 }
 
 // Queues a result for the next cycle. When this thread is not about to run that cycle
@@ -304,7 +315,13 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
             called = true;
             jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout,
                                            config_.queues);
+            if (batch > 0)
+                call(config_.hooks.on_pull, static_cast<int>(jobs.size()),
+                     std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() -
+                                                                           leased_at));
         } catch (const std::exception& e) {
+            if (const auto* storage = dynamic_cast<const StorageError*>(&e))
+                call(config_.hooks.on_storage_error, *storage);
             pull_failed = batch > 0;
             storage_ok = false;
             log(LogLevel::Error, cycle_name(done.size(), batch), " failed: ", e.what(),
@@ -327,6 +344,9 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     for (const SettleResult& r : results)
         storage_ok = storage_ok && r.status != SettleStatus::StorageFailed;
     now = SteadyClock::now();
+    for (std::size_t i = 0; i < results.size() && i < done.size(); ++i)
+        if (results[i].status == SettleStatus::LeaseLost)
+            call(config_.hooks.on_lease_lost, done[i].lease);
     std::vector<Finished> again =
         detail::unsettled(std::move(done), results, logger_, now, giving_up_.load());
     const bool settle_failed = !again.empty();

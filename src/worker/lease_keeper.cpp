@@ -243,8 +243,11 @@ Worker::Impl::Extension Worker::Impl::extend(Job& lease, const char* then) noexc
     } catch (const LeaseLost& e) {
         log(LogLevel::Warning, "job ", lease.id.to_string(), ": lease lost (", e.what(), "); ",
             then);
+        call(config_.hooks.on_lease_lost, lease_of(lease));
         return Extension::Lost;
     } catch (const std::exception& e) {
+        if (const auto* storage = dynamic_cast<const StorageError*>(&e))
+            call(config_.hooks.on_storage_error, *storage);
         log(LogLevel::Error, "job ", lease.id.to_string(), ": cannot extend its lease: ", e.what(),
             "; retrying in ", extend_retry_);
     } catch (...) {

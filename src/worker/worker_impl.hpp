@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -50,6 +51,20 @@ private:
     template <class... Parts>
     void log(LogLevel level, const Parts&... parts) const noexcept {
         detail::log(logger_, level, parts...);
+    }
+
+    // Calls a hook of config_.hooks, if set; what it throws is logged and ignored. Never
+    // call it with mutex_ held.
+    template <class Hook, class... Args>
+    void call(const Hook& hook, const Args&... args) const noexcept {
+        if (!hook) return;
+        try {
+            hook(args...);
+        } catch (const std::exception& e) {
+            log(LogLevel::Warning, "a WorkerConfig::hooks callback threw: ", e.what(), "; ignored");
+        } catch (...) {
+            log(LogLevel::Warning, "a WorkerConfig::hooks callback threw; ignored");
+        }
     }
 
     template <class Body>
