@@ -23,7 +23,8 @@
 //                             run a Worker with the default config (but THREADS and
 //                             PREFETCH, a number or -1 for adaptive), print
 //                             "ready" once it started, append "start ID ATTEMPT" to LOG for
-//                             every job, whose handler sleeps 1 ms, and exit once TOTAL jobs are finished
+//                             every job, whose handler sleeps 1 ms, and exit once TOTAL
+//                             jobs are finished
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
 // DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
