@@ -23,7 +23,7 @@ done
 pg_packages=()
 [ "${GQS_REQUIRE_POSTGRES:-0}" = 1 ] && pg_packages=(postgresql libpq-dev pgbouncer)
 # faketime: the PostgreSQL clock cell of the crash matrix runs worker processes under it.
-scripts/deps.sh "${pg_packages[@]}" clang-format clang-tidy faketime
+scripts/deps.sh "${pg_packages[@]}" clang-format clang-tidy faketime prometheus
 
 # The hygiene gate: every C++ file as .clang-format lays it out (a few seconds).
 echo "=== gqs: format: clang-format --dry-run -Werror"

@@ -302,8 +302,61 @@ void run_push(const Context& ctx, const PushOptions& options) {
     }
 }
 
+namespace {
+
+// A label value of the Prometheus text format: backslash, double quote and newline escaped.
+std::string prometheus_label(std::string_view value) {
+    std::string out;
+    for (const char c : value) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '"') {
+            out += "\\\"";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+// The gauges of `queues` (name -> counts) as of `at`, in the Prometheus text format.
+void print_prometheus(std::ostream& out,
+                      const std::map<std::string, QueueStats, std::less<>>& queues, TimePoint at) {
+    out << "# HELP gqs_jobs Jobs per queue and status.\n# TYPE gqs_jobs gauge\n";
+    for (const auto& [name, q] : queues) {
+        const std::string queue = prometheus_label(name);
+        const std::array<std::pair<const char*, std::int64_t>, 4> counts{
+            {{"pending", q.pending},
+             {"processing", q.processing},
+             {"done", q.done},
+             {"dead", q.dead}}};
+        for (const auto& [status, n] : counts)
+            out << "gqs_jobs{queue=\"" << queue << "\",status=\"" << status << "\"} " << n << '\n';
+    }
+    out << "# HELP gqs_queue_lag_seconds How long the oldest runnable Pending job has waited "
+           "(0: none).\n# TYPE gqs_queue_lag_seconds gauge\n";
+    for (const auto& [name, q] : queues) {
+        const double lag =
+            q.oldest_ready
+                ? std::max(0.0, std::chrono::duration<double>(at - *q.oldest_ready).count())
+                : 0.0;
+        out << "gqs_queue_lag_seconds{queue=\"" << prometheus_label(name) << "\"} " << lag << '\n';
+    }
+    out << "# HELP gqs_expired_leases Processing jobs whose lease ran out (pulled again).\n"
+           "# TYPE gqs_expired_leases gauge\n";
+    for (const auto& [name, q] : queues)
+        out << "gqs_expired_leases{queue=\"" << prometheus_label(name) << "\"} " << q.expired_leases
+            << '\n';
+}
+
+} // namespace
+
 void run_stats(const Context& ctx, const StatsOptions& options) {
     if (options.queue) check_name_option("--queue", *options.queue, max_queue_bytes);
+    if (options.prometheus && ctx.json)
+        throw UsageError("stats: --prometheus and --json cannot be used together");
     OpenedQueue opened(ctx.target);
     const Stats s = opened.observer().stats();
 
@@ -327,6 +380,10 @@ void run_stats(const Context& ctx, const StatsOptions& options) {
     };
     auto sum = [](const QueueStats& q) { return q.pending + q.processing + q.done + q.dead; };
 
+    if (options.prometheus) {
+        print_prometheus(*ctx.out, queues, s.at);
+        return;
+    }
     if (ctx.json) {
         auto counts_json = [&](const QueueStats& q) {
             const auto lag = lag_of(q);

@@ -55,6 +55,8 @@ struct ListOptions {
 struct StatsOptions {
     /// Only this queue's counts (zeros for a queue that holds no job).
     std::optional<std::string> queue;
+    /// The Prometheus text format instead of a table (not with --json).
+    bool prometheus = false;
 };
 
 struct GetOptions {

@@ -142,9 +142,14 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
     std::string stats_queue;
     auto* stats_queue_opt =
         stats->add_option("--queue", stats_queue, "Only this queue")->type_name("NAME");
+    bool stats_prometheus = false;
+    stats->add_flag("--prometheus", stats_prometheus,
+                    "Print gauges in the Prometheus text format (gqs_jobs, gqs_queue_lag_seconds, "
+                    "gqs_expired_leases), per queue");
     commands.emplace_back(stats, [&](const Context& ctx) {
         StatsOptions o;
         o.queue = given(stats_queue_opt, stats_queue);
+        o.prometheus = stats_prometheus;
         run_stats(ctx, o);
     });
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -487,4 +488,44 @@ TEST_CASE("cli: --help works for every command and touches no queue", "[cli]") {
     auto push = q.run({"push", "--payload", "x", "--help"});
     CHECK(push.status == 0);
     CHECK(q.count() == 0);
+}
+
+TEST_CASE("cli: stats --prometheus prints per-queue gauges in the Prometheus text format",
+          "[cli][prometheus]") {
+    CliQueue q;
+    q.push("ready");
+    q.dead_job();
+    gqs::Message odd;
+    odd.queue = "we\"ird\\q"; // label values escape quotes and backslashes
+    q.push(odd);
+
+    auto r = q.run({"stats", "--prometheus"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto lines = gqs::test::lines(r.out);
+    auto has = [&](const std::string& line) {
+        return std::find(lines.begin(), lines.end(), line) != lines.end();
+    };
+    CHECK(has("# TYPE gqs_jobs gauge"));
+    CHECK(has("gqs_jobs{queue=\"default\",status=\"pending\"} 1"));
+    CHECK(has("gqs_jobs{queue=\"default\",status=\"dead\"} 1"));
+    CHECK(has("gqs_jobs{queue=\"we\\\"ird\\\\q\",status=\"pending\"} 1"));
+    CHECK(has("# TYPE gqs_queue_lag_seconds gauge"));
+    CHECK(has("gqs_expired_leases{queue=\"default\"} 0"));
+    CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+        return line.rfind("gqs_queue_lag_seconds{queue=\"default\"} ", 0) == 0;
+    }));
+
+    // Debian's prometheus package checks the text as a scraper would parse it.
+    if (std::system("command -v promtool > /dev/null 2>&1") == 0) {
+        const auto file = q.files.dir() / "metrics.txt";
+        std::ofstream(file) << r.out;
+        const std::string check = "promtool check metrics < '" + file.string() + "' 2>&1";
+        CHECK(std::system(check.c_str()) == 0);
+    } else {
+        WARN("promtool is not installed (Debian: prometheus): the format was not parsed");
+    }
+
+    check_failure(q.run({"--json", "stats", "--prometheus"}), gqs::test::cli_usage,
+                  "--prometheus and --json cannot be used together");
 }
