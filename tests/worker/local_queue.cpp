@@ -194,7 +194,7 @@ TEST_CASE("worker: by default short handlers get a local queue", "[worker][queue
 
 TEST_CASE("worker: by default handlers much slower than a pull lease nothing ahead",
           "[worker][queue][adaptive]") {
-    constexpr int n = 12;
+    constexpr int n = 8;
     Queue queue;
     ProbePuller probe(queue.puller);
     queue.pusher.push_batch(std::vector<Message>(n));
@@ -208,8 +208,9 @@ TEST_CASE("worker: by default handlers much slower than a pull lease nothing ahe
             std::size_t seen = most_processing.load();
             while (now > seen && !most_processing.compare_exchange_weak(seen, now)) {
             }
-            // The work: 200 ms, far longer than a pull's round trip.
-            std::this_thread::sleep_for(200ms);
+            // The work: 300 ms, far longer than a pull's round trip (a queue would need round
+            // trips of 19 ms or more).
+            std::this_thread::sleep_for(300ms);
             handled.bump();
         },
         queued_config(4, WorkerConfig::adaptive, 256), log.logger());
