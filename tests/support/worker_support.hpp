@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -109,6 +110,8 @@ public:
     std::atomic<int> has_ready_calls{0};
     std::atomic<int> settle_calls{0};
     std::atomic<int> largest_settle{0};
+    /// The longest settle_and_pull call that pulled, in microseconds.
+    std::atomic<std::int64_t> longest_pull_us{0};
 
     /// An attempted transition: the verb, the job's attempts and id, the requeue backoff.
     struct Transition {
@@ -170,8 +173,17 @@ public:
             }
         }
         std::vector<SettleResult> inner;
+        const auto start = std::chrono::steady_clock::now();
         auto jobs = inner_.settle_and_pull(forward.settlements, inner, batch, lock, queues);
-        if (batch > 0) ++pulls_done;
+        if (batch > 0) {
+            ++pulls_done;
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+            std::int64_t seen_us = longest_pull_us.load();
+            while (us > seen_us && !longest_pull_us.compare_exchange_weak(seen_us, us)) {
+            }
+        }
         merge(forward, inner, mine);
         results = std::move(mine);
         return jobs;
