@@ -23,7 +23,7 @@
 //                             run a Worker with the default config (but THREADS and
 //                             PREFETCH, a number or -1 for adaptive), print
 //                             "ready" once it started, append "start ID ATTEMPT" to LOG for
-//                             every job, whose handler sleeps 1 ms, and exit once TOTAL
+//                             every job, whose handler sleeps 5 ms, and exit once TOTAL
 //                             jobs are finished
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
@@ -468,7 +468,7 @@ int share(const char* path, const char* log_path, int threads, long total, int p
         *q.puller,
         [&](const gqs::Job& job, std::stop_token) {
             note(log, "start", job.id, job.attempts);
-            std::this_thread::sleep_for(1ms); // the job's work: waiting on I/O, say
+            std::this_thread::sleep_for(5ms); // the job's work: waiting on I/O, say
         },
         config,
         [](gqs::LogLevel level, std::string_view message) {
