@@ -44,7 +44,7 @@ std::string iso(std::optional<TimePoint> t) {
     const auto day = std::chrono::floor<std::chrono::days>(*t);
     const std::chrono::year_month_day ymd(day);
     const auto ms = std::chrono::floor<std::chrono::milliseconds>(*t - day).count();
-    std::array<char, 40> text{};
+    std::array<char, 128> text{}; // room for any value GCC can imagine (-Wformat-truncation)
     const long long seconds = ms / 1000;
     if (ms % 1000 == 0) {
         std::snprintf(text.data(), text.size(), "%04d-%02u-%02uT%02lld:%02lld:%02lldZ",
