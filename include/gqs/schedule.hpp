@@ -52,7 +52,8 @@ struct ScheduleInfo {
 
 /// Throws std::invalid_argument, saying what is wrong, unless `schedule` can be stored: its
 /// name is 1..127 bytes of UTF-8 without NUL, its cron expression parses, its zone exists,
-/// and its message is one a push accepts (queue, priority, unique key, metadata). Thread-safe.
+/// and its message is one a push accepts (queue, priority, unique key, metadata) with
+/// metadata that is empty or a JSON object (each slot adds keys to it). Thread-safe.
 void validate(const Schedule& schedule);
 
 } // namespace gqs
