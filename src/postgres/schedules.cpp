@@ -112,6 +112,7 @@ struct Store {
     std::vector<ScheduleInfo> read_all() {
         auto r = state.run(detail::schedule_read_all_sql, {}, "listing schedules");
         std::vector<ScheduleInfo> all;
+        all.reserve(static_cast<std::size_t>(PQntuples(r.get())));
         for (int row = 0; row < PQntuples(r.get()); ++row)
             all.push_back(read_schedule(r.get(), row));
         return all;
