@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -171,8 +172,16 @@ int tick_with(Store& store) {
                 if (!due || !due->next_fire) return;
                 claimed = true;
                 const auto& schedule = due->schedule;
-                const auto plan = plan_slots(Cron::parse(schedule.cron), schedule.zone,
-                                             *due->next_fire, schedule.catch_up, from_micros(now));
+                SlotPlan plan;
+                try {
+                    plan = plan_slots(Cron::parse(schedule.cron), schedule.zone, *due->next_fire,
+                                      schedule.catch_up, from_micros(now));
+                } catch (const std::invalid_argument&) {
+                    // A row put never wrote (another program's), or a zone the system's tz
+                    // database no longer has: it stops firing (next_fire NULL) instead of
+                    // failing every tick, and every other schedule, forever.
+                    plan = SlotPlan{};
+                }
                 std::optional<std::int64_t> last_fire;
                 std::optional<Uuid> last_job;
                 for (const auto slot : plan.slots) {

@@ -410,3 +410,17 @@ TEST_CASE("schedules: two connections ticking at once push each slot exactly onc
     CHECK(pushed.load() == static_cast<int>(expected));
     CHECK(q.count() == expected);
 }
+
+TEST_CASE("schedules: a stored row gqs cannot read stops firing and blocks no other",
+          "[schedules][conformance]") {
+    Queue q;
+    q.schedules.put(hourly("broken"));
+    q.schedules.put(hourly("fine"));
+    q.backend->exec_sql("UPDATE gqs_schedules SET zone = 'Mars/Olympus' WHERE name = 'broken'");
+    stop_for(q, 1h);
+    CHECK(q.schedules.tick() == 1);
+    for (const auto& [key, job] : by_key(q))
+        CHECK(key.rfind("cron:fine:", 0) == 0);
+    CHECK_FALSE(info(q, "broken").next_fire.has_value());
+    CHECK(q.schedules.tick() == 0);
+}
