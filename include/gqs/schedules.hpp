@@ -26,8 +26,9 @@ class Schedules {
 public:
     virtual ~Schedules() = default;
     /// Stores `schedule`, replacing the one of the same name (its last fire and last job are
-    /// kept); its next slot is the first fire time after now. Throws std::invalid_argument
-    /// (validate(schedule)'s message; nothing stored) for a schedule that cannot be stored.
+    /// kept). Its next slot is the first fire time after now, unless the stored one has the
+    /// same cron and zone and both are unpaused: then it keeps its next slot (missed slots are
+    /// still caught up). Throws std::invalid_argument (validate's message; nothing stored).
     virtual void put(const Schedule& schedule) = 0;
     /// Deletes the schedule named `name`; false (and nothing changed) if there is none. Jobs
     /// it pushed stay.

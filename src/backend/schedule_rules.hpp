@@ -34,6 +34,8 @@ namespace gqs::detail {
 //   bool resume(const std::string& name, std::optional<std::int64_t> next);
 //       a paused schedule only; false when none matched
 //   std::optional<ScheduleInfo> read(const std::string& name);
+//   std::optional<ScheduleInfo> read_locked(const std::string& name);
+//       inside in_transaction: read, and no tick can claim the row until the transaction ends
 //   std::vector<ScheduleInfo> read_all();                      by name
 //   std::optional<ScheduleInfo> claim_due(std::int64_t now);
 //       inside in_transaction: one unpaused schedule whose next slot is at or before `now`,
@@ -69,7 +71,10 @@ struct SlotPlan {
 /// ScheduleNotFound naming `name`, the same on every backend.
 [[noreturn]] void throw_schedule_not_found(const std::string& name);
 
-/// Schedules::put.
+/// Schedules::put. The same timing put again (every process declaring its schedules at
+/// start) keeps the stored next slot, so the slots missed while nothing ran are still caught
+/// up; a new, paused or retimed schedule starts from now. The row is read locked, and now
+/// after that: a tick that held it has committed, and the next slot is past what it pushed.
 template <class Store>
 void put_with(Store& store, const Schedule& schedule) {
     validate(schedule);
@@ -77,9 +82,14 @@ void put_with(Store& store, const Schedule& schedule) {
     const std::string metadata = encode_metadata(schedule.message);
     store.locked([&] {
         store.in_transaction("storing a schedule", [&] {
-            const auto next = cron.next(from_micros(store.now()), schedule.zone);
+            const auto stored = store.read_locked(schedule.name);
             std::optional<std::int64_t> next_us;
-            if (next) next_us = to_micros(*next);
+            if (stored && !stored->schedule.paused && !schedule.paused && stored->next_fire &&
+                stored->schedule.cron == schedule.cron && stored->schedule.zone == schedule.zone) {
+                next_us = to_micros(*stored->next_fire);
+            } else if (const auto next = cron.next(from_micros(store.now()), schedule.zone)) {
+                next_us = to_micros(*next);
+            }
             store.write(schedule, metadata, next_us);
         });
     });

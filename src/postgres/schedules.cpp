@@ -109,6 +109,13 @@ struct Store {
         if (PQntuples(r.get()) == 0) return std::nullopt;
         return read_schedule(r.get(), 0);
     }
+    std::optional<ScheduleInfo> read_locked(const std::string& name) {
+        detail::Params p;
+        p.borrow(name);
+        auto r = state.run(detail::schedule_read_locked_sql, p, "reading a schedule");
+        if (PQntuples(r.get()) == 0) return std::nullopt;
+        return read_schedule(r.get(), 0);
+    }
     std::vector<ScheduleInfo> read_all() {
         auto r = state.run(detail::schedule_read_all_sql, {}, "listing schedules");
         std::vector<ScheduleInfo> all;

@@ -336,6 +336,10 @@ inline constexpr const char* schedule_resume_sql =
 inline constexpr const char* schedule_read_sql =
     "SELECT " GQS_PG_SCHEDULE_COLUMNS " FROM {s}.gqs_schedules WHERE name = $1::text";
 
+// Waits for a tick that holds the row (schedule_claim_sql), so put sees it advanced.
+inline constexpr const char* schedule_read_locked_sql =
+    "SELECT " GQS_PG_SCHEDULE_COLUMNS " FROM {s}.gqs_schedules WHERE name = $1::text FOR UPDATE";
+
 inline constexpr const char* schedule_read_all_sql =
     "SELECT " GQS_PG_SCHEDULE_COLUMNS " FROM {s}.gqs_schedules ORDER BY name COLLATE \"C\"";
 

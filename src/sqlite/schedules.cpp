@@ -113,6 +113,8 @@ struct Store {
         if (!stmt.step()) return std::nullopt;
         return read_schedule(stmt.get());
     }
+    // Inside the write transaction: no other connection writes until it ends.
+    std::optional<ScheduleInfo> read_locked(const std::string& name) { return read(name); }
     std::vector<ScheduleInfo> read_all() {
         auto stmt = state.statement(detail::schedule_read_all_sql, "listing schedules");
         std::vector<ScheduleInfo> all;

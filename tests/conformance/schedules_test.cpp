@@ -283,6 +283,37 @@ TEST_CASE("schedules: catch-up after a one-hour stop", "[schedules][conformance]
     }
 }
 
+TEST_CASE("schedules: put again with the same timing keeps the missed slots",
+          "[schedules][conformance]") {
+    Queue q;
+    auto s = hourly("report", CatchUp::All);
+    q.schedules.put(s);
+    const auto next = *info(q, "report").next_fire;
+    stop_for(q, 3h);
+    // A process starts and declares its schedules again: another payload, the same timing.
+    s.message.payload = "v2";
+    q.schedules.put(s);
+    CHECK(info(q, "report").next_fire == next - 3h);
+    CHECK(q.schedules.tick() >= 3);
+    for (const auto& [key, job] : by_key(q))
+        CHECK(job.payload == "v2");
+    SECTION("another cron starts from now") {
+        stop_for(q, 3h);
+        s.cron = "0 * * * *";
+        q.schedules.put(s);
+        CHECK(q.schedules.tick() == 0);
+        CHECK(*info(q, "report").next_fire > std::chrono::system_clock::now() - 1h);
+    }
+    SECTION("put paused, then unpaused, starts from now") {
+        stop_for(q, 3h);
+        s.paused = true;
+        q.schedules.put(s);
+        s.paused = false;
+        q.schedules.put(s);
+        CHECK(q.schedules.tick() == 0);
+    }
+}
+
 TEST_CASE("schedules: All pushes at most the 100 latest slots", "[schedules][conformance]") {
     Queue q;
     auto s = hourly("hourly", CatchUp::All);
