@@ -51,7 +51,8 @@ public:
     /// CatchUp says, and returns how many jobs were stored. Each slot's job has the unique
     /// key `cron:<name>:<slot in UTC ISO-8601>` and metadata "gqs_schedule" and "gqs_slot";
     /// the push and the schedule's advance to its next slot are one transaction. Any number
-    /// of processes may tick at once: each slot is pushed once.
+    /// of processes may tick at once: each slot is pushed once. Throws StorageError if the
+    /// database fails; the schedules whose slots were pushed before stay pushed and advanced.
     virtual int tick() = 0;
     /// How long from now until the earliest next slot of an unpaused schedule (zero if one is
     /// due), as the backend's clock tells; nullopt when no schedule will fire. What a thread

@@ -183,22 +183,28 @@ int tick_with(Store& store) {
                 claimed = true;
                 const auto& schedule = due->schedule;
                 SlotPlan plan;
+                std::vector<Message> messages;
+                std::vector<std::string> metadata;
                 try {
                     plan = plan_slots(Cron::parse(schedule.cron), schedule.zone, *due->next_fire,
                                       schedule.catch_up, from_micros(now));
+                    for (const auto slot : plan.slots) {
+                        messages.push_back(slot_message(schedule, slot));
+                        metadata.push_back(encode_metadata(messages.back()));
+                    }
                 } catch (const std::invalid_argument&) {
                     // A row put never wrote (another program's), or a zone the system's tz
                     // database no longer has: it stops firing (next_fire NULL) instead of
                     // failing every tick, and every other schedule, forever.
                     plan = SlotPlan{};
+                    messages.clear();
                 }
                 std::optional<std::int64_t> last_fire;
                 std::optional<Uuid> last_job;
-                for (const auto slot : plan.slots) {
-                    const auto message = slot_message(schedule, slot);
-                    const auto result = store.push(message, encode_metadata(message));
+                for (std::size_t i = 0; i < messages.size(); ++i) {
+                    const auto result = store.push(messages[i], metadata[i]);
                     if (!result.duplicate) ++stored;
-                    last_fire = to_micros(slot);
+                    last_fire = to_micros(plan.slots[i]);
                     last_job = result.id;
                 }
                 std::optional<std::int64_t> next;

@@ -447,7 +447,12 @@ TEST_CASE("schedules: a stored row gqs cannot read stops firing and blocks no ot
     Queue q;
     q.schedules.put(hourly("broken"));
     q.schedules.put(hourly("fine"));
-    q.backend->exec_sql("UPDATE gqs_schedules SET zone = 'Mars/Olympus' WHERE name = 'broken'");
+    SECTION("a zone") {
+        q.backend->exec_sql("UPDATE gqs_schedules SET zone = 'Mars/Olympus' WHERE name = 'broken'");
+    }
+    SECTION("metadata that is not an object") {
+        q.backend->exec_sql("UPDATE gqs_schedules SET metadata = '[1]' WHERE name = 'broken'");
+    }
     stop_for(q, 1h);
     CHECK(q.schedules.tick() == 1);
     for (const auto& [key, job] : by_key(q))
