@@ -16,8 +16,8 @@ namespace gqs {
 /// What a schedule does with the slots it missed (no process ran it while they passed).
 enum class CatchUp : std::uint8_t {
     Latest, ///< push the most recent missed slot only
-    All,    ///< push every missed slot
-    None,   ///< push none of them; wait for the next slot
+    All,    ///< push every missed slot (at most the latest max_catch_up_slots, 100)
+    None,   ///< push none of them; wait for the next slot (one due slot is not "missed")
 };
 
 /// A named, recurring push: `message` at each fire time of `cron` in `zone`.
