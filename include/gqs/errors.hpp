@@ -46,6 +46,13 @@ public:
     using LeaseLost::LeaseLost;
 };
 
+/// A Schedules operation named a schedule that is not stored (pause, resume, run_now).
+/// The message is the same on every backend.
+class ScheduleNotFound : public Error {
+public:
+    using Error::Error;
+};
+
 /// A status that the operation does not accept (e.g. clean of Pending jobs).
 class BadStatus : public Error {
 public:

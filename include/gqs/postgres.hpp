@@ -9,4 +9,5 @@
 #include <gqs/postgres/observer.hpp>
 #include <gqs/postgres/puller.hpp>
 #include <gqs/postgres/pusher.hpp>
+#include <gqs/postgres/schedules.hpp>
 #include <gqs/postgres/schema.hpp>

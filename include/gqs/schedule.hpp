@@ -16,8 +16,8 @@ namespace gqs {
 /// What a schedule does with the slots it missed (no process ran it while they passed).
 enum class CatchUp : std::uint8_t {
     Latest, ///< push the most recent missed slot only
-    All,    ///< push every missed slot
-    None,   ///< push none of them; wait for the next slot
+    All,    ///< push every missed slot (at most the latest max_catch_up_slots, 100)
+    None,   ///< push none of them; wait for the next slot (one due slot is not "missed")
 };
 
 /// A named, recurring push: `message` at each fire time of `cron` in `zone`.
@@ -52,7 +52,8 @@ struct ScheduleInfo {
 
 /// Throws std::invalid_argument, saying what is wrong, unless `schedule` can be stored: its
 /// name is 1..127 bytes of UTF-8 without NUL, its cron expression parses, its zone exists,
-/// and its message is one a push accepts (queue, priority, unique key, metadata). Thread-safe.
+/// and its message is one a push accepts (queue, priority, unique key, metadata) with
+/// metadata that is empty or a JSON object (each slot adds keys to it). Thread-safe.
 void validate(const Schedule& schedule);
 
 } // namespace gqs

@@ -27,6 +27,9 @@ void validate(const Schedule& schedule) {
         check_zone(schedule.zone);
         detail::check_message(schedule.message);
         (void)detail::encode_metadata(schedule.message);
+        // Each slot's job gains two metadata keys: the metadata must be an object (or none).
+        Message probe = schedule.message;
+        probe.set("gqs_schedule", schedule.name);
     } catch (const std::invalid_argument& e) {
         throw std::invalid_argument(which + e.what());
     }

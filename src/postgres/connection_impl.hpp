@@ -184,6 +184,11 @@ auto Access::in_savepoint(Transaction&, State& state, Fn&& fn) {
     }
 }
 
+/// Stores one checked message (`metadata`: its encode_metadata text), runnable now, or returns
+/// the live job that holds its unique key (pusher.cpp). One statement: inside the caller's
+/// transaction if one is open. Caller holds `mutex`.
+PushResult insert_job(State& state, const Message& message, const std::string& metadata);
+
 /// Throws std::invalid_argument("gqs: <who> needs a connection") for a null connection.
 void require(const std::shared_ptr<Connection>& connection, const char* who);
 

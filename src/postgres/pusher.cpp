@@ -263,4 +263,8 @@ std::vector<PushResult> Pusher::push_batch(Transaction& tx, std::span<const Mess
         messages, delay);
 }
 
+PushResult detail::insert_job(State& state, const Message& message, const std::string& metadata) {
+    return gqs::postgres::insert(state, message, metadata, 0);
+}
+
 } // namespace gqs::postgres

@@ -41,7 +41,36 @@ constexpr const char* inspect_sql =
     "   AND NOT a.attisdropped), ''),"
     " coalesce((SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_index i"
     "   JOIN pg_class c ON c.oid = i.indexrelid"
-    "   WHERE i.indrelid = to_regclass(quote_ident($1) || '.jobs')), '')";
+    "   WHERE i.indrelid = to_regclass(quote_ident($1) || '.jobs')), ''),"
+    " to_regclass(quote_ident($1) || '.gqs_schedules') IS NOT NULL,"
+    " to_regclass(quote_ident($1) || '.gqs_schedules_due') IS NOT NULL";
+
+// Version 3: the stored schedules (docs/schedules.md, "Stored schedules"), one row per name;
+// next_fire is NULL when the expression never fires again.
+constexpr const char* create_schedules =
+    "CREATE TABLE {s}.gqs_schedules ("
+    " name text NOT NULL,"
+    " cron text NOT NULL,"
+    " zone text NOT NULL,"
+    " catch_up smallint NOT NULL,"
+    " paused boolean NOT NULL DEFAULT false,"
+    " metadata jsonb,"
+    " payload bytea NOT NULL,"
+    " queue text NOT NULL,"
+    " priority smallint NOT NULL,"
+    " unique_key text,"
+    " next_fire timestamptz,"
+    " last_fire timestamptz,"
+    " last_job uuid,"
+    " updated_at timestamptz NOT NULL,"
+    " CONSTRAINT gqs_schedules_pkey PRIMARY KEY (name),"
+    " CONSTRAINT gqs_schedules_name_check CHECK (octet_length(name) BETWEEN 1 AND 127),"
+    " CONSTRAINT gqs_schedules_catch_up_check CHECK (catch_up BETWEEN 0 AND 2),"
+    " CONSTRAINT gqs_schedules_priority_check CHECK (priority BETWEEN 0 AND 9))";
+
+// The tick's claim: the unpaused schedules by their next slot.
+constexpr const char* create_schedules_due =
+    "CREATE INDEX gqs_schedules_due ON {s}.gqs_schedules (next_fire) WHERE NOT paused";
 
 constexpr const char* create_jobs =
     "CREATE TABLE {s}.jobs ("
@@ -126,6 +155,8 @@ void init_db(Connection& connection) {
         const std::string jobs = PQgetvalue(found.get(), 0, 1);
         const std::string version_table = PQgetvalue(found.get(), 0, 2);
         const std::string index_names = PQgetvalue(found.get(), 0, 3);
+        const bool has_schedules = std::string_view(PQgetvalue(found.get(), 0, 4)) == "t";
+        const bool has_schedules_due = std::string_view(PQgetvalue(found.get(), 0, 5)) == "t";
         const std::string where = "schema " + state.schema;
         check_ours(state, jobs, version_table);
         if (!version_table.empty()) {
@@ -154,6 +185,9 @@ void init_db(Connection& connection) {
         for (const auto& [name, sql] : indexes)
             if (sql != nullptr && !listed(index_names, name))
                 state.exec(in_schema(state, sql), {}, doing);
+        // Version 3 (from 2 as from nothing): the schedules' table, which no job row needs.
+        if (!has_schedules) state.exec(in_schema(state, create_schedules), {}, doing);
+        if (!has_schedules_due) state.exec(in_schema(state, create_schedules_due), {}, doing);
         if (version_table.empty())
             state.exec(in_schema(state, "CREATE TABLE {s}.gqs_schema ("
                                         " id smallint NOT NULL PRIMARY KEY CHECK (id = 1),"

@@ -257,4 +257,64 @@ inline constexpr const char* clean_sql =
     " AND updated_at <= $3::timestamptz LIMIT $4::int))"
     " AND status IN (3, 4) AND status IN ($1::smallint, $2::smallint)";
 
+// ---- schedules -----------------------------------------------------------------------------
+
+// The schedule columns in read_schedule's order.
+#define GQS_PG_SCHEDULE_COLUMNS                                                                    \
+    "name, cron, zone, catch_up, paused, metadata, payload, queue, priority, unique_key, "         \
+    "next_fire, last_fire, last_job"
+
+inline constexpr const char* schedule_now_sql = "SELECT statement_timestamp()";
+
+// A replaced schedule keeps where it stands (last_fire, last_job). $11 NULL: never fires.
+inline constexpr const char* schedule_write_sql =
+    "INSERT INTO {s}.gqs_schedules (name, cron, zone, catch_up, paused, metadata, payload, queue,"
+    " priority, unique_key, next_fire, updated_at)"
+    " VALUES ($1::text, $2::text, $3::text, $4::smallint, $5::smallint <> 0, $6::jsonb, $7::bytea,"
+    " $8::text, $9::smallint, $10::text, $11::timestamptz, statement_timestamp())"
+    " ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, zone = excluded.zone,"
+    " catch_up = excluded.catch_up, paused = excluded.paused, metadata = excluded.metadata,"
+    " payload = excluded.payload, queue = excluded.queue, priority = excluded.priority,"
+    " unique_key = excluded.unique_key, next_fire = excluded.next_fire,"
+    " updated_at = excluded.updated_at";
+
+inline constexpr const char* schedule_erase_sql =
+    "DELETE FROM {s}.gqs_schedules WHERE name = $1::text";
+
+inline constexpr const char* schedule_pause_sql =
+    "UPDATE {s}.gqs_schedules SET paused = true, updated_at = statement_timestamp()"
+    " WHERE name = $1::text";
+
+inline constexpr const char* schedule_resume_sql =
+    "UPDATE {s}.gqs_schedules SET paused = false, next_fire = $2::timestamptz,"
+    " updated_at = statement_timestamp() WHERE name = $1::text AND paused";
+
+inline constexpr const char* schedule_read_sql =
+    "SELECT " GQS_PG_SCHEDULE_COLUMNS " FROM {s}.gqs_schedules WHERE name = $1::text";
+
+// Waits for a tick that holds the row (schedule_claim_sql), so put sees it advanced.
+inline constexpr const char* schedule_read_locked_sql =
+    "SELECT " GQS_PG_SCHEDULE_COLUMNS " FROM {s}.gqs_schedules WHERE name = $1::text FOR UPDATE";
+
+inline constexpr const char* schedule_read_all_sql =
+    "SELECT " GQS_PG_SCHEDULE_COLUMNS " FROM {s}.gqs_schedules ORDER BY name COLLATE \"C\"";
+
+// The row stays locked until the tick's transaction ends: a concurrent tick skips it (and a
+// row whose lock it waited for would be read again, already advanced). gqs_schedules_due
+// holds the unpaused schedules by next_fire.
+inline constexpr const char* schedule_claim_sql =
+    "SELECT " GQS_PG_SCHEDULE_COLUMNS " FROM {s}.gqs_schedules"
+    " WHERE NOT paused AND next_fire <= $1::timestamptz ORDER BY next_fire LIMIT 1"
+    " FOR UPDATE SKIP LOCKED";
+
+// Fenced on the slot the tick read, as a second guard behind the row lock.
+inline constexpr const char* schedule_advance_sql =
+    "UPDATE {s}.gqs_schedules SET next_fire = $3::timestamptz,"
+    " last_fire = coalesce($4::timestamptz, last_fire), last_job = coalesce($5::uuid, last_job),"
+    " updated_at = statement_timestamp()"
+    " WHERE name = $1::text AND next_fire = $2::timestamptz AND NOT paused";
+
+inline constexpr const char* schedule_earliest_sql =
+    "SELECT min(next_fire) FROM {s}.gqs_schedules WHERE NOT paused";
+
 } // namespace gqs::postgres::detail

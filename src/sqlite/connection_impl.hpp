@@ -220,6 +220,11 @@ Job read_job(sqlite3_stmt* stmt);
 /// Reads a job id (a 16-byte blob) from column `col`, tolerant as read_job is.
 Uuid read_id(sqlite3_stmt* stmt, int col);
 
+/// Stores one checked message (`metadata`: its encode_metadata text), runnable now, or returns
+/// the live job that holds its unique key (pusher.cpp). Caller holds the mutex, inside a write
+/// transaction when the message has a key.
+PushResult insert_job(State& state, const Message& message, const std::string& metadata);
+
 /// Binds a Uuid as a 16-byte blob, without copying: the Uuid must outlive the step.
 inline void bind_id(Stmt& stmt, int index, const Uuid& id) {
     stmt.bind_blob(index, id.bytes().data(), id.bytes().size());

@@ -147,4 +147,9 @@ std::vector<PushResult> Pusher::push_batch(Transaction& tx, std::span<const Mess
         messages, delay);
 }
 
+PushResult detail::insert_job(State& state, const Message& message, const std::string& metadata) {
+    const auto now = state.now();
+    return gqs::sqlite::insert(state, message, metadata, now, now);
+}
+
 } // namespace gqs::sqlite

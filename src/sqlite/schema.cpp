@@ -62,6 +62,29 @@ constexpr std::array migrate_to_2 = {
     "DROP INDEX IF EXISTS jobs_status_updated_at",
 };
 
+// Version 3: the stored schedules (docs/schedules.md, "Stored schedules"), one row per name.
+// Times are INTEGER microseconds like the jobs'; next_fire is NULL when the expression never
+// fires again. Created without IF NOT EXISTS: a table of that name that is not gqs's fails
+// the upgrade (which then changes nothing) instead of being taken for gqs's.
+constexpr const char* create_schedules = R"sql(
+CREATE TABLE gqs_schedules (
+    name       TEXT    NOT NULL PRIMARY KEY
+               CHECK (typeof(name) = 'text' AND length(CAST(name AS BLOB)) BETWEEN 1 AND 127),
+    cron       TEXT    NOT NULL,
+    zone       TEXT    NOT NULL,
+    catch_up   INTEGER NOT NULL CHECK (catch_up BETWEEN 0 AND 2),
+    paused     INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+    metadata   TEXT,
+    payload    BLOB    NOT NULL,
+    queue      TEXT    NOT NULL,
+    priority   INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 9),
+    unique_key TEXT,
+    next_fire  INTEGER,
+    last_fire  INTEGER,
+    last_job   BLOB,
+    updated_at INTEGER NOT NULL
+))sql";
+
 // What the current version has, created when missing on every init_db (repairs a dropped
 // index; no-ops that write nothing otherwise, so init_db works on a read-only current file).
 // gqs_priorities lists the priorities 0..9: pull walks it to visit each priority's range.
@@ -75,6 +98,9 @@ constexpr std::array ensure_current = {
     "WHERE status IN (3, 4)",
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique_key ON jobs (queue, unique_key) "
     "WHERE unique_key IS NOT NULL AND status IN (1, 2)",
+    // The tick's claim: the unpaused schedules by their next slot.
+    "CREATE INDEX IF NOT EXISTS gqs_schedules_due ON gqs_schedules (next_fire) "
+    "WHERE paused = 0 AND next_fire IS NOT NULL",
 };
 
 // The schema version lives in a table of gqs's own, never in PRAGMA user_version: that
@@ -197,6 +223,7 @@ void init_db(Connection& connection) {
             for (const char* sql : migrate_to_2)
                 state.exec(sql, doing);
         }
+        if (found.version < 3) state.exec(create_schedules, doing);
         for (const char* sql : ensure_current)
             state.exec(sql, doing);
         bool priorities_listed = false;

@@ -234,4 +234,52 @@ inline constexpr const char* status_sql = "SELECT status FROM jobs WHERE id = ?1
 inline constexpr const char* clean_sql =
     "DELETE FROM jobs WHERE status IN (3, 4) AND status IN (?1, ?2) AND updated_at <= ?3";
 
+// ---- schedules -----------------------------------------------------------------------------
+
+/// The columns every schedule-reading statement returns, in this order (read_schedule).
+#define GQS_SCHEDULE_COLUMNS                                                                       \
+    "name, cron, zone, catch_up, paused, metadata, payload, queue, priority, unique_key, "         \
+    "next_fire, last_fire, last_job"
+
+// A replaced schedule keeps where it stands (last_fire, last_job).
+inline constexpr const char* schedule_write_sql =
+    "INSERT INTO gqs_schedules (name, cron, zone, catch_up, paused, metadata, payload, queue, "
+    "priority, unique_key, next_fire, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+    "ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, zone = excluded.zone, "
+    "catch_up = excluded.catch_up, paused = excluded.paused, metadata = excluded.metadata, "
+    "payload = excluded.payload, queue = excluded.queue, priority = excluded.priority, "
+    "unique_key = excluded.unique_key, next_fire = excluded.next_fire, "
+    "updated_at = excluded.updated_at";
+
+inline constexpr const char* schedule_erase_sql = "DELETE FROM gqs_schedules WHERE name = ?1";
+
+inline constexpr const char* schedule_pause_sql =
+    "UPDATE gqs_schedules SET paused = 1, updated_at = ?2 WHERE name = ?1";
+
+inline constexpr const char* schedule_resume_sql =
+    "UPDATE gqs_schedules SET paused = 0, next_fire = ?2, updated_at = ?3 "
+    "WHERE name = ?1 AND paused = 1";
+
+inline constexpr const char* schedule_read_sql =
+    "SELECT " GQS_SCHEDULE_COLUMNS " FROM gqs_schedules WHERE name = ?1";
+
+inline constexpr const char* schedule_read_all_sql =
+    "SELECT " GQS_SCHEDULE_COLUMNS " FROM gqs_schedules ORDER BY name";
+
+// Inside the tick's write transaction (BEGIN IMMEDIATE): no other connection can claim the
+// same schedule until it commits. gqs_schedules_due holds the unpaused ones by next_fire.
+inline constexpr const char* schedule_claim_sql =
+    "SELECT " GQS_SCHEDULE_COLUMNS " FROM gqs_schedules "
+    "WHERE paused = 0 AND next_fire IS NOT NULL AND next_fire <= ?1 ORDER BY next_fire LIMIT 1";
+
+// Fenced on the slot the tick read, so a schedule is never advanced twice from one slot.
+inline constexpr const char* schedule_advance_sql =
+    "UPDATE gqs_schedules SET next_fire = ?3, last_fire = coalesce(?4, last_fire), "
+    "last_job = coalesce(?5, last_job), updated_at = ?6 "
+    "WHERE name = ?1 AND next_fire = ?2 AND paused = 0";
+
+inline constexpr const char* schedule_earliest_sql =
+    "SELECT min(next_fire) FROM gqs_schedules WHERE paused = 0 AND next_fire IS NOT NULL";
+
 } // namespace gqs::sqlite::detail

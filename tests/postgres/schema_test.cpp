@@ -149,3 +149,40 @@ TEST_CASE("postgres: a call that finds its connection killed throws, and the nex
     }
     CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
 }
+
+TEST_CASE("postgres: init_db upgrades a version-2 schema to 3, keeping every job",
+          "[postgres][schema][upgrade]") {
+    PgSchema s;
+    const std::string q = "\"" + s.name() + "\"";
+    {
+        // A version-2 schema, as gqs 0.2.0 leaves it: version 3's tables without what version
+        // 3 added (gqs_schedules and its index).
+        auto db = open(s);
+        gqs::postgres::init_db(*db);
+        s.exec("DROP TABLE " + q + ".gqs_schedules; UPDATE " + q + ".gqs_schema SET version = 2");
+        for (int i = 0; i < 5; ++i)
+            s.exec("INSERT INTO " + q +
+                   ".jobs (id, created_at, updated_at, status, next_run_at, payload, queue)"
+                   " VALUES (gen_random_uuid(), now(), now(), 1, now(), 'keep', 'old')");
+    }
+    auto db = open(s);
+    REQUIRE(gqs::postgres::stored_schema_version(*db) == 2);
+    gqs::postgres::init_db(*db);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 3);
+    CHECK(s.exec("SELECT count(*) FROM " + q + ".jobs WHERE payload = 'keep'") == "5");
+    CHECK(s.exec("SELECT count(*) FROM pg_indexes WHERE schemaname = '" + s.name() +
+                 "' AND indexname = 'gqs_schedules_due'") == "1");
+    // A second init_db writes nothing (the version row is not rewritten).
+    const auto xid_before = s.exec("SELECT xmin::text FROM " + q + ".gqs_schema");
+    gqs::postgres::init_db(*db);
+    CHECK(s.exec("SELECT xmin::text FROM " + q + ".gqs_schema") == xid_before);
+    // The schedules work, and the old jobs are still pulled.
+    gqs::postgres::Schedules schedules(db);
+    gqs::Schedule hourly;
+    hourly.name = "hourly";
+    hourly.cron = "@every 1h";
+    schedules.put(hourly);
+    s.exec("UPDATE " + q + ".gqs_schedules SET next_fire = next_fire - interval '1 hour'");
+    CHECK(schedules.tick() == 1);
+    CHECK(gqs::postgres::Puller(db).pull(10, std::chrono::hours(1)).size() == 6);
+}

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <set>
+#include <string>
 
 using namespace std::chrono_literals;
 using gqs::Status;
@@ -138,4 +140,43 @@ TEST_CASE("clock: a worker's retry waits its backoff on the queue's clock", "[cl
     REQUIRE(gqs::test::wait_until([&] { return q.stored(m.id).status == Status::Done; }));
     worker.stop(30s);
     CHECK(runs == 2);
+}
+
+TEST_CASE("clock: schedules put, tick and wait by the Connection's clock",
+          "[sqlite][clock][schedules]") {
+    ClockQueue q;
+    gqs::sqlite::Schedules schedules(q.db);
+    const gqs::TimePoint start = q.clock.now(); // 1971-01-01T00:00:00Z
+    q.clock.advance(30min);
+    gqs::Schedule s;
+    s.name = "hourly";
+    s.cron = "0 * * * *";
+    s.catch_up = gqs::CatchUp::All;
+    schedules.put(s);
+    CHECK(schedules.get("hourly")->next_fire == start + 1h);
+    CHECK(schedules.next_due_in() == 30min);
+    CHECK(schedules.tick() == 0);
+    q.clock.advance(3h + 10min); // 03:40: 01:00, 02:00 and 03:00 are due
+    CHECK(schedules.next_due_in() == gqs::Duration{0});
+    CHECK(schedules.tick() == 3);
+    std::set<std::string> keys;
+    for (const auto& job : q.observer.list(Status::Pending, 0)) {
+        keys.insert(job.unique_key.value_or(""));
+        CHECK(job.created_at == q.clock.now());
+        CHECK(job.next_run_at == q.clock.now());
+    }
+    CHECK(keys == std::set<std::string>{"cron:hourly:1971-01-01T01:00:00Z",
+                                        "cron:hourly:1971-01-01T02:00:00Z",
+                                        "cron:hourly:1971-01-01T03:00:00Z"});
+    const auto info = schedules.get("hourly");
+    CHECK(info->next_fire == start + 4h);
+    CHECK(info->last_fire == start + 3h);
+    CHECK(schedules.tick() == 0);
+    CHECK(schedules.next_due_in() == 20min);
+    // Resumed after a pause of two hours: from the clock's now, nothing of the pause pushed.
+    schedules.pause("hourly");
+    q.clock.advance(2h);
+    schedules.resume("hourly");
+    CHECK(schedules.get("hourly")->next_fire == start + 6h);
+    CHECK(schedules.tick() == 0);
 }

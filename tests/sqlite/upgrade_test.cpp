@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The upgrade to schema version 2 on real files: a crash in the middle of it, a failure in
-// the middle of it, and rows other programs wrote that the new columns' CHECKs cannot stop.
+// The upgrades to schema versions 2 and 3 on real files: a crash in the middle of one, a
+// failure in the middle of one, and rows other programs wrote that the new columns' CHECKs
+// cannot stop.
 #include "support/catch.hpp"
 #include "support/sqlite_queue.hpp"
 
@@ -42,6 +43,15 @@ payloads_by_name(const std::shared_ptr<gqs::sqlite::Connection>& db) {
     return out;
 }
 
+// A version-2 file (what gqs 0.2.0 makes) with the fixture's 7 jobs: the 0.1.0 file upgraded,
+// then without what version 3 added (the gqs_schedules table and its index), version 2.
+void make_v2_file(const std::filesystem::path& to) {
+    copy_v1_fixture(to);
+    auto db = gqs::sqlite::Connection::open(to);
+    gqs::sqlite::init_db(*db);
+    gqs::test::exec(*db, "DROP TABLE gqs_schedules; UPDATE gqs_schema SET version = 2");
+}
+
 } // namespace
 
 TEST_CASE("upgrade: a crash in the middle leaves version 1, which upgrades next time",
@@ -71,14 +81,14 @@ TEST_CASE("upgrade: a crash in the middle leaves version 1, which upgrades next 
         const int version = gqs::sqlite::stored_schema_version(*db);
         if (status == 0) {
             ++finished;
-            CHECK(version == 2);
+            CHECK(version == gqs::sqlite::schema_version);
         } else {
             ++crashed;
             CHECK(version == 1); // all or nothing: never a half-upgraded file
         }
         CHECK(payloads_by_name(db) == before);
         gqs::sqlite::init_db(*db);
-        CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
+        CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
         CHECK(payloads_by_name(db) == before);
         CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
         // And the queue works: the runnable jobs are pulled.
@@ -103,7 +113,7 @@ TEST_CASE("upgrade: a failure in the middle rolls the whole upgrade back",
     CHECK(payloads_by_name(db).size() == 7);
     gqs::test::exec(*db, "DROP TABLE jobs_unique_key");
     gqs::sqlite::init_db(*db);
-    CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
     CHECK(payloads_by_name(db).size() == 7);
 }
 
@@ -165,4 +175,70 @@ TEST_CASE("upgrade: rows written by hand past the CHECKs neither crash a reader 
     }
     CHECK(got_good);
     gqs::test::exec(raw, "PRAGMA ignore_check_constraints = OFF");
+}
+
+TEST_CASE("upgrade: a version-2 file gains the schedules and keeps every job",
+          "[schema][sqlite][upgrade]") {
+    TempDb tmp;
+    make_v2_file(tmp.path());
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    REQUIRE(gqs::sqlite::stored_schema_version(*db) == 2);
+    REQUIRE(query_text(
+                *db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'gqs_schedules%'") == "0");
+    const auto before = payloads_by_name(db);
+    REQUIRE(before.size() == 7);
+    gqs::sqlite::init_db(*db);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 3);
+    CHECK(payloads_by_name(db) == before);
+    CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
+    // Idempotent.
+    gqs::sqlite::init_db(*db);
+    CHECK(payloads_by_name(db) == before);
+    // The schedules work, and the old jobs are still pulled.
+    gqs::sqlite::Schedules schedules(db);
+    gqs::Schedule s;
+    s.name = "hourly";
+    s.cron = "@every 1h";
+    schedules.put(s);
+    gqs::test::exec(*db, "UPDATE gqs_schedules SET next_fire = next_fire - 3600000000");
+    CHECK(schedules.tick() == 1);
+    CHECK(gqs::sqlite::Puller(db).pull(10, 1h).size() == 5);
+}
+
+TEST_CASE("upgrade: a crash in the middle of 2 -> 3 leaves version 2, which upgrades next time",
+          "[schema][sqlite][upgrade][process]") {
+    int crashed = 0, finished = 0;
+    for (int steps : {5, 20, 60, 150, 100000}) {
+        INFO("killed after " << steps << " VM steps");
+        TempDb tmp;
+        make_v2_file(tmp.path());
+        std::map<std::string, std::string> before;
+        {
+            auto db = gqs::sqlite::Connection::open(tmp.path());
+            before = payloads_by_name(db);
+        }
+        auto child = gqs::test::spawn(gqs::test::child_program(),
+                                      {"upgrade-crash", tmp.path().string(), std::to_string(steps)},
+                                      tmp.dir() / "child.out");
+        const int status = gqs::test::wait_child(child);
+        const auto output = gqs::test::read_file(child.output);
+        INFO(output);
+        REQUIRE((status == 128 + SIGKILL || (status == 0 && output == "upgraded\n")));
+        auto db = gqs::sqlite::Connection::open(tmp.path());
+        if (status == 0) {
+            ++finished;
+            CHECK(gqs::sqlite::stored_schema_version(*db) == 3);
+        } else {
+            ++crashed;
+            CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
+            CHECK(query_text(*db, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                  "'gqs_schedules'") == "0");
+        }
+        CHECK(payloads_by_name(db) == before);
+        gqs::sqlite::init_db(*db);
+        CHECK(gqs::sqlite::stored_schema_version(*db) == 3);
+        CHECK(payloads_by_name(db) == before);
+    }
+    CHECK(crashed > 0);
+    CHECK(finished > 0);
 }

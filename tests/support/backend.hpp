@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gqs/interfaces.hpp>
+#include <gqs/schedules.hpp>
 
 #include <memory>
 #include <span>
@@ -36,22 +37,25 @@ public:
     [[nodiscard]] virtual Observer& observer() = 0;
     [[nodiscard]] virtual Cleaner& cleaner() = 0;
     [[nodiscard]] virtual Admin& admin() = 0;
+    [[nodiscard]] virtual Schedules& schedules() = 0;
 };
 
 /// A Session over a backend's own classes, each built from one shared Connection.
 template <class Connection, class PusherT, class PullerT, class ObserverT, class CleanerT,
-          class AdminT>
+          class AdminT, class SchedulesT>
 class SessionOf final : public Session {
 public:
     explicit SessionOf(std::shared_ptr<Connection> connection)
         : connection_(std::move(connection)), pusher_(connection_), puller_(connection_),
-          observer_(connection_), cleaner_(connection_), admin_(connection_) {}
+          observer_(connection_), cleaner_(connection_), admin_(connection_),
+          schedules_(connection_) {}
 
     Pusher& pusher() override { return pusher_; }
     Puller& puller() override { return puller_; }
     Observer& observer() override { return observer_; }
     Cleaner& cleaner() override { return cleaner_; }
     Admin& admin() override { return admin_; }
+    Schedules& schedules() override { return schedules_; }
 
 private:
     std::shared_ptr<Connection> connection_;
@@ -60,6 +64,7 @@ private:
     ObserverT observer_;
     CleanerT cleaner_;
     AdminT admin_;
+    SchedulesT schedules_;
 };
 
 /// The application's own transaction on a queue (the outbox): the backend's Transaction

@@ -22,8 +22,9 @@
 namespace gqs::test {
 namespace {
 
-using PostgresSession = SessionOf<postgres::Connection, postgres::Pusher, postgres::Puller,
-                                  postgres::Observer, postgres::Cleaner, postgres::Admin>;
+using PostgresSession =
+    SessionOf<postgres::Connection, postgres::Pusher, postgres::Puller, postgres::Observer,
+              postgres::Cleaner, postgres::Admin, postgres::Schedules>;
 
 /// The app's statement through libpq on the transaction's connection; false if it failed.
 bool run_in(postgres::Transaction& tx, const std::string& sql) {
@@ -43,6 +44,7 @@ public:
     Observer& observer() override { return queue_.observer; }
     Cleaner& cleaner() override { return queue_.cleaner; }
     Admin& admin() override { return queue_.admin; }
+    Schedules& schedules() override { return queue_.schedules; }
 
     std::unique_ptr<Session> open_second() override {
         return std::make_unique<PostgresSession>(queue_.connect());

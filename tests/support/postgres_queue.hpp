@@ -38,6 +38,7 @@ struct PgQueue {
     postgres::Observer observer{db};
     postgres::Cleaner cleaner{db};
     postgres::Admin admin{db};
+    postgres::Schedules schedules{db};
 
     /// Another connection to the same schema (initialised already).
     [[nodiscard]] std::shared_ptr<postgres::Connection> connect() const {

@@ -27,6 +27,7 @@ struct Queue {
     Observer& observer = backend->observer();
     Cleaner& cleaner = backend->cleaner();
     Admin& admin = backend->admin();
+    Schedules& schedules = backend->schedules();
 
     /// Another connection to the same queue (see Backend::open_second); destroy it first.
     [[nodiscard]] std::unique_ptr<Session> open_second() { return backend->open_second(); }

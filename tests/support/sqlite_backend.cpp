@@ -18,8 +18,9 @@
 namespace gqs::test {
 namespace {
 
-using SqliteSession = SessionOf<sqlite::Connection, sqlite::Pusher, sqlite::Puller,
-                                sqlite::Observer, sqlite::Cleaner, sqlite::Admin>;
+using SqliteSession =
+    SessionOf<sqlite::Connection, sqlite::Pusher, sqlite::Puller, sqlite::Observer, sqlite::Cleaner,
+              sqlite::Admin, sqlite::Schedules>;
 
 // The app's statement on the transaction's handle; false if SQLite refused it.
 bool run_in(sqlite::Transaction& tx, const std::string& sql) {
@@ -38,6 +39,7 @@ public:
     Observer& observer() override { return queue_.observer; }
     Cleaner& cleaner() override { return queue_.cleaner; }
     Admin& admin() override { return queue_.admin; }
+    Schedules& schedules() override { return queue_.schedules; }
 
     std::unique_ptr<Session> open_second() override {
         return std::make_unique<SqliteSession>(queue_.second_connection());

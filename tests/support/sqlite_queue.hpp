@@ -44,6 +44,7 @@ struct SqliteQueue {
     sqlite::Observer observer{db};
     sqlite::Cleaner cleaner{db};
     sqlite::Admin admin{db};
+    sqlite::Schedules schedules{db};
 
     /// Another connection to the same file, as another process would have.
     [[nodiscard]] std::shared_ptr<sqlite::Connection> second_connection() const {
