@@ -368,7 +368,7 @@ TEST_CASE("schedules: two connections ticking at once push each slot exactly onc
     constexpr int hours = 40;
     std::map<std::string, TimePoint> next;
     for (int i = 0; i < schedules; ++i) {
-        auto s = hourly("s" + std::to_string(i), CatchUp::All);
+        auto s = hourly(std::string("s").append(std::to_string(i)), CatchUp::All);
         s.message.metadata.clear();
         q.schedules.put(s);
         next[s.name] = *info(q, s.name).next_fire;
