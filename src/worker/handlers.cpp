@@ -177,7 +177,9 @@ void Worker::Impl::run_job(std::unique_lock<std::mutex>& lock, Slot& slot, Pulle
 
     const Hooks& hooks = config_.hooks;
     call(hooks.on_start, pulled.job);
-    const auto started_at = std::chrono::system_clock::now();
+    // The wall clock only for on_finish's wait: one clock read less per job without it.
+    const auto started_at = hooks.on_finish ? std::chrono::system_clock::now()
+                                            : std::chrono::system_clock::time_point{};
     const auto started = SteadyClock::now();
     const detail::RunResult result = detail::run_handler(handler_, pulled.job, token);
     const auto ran = SteadyClock::now() - started;
