@@ -14,6 +14,7 @@
 #include <gqs/logger.hpp>
 #include <gqs/message.hpp>
 #include <gqs/schedule.hpp>
+#include <gqs/schedule_worker.hpp>
 #include <gqs/schedules.hpp>
 #include <gqs/status.hpp>
 #include <gqs/time.hpp>

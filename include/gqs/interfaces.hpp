@@ -13,6 +13,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -22,6 +23,8 @@
 #include <vector>
 
 namespace gqs {
+
+class Schedules;
 
 /// What a push did with one message.
 struct PushResult {
@@ -231,6 +234,11 @@ public:
     /// never answers cannot keep it from stopping. The default does nothing (for a backend
     /// whose waits are short anyway). Thread-safety: any thread; never blocks.
     virtual void interrupt() noexcept {}
+
+    /// The schedules stored with this puller's jobs, for the scheduler thread a Worker runs
+    /// (WorkerConfig::schedules); nullptr (the default) for a backend without stored
+    /// schedules. Thread-safety: any thread.
+    [[nodiscard]] virtual std::shared_ptr<Schedules> schedules() { return nullptr; }
 };
 
 /// Where a page of Observer::list ended: the last job's (created_at, id).

@@ -7,6 +7,7 @@
 #include <gqs/time.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,12 @@ public:
     /// due), as the backend's clock tells; nullopt when no schedule will fire. What a thread
     /// that ticks sleeps for (a put in another process may make it shorter).
     [[nodiscard]] virtual std::optional<Duration> next_due_in() = 0;
+    /// Calls `notify` soon after a schedule is put, paused, resumed or removed through this
+    /// Connection (on PostgreSQL, through any session of the database), so a sleeping
+    /// scheduler looks again; it may call it at other times too (after pushes). `notify` runs
+    /// on the changing thread or the backend's wake-up thread and must be quick and not throw.
+    /// A backend without wake-ups returns an empty Subscription.
+    [[nodiscard]] virtual Subscription on_change(std::function<void()> notify) = 0;
 };
 
 } // namespace gqs

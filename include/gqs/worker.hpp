@@ -46,6 +46,11 @@ struct WorkerConfig {
     std::vector<std::string> queues;
     /// Callbacks as jobs start and finish, pulls return and errors happen (see Hooks).
     Hooks hooks;
+    /// Runs a scheduler thread in the worker (a ScheduleWorker with the default
+    /// ScheduleConfig) when the Puller's backend stores schedules (Puller::schedules): the
+    /// default, as any number of processes may run one. false leaves the slots to a
+    /// ScheduleWorker or another process.
+    bool schedules = true;
 };
 
 /// Throws std::invalid_argument when a field of `config` is outside the range its comment

@@ -19,6 +19,9 @@
 
 namespace gqs::detail {
 
+// A change of the schedules (put, remove, pause, resume) is announced as a push to no one queue
+// is: other processes' schedulers wake and look again (their workers pull once, early).
+//
 // A backend's Schedules store is its dialect for the gqs_schedules table. It provides:
 //
 //   template <class Fn> void locked(Fn&& fn);
@@ -92,14 +95,20 @@ void put_with(Store& store, const Schedule& schedule) {
             }
             store.write(schedule, metadata, next_us);
         });
+        store.announce_locked(std::string());
     });
+    store.notify();
 }
 
 /// Schedules::remove.
 template <class Store>
 bool remove_schedule_with(Store& store, const std::string& name) {
     bool removed = false;
-    store.locked([&] { removed = store.erase(name); });
+    store.locked([&] {
+        removed = store.erase(name);
+        if (removed) store.announce_locked(std::string());
+    });
+    if (removed) store.notify();
     return removed;
 }
 
@@ -107,8 +116,12 @@ bool remove_schedule_with(Store& store, const std::string& name) {
 template <class Store>
 void pause_with(Store& store, const std::string& name) {
     bool found = false;
-    store.locked([&] { found = store.pause(name); });
+    store.locked([&] {
+        found = store.pause(name);
+        if (found) store.announce_locked(std::string());
+    });
     if (!found) throw_schedule_not_found(name);
+    store.notify();
 }
 
 /// Schedules::resume. The next slot is computed from now only for a schedule that is paused,
@@ -126,7 +139,9 @@ void resume_with(Store& store, const std::string& name) {
             if (next) next_us = to_micros(*next);
             (void)store.resume(name, next_us);
         });
+        store.announce_locked(std::string());
     });
+    store.notify();
 }
 
 /// Schedules::get.

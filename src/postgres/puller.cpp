@@ -7,6 +7,7 @@
 #include "statements.hpp"
 
 #include <gqs/postgres/puller.hpp>
+#include <gqs/postgres/schedules.hpp>
 
 #include <algorithm>
 #include <numeric>
@@ -211,6 +212,10 @@ void Puller::interrupt() noexcept { detail::Access::state(*connection_).interrup
 
 Subscription Puller::on_push(std::function<void()> notify) {
     return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));
+}
+
+std::shared_ptr<gqs::Schedules> Puller::schedules() {
+    return std::make_shared<Schedules>(connection_);
 }
 
 } // namespace gqs::postgres

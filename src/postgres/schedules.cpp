@@ -209,4 +209,8 @@ std::optional<Duration> Schedules::next_due_in() {
     return gqs::detail::next_due_in_with(store);
 }
 
+Subscription Schedules::on_change(std::function<void()> notify) {
+    return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));
+}
+
 } // namespace gqs::postgres

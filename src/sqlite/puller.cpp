@@ -6,6 +6,7 @@
 #include "statements.hpp"
 
 #include <gqs/sqlite/puller.hpp>
+#include <gqs/sqlite/schedules.hpp>
 
 #include <atomic>
 #include <optional>
@@ -242,6 +243,10 @@ PullerCapabilities Puller::capabilities() const noexcept {
 
 Subscription Puller::on_push(std::function<void()> notify) {
     return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));
+}
+
+std::shared_ptr<gqs::Schedules> Puller::schedules() {
+    return std::make_shared<Schedules>(connection_);
 }
 
 } // namespace gqs::sqlite

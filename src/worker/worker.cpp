@@ -46,6 +46,14 @@ Worker::Impl::Impl(Puller& puller, Handler handler, WorkerConfig config, Logger 
       results_(group_delay, config.pull_interval) {
     if (!handler_) throw std::invalid_argument("gqs::Worker: the handler is empty");
     validate(config_);
+    if (config_.schedules) schedules_ = puller_.schedules();
+    if (schedules_)
+        scheduler_ = std::make_unique<detail::ScheduleLoop>(*schedules_, ScheduleConfig{}, logger_);
+}
+
+void Worker::Impl::end_wakeups() noexcept {
+    pushes_.reset();
+    if (scheduler_) scheduler_->end_wakeups();
 }
 
 template <class Body>
@@ -68,7 +76,7 @@ void Worker::Impl::launch(Body body, bool handler_thread) {
 void Worker::Impl::start() {
     lifecycle_.start([this] { launch_run(); },
                      [this] {
-                         pushes_.reset();
+                         end_wakeups();
                          request_stop();
                      });
     log(LogLevel::Debug, "worker started with ", config_.concurrency, " handler threads");
@@ -101,6 +109,10 @@ void Worker::Impl::launch_run() {
     for (std::size_t i = 0; i < static_cast<std::size_t>(config_.concurrency); ++i) {
         launch([this, i] { handler_main(i); }, true);
     }
+    if (scheduler_) {
+        scheduler_->begin();
+        launch([this] { scheduler_->run(); }, false);
+    }
 }
 
 void Worker::Impl::request_stop() {
@@ -114,6 +126,7 @@ void Worker::Impl::request_stop() {
     keeper_cv_.notify_all();
     watchdog_cv_.notify_all();
     state_cv_.notify_all();
+    if (scheduler_) scheduler_->request_stop();
     // Outside the lock: request_stop runs the callbacks the handlers registered.
     for (std::stop_source& source : running)
         source.request_stop();
@@ -122,7 +135,7 @@ void Worker::Impl::request_stop() {
 void Worker::Impl::stop(Duration timeout) {
     try {
         lifecycle_.stop(timeout, [this, timeout] {
-            pushes_.reset(); // before request_stop: the callback takes mutex_, reset waits for it
+            end_wakeups(); // before request_stop: a callback takes a lock, reset waits for it
             request_stop();
             log(LogLevel::Debug, "worker stopping, waiting up to ", timeout, " for its handlers");
         });
@@ -143,6 +156,7 @@ void Worker::Impl::give_up_storage() noexcept {
         giving_up_ = true;
         in_call = cycling_ || leases_.any_extending();
     }
+    in_call = in_call || (scheduler_ && scheduler_->in_call());
     if (in_call) {
         log(LogLevel::Warning, "worker stop timed out while waiting for the database; "
                                "interrupting the call and giving up results it cannot store");
@@ -156,7 +170,7 @@ void Worker::Impl::give_up_storage() noexcept {
 
 void Worker::Impl::shutdown() noexcept {
     lifecycle_.shutdown([this] {
-        pushes_.reset();
+        end_wakeups();
         request_stop();
     });
 }

@@ -11,6 +11,7 @@
 #include "worker/lifecycle.hpp"
 #include "worker/pull_policy.hpp"
 #include "worker/results.hpp"
+#include "worker/schedule_loop.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <exception>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -110,10 +112,14 @@ private:
     // A lease is at risk once less than this is left of it unextended (lock_timeout / 4): its
     // handler is asked to stop, and the worker pulls nothing until the database answers.
     const Duration risk_margin_;
+    // The stored schedules' scheduler thread, when config_.schedules and the backend has them.
+    std::shared_ptr<Schedules> schedules_;
+    std::unique_ptr<detail::ScheduleLoop> scheduler_;
 
     // Start, stop and the threads of each run. Guards pushes_ (changed only in its calls).
     detail::Lifecycle lifecycle_{"gqs::Worker", "handlers"};
-    Subscription pushes_; // wakes an idle thread when jobs are pushed in this process
+    Subscription pushes_;        // wakes an idle thread when jobs are pushed in this process
+    void end_wakeups() noexcept; // resets pushes_ and the scheduler's; in the lifecycle's calls
 
     std::mutex mutex_;                    // guards everything below
     std::condition_variable work_cv_;     // idle handler threads: a job, a cycle to run, or exit

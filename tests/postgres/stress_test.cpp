@@ -5,6 +5,7 @@
 #include "support/churn_run.hpp"
 #include "support/kill_point_run.hpp"
 #include "support/postgres_schema.hpp"
+#include "support/schedule_run.hpp"
 #include "support/share_run.hpp"
 #include "support/stress_run.hpp"
 
@@ -54,4 +55,17 @@ TEST_CASE("postgres adaptive prefetch: two busy worker processes with the defaul
     gqs::postgres::init_db(*connection);
     gqs::test::TempDb tmp; // for the processes' logs
     gqs::test::share_run("pg:" + schema.name() + ":" + schema.conninfo(), tmp.dir());
+}
+
+TEST_CASE("postgres schedules: 3 scheduler processes - one killed and restarted - push each slot "
+          "once",
+          "[process][schedules]") {
+    gqs::test::PgSchema schema;
+    auto connection = gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+    gqs::postgres::init_db(*connection);
+    gqs::postgres::Observer observer(connection);
+    gqs::postgres::Schedules schedules(connection);
+    gqs::test::TempDb tmp; // for the processes' output
+    gqs::test::schedule_run("pg:" + schema.name() + ":" + schema.conninfo(), observer, schedules,
+                            tmp.dir());
 }

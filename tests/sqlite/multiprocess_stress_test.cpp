@@ -3,6 +3,7 @@
 #include "support/catch.hpp"
 #include "support/churn_run.hpp"
 #include "support/kill_point_run.hpp"
+#include "support/schedule_run.hpp"
 #include "support/share_run.hpp"
 #include "support/sqlite_queue.hpp"
 #include "support/stress_run.hpp"
@@ -36,4 +37,10 @@ TEST_CASE("adaptive prefetch: two busy worker processes with the default config 
           "[process][prefetch]") {
     gqs::test::SqliteQueue q;
     gqs::test::share_run(q.tmp.path().string(), q.tmp.dir());
+}
+
+TEST_CASE("schedules: 3 scheduler processes - one killed and restarted - push each slot once",
+          "[process][schedules]") {
+    gqs::test::SqliteQueue q;
+    gqs::test::schedule_run(q.tmp.path().string(), q.observer, q.schedules, q.tmp.dir());
 }

@@ -25,6 +25,9 @@
 //                             "ready" once it started, append "start ID ATTEMPT" to LOG for
 //                             every job, whose handler sleeps 5 ms, and exit once TOTAL
 //                             jobs are finished
+//   schedule DB NAME          run a Worker with the default config (and so a scheduler
+//                             thread), 2 threads, no-op handler; print "ready" once it
+//                             started, and exit once the schedule NAME is paused or gone
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
 // DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
@@ -82,6 +85,7 @@ struct Queue {
     std::unique_ptr<gqs::Pusher> pusher;
     std::unique_ptr<gqs::Puller> puller;
     std::unique_ptr<gqs::Observer> observer;
+    std::unique_ptr<gqs::Schedules> schedules;
 };
 
 template <class Backend, class Connection>
@@ -90,6 +94,7 @@ Queue make_queue(std::shared_ptr<Connection> db) {
     q.pusher = std::make_unique<typename Backend::Pusher>(db);
     q.puller = std::make_unique<typename Backend::Puller>(db);
     q.observer = std::make_unique<typename Backend::Observer>(db);
+    q.schedules = std::make_unique<typename Backend::Schedules>(db);
     q.connection = std::move(db);
     return q;
 }
@@ -98,12 +103,14 @@ struct Sqlite {
     using Pusher = gqs::sqlite::Pusher;
     using Puller = gqs::sqlite::Puller;
     using Observer = gqs::sqlite::Observer;
+    using Schedules = gqs::sqlite::Schedules;
 };
 #ifdef GQS_STRESS_POSTGRES
 struct Postgres {
     using Pusher = gqs::postgres::Pusher;
     using Puller = gqs::postgres::Puller;
     using Observer = gqs::postgres::Observer;
+    using Schedules = gqs::postgres::Schedules;
 };
 #endif
 
@@ -482,6 +489,32 @@ int share(const char* path, const char* log_path, int threads, long total, int p
     return 0;
 }
 
+// Runs the stored schedules inside a default Worker until the schedule `name` is paused or
+// removed. A read that fails (the database away) is tried again.
+int schedule(const char* path, const std::string& name) {
+    auto q = open_queue(path);
+    gqs::WorkerConfig config;
+    config.concurrency = 2;
+    gqs::Worker worker(
+        *q.puller, [](const gqs::Job&, std::stop_token) {}, config,
+        [](gqs::LogLevel level, std::string_view message) {
+            if (level == gqs::LogLevel::Error) std::cerr << message << "\n";
+        });
+    worker.start();
+    std::cout << "ready" << std::endl;
+    for (;;) {
+        try {
+            const auto info = q.schedules->get(name);
+            if (!info || info->schedule.paused) break;
+        } catch (const gqs::StorageError&) {
+            // tried again below
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    worker.stop(std::chrono::seconds(60));
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -503,10 +536,11 @@ int main(int argc, char** argv) {
         if (mode == "share" && (argc == 6 || argc == 7))
             return share(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]),
                          argc == 7 ? std::stoi(argv[6]) : gqs::WorkerConfig::adaptive);
-        std::cerr
-            << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
-               "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG [RETRY_S] | serve DB LOG "
-               "THREADS TOTAL LEASE_MS SLEEP_MS LONG_MS | share DB LOG THREADS TOTAL [PREFETCH]\n";
+        if (mode == "schedule" && argc == 4) return schedule(argv[2], argv[3]);
+        std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
+                     "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG [RETRY_S] | serve DB LOG "
+                     "THREADS TOTAL LEASE_MS SLEEP_MS LONG_MS | share DB LOG THREADS TOTAL "
+                     "[PREFETCH] | schedule DB NAME\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_stress_child: " << e.what() << "\n";

@@ -43,6 +43,8 @@ public:
     /// Interrupts the calls already begun on this Connection (of any gqs object): their
     /// session is closed, and the next call connects again.
     void interrupt() noexcept override;
+    /// A postgres::Schedules over the same Connection (the schedules stored with the jobs).
+    [[nodiscard]] std::shared_ptr<gqs::Schedules> schedules() override;
 
 private:
     std::shared_ptr<Connection> connection_;

@@ -5,6 +5,7 @@
 #include <gqs/postgres/connection.hpp>
 #include <gqs/schedules.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,9 @@ public:
     PushResult run_now(const std::string& name) override;
     int tick() override;
     [[nodiscard]] std::optional<Duration> next_due_in() override;
+    /// Registers with the Connection's push callbacks (see Puller::on_push), which put,
+    /// pause, resume and remove call too.
+    [[nodiscard]] Subscription on_change(std::function<void()> notify) override;
 
 private:
     std::shared_ptr<Connection> connection_;

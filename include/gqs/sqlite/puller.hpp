@@ -39,6 +39,8 @@ public:
     /// Both: push notifications (through the same Connection at once; from other connections
     /// and processes through the Connection's watcher) and a cheap has_ready.
     [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
+    /// A sqlite::Schedules over the same Connection (the schedules stored with the jobs).
+    [[nodiscard]] std::shared_ptr<gqs::Schedules> schedules() override;
 
 private:
     std::shared_ptr<Connection> connection_;
