@@ -301,6 +301,15 @@ TEST_CASE("cli: --pooler runs every command through a transaction-mode pooler", 
     CliInput by_env;
     by_env.env = {"GQS_POOLER=1"};
     CHECK(gqs::test::lines(run({"list"}, by_env).out).size() >= 3);
+    // The schedule commands too: each is a few statements, none prepared.
+    run({"--pooler", "schedule", "add", "nightly", "@daily", "--queue", "q", "--zone",
+         "Europe/Berlin"});
+    run({"--pooler", "schedule", "pause", "nightly"});
+    run({"--pooler", "schedule", "resume", "nightly"});
+    CHECK(json::parse(run({"--pooler", "--json", "schedule", "list"}).out).size() == 1);
+    CHECK(json::parse(run({"--pooler", "--json", "schedule", "run", "nightly"}).out)
+              .at("duplicate") == false);
+    run({"--pooler", "schedule", "remove", "nightly"});
 
     // --pooler is for PostgreSQL.
     check_failure(gqs::test::run_cli(tmp.dir(), {"--db", tmp.path().string(), "--pooler", "stats"}),
