@@ -757,14 +757,20 @@ CatchUp parse_catch_up_option(const std::string& text) {
                      "' (expected latest, all or none)");
 }
 
-// `t` on the wall clock of the schedule's zone; a zone the tz database no longer has (the
-// schedule stops firing then) shows UTC with a note rather than failing the whole list.
-std::string local_time_text(TimePoint t, const std::string& zone, bool micros) {
+// `t` on the wall clock of the schedule's zone; nullopt for a zone the tz database no longer
+// has (the schedule stops firing then), so one such row does not fail the whole list.
+std::optional<std::string> local_time(TimePoint t, const std::string& zone, bool micros) {
     try {
         return format_time_in(t, zone, micros);
     } catch (const std::invalid_argument&) {
-        return format_time(t, micros) + " (unknown zone)";
+        return std::nullopt;
     }
+}
+
+// local_time in text: UTC with a note when the zone is unknown.
+std::string local_time_text(TimePoint t, const std::string& zone) {
+    if (auto local = local_time(t, zone, false)) return *local;
+    return format_time(t) + " (unknown zone)";
 }
 
 // The slot a schedule will push next: none while it is paused (resume picks a new one).
@@ -776,29 +782,30 @@ std::optional<TimePoint> next_slot(const ScheduleInfo& info) {
 json schedule_json(const ScheduleInfo& info) {
     const Schedule& s = info.schedule;
     const std::optional<TimePoint> next = next_slot(info);
+    const std::optional<std::string> local =
+        next ? local_time(*next, s.zone, true) : std::optional<std::string>();
     const nlohmann::json metadata = metadata_json(s.message);
-    return json{
-        {"name", s.name},
-        {"cron", s.cron},
-        {"zone", s.zone},
-        {"queue", s.message.queue},
-        {"priority", s.message.priority},
-        {"unique_key", s.message.unique_key ? json(*s.message.unique_key) : json(nullptr)},
-        {"metadata", metadata.is_null() ? json(nullptr) : json(metadata)},
-        {"payload_size", s.message.payload.size()},
-        {"catch_up", catch_up_name(s.catch_up)},
-        {"paused", s.paused},
-        {"next_fire", time_json(next)},
-        {"next_fire_local", next ? json(local_time_text(*next, s.zone, true)) : json(nullptr)},
-        {"last_fire", time_json(info.last_fire)},
-        {"last_job", info.last_job ? json(info.last_job->to_string()) : json(nullptr)}};
+    return json{{"name", s.name},
+                {"cron", s.cron},
+                {"zone", s.zone},
+                {"queue", s.message.queue},
+                {"priority", s.message.priority},
+                {"unique_key", s.message.unique_key ? json(*s.message.unique_key) : json(nullptr)},
+                {"metadata", metadata.is_null() ? json(nullptr) : json(metadata)},
+                {"payload_size", s.message.payload.size()},
+                {"catch_up", catch_up_name(s.catch_up)},
+                {"paused", s.paused},
+                {"next_fire", time_json(next)},
+                {"next_fire_local", local ? json(*local) : json(nullptr)},
+                {"last_fire", time_json(info.last_fire)},
+                {"last_job", info.last_job ? json(info.last_job->to_string()) : json(nullptr)}};
 }
 
 // The next fire in words: both clocks, or why there is none.
 std::string next_fire_text(const ScheduleInfo& info) {
     if (info.schedule.paused) return "- (paused)";
     if (!info.next_fire) return "- (never fires again)";
-    return local_time_text(*info.next_fire, info.schedule.zone, false) + " = " +
+    return local_time_text(*info.next_fire, info.schedule.zone) + " = " +
            format_time(*info.next_fire);
 }
 
@@ -880,7 +887,7 @@ void run_schedule_list(const Context& ctx) {
         std::string next_local = "-";
         std::string next_utc = "-";
         if (const auto next = next_slot(info)) {
-            next_local = local_time_text(*next, s.zone, false);
+            next_local = local_time_text(*next, s.zone);
             next_utc = format_time(*next);
         } else if (!s.paused) {
             next_local = "never";
