@@ -16,6 +16,7 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using gqs::test::CliQueue;
@@ -143,7 +144,10 @@ TEST_CASE("cli: schedule add takes the message as push does", "[cli][schedules]"
     CliQueue q;
     SECTION("--payload-file and --metadata") {
         const auto file = q.files.dir() / "payload.bin";
-        const std::string bytes("\x00\x01binary\xff", 9);
+        const std::string bytes("\x00\x01"
+                                "binary"
+                                "\xff",
+                                9);
         {
             std::ofstream out(file, std::ios::binary);
             out << bytes;
@@ -301,6 +305,34 @@ TEST_CASE("cli: schedule remove deletes it and keeps its jobs", "[cli][schedules
                  "schedule remove: no schedule named \"weekly\"");
     REQUIRE(add_weekly(q).status == 0);
     CHECK(q.run_json({"schedule", "remove", "weekly"}) == json{{"removed", "weekly"}});
+}
+
+TEST_CASE("cli: schedule list shows the last fire and its job after a tick", "[cli][schedules]") {
+    CliQueue q;
+    auto r = q.run({"schedule", "add", "often", "@every 200ms", "--queue", "ticks"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    // Tick (as a program using gqs does) until the first slot is due and pushed.
+    int pushed = 0;
+    for (int i = 0; i < 50 && pushed == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        pushed = q.schedules.tick();
+    }
+    REQUIRE(pushed == 1);
+    const auto stored = q.schedules.get("often");
+    REQUIRE(stored.has_value());
+    REQUIRE(stored->last_job.has_value());
+    REQUIRE(stored->last_fire.has_value());
+
+    const auto s = listed(q.run_json({"schedule", "list"}), "often");
+    CHECK(s.at("last_job") == stored->last_job->to_string());
+    CHECK(s.at("last_fire") == iso_utc(*stored->last_fire));
+    auto job = q.get(id_of(s.at("last_job").get<std::string>()));
+    REQUIRE(job.has_value());
+    CHECK(job->queue == "ticks");
+
+    auto text = q.run({"schedule", "list"});
+    CHECK(contains(line_starting(text.out, "often "), stored->last_job->to_string()));
 }
 
 TEST_CASE("cli: schedule commands on an unknown name fail", "[cli][schedules]") {
