@@ -24,7 +24,6 @@
 #include <utility>
 #include <vector>
 
-using gqs::Status;
 using gqs::test::check_failure;
 using gqs::test::CliInput;
 using gqs::test::CliResult;
@@ -71,7 +70,8 @@ std::map<std::string, std::string> conninfo_parts(const std::string& conninfo) {
 std::string uri_encode(const std::string& text) {
     static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;
-    for (unsigned char c : text) {
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
         if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
             out += static_cast<char>(c);
         } else {
