@@ -12,6 +12,8 @@
 #include <gqs/job.hpp>
 #include <gqs/json.hpp>
 #include <gqs/message.hpp>
+#include <gqs/schedule.hpp>
+#include <gqs/schedules.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -172,6 +174,70 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// The message --queue, --priority, --unique-key and --metadata describe, checked as a push
+// checks it (usage errors); its payload is payload_of's.
+Message message_of(const MessageOptions& options) {
+    Message message;
+    if (options.queue) {
+        check_name_option("--queue", *options.queue, max_queue_bytes);
+        message.queue = *options.queue;
+    }
+    if (options.priority) message.priority = parse_priority_option(*options.priority);
+    if (options.unique_key) {
+        check_name_option("--unique-key", *options.unique_key, max_unique_key_bytes);
+        message.unique_key = options.unique_key;
+    }
+    // --metadata is stored as given (push checks it again, as for any Message); parsed here
+    // only to report bad JSON as a usage error.
+    if (options.metadata) {
+        try {
+            [[maybe_unused]] const auto parsed = nlohmann::json::parse(*options.metadata);
+        } catch (const nlohmann::json::exception& e) {
+            // parse_error, or out_of_range for a number no double holds (1e400).
+            std::string what = e.what();
+            // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
+            if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
+            throw UsageError("--metadata is not valid JSON: " + what);
+        }
+        // Checked after the parse (which does not recurse), so bad JSON says so first.
+        if (metadata_depth(*options.metadata) > max_metadata_depth)
+            throw UsageError("--metadata nests arrays and objects deeper than " +
+                             std::to_string(max_metadata_depth) + " levels, the most gqs stores");
+        message.metadata = *options.metadata;
+    }
+    return message;
+}
+
+// The payload --payload or --payload-file gives; empty when neither does.
+std::string payload_of(const MessageOptions& options) {
+    if (options.payload) return *options.payload;
+    if (options.payload_file) return read_payload_file(*options.payload_file);
+    return {};
+}
+
+// What a push whose unique key is held prints instead of a new id.
+std::string duplicate_text(const Uuid& holder, const Message& message) {
+    std::string text = "duplicate of ";
+    text += holder.to_string();
+    text += " (unique key ";
+    text += escape_text(message.unique_key.value_or(""), false);
+    text += " is held in queue ";
+    text += escape_text(message.queue, false);
+    text += ")";
+    return text;
+}
+
+// std::invalid_argument's message from the library, without its "gqs: " prefix, after
+// `command` ("push: ..."): a usage error, since every argument came from the command line.
+UsageError usage_error_of(const char* command, const std::invalid_argument& e) {
+    std::string what = e.what();
+    if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
+    // validate's messages quote the parser's ("schedule \"x\": gqs: cron: ..."): one prefix.
+    for (auto at = what.find(": gqs: "); at != std::string::npos; at = what.find(": gqs: ", at))
+        what.erase(at + 2, 5);
+    return UsageError(std::string(command).append(": ").append(what));
+}
+
 } // namespace
 
 void run_init(const Context& ctx) {
@@ -188,41 +254,17 @@ void run_init(const Context& ctx) {
 }
 
 void run_push(const Context& ctx, const PushOptions& options) {
-    const int sources = static_cast<int>(options.payload.has_value()) +
-                        static_cast<int>(options.payload_file.has_value()) +
+    const int sources = static_cast<int>(options.message.payload.has_value()) +
+                        static_cast<int>(options.message.payload_file.has_value()) +
                         static_cast<int>(options.from_stdin);
     if (sources != 1)
         throw UsageError("push: give exactly one of --payload, --payload-file, --stdin");
     if (options.id && options.from_stdin)
         throw UsageError("push: --id names one job; it cannot be used with --stdin");
     // Every line would carry the key, so only the first line would be stored.
-    if (options.unique_key && options.from_stdin)
+    if (options.message.unique_key && options.from_stdin)
         throw UsageError("push: --unique-key names one job; it cannot be used with --stdin");
-    const std::string queue = options.queue.value_or(Message{}.queue);
-    if (options.queue) check_name_option("--queue", queue, max_queue_bytes);
-    int priority = 0;
-    if (options.priority) priority = parse_priority_option(*options.priority);
-    if (options.unique_key)
-        check_name_option("--unique-key", *options.unique_key, max_unique_key_bytes);
-    // --metadata is stored as given (push checks it again, as for any Message); parsed here
-    // only to report bad JSON as a usage error.
-    std::string metadata;
-    if (options.metadata) {
-        try {
-            [[maybe_unused]] const auto parsed = nlohmann::json::parse(*options.metadata);
-        } catch (const nlohmann::json::exception& e) {
-            // parse_error, or out_of_range for a number no double holds (1e400).
-            std::string what = e.what();
-            // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
-            if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
-            throw UsageError("--metadata is not valid JSON: " + what);
-        }
-        // Checked after the parse (which does not recurse), so bad JSON says so first.
-        if (metadata_depth(*options.metadata) > max_metadata_depth)
-            throw UsageError("--metadata nests arrays and objects deeper than " +
-                             std::to_string(max_metadata_depth) + " levels, the most gqs stores");
-        metadata = *options.metadata;
-    }
+    const Message base = message_of(options.message);
     Duration delay{};
     if (options.delay) delay = parse_duration_option("--delay", *options.delay);
     std::optional<Uuid> id;
@@ -230,19 +272,12 @@ void run_push(const Context& ctx, const PushOptions& options) {
 
     std::vector<Message> messages;
     auto add = [&](std::string payload) {
-        Message m;
-        m.metadata = metadata;
+        Message m = base;
+        m.id = Uuid::generate(); // each line is a job of its own
         m.payload = std::move(payload);
-        m.queue = queue;
-        m.priority = priority;
-        m.unique_key = options.unique_key;
         messages.push_back(std::move(m));
     };
-    if (options.payload) {
-        add(*options.payload);
-    } else if (options.payload_file) {
-        add(read_payload_file(*options.payload_file));
-    }
+    if (!options.from_stdin) add(payload_of(options.message));
     if (id) messages.front().id = *id;
 
     OpenedQueue opened(ctx.target);
@@ -268,9 +303,7 @@ void run_push(const Context& ctx, const PushOptions& options) {
         }
     } catch (const std::invalid_argument& e) {
         // Every argument came from the command line (the checks above should catch them).
-        std::string what = e.what();
-        if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
-        throw UsageError("push: " + what);
+        throw usage_error_of("push", e);
     }
 
     if (ctx.json) {
@@ -282,10 +315,10 @@ void run_push(const Context& ctx, const PushOptions& options) {
             document["id"] = results.front().id.to_string();
             document["duplicate"] = results.front().duplicate;
         }
-        document["queue"] = queue;
-        document["priority"] = priority;
+        document["queue"] = base.queue;
+        document["priority"] = base.priority;
         if (!options.from_stdin)
-            document["unique_key"] = options.unique_key ? json(*options.unique_key) : json(nullptr);
+            document["unique_key"] = base.unique_key ? json(*base.unique_key) : json(nullptr);
         document["ids"] = ids;
         print_json(ctx, document);
         return;
@@ -293,9 +326,7 @@ void run_push(const Context& ctx, const PushOptions& options) {
     for (const auto& r : results) {
         if (r.duplicate) {
             // Only a single push carries a unique key.
-            *ctx.out << "duplicate of " << r.id.to_string() << " (unique key "
-                     << escape_text(options.unique_key.value_or(""), false) << " is held in queue "
-                     << escape_text(queue, false) << ")\n";
+            *ctx.out << duplicate_text(r.id, base) << '\n';
         } else {
             *ctx.out << r.id.to_string() << '\n';
         }
@@ -705,6 +736,234 @@ void run_clean(const Context& ctx, const CleanOptions& options) {
     *ctx.out << "deleted " << plural(deleted, "job", "jobs") << " (" << which;
     if (before) *ctx.out << ", updated before " << format_time(*before);
     *ctx.out << ")\n";
+}
+
+namespace {
+
+const char* catch_up_name(CatchUp catch_up) {
+    switch (catch_up) {
+    case CatchUp::Latest: return "latest";
+    case CatchUp::All: return "all";
+    case CatchUp::None: return "none";
+    }
+    return "latest";
+}
+
+CatchUp parse_catch_up_option(const std::string& text) {
+    if (text == "latest") return CatchUp::Latest;
+    if (text == "all") return CatchUp::All;
+    if (text == "none") return CatchUp::None;
+    throw UsageError("--catch-up: unknown policy '" + truncate(escape_text(text, true), 60) +
+                     "' (expected latest, all or none)");
+}
+
+// `t` on the wall clock of the schedule's zone; nullopt for a zone the tz database no longer
+// has (the schedule stops firing then), so one such row does not fail the whole list.
+std::optional<std::string> local_time(TimePoint t, const std::string& zone, bool micros) {
+    try {
+        return format_time_in(t, zone, micros);
+    } catch (const std::invalid_argument&) {
+        return std::nullopt;
+    }
+}
+
+// local_time in text: UTC with a note when the zone is unknown.
+std::string local_time_text(TimePoint t, const std::string& zone) {
+    if (auto local = local_time(t, zone, false)) return *local;
+    return format_time(t) + " (unknown zone)";
+}
+
+// The slot a schedule will push next: none while it is paused (resume picks a new one).
+std::optional<TimePoint> next_slot(const ScheduleInfo& info) {
+    if (info.schedule.paused) return std::nullopt;
+    return info.next_fire;
+}
+
+json schedule_json(const ScheduleInfo& info) {
+    const Schedule& s = info.schedule;
+    const std::optional<TimePoint> next = next_slot(info);
+    const std::optional<std::string> local =
+        next ? local_time(*next, s.zone, true) : std::optional<std::string>();
+    const nlohmann::json metadata = metadata_json(s.message);
+    return json{{"name", s.name},
+                {"cron", s.cron},
+                {"zone", s.zone},
+                {"queue", s.message.queue},
+                {"priority", s.message.priority},
+                {"unique_key", s.message.unique_key ? json(*s.message.unique_key) : json(nullptr)},
+                {"metadata", metadata.is_null() ? json(nullptr) : json(metadata)},
+                {"payload_size", s.message.payload.size()},
+                {"catch_up", catch_up_name(s.catch_up)},
+                {"paused", s.paused},
+                {"next_fire", time_json(next)},
+                {"next_fire_local", local ? json(*local) : json(nullptr)},
+                {"last_fire", time_json(info.last_fire)},
+                {"last_job", info.last_job ? json(info.last_job->to_string()) : json(nullptr)}};
+}
+
+// The next fire in words: both clocks, or why there is none.
+std::string next_fire_text(const ScheduleInfo& info) {
+    if (info.schedule.paused) return "- (paused)";
+    if (!info.next_fire) return "- (never fires again)";
+    return local_time_text(*info.next_fire, info.schedule.zone) + " = " +
+           format_time(*info.next_fire);
+}
+
+// "no schedule named ..." after `command`, as the library says it for pause and resume.
+ScheduleNotFound not_found(const char* command, const std::string& name) {
+    return ScheduleNotFound(std::string(command)
+                                .append(": no schedule named \"")
+                                .append(escape_text(name, false))
+                                .append("\""));
+}
+
+// The stored schedule `name`; ScheduleNotFound naming `command` when there is none.
+ScheduleInfo stored_schedule(Schedules& schedules, const char* command, const std::string& name) {
+    auto info = schedules.get(name);
+    if (!info) throw not_found(command, name);
+    return *info;
+}
+
+} // namespace
+
+void run_schedule_add(const Context& ctx, const ScheduleAddOptions& options) {
+    if (options.message.payload && options.message.payload_file)
+        throw UsageError("schedule add: give at most one of --payload, --payload-file");
+    Schedule schedule;
+    schedule.name = options.name;
+    schedule.cron = options.cron;
+    schedule.zone = options.zone;
+    schedule.catch_up = parse_catch_up_option(options.catch_up);
+    schedule.paused = options.paused;
+    schedule.message = message_of(options.message);
+    try {
+        // The name, cron expression and zone, before any file is read or database opened.
+        validate(schedule);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error_of("schedule add", e);
+    }
+    schedule.message.payload = payload_of(options.message);
+
+    OpenedQueue opened(ctx.target);
+    Schedules& schedules = opened.schedules();
+    const bool replaced = schedules.get(schedule.name).has_value();
+    try {
+        schedules.put(schedule);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error_of("schedule add", e);
+    }
+    const ScheduleInfo info = stored_schedule(schedules, "schedule add", schedule.name);
+    if (ctx.json) {
+        json document = schedule_json(info);
+        document["replaced"] = replaced;
+        print_json(ctx, document);
+        return;
+    }
+    *ctx.out << (replaced ? "replaced" : "added") << " schedule "
+             << escape_text(schedule.name, false) << " (" << escape_text(schedule.cron, false)
+             << " in " << escape_text(schedule.zone, false) << ", pushes to queue "
+             << escape_text(schedule.message.queue, false) << ")\n"
+             << "next fire: " << next_fire_text(info) << '\n';
+}
+
+void run_schedule_list(const Context& ctx) {
+    OpenedQueue opened(ctx.target);
+    const std::vector<ScheduleInfo> infos = opened.schedules().list();
+    if (ctx.json) {
+        json list = json::array();
+        for (const auto& info : infos)
+            list.push_back(schedule_json(info));
+        print_json(ctx, list);
+        return;
+    }
+    if (infos.empty()) {
+        *ctx.out << "no schedules\n";
+        return;
+    }
+    Table table({"NAME", "CRON", "ZONE", "QUEUE", "CATCH-UP", "STATE", "NEXT FIRE (ZONE)",
+                 "NEXT FIRE (UTC)", "LAST FIRE (UTC)", "LAST JOB"});
+    for (const auto& info : infos) {
+        const Schedule& s = info.schedule;
+        std::string next_local = "-";
+        std::string next_utc = "-";
+        if (const auto next = next_slot(info)) {
+            next_local = local_time_text(*next, s.zone);
+            next_utc = format_time(*next);
+        } else if (!s.paused) {
+            next_local = "never";
+        }
+        table.add({escape_text(s.name, true), escape_text(s.cron, true), escape_text(s.zone, true),
+                   truncate(escape_text(s.message.queue, true), queue_width),
+                   catch_up_name(s.catch_up), s.paused ? "paused" : "active", next_local, next_utc,
+                   info.last_fire ? format_time(*info.last_fire) : "-",
+                   info.last_job ? info.last_job->to_string() : "-"});
+    }
+    table.print(*ctx.out);
+}
+
+void run_schedule_pause(const Context& ctx, const std::string& name) {
+    OpenedQueue opened(ctx.target);
+    try {
+        opened.schedules().pause(name);
+    } catch (const ScheduleNotFound&) {
+        throw not_found("schedule pause", name);
+    }
+    if (ctx.json) {
+        print_json(ctx, {{"paused", name}});
+    } else {
+        *ctx.out << "paused schedule " << escape_text(name, false)
+                 << " (it pushes nothing until `gqs schedule resume`)\n";
+    }
+}
+
+void run_schedule_resume(const Context& ctx, const std::string& name) {
+    OpenedQueue opened(ctx.target);
+    Schedules& schedules = opened.schedules();
+    try {
+        schedules.resume(name);
+    } catch (const ScheduleNotFound&) {
+        throw not_found("schedule resume", name);
+    }
+    const ScheduleInfo info = stored_schedule(schedules, "schedule resume", name);
+    if (ctx.json) {
+        print_json(ctx, {{"resumed", name}, {"next_fire", time_json(info.next_fire)}});
+    } else {
+        *ctx.out << "resumed schedule " << escape_text(name, false)
+                 << "\nnext fire: " << next_fire_text(info) << '\n';
+    }
+}
+
+void run_schedule_remove(const Context& ctx, const std::string& name) {
+    OpenedQueue opened(ctx.target);
+    if (!opened.schedules().remove(name)) throw not_found("schedule remove", name);
+    if (ctx.json) {
+        print_json(ctx, {{"removed", name}});
+    } else {
+        *ctx.out << "removed schedule " << escape_text(name, false)
+                 << " (the jobs it pushed stay)\n";
+    }
+}
+
+void run_schedule_run(const Context& ctx, const std::string& name) {
+    OpenedQueue opened(ctx.target);
+    Schedules& schedules = opened.schedules();
+    PushResult result;
+    try {
+        result = schedules.run_now(name);
+    } catch (const ScheduleNotFound&) {
+        throw not_found("schedule run", name);
+    }
+    if (ctx.json) {
+        print_json(ctx, {{"id", result.id.to_string()}, {"duplicate", result.duplicate}});
+        return;
+    }
+    if (!result.duplicate) {
+        *ctx.out << result.id.to_string() << '\n';
+        return;
+    }
+    // Only the schedule's own unique key makes a duplicate: name it and its queue.
+    const ScheduleInfo info = stored_schedule(schedules, "schedule run", name);
+    *ctx.out << duplicate_text(result.id, info.schedule.message) << '\n';
 }
 
 } // namespace gqs::cli

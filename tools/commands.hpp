@@ -31,17 +31,34 @@ struct Context {
     std::ostream* out = nullptr;
 };
 
-struct PushOptions {
+/// The message options `push` and `schedule add` share, as given on the command line.
+struct MessageOptions {
     std::optional<std::string> payload;
     std::optional<std::filesystem::path> payload_file;
-    bool from_stdin = false;
     std::optional<std::string> metadata;
-    std::optional<std::string> delay;
-    std::optional<std::string> id;
     /// The named queue (default "default"), the priority text ("0".."9"), the unique key.
     std::optional<std::string> queue;
     std::optional<std::string> priority;
     std::optional<std::string> unique_key;
+};
+
+struct PushOptions {
+    MessageOptions message;
+    bool from_stdin = false;
+    std::optional<std::string> delay;
+    std::optional<std::string> id;
+};
+
+struct ScheduleAddOptions {
+    std::string name;
+    std::string cron;
+    /// What each slot pushes; no payload option means an empty payload.
+    MessageOptions message;
+    /// "UTC", "local" or an IANA name.
+    std::string zone = "UTC";
+    /// latest, all or none.
+    std::string catch_up = "latest";
+    bool paused = false;
 };
 
 struct ListOptions {
@@ -94,5 +111,19 @@ void run_kill(const Context& ctx, const std::string& text);
 void run_delete(const Context& ctx, const std::string& text);
 /// Deletes done and/or dead jobs, optionally only those older than a duration.
 void run_clean(const Context& ctx, const CleanOptions& options);
+/// Stores a schedule (adds it, or replaces the one of that name) and prints where it stands.
+void run_schedule_add(const Context& ctx, const ScheduleAddOptions& options);
+/// Every stored schedule: its cron, zone, queue, catch-up, state, next fire (in its zone and
+/// in UTC), last fire and last job.
+void run_schedule_list(const Context& ctx);
+/// Stops a schedule's slots until it is resumed.
+void run_schedule_pause(const Context& ctx, const std::string& name);
+/// Lets a paused schedule fire again from its first slot after now.
+void run_schedule_resume(const Context& ctx, const std::string& name);
+/// Deletes a schedule (the jobs it pushed stay).
+void run_schedule_remove(const Context& ctx, const std::string& name);
+/// Pushes a schedule's message once, now; prints the job's id (or the holder's, when its
+/// unique key is held).
+void run_schedule_run(const Context& ctx, const std::string& name);
 
 } // namespace gqs::cli

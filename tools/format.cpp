@@ -2,6 +2,8 @@
 // Text in and out of the gqs CLI: durations, timestamps, payload display, aligned tables.
 #include "format.hpp"
 
+#include <date/tz.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -161,6 +163,38 @@ std::string format_time(TimePoint t, bool micros) {
         out += buf;
     }
     return out + "Z";
+}
+
+std::string format_time_in(TimePoint t, std::string_view zone, bool micros) {
+    const date::time_zone* tz = nullptr; // UTC
+    if (zone == "local") {
+        try {
+            tz = date::current_zone();
+        } catch (const std::exception&) {
+            // No /etc/localtime (a bare container): UTC, as gqs::Cron reads "local" then.
+        }
+    } else if (zone != "UTC") {
+        try {
+            tz = date::locate_zone(std::string(zone));
+        } catch (const std::exception& e) {
+            throw std::invalid_argument(std::string("zone \"")
+                                            .append(escape_text(zone, false))
+                                            .append("\" is not in the system's tz database (")
+                                            .append(e.what())
+                                            .append(")"));
+        }
+    }
+    std::chrono::seconds offset{0};
+    if (tz != nullptr) offset = tz->get_info(std::chrono::floor<std::chrono::seconds>(t)).offset;
+    std::string out = format_time(t + offset, micros);
+    if (out.empty() || out.back() != 'Z') return out; // a year strftime cannot print
+    out.pop_back();
+    // A zone's offset is within a day: the clamp only bounds what snprintf may write.
+    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(offset).count();
+    const int shown = static_cast<int>(std::min<long long>(minutes < 0 ? -minutes : minutes, 1439));
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%c%02d:%02d", minutes < 0 ? '-' : '+', shown / 60, shown % 60);
+    return out + buf;
 }
 
 std::string format_relative(TimePoint t, TimePoint now) {

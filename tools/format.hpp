@@ -30,6 +30,12 @@ inline constexpr Duration max_duration = std::chrono::hours(24 * 36500);
 /// UTC ISO 8601: `2024-05-01T12:00:03Z`, or with `micros` `2024-05-01T12:00:03.123456Z`.
 [[nodiscard]] std::string format_time(TimePoint t, bool micros = false);
 
+/// ISO 8601 on the wall clock of `zone` ("UTC", "local" or an IANA name), with its UTC
+/// offset: `2026-12-14T09:00:00+01:00`, or with `micros` `2026-12-14T09:00:00.000000+01:00`.
+/// "local" is the system's zone (UTC when the system names none, as gqs::Cron does). Throws
+/// std::invalid_argument naming a zone the tz database does not have.
+[[nodiscard]] std::string format_time_in(TimePoint t, std::string_view zone, bool micros = false);
+
 /// `in 4m59s`, `3m12s ago` or `now`, relative to `now`.
 [[nodiscard]] std::string format_relative(TimePoint t, TimePoint now);
 

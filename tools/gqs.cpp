@@ -50,6 +50,50 @@ std::optional<std::string> environment(const char* name) {
     return std::string(value);
 }
 
+// The options that describe a message, `push`'s and `schedule add`'s alike: where the
+// values land, and the options (to tell which were given).
+struct MessageArgs {
+    std::string payload, payload_file, metadata, queue, priority, unique_key;
+    CLI::Option* payload_opt = nullptr;
+    CLI::Option* payload_file_opt = nullptr;
+    CLI::Option* metadata_opt = nullptr;
+    CLI::Option* queue_opt = nullptr;
+    CLI::Option* priority_opt = nullptr;
+    CLI::Option* unique_key_opt = nullptr;
+
+    // Adds --payload, --payload-file (they exclude each other), --metadata, --queue (with
+    // `queue_help`), --priority and --unique-key (with `unique_key_help`) to `command`.
+    void add_to(CLI::App& command, const std::string& queue_help,
+                const std::string& unique_key_help) {
+        payload_opt =
+            command.add_option("--payload", payload, "The payload text")->type_name("TEXT");
+        payload_file_opt =
+            command
+                .add_option("--payload-file", payload_file, "Read the payload (bytes) from a file")
+                ->type_name("PATH");
+        payload_opt->excludes(payload_file_opt);
+        metadata_opt = command.add_option("--metadata", metadata, "Metadata, a JSON document")
+                           ->type_name("JSON");
+        queue_opt = command.add_option("--queue", queue, queue_help)->type_name("NAME");
+        priority_opt =
+            command.add_option("--priority", priority, "0 runs first, 9 last (default: 0)")
+                ->type_name("N");
+        unique_key_opt =
+            command.add_option("--unique-key", unique_key, unique_key_help)->type_name("KEY");
+    }
+
+    [[nodiscard]] MessageOptions options() const {
+        MessageOptions o;
+        o.payload = given(payload_opt, payload);
+        if (payload_file_opt->count() > 0) o.payload_file = payload_file;
+        o.metadata = given(metadata_opt, metadata);
+        o.queue = given(queue_opt, queue);
+        o.priority = given(priority_opt, priority);
+        o.unique_key = given(unique_key_opt, unique_key);
+        return o;
+    }
+};
+
 // `secrets` gets the passwords --db holds as soon as it is known, for print_error.
 int run(int argc, char** argv, std::vector<std::string>& secrets) {
     CLI::App app{"Inspect and repair a gqs job queue (a SQLite file or a PostgreSQL schema).",
@@ -93,47 +137,27 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
 
     auto* push = app.add_subcommand(
         "push", "Push a job (or one job per line of standard input); prints the id(s)");
-    std::string payload, payload_file, metadata, delay, push_id;
+    MessageArgs push_message;
+    push_message.add_to(*push, "The named queue to join (default: default)",
+                        "Store nothing while a pending or processing job of the queue holds "
+                        "this key; print that job's id");
     bool from_stdin = false;
-    auto* payload_opt =
-        push->add_option("--payload", payload, "The payload text")->type_name("TEXT");
-    auto* payload_file_opt =
-        push->add_option("--payload-file", payload_file, "Read the payload (bytes) from a file")
-            ->type_name("PATH");
     auto* stdin_opt = push->add_flag("--stdin", from_stdin,
                                      "One job per non-empty line of standard input, all in "
                                      "one transaction");
-    payload_opt->excludes(payload_file_opt)->excludes(stdin_opt);
-    payload_file_opt->excludes(stdin_opt);
-    auto* metadata_opt =
-        push->add_option("--metadata", metadata, "Metadata, a JSON document")->type_name("JSON");
+    push_message.payload_opt->excludes(stdin_opt);
+    push_message.payload_file_opt->excludes(stdin_opt);
+    std::string delay, push_id;
     auto* push_delay_opt =
         push->add_option("--delay", delay, "Runnable after this long")->type_name("DURATION");
     auto* push_id_opt = push->add_option("--id", push_id, "The job's id (default: a new UUIDv7)")
                             ->type_name("UUID");
-    std::string push_queue, priority, unique_key;
-    auto* push_queue_opt =
-        push->add_option("--queue", push_queue, "The named queue to join (default: default)")
-            ->type_name("NAME");
-    auto* priority_opt =
-        push->add_option("--priority", priority, "0 runs first, 9 last (default: 0)")
-            ->type_name("N");
-    auto* unique_key_opt =
-        push->add_option("--unique-key", unique_key,
-                         "Store nothing while a pending or processing job of the queue holds "
-                         "this key; print that job's id")
-            ->type_name("KEY");
     commands.emplace_back(push, [&](const Context& ctx) {
         PushOptions o;
-        o.payload = given(payload_opt, payload);
-        if (payload_file_opt->count() > 0) o.payload_file = payload_file;
+        o.message = push_message.options();
         o.from_stdin = from_stdin;
-        o.metadata = given(metadata_opt, metadata);
         o.delay = given(push_delay_opt, delay);
         o.id = given(push_id_opt, push_id);
-        o.queue = given(push_queue_opt, push_queue);
-        o.priority = given(priority_opt, priority);
-        o.unique_key = given(unique_key_opt, unique_key);
         run_push(ctx, o);
     });
 
@@ -229,6 +253,75 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
         run_clean(ctx, clean_options);
     });
 
+    auto* schedule = app.add_subcommand(
+        "schedule", "Add, list, pause, resume, remove or run the queue's cron schedules");
+    schedule->require_subcommand(1);
+    schedule->footer("A schedule's message is pushed at each fire time of its cron expression in "
+                     "its zone,\nby the Workers and ScheduleWorkers that run on the queue "
+                     "(docs/schedules.md).\nCron: 5 fields (minute hour day-of-month month "
+                     "day-of-week), a macro such as @daily,\nor @every 10m. Every command "
+                     "takes --db, --schema, --pooler and --json as `gqs` does.");
+
+    auto* schedule_add = schedule->add_subcommand(
+        "add", "Add a schedule, or replace the one of that name; prints its next fire");
+    ScheduleAddOptions add_options;
+    schedule_add->add_option("name", add_options.name, "The schedule's name (unique)")
+        ->required()
+        ->type_name("NAME");
+    schedule_add
+        ->add_option("cron", add_options.cron,
+                     "When it fires: 5 fields ('0 9 * * MON'; quote it), @daily, @every 10m, ...")
+        ->required()
+        ->type_name("CRON");
+    MessageArgs add_message;
+    add_message.add_to(*schedule_add, "The named queue each fire pushes to",
+                       "A fire stores nothing while a pending or processing job of the queue "
+                       "holds this key (each fire has its own key cron:NAME:SLOT besides)");
+    add_message.queue_opt->required();
+    schedule_add
+        ->add_option("--zone", add_options.zone,
+                     "The zone the cron fields are read in: UTC, local (the system's) or an "
+                     "IANA name such as Europe/Berlin")
+        ->type_name("ZONE")
+        ->capture_default_str();
+    schedule_add
+        ->add_option("--catch-up", add_options.catch_up,
+                     "Slots missed while nothing ran: latest (push the last one), all (each, "
+                     "at most 100) or none")
+        ->type_name("POLICY")
+        ->capture_default_str();
+    schedule_add->add_flag("--paused", add_options.paused,
+                           "Store it paused: it pushes nothing until `gqs schedule resume`");
+    commands.emplace_back(schedule_add, [&](const Context& ctx) {
+        add_options.message = add_message.options();
+        run_schedule_add(ctx, add_options);
+    });
+
+    auto* schedule_list = schedule->add_subcommand(
+        "list", "List the schedules: cron, zone, queue, state, next fire in its zone and in UTC, "
+                "last fire and job");
+    commands.emplace_back(schedule_list, [](const Context& ctx) { run_schedule_list(ctx); });
+
+    // pause, resume, remove and run take a schedule's name only.
+    std::string schedule_name;
+    auto by_name = [&](const char* name, const char* help,
+                       void (*command)(const Context&, const std::string&)) {
+        auto* sub = schedule->add_subcommand(name, help);
+        sub->add_option("name", schedule_name, "The schedule's name")
+            ->required()
+            ->type_name("NAME");
+        commands.emplace_back(
+            sub, [&schedule_name, command](const Context& ctx) { command(ctx, schedule_name); });
+    };
+    by_name("pause", "Pause a schedule: it pushes nothing until resumed", run_schedule_pause);
+    by_name("resume",
+            "Resume a paused schedule from its next slot (slots missed while paused are not "
+            "pushed)",
+            run_schedule_resume);
+    by_name("remove", "Delete a schedule (the jobs it pushed stay)", run_schedule_remove);
+    by_name("run", "Push the schedule's message once, now, outside its slots; prints the job's id",
+            run_schedule_run);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {
@@ -243,9 +336,22 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
             throw UsageError("unknown command '" + app.remaining().front() +
                              "' (commands: " + names + ")");
         }
+        // The command as far as it was parsed: `gqs schedule add`.
         std::string where = "gqs";
-        for (const auto* sub : app.get_subcommands())
-            where += " " + sub->get_name();
+        const CLI::App* at = &app;
+        while (!at->get_subcommands().empty()) {
+            at = at->get_subcommands().front();
+            where += " " + at->get_name();
+        }
+        // A group (`gqs schedule`) followed by a word that is none of its commands.
+        if (at != &app && !at->get_subcommands({}).empty() && !app.remaining(true).empty()) {
+            std::string names;
+            for (const auto* sub : at->get_subcommands({}))
+                names += (names.empty() ? "" : ", ") + sub->get_name();
+            throw UsageError("unknown " + at->get_name() + " command '" +
+                             app.remaining(true).front() + "' (commands: " + names + "; see `" +
+                             where + " --help`)");
+        }
         throw UsageError(std::string(e.what()) + " (see `" + where + " --help`)");
     }
 

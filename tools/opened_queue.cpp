@@ -23,6 +23,8 @@ namespace fs = std::filesystem;
 
 // SQLite's primary result code for "file is not a database".
 constexpr int sqlite_notadb = 26;
+// The first schema version (of either backend) that stores schedules.
+constexpr int schedules_version = 3;
 
 std::string init_hint(const Target& target) {
     return "(run `gqs " + target.db_arguments() + " init`)";
@@ -77,8 +79,9 @@ std::string name_list(const std::vector<std::string>& names, std::size_t most) {
     return out;
 }
 
-// Opens an existing gqs database; never creates a file or changes its journal mode.
-std::shared_ptr<sqlite::Connection> open_sqlite(const Target& target) {
+// Opens an existing gqs database; never creates a file or changes its journal mode. `version`
+// gets its schema version.
+std::shared_ptr<sqlite::Connection> open_sqlite(const Target& target, int& version) {
     const fs::path db = target.db;
     std::error_code ec;
     if (!fs::exists(db, ec)) throw Error(target.db + " does not exist " + init_hint(target));
@@ -87,7 +90,6 @@ std::shared_ptr<sqlite::Connection> open_sqlite(const Target& target) {
     options.create = false;
     options.wal = false; // a gqs database is in WAL mode already; a foreign file stays as is
     auto connection = open_file(target, options);
-    int version = 0;
     try {
         version = sqlite::stored_schema_version(*connection);
     } catch (const SchemaMismatch& e) {
@@ -121,10 +123,10 @@ std::shared_ptr<postgres::Connection> connect(const Target& target) {
     return postgres::Connection::open(target.db, options);
 }
 
-// Connects to a schema that holds a gqs queue; creates nothing.
-std::shared_ptr<postgres::Connection> open_postgres(const Target& target) {
+// Connects to a schema that holds a gqs queue; creates nothing. `version` gets its schema
+// version.
+std::shared_ptr<postgres::Connection> open_postgres(const Target& target, int& version) {
     auto connection = connect(target);
-    int version = 0;
     try {
         version = postgres::stored_schema_version(*connection);
     } catch (const SchemaMismatch& e) {
@@ -139,27 +141,42 @@ std::shared_ptr<postgres::Connection> open_postgres(const Target& target) {
 } // namespace
 
 OpenedQueue::OpenedQueue(const Target& target) {
+    int version = 0;
     if (target.backend == BackendKind::Sqlite) {
-        auto connection = open_sqlite(target);
+        auto connection = open_sqlite(target, version);
         pusher_ = std::make_unique<sqlite::Pusher>(connection);
         observer_ = std::make_unique<sqlite::Observer>(connection);
         admin_ = std::make_unique<sqlite::Admin>(connection);
         cleaner_ = std::make_unique<sqlite::Cleaner>(connection);
-        return;
-    }
+        if (version >= schedules_version)
+            schedules_ = std::make_unique<sqlite::Schedules>(connection);
+    } else {
 #ifdef GQS_CLI_HAS_POSTGRES
-    auto connection = open_postgres(target);
-    pusher_ = std::make_unique<postgres::Pusher>(connection);
-    observer_ = std::make_unique<postgres::Observer>(connection);
-    admin_ = std::make_unique<postgres::Admin>(connection);
-    cleaner_ = std::make_unique<postgres::Cleaner>(connection);
+        auto connection = open_postgres(target, version);
+        pusher_ = std::make_unique<postgres::Pusher>(connection);
+        observer_ = std::make_unique<postgres::Observer>(connection);
+        admin_ = std::make_unique<postgres::Admin>(connection);
+        cleaner_ = std::make_unique<postgres::Cleaner>(connection);
+        if (version >= schedules_version)
+            schedules_ = std::make_unique<postgres::Schedules>(connection);
 #else
-    // target_of never makes a PostgreSQL Target in a build without the backend.
-    throw Error("this gqs was built without PostgreSQL support");
+        // target_of never makes a PostgreSQL Target in a build without the backend.
+        throw Error("this gqs was built without PostgreSQL support");
 #endif
+    }
+    if (!schedules_)
+        no_schedules_ = target.where() + " has gqs schema version " + std::to_string(version) +
+                        ", which has no schedules: `gqs " + target.db_arguments() +
+                        " init` upgrades it to version " + std::to_string(schedules_version) +
+                        " in place, keeping every job";
 }
 
 OpenedQueue::~OpenedQueue() = default;
+
+Schedules& OpenedQueue::schedules() {
+    if (!schedules_) throw Error(no_schedules_);
+    return *schedules_;
+}
 
 int init_queue(const Target& target) {
     if (target.backend == BackendKind::Sqlite) {

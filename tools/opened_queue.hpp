@@ -5,13 +5,16 @@
 #include "target.hpp"
 
 #include <gqs/interfaces.hpp>
+#include <gqs/schedules.hpp>
 
 #include <memory>
+#include <string>
 
 namespace gqs::cli {
 
-/// A queue's Pusher, Observer, Admin and Cleaner, of whichever backend the Target names (they
-/// share one connection). Neither copyable nor movable. Not thread-safe: the CLI is one thread.
+/// A queue's Pusher, Observer, Admin, Cleaner and Schedules, of whichever backend the Target
+/// names (they share one connection). Neither copyable nor movable. Not thread-safe: the CLI is one
+/// thread.
 class OpenedQueue {
 public:
     /// Opens the queue at `target`; never creates a file, a schema or a table. Throws gqs::Error
@@ -31,12 +34,18 @@ public:
     [[nodiscard]] Observer& observer() noexcept { return *observer_; }
     [[nodiscard]] Admin& admin() noexcept { return *admin_; }
     [[nodiscard]] Cleaner& cleaner() noexcept { return *cleaner_; }
+    /// The queue's stored schedules. Throws gqs::Error when its schema version predates them
+    /// (2): `gqs init` upgrades it in place.
+    [[nodiscard]] Schedules& schedules();
 
 private:
     std::unique_ptr<Pusher> pusher_;
     std::unique_ptr<Observer> observer_;
     std::unique_ptr<Admin> admin_;
     std::unique_ptr<Cleaner> cleaner_;
+    std::unique_ptr<Schedules> schedules_;
+    // Why schedules_ is null: the error schedules() throws.
+    std::string no_schedules_;
 };
 
 /// Creates the queue at `target` if it is missing (the SQLite file too, or the PostgreSQL

@@ -24,7 +24,6 @@
 #include <utility>
 #include <vector>
 
-using gqs::Status;
 using gqs::test::check_failure;
 using gqs::test::CliInput;
 using gqs::test::CliResult;
@@ -71,7 +70,8 @@ std::map<std::string, std::string> conninfo_parts(const std::string& conninfo) {
 std::string uri_encode(const std::string& text) {
     static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;
-    for (unsigned char c : text) {
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
         if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
             out += static_cast<char>(c);
         } else {
@@ -301,6 +301,15 @@ TEST_CASE("cli: --pooler runs every command through a transaction-mode pooler", 
     CliInput by_env;
     by_env.env = {"GQS_POOLER=1"};
     CHECK(gqs::test::lines(run({"list"}, by_env).out).size() >= 3);
+    // The schedule commands too: each is a few statements, none prepared.
+    run({"--pooler", "schedule", "add", "nightly", "@daily", "--queue", "q", "--zone",
+         "Europe/Berlin"});
+    run({"--pooler", "schedule", "pause", "nightly"});
+    run({"--pooler", "schedule", "resume", "nightly"});
+    CHECK(json::parse(run({"--pooler", "--json", "schedule", "list"}).out).size() == 1);
+    CHECK(json::parse(run({"--pooler", "--json", "schedule", "run", "nightly"}).out)
+              .at("duplicate") == false);
+    run({"--pooler", "schedule", "remove", "nightly"});
 
     // --pooler is for PostgreSQL.
     check_failure(gqs::test::run_cli(tmp.dir(), {"--db", tmp.path().string(), "--pooler", "stats"}),

@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-using gqs::Status;
 using gqs::test::check_failure;
 using gqs::test::CliResult;
 using gqs::test::contains;
@@ -25,7 +24,7 @@ namespace {
 
 constexpr int failed = gqs::test::cli_failed;
 constexpr int usage = gqs::test::cli_usage;
-const std::string unknown_id = "0190a5d2-7c3e-7b1a-9f00-2b1e3c4d5e6f";
+constexpr const char* unknown_id = "0190a5d2-7c3e-7b1a-9f00-2b1e3c4d5e6f";
 
 CliResult run_on(const gqs::test::TempDb& tmp, std::vector<std::string> args) {
     args.insert(args.begin(), {"--db", tmp.path().string()});
@@ -62,7 +61,9 @@ TEST_CASE("cli: a missing file is an error, created only by init", "[cli]") {
                                                             {"retry", "--all-dead"},
                                                             {"kill", unknown_id},
                                                             {"delete", unknown_id},
-                                                            {"clean"}};
+                                                            {"clean"},
+                                                            {"schedule", "list"},
+                                                            {"schedule", "run", "x"}};
     for (const auto& command : commands) {
         INFO(command.front());
         check_failure(run_on(tmp, command), failed, "does not exist (run `gqs --db ");
@@ -137,7 +138,7 @@ TEST_CASE("cli: --schema is for PostgreSQL only", "[cli]") {
                       " names a SQLite file");
     // GQS_SCHEMA, set for PostgreSQL work, does not get in a SQLite file's way.
     gqs::test::CliInput env;
-    env.env.push_back("GQS_SCHEMA=jobs");
+    env.env.emplace_back("GQS_SCHEMA=jobs");
     auto r = gqs::test::run_cli(q.tmp.dir(), {"--db", q.tmp.path().string(), "stats"}, env);
     INFO(r.err);
     CHECK(r.status == 0);
@@ -167,3 +168,21 @@ TEST_CASE("cli: a PostgreSQL --db fails clearly when gqs is built without Postgr
     }
 }
 #endif
+
+TEST_CASE("cli: schedule commands on an old schema say that init upgrades it", "[cli]") {
+    gqs::test::TempDb tmp;
+    // Made by gqs 0.1.0 (schema version 1): no gqs_schedules table.
+    std::filesystem::copy_file(std::filesystem::path(GQS_TEST_FIXTURES) / "gqs-0.1.0.db",
+                               tmp.path());
+    check_failure(run_on(tmp, {"schedule", "list"}), failed,
+                  "has gqs schema version 1, which has no schedules: `gqs --db ");
+    check_failure(run_on(tmp, {"schedule", "add", "x", "@daily", "--queue", "q"}), failed,
+                  "init` upgrades it to version 3 in place, keeping every job");
+
+    auto init = run_on(tmp, {"init"});
+    INFO(init.err);
+    REQUIRE(init.status == 0);
+    auto list = run_on(tmp, {"schedule", "list"});
+    CHECK(list.status == 0);
+    CHECK(list.out == "no schedules\n");
+}
