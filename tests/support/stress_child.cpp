@@ -25,13 +25,17 @@
 //                             "ready" once it started, append "start ID ATTEMPT" to LOG for
 //                             every job, whose handler sleeps 5 ms, and exit once TOTAL
 //                             jobs are finished
-//   schedule DB NAME          run a Worker with the default config (and so a scheduler
+//   schedule DB NAME [KILL_TICK]
+//                             run a Worker with the default config (and so a scheduler
 //                             thread), 2 threads, no-op handler; print "ready" once it
-//                             started, and exit once the schedule NAME is paused or gone
+//                             started, and exit once the schedule NAME is paused or gone.
+//                             KILL_TICK = N: the scheduler is a ScheduleWorker whose Nth
+//                             tick SIGKILLs the process while it runs
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
 // DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
 #include <gqs/backend_of.hpp>
+#include <gqs/schedule_worker.hpp>
 #include <gqs/sqlite.hpp>
 #ifdef GQS_STRESS_POSTGRES
 #include <gqs/postgres.hpp>
@@ -47,6 +51,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -489,18 +494,59 @@ int share(const char* path, const char* log_path, int threads, long total, int p
     return 0;
 }
 
+// Forwards to the backend's Schedules, but its `kill_at`th tick SIGKILLs the process: a
+// thread raises the signal 100 us after the tick began, so that it lands while the tick's
+// transaction is open or just after it committed (a SQLite tick can take about that long).
+class KillingSchedules final : public gqs::Schedules {
+public:
+    KillingSchedules(gqs::Schedules& inner, int kill_at) : inner_(inner), kill_at_(kill_at) {}
+    void put(const gqs::Schedule& schedule) override { inner_.put(schedule); }
+    bool remove(const std::string& name) override { return inner_.remove(name); }
+    void pause(const std::string& name) override { inner_.pause(name); }
+    void resume(const std::string& name) override { inner_.resume(name); }
+    std::vector<gqs::ScheduleInfo> list() override { return inner_.list(); }
+    std::optional<gqs::ScheduleInfo> get(const std::string& name) override {
+        return inner_.get(name);
+    }
+    gqs::PushResult run_now(const std::string& name) override { return inner_.run_now(name); }
+    int tick() override {
+        if (++ticks_ == kill_at_) {
+            std::thread([] {
+                std::this_thread::sleep_for(100us);
+                ::raise(SIGKILL);
+            }).detach();
+        }
+        return inner_.tick();
+    }
+    std::optional<gqs::Duration> next_due_in() override { return inner_.next_due_in(); }
+    gqs::Subscription on_change(std::function<void()> notify) override {
+        return inner_.on_change(std::move(notify));
+    }
+
+private:
+    gqs::Schedules& inner_;
+    const int kill_at_;
+    int ticks_ = 0; // only the scheduler thread ticks
+};
+
 // Runs the stored schedules inside a default Worker until the schedule `name` is paused or
-// removed. A read that fails (the database away) is tried again.
-int schedule(const char* path, const std::string& name) {
+// removed; with `kill_at` > 0, in a ScheduleWorker whose kill_at-th tick SIGKILLs the
+// process. A read that fails (the database away) is tried again.
+int schedule(const char* path, const std::string& name, int kill_at) {
     auto q = open_queue(path);
     gqs::WorkerConfig config;
     config.concurrency = 2;
+    config.schedules = kill_at <= 0;
+    auto log_errors = [](gqs::LogLevel level, std::string_view message) {
+        if (level == gqs::LogLevel::Error) std::cerr << message << "\n";
+    };
     gqs::Worker worker(
-        *q.puller, [](const gqs::Job&, std::stop_token) {}, config,
-        [](gqs::LogLevel level, std::string_view message) {
-            if (level == gqs::LogLevel::Error) std::cerr << message << "\n";
-        });
+        *q.puller, [](const gqs::Job&, std::stop_token) {}, config, log_errors);
+    KillingSchedules killing(*q.schedules, kill_at);
+    std::optional<gqs::ScheduleWorker> scheduler;
+    if (kill_at > 0) scheduler.emplace(killing, gqs::ScheduleConfig{}, log_errors);
     worker.start();
+    if (scheduler) scheduler->start();
     std::cout << "ready" << std::endl;
     for (;;) {
         try {
@@ -511,6 +557,7 @@ int schedule(const char* path, const std::string& name) {
         }
         std::this_thread::sleep_for(20ms);
     }
+    if (scheduler) scheduler->stop(std::chrono::seconds(60));
     worker.stop(std::chrono::seconds(60));
     return 0;
 }
@@ -536,11 +583,12 @@ int main(int argc, char** argv) {
         if (mode == "share" && (argc == 6 || argc == 7))
             return share(argv[2], argv[3], std::stoi(argv[4]), std::stol(argv[5]),
                          argc == 7 ? std::stoi(argv[6]) : gqs::WorkerConfig::adaptive);
-        if (mode == "schedule" && argc == 4) return schedule(argv[2], argv[3]);
+        if (mode == "schedule" && (argc == 4 || argc == 5))
+            return schedule(argv[2], argv[3], argc == 5 ? std::stoi(argv[4]) : 0);
         std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
                      "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG [RETRY_S] | serve DB LOG "
                      "THREADS TOTAL LEASE_MS SLEEP_MS LONG_MS | share DB LOG THREADS TOTAL "
-                     "[PREFETCH] | schedule DB NAME\n";
+                     "[PREFETCH] | schedule DB NAME [KILL_TICK]\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_stress_child: " << e.what() << "\n";
