@@ -136,6 +136,9 @@ Sizes Sizes::for_mode(bool quick) {
     z.memory_small = 1'000;
     z.memory_large = 20'000;
     z.memory_jobs = 500;
+    z.tick.looks = 500;
+    z.tick.ticks = 50;
+    z.tick_done = 10'000;
     return z;
 }
 
@@ -428,6 +431,31 @@ double gqs_worker_ceiling(const Settings& s, std::size_t n, int c) {
     }
     expect(completed == n, "gqs ceiling completed every job");
     return rate(n, start);
+}
+
+// ---- schedule_tick ----------------------------------------------------------------------
+
+TickCost gqs_schedule_tick(const Settings& s, const TickSizes& z, std::size_t done) {
+    TempDb db(s);
+    prepare(db, s, 0, done);
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    gqs::sqlite::Schedules schedules(connection);
+    put_tick_schedules(schedules, z);
+    // next_fire is INTEGER microseconds on the Connection's clock (the system clock here).
+    const auto make_every_due = [&](bool due) {
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        const std::int64_t at = due ? now - 1'000 : now + 3'600'000'000;
+        connection->with_database([&](SQLite::Database& database) {
+            SQLite::Statement update(database,
+                                     "UPDATE gqs_schedules SET next_fire = ? WHERE cron = ?");
+            update.bind(1, at);
+            update.bind(2, tick_every_cron);
+            expect(update.exec() == static_cast<int>(z.every), "every @every schedule moved");
+        });
+    };
+    return measure_schedule_tick(schedules, z, make_every_due);
 }
 
 bool have_worker() noexcept { return GQS_BENCH_HAVE_WORKER != 0; }
