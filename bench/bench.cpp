@@ -533,15 +533,19 @@ private:
         std::array<std::vector<double>, 2> looks;
         std::array<std::vector<double>, 2> ticks;
         for (int run = 0; run < runs(true); ++run) {
-            for (std::size_t k = 0; k < done.size(); ++k) {
-                const std::size_t i = (k + static_cast<std::size_t>(run)) % done.size();
-                const auto cost = gqs_schedule_tick(s_, z_.tick, done.at(i));
-                looks.at(i).push_back(cost.look_us);
-                ticks.at(i).push_back(cost.tick_us);
+            // Both setups in one run, blocks of samples interleaved; the first block
+            // alternates.
+            const std::size_t first = static_cast<std::size_t>(run) % done.size();
+            const std::size_t second = 1 - first;
+            const auto costs = gqs_schedule_tick(s_, z_.tick, {done.at(first), done.at(second)});
+            for (std::size_t k = 0; k < costs.size(); ++k) {
+                const std::size_t i = k == 0 ? first : second;
+                looks.at(i).push_back(costs[k].look_us);
+                ticks.at(i).push_back(costs[k].tick_us);
                 if (verbose_)
                     std::cerr << "  run " << run << " done_jobs=" << done.at(i)
-                              << fmt(": look_us=%.1f", cost.look_us)
-                              << fmt(" tick_us=%.1f", cost.tick_us) << "\n";
+                              << fmt(": look_us=%.1f", costs[k].look_us)
+                              << fmt(" tick_us=%.1f", costs[k].tick_us) << "\n";
             }
         }
         const std::array<double, 2> look = {median(looks[0]), median(looks[1])};

@@ -21,6 +21,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -47,6 +48,7 @@ constexpr std::string_view usage =
     "  --conninfo     the server (a libpq URI or key=value string); default: $GQS_TEST_POSTGRES\n"
     "  --quick        small sizes, a few seconds in total (a smoke test)\n"
     "  --runs=N       runs per workload, median reported (default 5; 3 for the heavy ones)\n"
+    "  --verbose      print each run of schedule_tick to stderr\n"
     "  --only=NAMES   push push_batch pull_complete_1 pull_complete_100 worker_drain_c4\n"
     "                 backlog latency_xproc push_listening drain_processes schedule_tick\n"
     "  --unnamed      gqs's Connections in Pooling::Transaction (unnamed statements, no\n"
@@ -61,6 +63,7 @@ const std::vector<std::string> all_workloads = {
 struct Config {
     std::string conninfo;
     bool quick = false;
+    bool verbose = false; // each run of schedule_tick on stderr
     int runs = 0;
     std::set<std::string> only;
 };
@@ -95,6 +98,7 @@ struct Sizes {
         z.latency_samples = 50;
         z.tick.looks = 500;
         z.tick.ticks = 50;
+        z.tick.blocks = 5;
         z.tick_done = 10'000;
         return z;
     }
@@ -450,27 +454,46 @@ double raw_worker_floor(const Config& c, std::size_t n, int batch) {
     return rate(n, start);
 }
 
-// schedule_tick: the schedules put on a fresh schema that holds `done` Done jobs (vacuumed and
-// analyzed, as autovacuum would have), then measure_schedule_tick through pg::Schedules on
-// the schema's Connection. The @every schedules are moved by a session of their own:
-// next_fire is timestamptz on the server's clock, which the tick reads.
-TickCost gqs_schedule_tick(const Config& c, const TickSizes& z, std::size_t done) {
-    Schema s(c.conninfo);
-    if (done > 0) s.fill(done, 3);
-    pg::Schedules schedules(s.connection);
-    put_tick_schedules(schedules, z);
-    const std::string table = s.ident() + ".gqs_schedules";
-    admin_sql(c.conninfo, "VACUUM ANALYZE " + table);
-    std::string every = " WHERE cron = '";
-    every += tick_every_cron;
-    every += "'";
-    const std::string due_sql =
-        "UPDATE " + table + " SET next_fire = clock_timestamp() - interval '1 millisecond'" + every;
-    const std::string far_sql =
-        "UPDATE " + table + " SET next_fire = clock_timestamp() + interval '1 hour'" + every;
-    Raw raw(c.conninfo, s);
-    return measure_schedule_tick(
-        schedules, z, [&](bool due) { raw.exec(due ? due_sql.c_str() : far_sql.c_str()); });
+// schedule_tick: for each count in `done`, a fresh schema that holds that many Done jobs
+// (vacuumed and analyzed, as autovacuum would have) and the schedules put through
+// pg::Schedules on the schema's Connection; then measure_schedule_ticks over them. The @every
+// schedules are moved by a session of their own: next_fire is timestamptz on the server's
+// clock, which the tick reads.
+std::vector<TickCost> gqs_schedule_tick(const Config& c, const TickSizes& z,
+                                        const std::vector<std::size_t>& done) {
+    struct Setup {
+        std::unique_ptr<Schema> schema;
+        std::unique_ptr<pg::Schedules> schedules;
+        std::unique_ptr<Raw> raw;
+        std::string due_sql;
+        std::string far_sql;
+    };
+    std::vector<Setup> made;
+    made.reserve(done.size());
+    for (const auto d : done) {
+        Setup& u = made.emplace_back();
+        u.schema = std::make_unique<Schema>(c.conninfo);
+        if (d > 0) u.schema->fill(d, 3);
+        u.schedules = std::make_unique<pg::Schedules>(u.schema->connection);
+        put_tick_schedules(*u.schedules, z);
+        const std::string table = u.schema->ident() + ".gqs_schedules";
+        admin_sql(c.conninfo, "VACUUM ANALYZE " + table);
+        std::string every = " WHERE cron = '";
+        every += tick_every_cron;
+        every += "'";
+        u.due_sql = "UPDATE " + table +
+                    " SET next_fire = clock_timestamp() - interval '1 millisecond'" + every;
+        u.far_sql =
+            "UPDATE " + table + " SET next_fire = clock_timestamp() + interval '1 hour'" + every;
+        u.raw = std::make_unique<Raw>(c.conninfo, *u.schema);
+    }
+    std::vector<TickSetup> setups;
+    setups.reserve(made.size());
+    for (auto& u : made)
+        setups.push_back({u.schedules.get(), [&u](bool due) {
+                              u.raw->exec(due ? u.due_sql.c_str() : u.far_sql.c_str());
+                          }});
+    return measure_schedule_ticks(setups, z);
 }
 
 // ---- processes: this program started again ------------------------------------------------
@@ -724,11 +747,19 @@ private:
         std::array<std::vector<double>, 2> looks;
         std::array<std::vector<double>, 2> ticks;
         for (int run = 0; run < runs(true); ++run) {
-            for (std::size_t k = 0; k < done.size(); ++k) {
-                const std::size_t i = (k + static_cast<std::size_t>(run)) % done.size();
-                const auto cost = gqs_schedule_tick(c_, z_.tick, done.at(i));
-                looks.at(i).push_back(cost.look_us);
-                ticks.at(i).push_back(cost.tick_us);
+            // Both setups in one run, blocks of samples interleaved; the first block
+            // alternates.
+            const std::size_t first = static_cast<std::size_t>(run) % done.size();
+            const std::size_t second = 1 - first;
+            const auto costs = gqs_schedule_tick(c_, z_.tick, {done.at(first), done.at(second)});
+            for (std::size_t k = 0; k < costs.size(); ++k) {
+                const std::size_t i = k == 0 ? first : second;
+                looks.at(i).push_back(costs[k].look_us);
+                ticks.at(i).push_back(costs[k].tick_us);
+                if (c_.verbose)
+                    std::cerr << "  run " << run << " done_jobs=" << done.at(i)
+                              << fmt(": look_us=%.1f", costs[k].look_us)
+                              << fmt(" tick_us=%.1f", costs[k].tick_us) << "\n";
             }
         }
         const std::array<double, 2> look = {median(looks[0]), median(looks[1])};
@@ -830,6 +861,8 @@ std::optional<Config> parse(int argc, char** argv) {
         };
         if (arg == "--quick") {
             c.quick = true;
+        } else if (arg == "--verbose") {
+            c.verbose = true;
         } else if (auto v = value("--conninfo=")) {
             c.conninfo = *v;
         } else if (arg == "--unnamed") {

@@ -29,6 +29,7 @@ struct TickSizes {
     std::size_t every = 10;
     std::size_t looks = 2'000; // next_due_in() samples with nothing due, per run
     std::size_t ticks = 200;   // tick() samples with the `every` schedules due, per run
+    std::size_t blocks = 10;   // rounds over the setups that share the samples of a run
 };
 
 /// The cron expression of the "@every" schedules: their slots are the ones a tick pushes.
@@ -71,40 +72,57 @@ inline void put_tick_schedules(gqs::Schedules& schedules, const TickSizes& z) {
     }
 }
 
-/// One run on schedules stored by put_tick_schedules: `make_every_due(false)` moves the
-/// `every` schedules' next slot an hour ahead, `make_every_due(true)` just into the past (SQL
-/// on the backend's table). First `z.looks` timed next_due_in() calls with nothing due, then
-/// `z.ticks` times: make them due, next_due_in() (untimed, as the scheduler thread reads
-/// before it ticks) and a timed tick(), which must store one job per `every` schedule.
-inline TickCost measure_schedule_tick(gqs::Schedules& schedules, const TickSizes& z,
-                                      const std::function<void(bool due)>& make_every_due) {
+/// One setup of measure_schedule_ticks: schedules stored by put_tick_schedules, and what
+/// moves its `every` schedules' next slot: `make_every_due(false)` an hour ahead,
+/// `make_every_due(true)` just into the past (SQL on the backend's table).
+struct TickSetup {
+    gqs::Schedules* schedules = nullptr;
+    std::function<void(bool due)> make_every_due;
+};
+
+/// One run over several setups (with and without Done jobs), interleaved in `z.blocks` rounds
+/// so that a busy moment of the machine hits every setup alike. In each round, each setup in
+/// turn: its `every` schedules moved an hour ahead, `z.looks / z.blocks` timed next_due_in()
+/// calls with nothing due; then `z.ticks / z.blocks` times: made due, next_due_in() (untimed,
+/// as the scheduler thread reads before it ticks) and a timed tick(), which must store one
+/// job per `every` schedule. The medians per setup, in the setups' order.
+inline std::vector<TickCost> measure_schedule_ticks(const std::vector<TickSetup>& setups,
+                                                    const TickSizes& z) {
     const auto check = [](bool ok, const char* what) {
         if (!ok) throw std::runtime_error(std::string("schedule_tick: expected ") + what);
     };
     const auto us_since = [](Clock::time_point start) {
         return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
     };
-    make_every_due(false);
-    std::vector<double> looks;
-    looks.reserve(z.looks);
-    for (std::size_t i = 0; i < z.looks; ++i) {
-        const auto start = Clock::now();
-        const auto in = schedules.next_due_in();
-        looks.push_back(us_since(start));
-        check(in.has_value() && in->count() > 0, "nothing due on a look");
+    std::vector<std::vector<double>> looks(setups.size());
+    std::vector<std::vector<double>> ticks(setups.size());
+    for (std::size_t block = 0; block < z.blocks; ++block) {
+        for (std::size_t i = 0; i < setups.size(); ++i) {
+            auto& schedules = *setups[i].schedules;
+            setups[i].make_every_due(false);
+            for (std::size_t n = 0; n < z.looks / z.blocks; ++n) {
+                const auto start = Clock::now();
+                const auto in = schedules.next_due_in();
+                looks[i].push_back(us_since(start));
+                check(in.has_value() && in->count() > 0, "nothing due on a look");
+            }
+            for (std::size_t n = 0; n < z.ticks / z.blocks; ++n) {
+                setups[i].make_every_due(true);
+                const auto in = schedules.next_due_in();
+                check(in.has_value() && in->count() == 0, "a due slot before a tick");
+                const auto start = Clock::now();
+                const int pushed = schedules.tick();
+                ticks[i].push_back(us_since(start));
+                check(pushed == static_cast<int>(z.every),
+                      "one job per @every schedule from a tick");
+            }
+        }
     }
-    std::vector<double> ticks;
-    ticks.reserve(z.ticks);
-    for (std::size_t i = 0; i < z.ticks; ++i) {
-        make_every_due(true);
-        const auto in = schedules.next_due_in();
-        check(in.has_value() && in->count() == 0, "a due slot before a tick");
-        const auto start = Clock::now();
-        const int pushed = schedules.tick();
-        ticks.push_back(us_since(start));
-        check(pushed == static_cast<int>(z.every), "one job per @every schedule from a tick");
-    }
-    return {median(std::move(looks)), median(std::move(ticks))};
+    std::vector<TickCost> costs;
+    costs.reserve(setups.size());
+    for (std::size_t i = 0; i < setups.size(); ++i)
+        costs.push_back({median(looks[i]), median(ticks[i])});
+    return costs;
 }
 
 } // namespace gqs_bench

@@ -138,10 +138,11 @@ IdleResult gqs_idle(const Settings& s, double window_s);
 /// the most seen while it handles `jobs` jobs, with `backlog` more jobs ready than it takes.
 double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t jobs);
 
-/// schedule_tick: `z.schedules` schedules put on a fresh database that holds `done` Done
-/// jobs (inserted as the scale workload's), then measure_schedule_tick through
-/// gqs::sqlite::Schedules on the same Connection.
-TickCost gqs_schedule_tick(const Settings& s, const TickSizes& z, std::size_t done);
+/// schedule_tick: for each count in `done`, a fresh database that holds that many Done jobs
+/// (inserted as the scale workload's) and `z.schedules` schedules put through
+/// gqs::sqlite::Schedules; then measure_schedule_ticks over them (one Connection each).
+std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,
+                                        const std::vector<std::size_t>& done);
 
 /// True when the worker workloads are compiled in (gqs/worker.hpp exists).
 bool have_worker() noexcept;
