@@ -478,13 +478,19 @@ std::vector<TickCost> gqs_schedule_tick(const Config& c, const TickSizes& z,
         put_tick_schedules(*u.schedules, z);
         const std::string table = u.schema->ident() + ".gqs_schedules";
         admin_sql(c.conninfo, "VACUUM ANALYZE " + table);
-        std::string every = " WHERE cron = '";
-        every += tick_every_cron;
-        every += "'";
-        u.due_sql = "UPDATE " + table +
-                    " SET next_fire = clock_timestamp() - interval '1 millisecond'" + every;
-        u.far_sql =
-            "UPDATE " + table + " SET next_fire = clock_timestamp() + interval '1 hour'" + every;
+        // UPDATE table SET next_fire = clock_timestamp() <shift> WHERE cron = '@every 1s'
+        const auto move_every = [&](const char* shift) {
+            std::string sql = "UPDATE ";
+            sql += table;
+            sql += " SET next_fire = clock_timestamp() ";
+            sql += shift;
+            sql += " WHERE cron = '";
+            sql += tick_every_cron;
+            sql += "'";
+            return sql;
+        };
+        u.due_sql = move_every("- interval '1 millisecond'");
+        u.far_sql = move_every("+ interval '1 hour'");
         u.raw = std::make_unique<Raw>(c.conninfo, *u.schema);
     }
     std::vector<TickSetup> setups;
