@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -34,17 +35,18 @@ constexpr std::string_view usage =
     "  --inline-checkpoint  gqs with Options::background_checkpoint off: WAL checkpoints\n"
     "                 inside commits on both sides, so the ratio is gqs's own overhead\n"
     "  --runs=N       runs per workload, median reported (default 7; 3 for worker_drain,\n"
-    "                 scale, idle and memory; 3 with --quick)\n"
+    "                 scale, idle, memory and schedule_tick; 3 with --quick)\n"
     "  --only=NAMES   run a subset: push push_batch push_unique pull_complete_1\n"
     "                 pull_complete_100 worker_drain (= worker_drain_c1,worker_drain_c4,\n"
     "                 worker_drain_q100_c1,worker_drain_q100_c4,worker_drain_shared_c4)\n"
     "                 latency latency_xproc latency_xproc_100hz scale\n"
     "                 backlog (= backlog_1k,backlog_100k) backlog_queues priority_wall\n"
-    "                 idle memory drain_processes\n"
+    "                 idle memory drain_processes schedule_tick\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
     "  --verbose      print every run's result to stderr\n"
     "  --side=SIDE    gqs, raw or both (default): run one side only, e.g. under a profiler\n"
-    "                 (raw skips idle and memory, which have no raw side)\n";
+    "                 (raw skips idle, memory, drain_processes and schedule_tick, which\n"
+    "                 have no raw side)\n";
 
 const std::vector<std::string> all_workloads = {"push",
                                                 "push_batch",
@@ -66,7 +68,8 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "priority_wall",
                                                 "idle",
                                                 "memory",
-                                                "drain_processes"};
+                                                "drain_processes",
+                                                "schedule_tick"};
 
 struct Rates {
     double gqs = 0;
@@ -210,7 +213,9 @@ public:
              std::to_string(z_.queues_large) + "+" + std::to_string(z_.backlog_measured) +
              " priority_wall=" + std::to_string(z_.wall) + "+" + std::to_string(z_.wall_ready) +
              fmt(" idle=%gs", z_.idle_window_s) + " memory=" + std::to_string(z_.memory_small) +
-             "/" + std::to_string(z_.memory_large) + "+" + std::to_string(z_.memory_jobs));
+             "/" + std::to_string(z_.memory_large) + "+" + std::to_string(z_.memory_jobs) +
+             " schedule_tick=" + std::to_string(z_.tick.schedules) + "(" +
+             std::to_string(z_.tick.every) + " due)+" + std::to_string(z_.tick_done) + "done");
 
         attempt("push", [&] { push(); });
         attempt("push_batch", [&] { push_batch(); });
@@ -241,6 +246,7 @@ public:
             attempt("idle", [&] { idle(); });
             attempt("memory", [&] { memory(); });
             attempt("drain_processes", [&] { drain_processes(); });
+            attempt("schedule_tick", [&] { schedule_tick(); });
         }
         return failures_ == 0 ? 0 : 1;
     }
@@ -517,6 +523,41 @@ private:
                    {true, [&] { return gqs_memory_growth_kib(s_, z_.memory_large, jobs); }}});
         line(fmt("memory heap_growth_kib_1k=%.0f", m[0]) + fmt(" heap_growth_kib_1m=%.0f", m[1]) +
              fmt(" ratio=%.3f", m[0] > 0 ? m[1] / m[0] : 0) + " jobs=" + std::to_string(jobs));
+    }
+
+    // The scheduler thread's cost per wake with many schedules, few due, on a table without
+    // and with Done jobs (the two setups interleaved): a line for each, the second with the
+    // ratios to the first.
+    void schedule_tick() {
+        const std::array<std::size_t, 2> done = {0, z_.tick_done};
+        std::array<std::vector<double>, 2> looks;
+        std::array<std::vector<double>, 2> ticks;
+        for (int run = 0; run < runs(true); ++run) {
+            // Both setups in one run, blocks of samples interleaved; the first block
+            // alternates.
+            const std::size_t first = static_cast<std::size_t>(run) % done.size();
+            const std::size_t second = 1 - first;
+            const auto costs = gqs_schedule_tick(s_, z_.tick, {done.at(first), done.at(second)});
+            for (std::size_t k = 0; k < costs.size(); ++k) {
+                const std::size_t i = k == 0 ? first : second;
+                looks.at(i).push_back(costs[k].look_us);
+                ticks.at(i).push_back(costs[k].tick_us);
+                if (verbose_)
+                    std::cerr << "  run " << run << " done_jobs=" << done.at(i)
+                              << fmt(": look_us=%.1f", costs[k].look_us)
+                              << fmt(" tick_us=%.1f", costs[k].tick_us) << "\n";
+            }
+        }
+        const std::array<double, 2> look = {median(looks[0]), median(looks[1])};
+        const std::array<double, 2> tick = {median(ticks[0]), median(ticks[1])};
+        const std::string sizes = " schedules=" + std::to_string(z_.tick.schedules) +
+                                  " due=" + std::to_string(z_.tick.every);
+        line(fmt("schedule_tick look_us=%.1f", look[0]) + fmt(" tick_us=%.1f", tick[0]) +
+             " done_jobs=0" + sizes);
+        line(fmt("schedule_tick look_us=%.1f", look[1]) + fmt(" tick_us=%.1f", tick[1]) +
+             " done_jobs=" + std::to_string(done[1]) + sizes +
+             fmt(" look_vs_no_done=%.3f", look[0] > 0 ? look[1] / look[0] : 0) +
+             fmt(" tick_vs_no_done=%.3f", tick[0] > 0 ? tick[1] / tick[0] : 0));
     }
 
     Settings s_;

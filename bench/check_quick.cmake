@@ -39,3 +39,7 @@ require("(^|\n)idle cpu_percent=[0-9.]+ polls=[0-9]+ write_polls=[0-9]+ seconds=
         "gqs_bench --quick printed no line for idle")
 require("(^|\n)memory heap_growth_kib_1k=[0-9]+ heap_growth_kib_1m=[0-9]+ ratio=[0-9.]+ jobs=[0-9]+"
         "gqs_bench --quick printed no line for memory")
+require("(^|\n)schedule_tick look_us=[0-9.]+ tick_us=[0-9.]+ done_jobs=0 schedules=[0-9]+ due=[0-9]+"
+        "gqs_bench --quick printed no line for schedule_tick without Done jobs")
+require("(^|\n)schedule_tick look_us=[0-9.]+ tick_us=[0-9.]+ done_jobs=[1-9][0-9]* [^\n]* look_vs_no_done=[0-9.]+ tick_vs_no_done=[0-9.]+"
+        "gqs_bench --quick printed no line for schedule_tick with Done jobs")

@@ -2,6 +2,7 @@
 // gqs_bench_postgres: gqs::postgres against raw libpq running the same SQL (the statements of
 // src/postgres/statements.hpp, prepared, binary parameters) on the same server, one line per
 // workload; each run on a fresh schema. See bench/README.md.
+#include "schedule_tick.hpp"
 #include "support.hpp"
 
 #include "postgres/connection_impl.hpp"
@@ -12,6 +13,7 @@
 #include <gqs/worker.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -45,8 +48,9 @@ constexpr std::string_view usage =
     "  --conninfo     the server (a libpq URI or key=value string); default: $GQS_TEST_POSTGRES\n"
     "  --quick        small sizes, a few seconds in total (a smoke test)\n"
     "  --runs=N       runs per workload, median reported (default 5; 3 for the heavy ones)\n"
+    "  --verbose      print each run of schedule_tick to stderr\n"
     "  --only=NAMES   push push_batch pull_complete_1 pull_complete_100 worker_drain_c4\n"
-    "                 backlog latency_xproc push_listening drain_processes\n"
+    "                 backlog latency_xproc push_listening drain_processes schedule_tick\n"
     "  --unnamed      gqs's Connections in Pooling::Transaction (unnamed statements, no\n"
     "                 session settings), still direct: what that mode costs\n"
     "  --pooler=CONNINFO  gqs's Connections through this transaction-mode pooler\n"
@@ -54,11 +58,12 @@ constexpr std::string_view usage =
 
 const std::vector<std::string> all_workloads = {
     "push",    "push_batch",    "pull_complete_1", "pull_complete_100", "worker_drain_c4",
-    "backlog", "latency_xproc", "push_listening",  "drain_processes"};
+    "backlog", "latency_xproc", "push_listening",  "drain_processes",   "schedule_tick"};
 
 struct Config {
     std::string conninfo;
     bool quick = false;
+    bool verbose = false; // each run of schedule_tick on stderr
     int runs = 0;
     std::set<std::string> only;
 };
@@ -76,8 +81,26 @@ struct Sizes {
     std::size_t backlog_done = 1'000'000;
     std::size_t backlog_measured = 1'000;
     std::size_t latency_samples = 1'000;
+    TickSizes tick;                  // schedule_tick: schedules, looks and ticks per run
+    std::size_t tick_done = 100'000; // schedule_tick: the Done jobs of its second setup
     static Sizes quick() {
-        return {200, 5'000, 1'000, 200, 2'000, 5'000, 2'000, 100, 2'000, 10'000, 200, 50};
+        Sizes z;
+        z.push = 200;
+        z.push_batch = 5'000;
+        z.pull_complete_1 = 200;
+        z.pull_complete_100 = 2'000;
+        z.drain = 5'000;
+        z.drain_ceiling = 2'000;
+        z.backlog_small = 100;
+        z.backlog_large = 2'000;
+        z.backlog_done = 10'000;
+        z.backlog_measured = 200;
+        z.latency_samples = 50;
+        z.tick.looks = 500;
+        z.tick.ticks = 50;
+        z.tick.blocks = 5;
+        z.tick_done = 10'000;
+        return z;
     }
 };
 
@@ -431,6 +454,54 @@ double raw_worker_floor(const Config& c, std::size_t n, int batch) {
     return rate(n, start);
 }
 
+// schedule_tick: for each count in `done`, a fresh schema that holds that many Done jobs
+// (vacuumed and analyzed, as autovacuum would have) and the schedules put through
+// pg::Schedules on the schema's Connection; then measure_schedule_ticks over them. The @every
+// schedules are moved by a session of their own: next_fire is timestamptz on the server's
+// clock, which the tick reads.
+std::vector<TickCost> gqs_schedule_tick(const Config& c, const TickSizes& z,
+                                        const std::vector<std::size_t>& done) {
+    struct Setup {
+        std::unique_ptr<Schema> schema;
+        std::unique_ptr<pg::Schedules> schedules;
+        std::unique_ptr<Raw> raw;
+        std::string due_sql;
+        std::string far_sql;
+    };
+    std::vector<Setup> made;
+    made.reserve(done.size());
+    for (const auto d : done) {
+        Setup& u = made.emplace_back();
+        u.schema = std::make_unique<Schema>(c.conninfo);
+        if (d > 0) u.schema->fill(d, 3);
+        u.schedules = std::make_unique<pg::Schedules>(u.schema->connection);
+        put_tick_schedules(*u.schedules, z);
+        const std::string table = u.schema->ident() + ".gqs_schedules";
+        admin_sql(c.conninfo, "VACUUM ANALYZE " + table);
+        // UPDATE table SET next_fire = clock_timestamp() <shift> WHERE cron = '@every 1s'
+        const auto move_every = [&](const char* shift) {
+            std::string sql = "UPDATE ";
+            sql += table;
+            sql += " SET next_fire = clock_timestamp() ";
+            sql += shift;
+            sql += " WHERE cron = '";
+            sql += tick_every_cron;
+            sql += "'";
+            return sql;
+        };
+        u.due_sql = move_every("- interval '1 millisecond'");
+        u.far_sql = move_every("+ interval '1 hour'");
+        u.raw = std::make_unique<Raw>(c.conninfo, *u.schema);
+    }
+    std::vector<TickSetup> setups;
+    setups.reserve(made.size());
+    for (auto& u : made)
+        setups.push_back({u.schedules.get(), [&u](bool due) {
+                              u.raw->exec(due ? u.due_sql.c_str() : u.far_sql.c_str());
+                          }});
+    return measure_schedule_ticks(setups, z);
+}
+
 // ---- processes: this program started again ------------------------------------------------
 
 constexpr const char* pusher_flag = "--pg-pusher";
@@ -669,10 +740,46 @@ public:
                  fmt(" two_vs_one=%.3f", m[0] > 0 ? m[1] / m[0] : 0) +
                  fmt(" four_vs_one=%.3f", m[0] > 0 ? m[2] / m[0] : 0));
         });
+        attempt("schedule_tick", [&] { schedule_tick(); });
         return failures_ == 0 ? 0 : 1;
     }
 
 private:
+    // The scheduler thread's cost per wake with many schedules, few due, on a schema without
+    // and with Done jobs (the two setups interleaved): a line for each, the second with the
+    // ratios to the first. No raw side.
+    void schedule_tick() {
+        const std::array<std::size_t, 2> done = {0, z_.tick_done};
+        std::array<std::vector<double>, 2> looks;
+        std::array<std::vector<double>, 2> ticks;
+        for (int run = 0; run < runs(true); ++run) {
+            // Both setups in one run, blocks of samples interleaved; the first block
+            // alternates.
+            const std::size_t first = static_cast<std::size_t>(run) % done.size();
+            const std::size_t second = 1 - first;
+            const auto costs = gqs_schedule_tick(c_, z_.tick, {done.at(first), done.at(second)});
+            for (std::size_t k = 0; k < costs.size(); ++k) {
+                const std::size_t i = k == 0 ? first : second;
+                looks.at(i).push_back(costs[k].look_us);
+                ticks.at(i).push_back(costs[k].tick_us);
+                if (c_.verbose)
+                    std::cerr << "  run " << run << " done_jobs=" << done.at(i)
+                              << fmt(": look_us=%.1f", costs[k].look_us)
+                              << fmt(" tick_us=%.1f", costs[k].tick_us) << "\n";
+            }
+        }
+        const std::array<double, 2> look = {median(looks[0]), median(looks[1])};
+        const std::array<double, 2> tick = {median(ticks[0]), median(ticks[1])};
+        const std::string sizes = " schedules=" + std::to_string(z_.tick.schedules) +
+                                  " due=" + std::to_string(z_.tick.every);
+        line(fmt("schedule_tick look_us=%.1f", look[0]) + fmt(" tick_us=%.1f", tick[0]) +
+             " done_jobs=0" + sizes);
+        line(fmt("schedule_tick look_us=%.1f", look[1]) + fmt(" tick_us=%.1f", tick[1]) +
+             " done_jobs=" + std::to_string(done[1]) + sizes +
+             fmt(" look_vs_no_done=%.3f", look[0] > 0 ? look[1] / look[0] : 0) +
+             fmt(" tick_vs_no_done=%.3f", tick[0] > 0 ? tick[1] / tick[0] : 0));
+    }
+
     [[nodiscard]] int runs(bool heavy) const {
         if (c_.runs > 0) return c_.runs;
         if (c_.quick) return 1;
@@ -760,6 +867,8 @@ std::optional<Config> parse(int argc, char** argv) {
         };
         if (arg == "--quick") {
             c.quick = true;
+        } else if (arg == "--verbose") {
+            c.verbose = true;
         } else if (auto v = value("--conninfo=")) {
             c.conninfo = *v;
         } else if (arg == "--unnamed") {

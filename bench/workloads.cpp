@@ -136,6 +136,10 @@ Sizes Sizes::for_mode(bool quick) {
     z.memory_small = 1'000;
     z.memory_large = 20'000;
     z.memory_jobs = 500;
+    z.tick.looks = 500;
+    z.tick.ticks = 50;
+    z.tick.blocks = 5;
+    z.tick_done = 10'000;
     return z;
 }
 
@@ -428,6 +432,54 @@ double gqs_worker_ceiling(const Settings& s, std::size_t n, int c) {
     }
     expect(completed == n, "gqs ceiling completed every job");
     return rate(n, start);
+}
+
+// ---- schedule_tick ----------------------------------------------------------------------
+
+namespace {
+
+// One database of schedule_tick and what its setup needs.
+struct TickDb {
+    TempDb db;
+    std::shared_ptr<gqs::sqlite::Connection> connection;
+    std::unique_ptr<gqs::sqlite::Schedules> schedules;
+
+    TickDb(const Settings& s, const TickSizes& z, std::size_t done) : db(s) {
+        prepare(db, s, 0, done);
+        connection = gqs::sqlite::Connection::open(db.path(), s.options());
+        schedules = std::make_unique<gqs::sqlite::Schedules>(connection);
+        put_tick_schedules(*schedules, z);
+    }
+
+    // next_fire is INTEGER microseconds on the Connection's clock (the system clock here).
+    void make_every_due(bool due, std::size_t every) const {
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        const std::int64_t at = due ? now - 1'000 : now + 3'600'000'000;
+        connection->with_database([&](SQLite::Database& database) {
+            SQLite::Statement update(database,
+                                     "UPDATE gqs_schedules SET next_fire = ? WHERE cron = ?");
+            update.bind(1, at);
+            update.bind(2, tick_every_cron);
+            expect(update.exec() == static_cast<int>(every), "every @every schedule moved");
+        });
+    }
+};
+
+} // namespace
+
+std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,
+                                        const std::vector<std::size_t>& done) {
+    std::vector<std::unique_ptr<TickDb>> dbs;
+    std::vector<TickSetup> setups;
+    for (const auto d : done) {
+        const auto& tick_db = dbs.emplace_back(std::make_unique<TickDb>(s, z, d));
+        setups.push_back({tick_db->schedules.get(), [&db = *tick_db, every = z.every](bool due) {
+                              db.make_every_due(due, every);
+                          }});
+    }
+    return measure_schedule_ticks(setups, z);
 }
 
 bool have_worker() noexcept { return GQS_BENCH_HAVE_WORKER != 0; }

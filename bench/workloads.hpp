@@ -2,6 +2,7 @@
 // One run of each workload, for gqs and for the raw baseline. Each run builds a fresh database.
 #pragma once
 
+#include "schedule_tick.hpp"
 #include "support.hpp"
 
 #include <cstddef>
@@ -34,6 +35,8 @@ struct Sizes {
     std::size_t memory_small = 1'000;
     std::size_t memory_large = 1'000'000;
     std::size_t memory_jobs = 20'000;
+    TickSizes tick;                  // schedule_tick: schedules, looks and ticks per run
+    std::size_t tick_done = 100'000; // schedule_tick: the Done jobs of its second setup
 
     [[nodiscard]] static Sizes for_mode(bool quick);
 };
@@ -134,6 +137,12 @@ IdleResult gqs_idle(const Settings& s, double window_s);
 /// Heap in use (KiB) gained from before a worker starts (default config, no-op handler) to
 /// the most seen while it handles `jobs` jobs, with `backlog` more jobs ready than it takes.
 double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t jobs);
+
+/// schedule_tick: for each count in `done`, a fresh database that holds that many Done jobs
+/// (inserted as the scale workload's) and `z.schedules` schedules put through
+/// gqs::sqlite::Schedules; then measure_schedule_ticks over them (one Connection each).
+std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,
+                                        const std::vector<std::size_t>& done);
 
 /// True when the worker workloads are compiled in (gqs/worker.hpp exists).
 bool have_worker() noexcept;
