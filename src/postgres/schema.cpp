@@ -44,7 +44,8 @@ constexpr const char* inspect_sql =
     "   WHERE i.indrelid = to_regclass(quote_ident($1) || '.jobs')), ''),"
     " to_regclass(quote_ident($1) || '.gqs_schedules') IS NOT NULL,"
     " to_regclass(quote_ident($1) || '.gqs_schedules_due') IS NOT NULL,"
-    " to_regclass(quote_ident($1) || '.gqs_queues') IS NOT NULL";
+    " coalesce((SELECT c.relkind = 'r' FROM pg_class c"
+    "   WHERE c.oid = to_regclass(quote_ident($1) || '.gqs_queues')), false)";
 
 // Version 3: the stored schedules (docs/schedules.md, "Stored schedules"), one row per name;
 // next_fire is NULL when the expression never fires again.
@@ -185,6 +186,8 @@ void init_db(Connection& connection) {
         const std::string index_names = PQgetvalue(found.get(), 0, 3);
         const bool has_schedules = std::string_view(PQgetvalue(found.get(), 0, 4)) == "t";
         const bool has_schedules_due = std::string_view(PQgetvalue(found.get(), 0, 5)) == "t";
+        // Only a table counts: another relation of that name (a view, a type) fails the
+        // CREATE below, and so the upgrade, instead of being taken for gqs's table.
         const bool has_queues = std::string_view(PQgetvalue(found.get(), 0, 6)) == "t";
         const std::string where = "schema " + state.schema;
         check_ours(state, jobs, version_table);
