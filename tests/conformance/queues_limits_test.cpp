@@ -275,6 +275,7 @@ TEST_CASE("queue limits: two connections set different queues at once",
     std::vector<std::string> errors(2);
     {
         std::vector<std::jthread> threads;
+        threads.reserve(2);
         for (int t = 0; t < 2; ++t) {
             threads.emplace_back([&, t] {
                 auto& queues = t == 0 ? q.queues : second->queues();
