@@ -28,6 +28,7 @@ struct QueueLimits {
     /// name 1..127 bytes of UTF-8 without NUL.
     std::map<std::string, int> group_weights;
 
+    /// Equal when every field is.
     friend bool operator==(const QueueLimits&, const QueueLimits&) = default;
 };
 

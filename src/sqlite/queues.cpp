@@ -6,6 +6,9 @@
 
 #include <gqs/sqlite/queues.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -19,9 +22,16 @@ std::string text_at(sqlite3_stmt* stmt, int col) {
     return data == nullptr ? std::string() : std::string(data, size);
 }
 
+// An INTEGER as an int; a value another program wrote past int's range saturates.
+int clamped_int(sqlite3_stmt* stmt, int col) {
+    return static_cast<int>(std::clamp<std::int64_t>(sqlite3_column_int64(stmt, col),
+                                                     std::numeric_limits<int>::min(),
+                                                     std::numeric_limits<int>::max()));
+}
+
 std::optional<int> int_at(sqlite3_stmt* stmt, int col) {
     if (sqlite3_column_type(stmt, col) == SQLITE_NULL) return std::nullopt;
-    return sqlite3_column_int(stmt, col);
+    return clamped_int(stmt, col);
 }
 
 // A row of GQS_QUEUE_COLUMNS.
@@ -32,7 +42,7 @@ std::pair<std::string, QueueLimits> read_limits(sqlite3_stmt* stmt) {
     limits.paused = sqlite3_column_int(stmt, 1) != 0;
     limits.max_running = int_at(stmt, 2);
     if (sqlite3_column_type(stmt, 3) != SQLITE_NULL) limits.rate = sqlite3_column_double(stmt, 3);
-    limits.burst = sqlite3_column_int(stmt, 4);
+    limits.burst = clamped_int(stmt, 4);
     limits.max_running_per_key = int_at(stmt, 5);
     limits.group_weights = gqs::detail::decode_group_weights(text_at(stmt, 6));
     return row;
