@@ -320,3 +320,17 @@ TEST_CASE("queue limits: two connections set different queues at once",
     }
     CHECK(second->queues().list() == all);
 }
+
+TEST_CASE("queue limits: the table's CHECKs refuse what validate refuses",
+          "[queues][conformance]") {
+    Queue q;
+    const auto all = every_field();
+    q.queues.set_limits("q", all);
+    const char* bad =
+        GENERATE("queue = ''", "max_running = 0", "rate = 0", "rate = -1.5", "burst = 0",
+                 "max_running_per_key = 0", "group_weights = '[1]'", "paused = NULL");
+    INFO(bad);
+    CHECK_THROWS(q.backend->exec_sql(std::string("UPDATE gqs_queues SET ") + bad));
+    CHECK(q.queues.limits("q") == all);
+    CHECK(listed(q.queues) == std::vector<std::string>{"q"});
+}
