@@ -13,6 +13,7 @@
 #include <gqs/job.hpp>
 #include <gqs/logger.hpp>
 #include <gqs/message.hpp>
+#include <gqs/queues.hpp>
 #include <gqs/schedule.hpp>
 #include <gqs/schedule_worker.hpp>
 #include <gqs/schedules.hpp>

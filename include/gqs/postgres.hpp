@@ -9,5 +9,6 @@
 #include <gqs/postgres/observer.hpp>
 #include <gqs/postgres/puller.hpp>
 #include <gqs/postgres/pusher.hpp>
+#include <gqs/postgres/queues.hpp>
 #include <gqs/postgres/schedules.hpp>
 #include <gqs/postgres/schema.hpp>

@@ -9,5 +9,6 @@
 #include <gqs/sqlite/observer.hpp>
 #include <gqs/sqlite/puller.hpp>
 #include <gqs/sqlite/pusher.hpp>
+#include <gqs/sqlite/queues.hpp>
 #include <gqs/sqlite/schedules.hpp>
 #include <gqs/sqlite/schema.hpp>

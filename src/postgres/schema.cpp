@@ -43,7 +43,9 @@ constexpr const char* inspect_sql =
     "   JOIN pg_class c ON c.oid = i.indexrelid"
     "   WHERE i.indrelid = to_regclass(quote_ident($1) || '.jobs')), ''),"
     " to_regclass(quote_ident($1) || '.gqs_schedules') IS NOT NULL,"
-    " to_regclass(quote_ident($1) || '.gqs_schedules_due') IS NOT NULL";
+    " to_regclass(quote_ident($1) || '.gqs_schedules_due') IS NOT NULL,"
+    " coalesce((SELECT c.relkind = 'r' FROM pg_class c"
+    "   WHERE c.oid = to_regclass(quote_ident($1) || '.gqs_queues')), false)";
 
 // Version 3: the stored schedules (docs/schedules.md, "Stored schedules"), one row per name;
 // next_fire is NULL when the expression never fires again.
@@ -71,6 +73,33 @@ constexpr const char* create_schedules =
 // The tick's claim: the unpaused schedules by their next slot.
 constexpr const char* create_schedules_due =
     "CREATE INDEX gqs_schedules_due ON {s}.gqs_schedules (next_fire) WHERE NOT paused";
+
+// Version 4: the stored queue limits (docs/limits.md), one row per configured queue, which a
+// pull will read and update by its key. The CHECKs are validate(QueueLimits)'s (NaN is above
+// every float8, so `rate < 'Infinity'` refuses it too); NULL is "no limit". tokens and
+// refilled_at are the token bucket's state, NULL until a pull first uses them and whenever
+// set_limits changes rate or burst. fillfactor leaves room on each page, so that the bucket's
+// frequent updates (no indexed column changes) stay HOT updates.
+constexpr const char* create_queues =
+    "CREATE TABLE {s}.gqs_queues ("
+    " queue text NOT NULL,"
+    " paused boolean NOT NULL DEFAULT false,"
+    " max_running integer,"
+    " rate double precision,"
+    " burst integer NOT NULL DEFAULT 1,"
+    " max_running_per_key integer,"
+    " group_weights jsonb,"
+    " tokens double precision,"
+    " refilled_at timestamptz,"
+    " updated_at timestamptz NOT NULL,"
+    " CONSTRAINT gqs_queues_pkey PRIMARY KEY (queue),"
+    " CONSTRAINT gqs_queues_queue_check CHECK (octet_length(queue) BETWEEN 1 AND 127),"
+    " CONSTRAINT gqs_queues_max_running_check CHECK (max_running >= 1),"
+    " CONSTRAINT gqs_queues_rate_check CHECK (rate > 0 AND rate < 'Infinity'::float8),"
+    " CONSTRAINT gqs_queues_burst_check CHECK (burst >= 1),"
+    " CONSTRAINT gqs_queues_max_running_per_key_check CHECK (max_running_per_key >= 1),"
+    " CONSTRAINT gqs_queues_group_weights_check CHECK (jsonb_typeof(group_weights) = 'object')"
+    ") WITH (fillfactor = 50)";
 
 constexpr const char* create_jobs =
     "CREATE TABLE {s}.jobs ("
@@ -157,6 +186,9 @@ void init_db(Connection& connection) {
         const std::string index_names = PQgetvalue(found.get(), 0, 3);
         const bool has_schedules = std::string_view(PQgetvalue(found.get(), 0, 4)) == "t";
         const bool has_schedules_due = std::string_view(PQgetvalue(found.get(), 0, 5)) == "t";
+        // Only a table counts: another relation of that name (a view, a type) fails the
+        // CREATE below, and so the upgrade, instead of being taken for gqs's table.
+        const bool has_queues = std::string_view(PQgetvalue(found.get(), 0, 6)) == "t";
         const std::string where = "schema " + state.schema;
         check_ours(state, jobs, version_table);
         if (!version_table.empty()) {
@@ -188,6 +220,8 @@ void init_db(Connection& connection) {
         // Version 3 (from 2 as from nothing): the schedules' table, which no job row needs.
         if (!has_schedules) state.exec(in_schema(state, create_schedules), {}, doing);
         if (!has_schedules_due) state.exec(in_schema(state, create_schedules_due), {}, doing);
+        // Version 4 (from 3 as from nothing): the queue limits' table, which no job row needs.
+        if (!has_queues) state.exec(in_schema(state, create_queues), {}, doing);
         if (version_table.empty())
             state.exec(in_schema(state, "CREATE TABLE {s}.gqs_schema ("
                                         " id smallint NOT NULL PRIMARY KEY CHECK (id = 1),"

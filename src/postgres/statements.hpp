@@ -317,4 +317,46 @@ inline constexpr const char* schedule_advance_sql =
 inline constexpr const char* schedule_earliest_sql =
     "SELECT min(next_fire) FROM {s}.gqs_schedules WHERE NOT paused";
 
+// ---- queue limits --------------------------------------------------------------------------
+
+// The queue-limits columns in read_limits' order.
+#define GQS_PG_QUEUE_COLUMNS                                                                       \
+    "queue, paused, max_running, rate, burst, max_running_per_key, group_weights"
+
+// Replaces every limit; the token bucket's state survives only when its shape is unchanged
+// (every process declaring its limits at start must not refill it).
+inline constexpr const char* queue_write_sql =
+    "INSERT INTO {s}.gqs_queues AS q (queue, paused, max_running, rate, burst,"
+    " max_running_per_key, group_weights, updated_at)"
+    " VALUES ($1::text, $2::smallint <> 0, $3::int, $4::float8, $5::int, $6::int, $7::jsonb,"
+    " statement_timestamp())"
+    " ON CONFLICT (queue) DO UPDATE SET paused = excluded.paused,"
+    " max_running = excluded.max_running, rate = excluded.rate, burst = excluded.burst,"
+    " max_running_per_key = excluded.max_running_per_key,"
+    " group_weights = excluded.group_weights,"
+    " tokens = CASE WHEN q.rate IS NOT DISTINCT FROM excluded.rate AND q.burst = excluded.burst"
+    " THEN q.tokens END,"
+    " refilled_at = CASE WHEN q.rate IS NOT DISTINCT FROM excluded.rate"
+    " AND q.burst = excluded.burst THEN q.refilled_at END,"
+    " updated_at = excluded.updated_at";
+
+// A queue paused before it had limits gets a row of its own, with no other limits.
+inline constexpr const char* queue_pause_sql =
+    "INSERT INTO {s}.gqs_queues AS q (queue, paused, updated_at)"
+    " VALUES ($1::text, true, statement_timestamp())"
+    " ON CONFLICT (queue) DO UPDATE SET paused = true, updated_at = excluded.updated_at"
+    " WHERE NOT q.paused";
+
+inline constexpr const char* queue_resume_sql =
+    "UPDATE {s}.gqs_queues SET paused = false, updated_at = statement_timestamp()"
+    " WHERE queue = $1::text AND paused";
+
+inline constexpr const char* queue_erase_sql = "DELETE FROM {s}.gqs_queues WHERE queue = $1::text";
+
+inline constexpr const char* queue_read_sql =
+    "SELECT " GQS_PG_QUEUE_COLUMNS " FROM {s}.gqs_queues WHERE queue = $1::text";
+
+inline constexpr const char* queue_read_all_sql =
+    "SELECT " GQS_PG_QUEUE_COLUMNS " FROM {s}.gqs_queues ORDER BY queue COLLATE \"C\"";
+
 } // namespace gqs::postgres::detail

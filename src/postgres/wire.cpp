@@ -6,6 +6,7 @@
 #include "backend/codec.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 
@@ -121,6 +122,11 @@ std::int64_t int_at(const PGresult* r, int row, int col, std::int64_t fallback) 
 bool bool_at(const PGresult* r, int row, int col) {
     return !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 1 &&
            PQgetvalue(r, row, col)[0] != 0;
+}
+
+std::optional<double> double_at(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8) return std::nullopt;
+    return std::bit_cast<double>(read_big_endian<std::int64_t>(PQgetvalue(r, row, col)));
 }
 
 Uuid uuid_at(const PGresult* r, int row, int col) {

@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include <bit>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -58,6 +59,8 @@ public:
     void i16(std::int16_t v) { own(be16(v)); }
     void i32(std::int32_t v) { own(be32(v)); }
     void i64(std::int64_t v) { own(be64(v)); }
+    /// A float8 (IEEE 754 binary64, as float8send writes it).
+    void f64(double v) { own(be64(std::bit_cast<std::int64_t>(v))); }
     void uuid(const Uuid& id) { own(uuid_bytes(id)); }
     void jsonb(std::string_view json) { own(jsonb_bytes(json)); }
     /// A timestamptz; TimePoint::max() and later as 'infinity'.
@@ -82,6 +85,8 @@ private:
 /// Readers of one field of a binary result (row, column). NULL reads as the fallback.
 std::int64_t int_at(const PGresult* r, int row, int col, std::int64_t fallback = 0);
 bool bool_at(const PGresult* r, int row, int col);
+/// A float8 column; nullopt for NULL (or a value of another width).
+std::optional<double> double_at(const PGresult* r, int row, int col);
 Uuid uuid_at(const PGresult* r, int row, int col);
 std::string bytes_at(const PGresult* r, int row, int col);
 /// jsonb as its JSON text ("" for NULL).

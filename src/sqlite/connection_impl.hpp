@@ -56,6 +56,7 @@ public:
 
     void bind(int index, std::int64_t value) { check(sqlite3_bind_int64(stmt_, index, value)); }
     void bind_null(int index) { check(sqlite3_bind_null(stmt_, index)); }
+    void bind_double(int index, double value) { check(sqlite3_bind_double(stmt_, index, value)); }
     /// Binds without copying: the bytes must outlive the statement's next reset.
     void bind_blob(int index, const void* data, std::size_t size);
     void bind_text(int index, std::string_view text);

@@ -85,6 +85,31 @@ CREATE TABLE gqs_schedules (
     updated_at INTEGER NOT NULL
 ))sql";
 
+// Version 4: the stored queue limits (docs/limits.md), one row per configured queue. A
+// WITHOUT ROWID table, so that a pull reads and updates a queue's row by its key in one
+// b-tree (a rowid table would go through the key's index, then the table). The limits'
+// CHECKs are validate(QueueLimits)'s; NULL is "no limit". tokens and refilled_at are the
+// token bucket's state (REAL tokens, INTEGER microseconds), NULL until a pull first uses
+// them and whenever set_limits changes rate or burst (the bucket starts full again).
+constexpr const char* create_queues = R"sql(
+CREATE TABLE gqs_queues (
+    queue               TEXT    NOT NULL PRIMARY KEY
+                        CHECK (typeof(queue) = 'text' AND length(CAST(queue AS BLOB)) BETWEEN 1 AND 127),
+    paused              INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+    max_running         INTEGER CHECK (max_running IS NULL OR
+                                       (typeof(max_running) = 'integer' AND max_running >= 1)),
+    rate                REAL    CHECK (rate IS NULL OR
+                                       (rate > 0 AND rate <= 1.7976931348623157e308)),
+    burst               INTEGER NOT NULL DEFAULT 1 CHECK (typeof(burst) = 'integer' AND burst >= 1),
+    max_running_per_key INTEGER CHECK (max_running_per_key IS NULL OR
+                                       (typeof(max_running_per_key) = 'integer' AND
+                                        max_running_per_key >= 1)),
+    group_weights       TEXT    CHECK (group_weights IS NULL OR json_type(group_weights) = 'object'),
+    tokens              REAL,
+    refilled_at         INTEGER,
+    updated_at          INTEGER NOT NULL
+) WITHOUT ROWID)sql";
+
 // What the current version has, created when missing on every init_db (repairs a dropped
 // index; no-ops that write nothing otherwise, so init_db works on a read-only current file).
 // gqs_priorities lists the priorities 0..9: pull walks it to visit each priority's range.
@@ -224,6 +249,7 @@ void init_db(Connection& connection) {
                 state.exec(sql, doing);
         }
         if (found.version < 3) state.exec(create_schedules, doing);
+        if (found.version < 4) state.exec(create_queues, doing);
         for (const char* sql : ensure_current)
             state.exec(sql, doing);
         bool priorities_listed = false;

@@ -282,4 +282,40 @@ inline constexpr const char* schedule_advance_sql =
 inline constexpr const char* schedule_earliest_sql =
     "SELECT min(next_fire) FROM gqs_schedules WHERE paused = 0 AND next_fire IS NOT NULL";
 
+// ---- queue limits --------------------------------------------------------------------------
+
+/// The columns every queue-limits-reading statement returns, in this order (read_limits).
+#define GQS_QUEUE_COLUMNS                                                                          \
+    "queue, paused, max_running, rate, burst, max_running_per_key, group_weights"
+
+// Replaces every limit; the token bucket's state survives only when its shape is unchanged
+// (every process declaring its limits at start must not refill it).
+inline constexpr const char* queue_write_sql =
+    "INSERT INTO gqs_queues (queue, paused, max_running, rate, burst, max_running_per_key, "
+    "group_weights, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT (queue) DO UPDATE SET paused = excluded.paused, "
+    "max_running = excluded.max_running, rate = excluded.rate, burst = excluded.burst, "
+    "max_running_per_key = excluded.max_running_per_key, "
+    "group_weights = excluded.group_weights, "
+    "tokens = CASE WHEN rate IS excluded.rate AND burst = excluded.burst THEN tokens END, "
+    "refilled_at = CASE WHEN rate IS excluded.rate AND burst = excluded.burst "
+    "THEN refilled_at END, updated_at = excluded.updated_at";
+
+// A queue paused before it had limits gets a row of its own, with no other limits.
+inline constexpr const char* queue_pause_sql =
+    "INSERT INTO gqs_queues (queue, paused, updated_at) VALUES (?1, 1, ?2) "
+    "ON CONFLICT (queue) DO UPDATE SET paused = 1, updated_at = excluded.updated_at "
+    "WHERE paused = 0";
+
+inline constexpr const char* queue_resume_sql =
+    "UPDATE gqs_queues SET paused = 0, updated_at = ?2 WHERE queue = ?1 AND paused = 1";
+
+inline constexpr const char* queue_erase_sql = "DELETE FROM gqs_queues WHERE queue = ?1";
+
+inline constexpr const char* queue_read_sql =
+    "SELECT " GQS_QUEUE_COLUMNS " FROM gqs_queues WHERE queue = ?1";
+
+inline constexpr const char* queue_read_all_sql =
+    "SELECT " GQS_QUEUE_COLUMNS " FROM gqs_queues ORDER BY queue";
+
 } // namespace gqs::sqlite::detail

@@ -150,16 +150,17 @@ TEST_CASE("postgres: a call that finds its connection killed throws, and the nex
     CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
 }
 
-TEST_CASE("postgres: init_db upgrades a version-2 schema to 3, keeping every job",
+TEST_CASE("postgres: init_db upgrades a version-2 schema to the current one keeping every job",
           "[postgres][schema][upgrade]") {
     PgSchema s;
     const std::string q = "\"" + s.name() + "\"";
     {
-        // A version-2 schema, as gqs 0.2.0 leaves it: version 3's tables without what version
-        // 3 added (gqs_schedules and its index).
+        // A version-2 schema, as gqs 0.2.0 leaves it: the current tables without what
+        // versions 3 and 4 added (gqs_schedules and its index, gqs_queues).
         auto db = open(s);
         gqs::postgres::init_db(*db);
-        s.exec("DROP TABLE " + q + ".gqs_schedules; UPDATE " + q + ".gqs_schema SET version = 2");
+        s.exec("DROP TABLE " + q + ".gqs_schedules; DROP TABLE " + q + ".gqs_queues; UPDATE " + q +
+               ".gqs_schema SET version = 2");
         for (int i = 0; i < 5; ++i)
             s.exec("INSERT INTO " + q +
                    ".jobs (id, created_at, updated_at, status, next_run_at, payload, queue)"
@@ -168,7 +169,7 @@ TEST_CASE("postgres: init_db upgrades a version-2 schema to 3, keeping every job
     auto db = open(s);
     REQUIRE(gqs::postgres::stored_schema_version(*db) == 2);
     gqs::postgres::init_db(*db);
-    CHECK(gqs::postgres::stored_schema_version(*db) == 3);
+    CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
     CHECK(s.exec("SELECT count(*) FROM " + q + ".jobs WHERE payload = 'keep'") == "5");
     CHECK(s.exec("SELECT count(*) FROM pg_indexes WHERE schemaname = '" + s.name() +
                  "' AND indexname = 'gqs_schedules_due'") == "1");
@@ -185,4 +186,82 @@ TEST_CASE("postgres: init_db upgrades a version-2 schema to 3, keeping every job
     s.exec("UPDATE " + q + ".gqs_schedules SET next_fire = next_fire - interval '1 hour'");
     CHECK(schedules.tick() == 1);
     CHECK(gqs::postgres::Puller(db).pull(10, std::chrono::hours(1)).size() == 6);
+}
+
+TEST_CASE("postgres: init_db upgrades a version-3 schema to 4 keeping every job and schedule",
+          "[postgres][schema][upgrade]") {
+    PgSchema s;
+    const std::string q = "\"" + s.name() + "\"";
+    const std::string schedule_rows =
+        "SELECT string_agg(name || '|' || cron || '|' || zone || '|' || queue || '|' ||"
+        " encode(payload, 'hex') || '|' || next_fire::text, ';' ORDER BY name) FROM " +
+        q + ".gqs_schedules";
+    {
+        // A version-3 schema: the current tables without what version 4 added (gqs_queues),
+        // with jobs and a schedule.
+        auto db = open(s);
+        gqs::postgres::init_db(*db);
+        gqs::Schedule hourly;
+        hourly.name = "hourly";
+        hourly.cron = "@every 1h";
+        hourly.message.queue = "reports";
+        hourly.message.payload = "from the schedule";
+        gqs::postgres::Schedules(db).put(hourly);
+        s.exec("DROP TABLE " + q + ".gqs_queues; UPDATE " + q + ".gqs_schema SET version = 3");
+        for (int i = 0; i < 5; ++i)
+            s.exec("INSERT INTO " + q +
+                   ".jobs (id, created_at, updated_at, status, next_run_at, payload, queue)"
+                   " VALUES (gen_random_uuid(), now(), now(), 1, now(), 'keep', 'old')");
+    }
+    const auto schedules_before = s.exec(schedule_rows);
+    REQUIRE(schedules_before.find("hourly|@every 1h|UTC|reports|") == 0);
+    auto db = open(s);
+    REQUIRE(gqs::postgres::stored_schema_version(*db) == 3);
+    gqs::postgres::init_db(*db);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 4);
+    CHECK(s.exec("SELECT count(*) FROM " + q + ".jobs WHERE payload = 'keep'") == "5");
+    CHECK(s.exec(schedule_rows) == schedules_before);
+    CHECK(s.exec("SELECT to_regclass('" + q + ".gqs_queues') IS NOT NULL") == "t");
+    // A second init_db writes nothing (the version row is not rewritten).
+    const auto xid_before = s.exec("SELECT xmin::text FROM " + q + ".gqs_schema");
+    gqs::postgres::init_db(*db);
+    CHECK(s.exec("SELECT xmin::text FROM " + q + ".gqs_schema") == xid_before);
+    CHECK(s.exec(schedule_rows) == schedules_before);
+    // The queue limits work, the schedule still fires, and the old jobs are still pulled.
+    gqs::postgres::Queues queues(db);
+    gqs::QueueLimits limits;
+    limits.max_running = 2;
+    limits.rate = 0.5;
+    limits.group_weights = {{"a", 2}};
+    queues.set_limits("reports", limits);
+    CHECK(queues.limits("reports") == limits);
+    gqs::postgres::Schedules schedules(db);
+    s.exec("UPDATE " + q + ".gqs_schedules SET next_fire = next_fire - interval '1 hour'");
+    CHECK(schedules.tick() == 1);
+    CHECK(gqs::postgres::Puller(db).pull(10, std::chrono::hours(1)).size() == 6);
+}
+
+TEST_CASE("postgres: an upgrade to 4 that fails leaves version 3 untouched",
+          "[postgres][schema][upgrade]") {
+    PgSchema s;
+    const std::string q = "\"" + s.name() + "\"";
+    {
+        auto db = open(s);
+        gqs::postgres::init_db(*db);
+        s.exec("DROP TABLE " + q + ".gqs_queues; UPDATE " + q + ".gqs_schema SET version = 3");
+        s.exec("INSERT INTO " + q +
+               ".jobs (id, created_at, updated_at, status, next_run_at, payload, queue)"
+               " VALUES (gen_random_uuid(), now(), now(), 1, now(), 'keep', 'old')");
+    }
+    // A type named gqs_queues makes the CREATE TABLE fail (a table's row type takes the name),
+    // after every other step: the transaction takes them all back.
+    s.exec("CREATE TYPE " + q + ".gqs_queues AS (x int)");
+    auto db = open(s);
+    CHECK_THROWS_AS(gqs::postgres::init_db(*db), gqs::StorageError);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 3);
+    CHECK(s.exec("SELECT count(*) FROM " + q + ".jobs") == "1");
+    s.exec("DROP TYPE " + q + ".gqs_queues");
+    gqs::postgres::init_db(*db);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 4);
+    CHECK(s.exec("SELECT count(*) FROM " + q + ".jobs") == "1");
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The upgrades to schema versions 2 and 3 on real files: a crash in the middle of one, a
+// The upgrades to schema versions 2, 3 and 4 on real files: a crash in the middle of one, a
 // failure in the middle of one, and rows other programs wrote that the new columns' CHECKs
 // cannot stop.
 #include "support/catch.hpp"
@@ -44,12 +44,36 @@ payloads_by_name(const std::shared_ptr<gqs::sqlite::Connection>& db) {
 }
 
 // A version-2 file (what gqs 0.2.0 makes) with the fixture's 7 jobs: the 0.1.0 file upgraded,
-// then without what version 3 added (the gqs_schedules table and its index), version 2.
+// then without what versions 3 and 4 added (gqs_schedules and its index, gqs_queues),
+// version 2.
 void make_v2_file(const std::filesystem::path& to) {
     copy_v1_fixture(to);
     auto db = gqs::sqlite::Connection::open(to);
     gqs::sqlite::init_db(*db);
-    gqs::test::exec(*db, "DROP TABLE gqs_schedules; UPDATE gqs_schema SET version = 2");
+    gqs::test::exec(*db, "DROP TABLE gqs_schedules; DROP TABLE gqs_queues; "
+                         "UPDATE gqs_schema SET version = 2");
+}
+
+// A version-3 file (schedules, no queue limits) with the fixture's 7 jobs and one schedule
+// "hourly": the 0.1.0 file upgraded, the schedule put, then without gqs_queues, version 3.
+void make_v3_file(const std::filesystem::path& to) {
+    copy_v1_fixture(to);
+    auto db = gqs::sqlite::Connection::open(to);
+    gqs::sqlite::init_db(*db);
+    gqs::Schedule s;
+    s.name = "hourly";
+    s.cron = "@every 1h";
+    s.message.queue = "reports";
+    s.message.payload = "from the schedule";
+    gqs::sqlite::Schedules(db).put(s);
+    gqs::test::exec(*db, "DROP TABLE gqs_queues; UPDATE gqs_schema SET version = 3");
+}
+
+// Every stored schedule as its row's text, by name: what the upgrade to 4 must keep.
+std::string schedule_rows(const std::shared_ptr<gqs::sqlite::Connection>& db) {
+    return query_text(*db, "SELECT coalesce(group_concat(r, ';'), '') FROM (SELECT name || '|' || "
+                           "cron || '|' || zone || '|' || queue || '|' || hex(payload) || '|' || "
+                           "next_fire AS r FROM gqs_schedules ORDER BY name)");
 }
 
 } // namespace
@@ -177,7 +201,7 @@ TEST_CASE("upgrade: rows written by hand past the CHECKs neither crash a reader 
     gqs::test::exec(raw, "PRAGMA ignore_check_constraints = OFF");
 }
 
-TEST_CASE("upgrade: a version-2 file gains the schedules and keeps every job",
+TEST_CASE("upgrade: a version-2 file gains the schedules and the queue limits and keeps every job",
           "[schema][sqlite][upgrade]") {
     TempDb tmp;
     make_v2_file(tmp.path());
@@ -188,7 +212,7 @@ TEST_CASE("upgrade: a version-2 file gains the schedules and keeps every job",
     const auto before = payloads_by_name(db);
     REQUIRE(before.size() == 7);
     gqs::sqlite::init_db(*db);
-    CHECK(gqs::sqlite::stored_schema_version(*db) == 3);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
     CHECK(payloads_by_name(db) == before);
     CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
     // Idempotent.
@@ -205,7 +229,7 @@ TEST_CASE("upgrade: a version-2 file gains the schedules and keeps every job",
     CHECK(gqs::sqlite::Puller(db).pull(10, 1h).size() == 5);
 }
 
-TEST_CASE("upgrade: a crash in the middle of 2 -> 3 leaves version 2, which upgrades next time",
+TEST_CASE("upgrade: a crash in the middle of 2 -> 4 leaves version 2, which upgrades next time",
           "[schema][sqlite][upgrade][process]") {
     int crashed = 0, finished = 0;
     for (int steps : {5, 20, 60, 150, 100000}) {
@@ -227,7 +251,7 @@ TEST_CASE("upgrade: a crash in the middle of 2 -> 3 leaves version 2, which upgr
         auto db = gqs::sqlite::Connection::open(tmp.path());
         if (status == 0) {
             ++finished;
-            CHECK(gqs::sqlite::stored_schema_version(*db) == 3);
+            CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
         } else {
             ++crashed;
             CHECK(gqs::sqlite::stored_schema_version(*db) == 2);
@@ -236,8 +260,87 @@ TEST_CASE("upgrade: a crash in the middle of 2 -> 3 leaves version 2, which upgr
         }
         CHECK(payloads_by_name(db) == before);
         gqs::sqlite::init_db(*db);
-        CHECK(gqs::sqlite::stored_schema_version(*db) == 3);
+        CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
         CHECK(payloads_by_name(db) == before);
+    }
+    CHECK(crashed > 0);
+    CHECK(finished > 0);
+}
+
+TEST_CASE("upgrade: a version-3 file gains the queue limits and keeps every job and schedule",
+          "[schema][sqlite][upgrade]") {
+    TempDb tmp;
+    make_v3_file(tmp.path());
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    REQUIRE(gqs::sqlite::stored_schema_version(*db) == 3);
+    REQUIRE(query_text(*db, "SELECT count(*) FROM sqlite_schema WHERE name = 'gqs_queues'") == "0");
+    const auto before = payloads_by_name(db);
+    REQUIRE(before.size() == 7);
+    const auto schedules_before = schedule_rows(db);
+    REQUIRE(schedules_before.find("hourly|@every 1h|UTC|reports|") == 0);
+    gqs::sqlite::init_db(*db);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
+    CHECK(payloads_by_name(db) == before);
+    CHECK(schedule_rows(db) == schedules_before);
+    CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
+    // Idempotent: a second init_db changes nothing.
+    const auto schema = query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
+    gqs::sqlite::init_db(*db);
+    CHECK(query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema") == schema);
+    CHECK(payloads_by_name(db) == before);
+    CHECK(schedule_rows(db) == schedules_before);
+    // The queue limits work, the schedule still fires, and the old jobs are still pulled.
+    gqs::sqlite::Queues queues(db);
+    gqs::QueueLimits limits;
+    limits.max_running = 2;
+    limits.rate = 0.5;
+    queues.set_limits("reports", limits);
+    CHECK(queues.limits("reports") == limits);
+    gqs::sqlite::Schedules schedules(db);
+    REQUIRE(schedules.get("hourly"));
+    gqs::test::exec(*db, "UPDATE gqs_schedules SET next_fire = next_fire - 3600000000");
+    CHECK(schedules.tick() == 1);
+    CHECK(gqs::sqlite::Puller(db).pull(10, 1h).size() == 5);
+}
+
+TEST_CASE("upgrade: a crash in the middle of 3 -> 4 leaves version 3, which upgrades next time",
+          "[schema][sqlite][upgrade][process]") {
+    int crashed = 0, finished = 0;
+    for (int steps : {5, 20, 60, 150, 100000}) {
+        INFO("killed after " << steps << " VM steps");
+        TempDb tmp;
+        make_v3_file(tmp.path());
+        std::map<std::string, std::string> before;
+        std::string schedules_before;
+        {
+            auto db = gqs::sqlite::Connection::open(tmp.path());
+            before = payloads_by_name(db);
+            schedules_before = schedule_rows(db);
+        }
+        auto child = gqs::test::spawn(gqs::test::child_program(),
+                                      {"upgrade-crash", tmp.path().string(), std::to_string(steps)},
+                                      tmp.dir() / "child.out");
+        const int status = gqs::test::wait_child(child);
+        const auto output = gqs::test::read_file(child.output);
+        INFO(output);
+        REQUIRE((status == 128 + SIGKILL || (status == 0 && output == "upgraded\n")));
+        auto db = gqs::sqlite::Connection::open(tmp.path());
+        if (status == 0) {
+            ++finished;
+            CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
+        } else {
+            ++crashed;
+            CHECK(gqs::sqlite::stored_schema_version(*db) == 3);
+            CHECK(query_text(*db, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                  "'gqs_queues'") == "0");
+        }
+        CHECK(payloads_by_name(db) == before);
+        CHECK(schedule_rows(db) == schedules_before);
+        gqs::sqlite::init_db(*db);
+        CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
+        CHECK(payloads_by_name(db) == before);
+        CHECK(schedule_rows(db) == schedules_before);
+        CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
     }
     CHECK(crashed > 0);
     CHECK(finished > 0);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gqs/interfaces.hpp>
+#include <gqs/queues.hpp>
 #include <gqs/schedules.hpp>
 
 #include <memory>
@@ -38,17 +39,18 @@ public:
     [[nodiscard]] virtual Cleaner& cleaner() = 0;
     [[nodiscard]] virtual Admin& admin() = 0;
     [[nodiscard]] virtual Schedules& schedules() = 0;
+    [[nodiscard]] virtual Queues& queues() = 0;
 };
 
 /// A Session over a backend's own classes, each built from one shared Connection.
 template <class Connection, class PusherT, class PullerT, class ObserverT, class CleanerT,
-          class AdminT, class SchedulesT>
+          class AdminT, class SchedulesT, class QueuesT>
 class SessionOf final : public Session {
 public:
     explicit SessionOf(std::shared_ptr<Connection> connection)
         : connection_(std::move(connection)), pusher_(connection_), puller_(connection_),
           observer_(connection_), cleaner_(connection_), admin_(connection_),
-          schedules_(connection_) {}
+          schedules_(connection_), queues_(connection_) {}
 
     Pusher& pusher() override { return pusher_; }
     Puller& puller() override { return puller_; }
@@ -56,6 +58,7 @@ public:
     Cleaner& cleaner() override { return cleaner_; }
     Admin& admin() override { return admin_; }
     Schedules& schedules() override { return schedules_; }
+    Queues& queues() override { return queues_; }
 
 private:
     std::shared_ptr<Connection> connection_;
@@ -65,6 +68,7 @@ private:
     CleanerT cleaner_;
     AdminT admin_;
     SchedulesT schedules_;
+    QueuesT queues_;
 };
 
 /// The application's own transaction on a queue (the outbox): the backend's Transaction

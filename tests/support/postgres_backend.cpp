@@ -24,7 +24,7 @@ namespace {
 
 using PostgresSession =
     SessionOf<postgres::Connection, postgres::Pusher, postgres::Puller, postgres::Observer,
-              postgres::Cleaner, postgres::Admin, postgres::Schedules>;
+              postgres::Cleaner, postgres::Admin, postgres::Schedules, postgres::Queues>;
 
 /// The app's statement through libpq on the transaction's connection; false if it failed.
 bool run_in(postgres::Transaction& tx, const std::string& sql) {
@@ -45,6 +45,7 @@ public:
     Cleaner& cleaner() override { return queue_.cleaner; }
     Admin& admin() override { return queue_.admin; }
     Schedules& schedules() override { return queue_.schedules; }
+    Queues& queues() override { return queue_.queues; }
 
     std::unique_ptr<Session> open_second() override {
         return std::make_unique<PostgresSession>(queue_.connect());

@@ -39,6 +39,7 @@ struct PgQueue {
     postgres::Cleaner cleaner{db};
     postgres::Admin admin{db};
     postgres::Schedules schedules{db};
+    postgres::Queues queues{db};
 
     /// Another connection to the same schema (initialised already).
     [[nodiscard]] std::shared_ptr<postgres::Connection> connect() const {

@@ -28,6 +28,7 @@ struct Queue {
     Cleaner& cleaner = backend->cleaner();
     Admin& admin = backend->admin();
     Schedules& schedules = backend->schedules();
+    Queues& queues = backend->queues();
 
     /// Another connection to the same queue (see Backend::open_second); destroy it first.
     [[nodiscard]] std::unique_ptr<Session> open_second() { return backend->open_second(); }

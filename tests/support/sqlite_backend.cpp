@@ -20,7 +20,7 @@ namespace {
 
 using SqliteSession =
     SessionOf<sqlite::Connection, sqlite::Pusher, sqlite::Puller, sqlite::Observer, sqlite::Cleaner,
-              sqlite::Admin, sqlite::Schedules>;
+              sqlite::Admin, sqlite::Schedules, sqlite::Queues>;
 
 // The app's statement on the transaction's handle; false if SQLite refused it.
 bool run_in(sqlite::Transaction& tx, const std::string& sql) {
@@ -40,6 +40,7 @@ public:
     Cleaner& cleaner() override { return queue_.cleaner; }
     Admin& admin() override { return queue_.admin; }
     Schedules& schedules() override { return queue_.schedules; }
+    Queues& queues() override { return queue_.queues; }
 
     std::unique_ptr<Session> open_second() override {
         return std::make_unique<SqliteSession>(queue_.second_connection());

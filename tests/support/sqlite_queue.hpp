@@ -45,6 +45,7 @@ struct SqliteQueue {
     sqlite::Cleaner cleaner{db};
     sqlite::Admin admin{db};
     sqlite::Schedules schedules{db};
+    sqlite::Queues queues{db};
 
     /// Another connection to the same file, as another process would have.
     [[nodiscard]] std::shared_ptr<sqlite::Connection> second_connection() const {

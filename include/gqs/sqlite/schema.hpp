@@ -9,8 +9,9 @@ namespace gqs::sqlite {
 /// The schema version this build writes and reads. It is kept in gqs's own one-row table
 /// `gqs_schema`; gqs never reads or writes `PRAGMA user_version`, which is the application's.
 /// Version 2 added named queues, priorities, unique keys, the error history and cancel flags;
-/// version 3 the stored schedules (`gqs_schedules`).
-inline constexpr int schema_version = 3;
+/// version 3 the stored schedules (`gqs_schedules`); version 4 the stored queue limits
+/// (`gqs_queues`).
+inline constexpr int schema_version = 4;
 
 /// Creates the `jobs` table, its indexes and `gqs_schema` if missing, or upgrades an older
 /// gqs schema in place, in one transaction (a crash leaves the old version, which the next

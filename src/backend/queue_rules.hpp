@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// The rules of Queues (the stored queue limits), written once over a backend's data layer.
+#pragma once
+
+#include <gqs/queues.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gqs::detail {
+
+// A backend's Queues store is its dialect for the gqs_queues table, one row per configured
+// queue. Each member is one statement, atomic on its own. It provides:
+//
+//   template <class Fn> void locked(Fn&& fn);
+//       runs fn under the Connection's lock
+//   void write(const std::string& queue, const QueueLimits&, const std::string& weights);
+//       insert or replace by queue; `weights` is encode_group_weights' text ("" for none,
+//       stored as NULL). The token bucket's state (tokens, refilled_at) is kept when rate and
+//       burst are unchanged and reset to NULL otherwise
+//   bool set_paused(const std::string& queue, bool paused);
+//       pause: inserts the row (no other limits) when missing; resume: updates only.
+//       true when a row was written
+//   bool erase(const std::string& queue);                       false: no row
+//   std::optional<QueueLimits> read(const std::string& queue);  nullopt: no row
+//   std::vector<std::pair<std::string, QueueLimits>> read_all(); by queue, byte order
+//   void announce_locked(const std::string& queue); void notify();
+//       as for the Pusher's store (push.hpp)
+//
+// A change that may let more jobs start (set_limits, resume, clear) is announced as a push
+// to the queue, so the workers of other processes look again instead of waiting for a poll.
+
+/// Throws std::invalid_argument ("gqs: a queue name must be 1 to 127 bytes ...") unless
+/// `queue` is a valid queue name: the same rule as Message::queue, the same message on every
+/// backend.
+void check_queue_name(const std::string& queue);
+
+/// The group weights as stored: a JSON object of name to weight, "" when there are none.
+[[nodiscard]] std::string encode_group_weights(const std::map<std::string, int>& weights);
+
+/// The group weights from stored text. Tolerant of rows other programs wrote: text that is
+/// not a JSON object gives none, and members that are not integers are skipped.
+[[nodiscard]] std::map<std::string, int> decode_group_weights(std::string_view text);
+
+/// Queues::set_limits.
+template <class Store>
+void set_limits_with(Store& store, const std::string& queue, const QueueLimits& limits) {
+    check_queue_name(queue);
+    validate(limits);
+    const std::string weights = encode_group_weights(limits.group_weights);
+    store.locked([&] {
+        store.write(queue, limits, weights);
+        store.announce_locked(queue);
+    });
+    store.notify();
+}
+
+/// Queues::limits.
+template <class Store>
+QueueLimits limits_with(Store& store, const std::string& queue) {
+    check_queue_name(queue);
+    std::optional<QueueLimits> found;
+    store.locked([&] { found = store.read(queue); });
+    return found ? std::move(*found) : QueueLimits{};
+}
+
+/// Queues::pause and Queues::resume.
+template <class Store>
+void set_paused_with(Store& store, const std::string& queue, bool paused) {
+    check_queue_name(queue);
+    bool written = false;
+    store.locked([&] {
+        written = store.set_paused(queue, paused);
+        if (written && !paused) store.announce_locked(queue);
+    });
+    if (written && !paused) store.notify();
+}
+
+/// Queues::clear.
+template <class Store>
+bool clear_with(Store& store, const std::string& queue) {
+    check_queue_name(queue);
+    bool erased = false;
+    store.locked([&] {
+        erased = store.erase(queue);
+        if (erased) store.announce_locked(queue);
+    });
+    if (erased) store.notify();
+    return erased;
+}
+
+/// Queues::list.
+template <class Store>
+std::vector<std::pair<std::string, QueueLimits>> list_queues_with(Store& store) {
+    std::vector<std::pair<std::string, QueueLimits>> all;
+    store.locked([&] { all = store.read_all(); });
+    return all;
+}
+
+} // namespace gqs::detail
