@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <ctime>
 #include <fstream>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -135,7 +134,8 @@ TEST_CASE("cli: schedule add then list shows the next fire in its zone and in UT
         CHECK(contains(row, "active"));
         // 2026-12-14T09:00:00+01:00 and 2026-12-14T08:00:00Z
         const std::string day = next_utc.substr(0, 10);
-        CHECK(std::regex_search(row, std::regex(day + "T09:00:00\\+0[12]:00")));
+        // No std::regex: GCC 12 warns inside it (-Wmaybe-uninitialized) under the asan preset.
+        CHECK((contains(row, day + "T09:00:00+01:00") || contains(row, day + "T09:00:00+02:00")));
         CHECK(contains(row, next_utc.substr(0, 19) + "Z"));
     }
 }
@@ -402,7 +402,7 @@ TEST_CASE("cli: schedule help names every command", "[cli][schedules]") {
     CHECK(r.status == 0);
     for (const char* command : {"add", "list", "pause", "resume", "remove", "run"}) {
         INFO(command);
-        CHECK(std::regex_search(r.out, std::regex(std::string("\\n  ") + command + " ")));
+        CHECK(contains(r.out, std::string("\n  ") + command + " "));
     }
     auto add = q.run_bare({"schedule", "add", "--help"});
     CHECK(add.status == 0);
