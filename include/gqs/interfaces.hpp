@@ -163,7 +163,9 @@ public:
     virtual ~Puller() = default;
     /// Leases up to `batch` runnable jobs (Pending, or Processing with an expired lease,
     /// and next_run_at <= now) of the given queues (empty: every queue) for `lock`, lowest
-    /// priority number first, then oldest next_run_at. Each pulled job is Processing with
+    /// priority number first, then oldest next_run_at, within the limits stored for the queues
+    /// (docs/limits.md: a paused queue gives none, a limited one no more than its free slots
+    /// and tokens allow). Each pulled job is Processing with
     /// attempts + 1; a job whose lease had expired gets the error "lease expired" (a cancelled
     /// one goes Dead instead, with "cancelled", and is not returned). Throws
     /// std::invalid_argument if batch <= 0, lock <= 0 or a queue name is invalid.
@@ -234,6 +236,15 @@ public:
     /// never answers cannot keep it from stopping. The default does nothing (for a backend
     /// whose waits are short anyway). Thread-safety: any thread; never blocks.
     virtual void interrupt() noexcept {}
+
+    /// After this puller's last pull or settle_and_pull returned fewer jobs than asked because
+    /// a queue limit (docs/limits.md) held ready jobs back: how long until that limit may let
+    /// one start (a token of its rate, or the end of a running job's lease). nullopt (the
+    /// default) when no limit held jobs back. A Worker polls again after it at the latest.
+    /// Thread-safety: any thread; it describes whichever call finished last.
+    [[nodiscard]] virtual std::optional<Duration> limit_wait() const noexcept {
+        return std::nullopt;
+    }
 
     /// The schedules stored with this puller's jobs, for the scheduler thread a Worker runs
     /// (WorkerConfig::schedules); nullptr (the default) for a backend without stored

@@ -3,12 +3,18 @@
 #pragma once
 
 #include "codec.hpp"
+#include "queue_rules.hpp"
 #include "rules.hpp"
 #include "settle.hpp"
 
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <iterator>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,37 +25,169 @@ namespace gqs::detail {
 //
 //   template <class Fn> void locked(Fn&& fn);
 //       runs fn under the Connection's lock
-//   std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues);
-//       leases up to `batch` jobs (in any order), leaving out cancelled ones that went Dead
+//   template <class Fn> void transaction(Fn&& fn);
+//       runs fn in a write transaction (rolled back if it throws)
+//   std::vector<QueueGate> gates(std::span<const std::string> queues, std::int64_t& now_us);
+//       the queues among `queues` (every queue when empty) whose stored limits restrict a pull
+//       (paused, max_running or rate), by name; now_us: the database's clock
+//   std::optional<QueueGate> lock_gate(const std::string& queue, std::int64_t& now_us);
+//       the gate read again and locked against other pulls until the transaction ends;
+//       nullopt when the queue no longer has one
+//   std::pair<int, std::optional<std::int64_t>> running(const std::string& queue);
+//       the queue's jobs Processing with a live lease, and the earliest end of those leases
+//   void save_bucket(const std::string& queue, const Bucket& bucket);
+//       stores the token bucket's state
+//   std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues,
+//                         std::span<const std::string> except);
+//       leases up to `batch` jobs of `queues` (every queue but those in `except` when empty; a
+//       non-empty `queues` comes with an empty `except`), in any order, leaving out cancelled
+//       ones that went Dead
+//   void pulled(bool full);
+//       the pulls of one call took (or did not take) all they asked for
 //   bool extend(Job& job, Duration lock);
 //       moves the lease's end and updates job.cancel_requested, locked_until and updated_at;
 //       false when the caller's lease is gone
 //   std::vector<SettleResult> settle(std::span<const Settlement>);
 //       one transaction (or statement); lost leases marked per entry; throws StorageError
 //       with nothing stored
-//   std::vector<SettleResult> settle_and_pull(std::span<const Settlement>, int batch,
-//                                             Duration lock, std::span<const std::string>,
-//                                             std::vector<Job>& jobs);
-//       both in one transaction; throws StorageError with nothing committed
-//   bool has_ready(std::span<const std::string> queues);
+//   template <class Fn> std::vector<SettleResult> settle_and(std::span<const Settlement>, Fn&&);
+//       settles, then runs fn, both in one transaction; throws StorageError with nothing
+//       committed
+//   bool has_ready(std::span<const std::string> queues, std::span<const std::string> except);
 //       a read-only look: could a pull of these queues now return a job
 //
 // each called with the lock held and its arguments checked.
 
+/// What a pull leased, and when a queue limit that held ready jobs back may let one start.
+struct Pulled {
+    std::vector<Job> jobs;
+    std::optional<Duration> wait;
+};
+
+/// Keeps a pull's wait for Puller::limit_wait (in milliseconds; -1 for none).
+inline void note_limit_wait(std::atomic<std::int64_t>& slot, std::optional<Duration> wait) {
+    slot.store(wait ? wait->count() : -1, std::memory_order_relaxed);
+}
+
+/// Puller::limit_wait from what note_limit_wait kept.
+inline std::optional<Duration> limit_wait_of(const std::atomic<std::int64_t>& slot) noexcept {
+    const auto ms = slot.load(std::memory_order_relaxed);
+    if (ms < 0) return std::nullopt;
+    return Duration{ms};
+}
+
+/// The names of `queues` without those of `gates` (each once).
+inline std::vector<std::string> open_queues(std::span<const std::string> queues,
+                                            const std::vector<QueueGate>& gates) {
+    std::vector<std::string> open;
+    for (auto& name : distinct_queues(queues)) {
+        const bool gated = std::any_of(gates.begin(), gates.end(),
+                                       [&](const QueueGate& g) { return g.queue == name; });
+        if (!gated) open.push_back(std::move(name));
+    }
+    return open;
+}
+
+/// The names of `gates`.
+inline std::vector<std::string> gate_names(const std::vector<QueueGate>& gates) {
+    std::vector<std::string> names;
+    names.reserve(gates.size());
+    for (const auto& g : gates)
+        names.push_back(g.queue);
+    return names;
+}
+
+/// Leases up to `batch` jobs of `queues` honouring the stored queue limits (docs/limits.md):
+/// queues without limits are pulled as always; a paused queue not at all; a limited one, its
+/// row locked, no more than its free slots (max_running less its live leases, so a dead
+/// worker's slot frees itself when its lease ends) and its whole tokens allow. `in_transaction`:
+/// the caller's transaction holds the pull; else the limited part gets one of its own.
+template <class Store>
+Pulled pull_limited(Store& store, int batch, Duration lock, std::span<const std::string> queues,
+                    bool in_transaction) {
+    Pulled out;
+    std::int64_t now_us = 0;
+    const auto gates = store.gates(queues, now_us);
+    if (gates.empty()) {
+        out.jobs = store.pull(batch, lock, queues, {});
+    } else if (queues.empty()) {
+        out.jobs = store.pull(batch, lock, queues, gate_names(gates));
+    } else if (const auto open = open_queues(queues, gates); !open.empty()) {
+        out.jobs = store.pull(batch, lock, open, {});
+    }
+    const bool limited =
+        std::any_of(gates.begin(), gates.end(), [](const QueueGate& g) { return !g.paused; });
+    auto take_limited = [&] {
+        for (const auto& gate : gates) {
+            const int left = batch - static_cast<int>(out.jobs.size());
+            if (left <= 0) break;
+            if (gate.paused) continue;
+            std::int64_t at_us = 0;
+            const std::string& queue = gate.queue;
+            std::vector<Job> got;
+            const auto locked = store.lock_gate(queue, at_us);
+            if (!locked) {
+                // Its limits were cleared since the first read: an open queue now.
+                got = store.pull(left, lock, std::span<const std::string>(&queue, 1), {});
+            } else if (!locked->paused) {
+                std::pair<int, std::optional<std::int64_t>> running{0, std::nullopt};
+                if (locked->max_running) running = store.running(queue);
+                Bucket bucket = refill(*locked, at_us);
+                const int allowed = allowed_starts(*locked, bucket, running.first, left);
+                if (allowed > 0)
+                    got = store.pull(allowed, lock, std::span<const std::string>(&queue, 1), {});
+                const int taken = static_cast<int>(got.size());
+                if (locked->rate) {
+                    bucket.tokens -= taken;
+                    store.save_bucket(queue, bucket);
+                }
+                // Held back by a limit (not by a lack of jobs): when may it allow one more?
+                if (taken == allowed && allowed < left) {
+                    std::optional<Duration> wait;
+                    if (locked->rate && bucket.tokens < 1)
+                        wait = until_token(bucket, *locked->rate);
+                    if (locked->max_running && running.first + taken >= *locked->max_running) {
+                        const std::int64_t end_us =
+                            running.second
+                                ? *running.second
+                                : at_us +
+                                      std::chrono::duration_cast<std::chrono::microseconds>(lock)
+                                          .count();
+                        const Duration slot{
+                            std::max<std::int64_t>(1, (end_us - at_us + 999) / 1000)};
+                        wait = wait ? std::max(*wait, slot) : slot;
+                    }
+                    if (wait && (!out.wait || *wait < *out.wait)) out.wait = wait;
+                }
+            }
+            out.jobs.insert(out.jobs.end(), std::make_move_iterator(got.begin()),
+                            std::make_move_iterator(got.end()));
+        }
+    };
+    if (limited && static_cast<int>(out.jobs.size()) < batch) {
+        if (in_transaction) {
+            take_limited();
+        } else {
+            store.transaction(take_limited);
+        }
+    }
+    store.pulled(static_cast<int>(out.jobs.size()) >= batch);
+    if (static_cast<int>(out.jobs.size()) >= batch) out.wait.reset();
+    return out;
+}
+
 /// A pull whose arguments were checked: the jobs in the order a pull promises.
 template <class Store>
-std::vector<Job> pull_checked(Store& store, int batch, Duration lock,
-                              std::span<const std::string> queues) {
-    std::vector<Job> jobs;
-    store.locked([&] { jobs = store.pull(batch, lock, queues); });
-    sort_pulled(jobs);
-    return jobs;
+Pulled pull_checked(Store& store, int batch, Duration lock, std::span<const std::string> queues) {
+    Pulled pulled;
+    store.locked([&] { pulled = pull_limited(store, batch, lock, queues, false); });
+    sort_pulled(pulled.jobs);
+    return pulled;
 }
 
 /// Puller::pull.
 template <class Store>
-std::vector<Job> pull_with(Store& store, int batch, Duration lock,
-                           std::span<const std::string> queues) {
+Pulled pull_with(Store& store, int batch, Duration lock, std::span<const std::string> queues) {
     check_pull(batch, lock);
     check_queues(queues);
     return pull_checked(store, batch, lock, queues);
@@ -90,9 +228,9 @@ std::vector<SettleResult> settle_with(Store& store, std::span<const Settlement> 
 /// matter more than the next lease, so they are stored on their own, and the failure is
 /// thrown as pull() would throw it (after `results` got the settlements' own results).
 template <class Store>
-std::vector<Job> settle_and_pull_with(Store& store, std::span<const Settlement> settlements,
-                                      std::vector<SettleResult>& results, int batch, Duration lock,
-                                      std::span<const std::string> queues) {
+Pulled settle_and_pull_with(Store& store, std::span<const Settlement> settlements,
+                            std::vector<SettleResult>& results, int batch, Duration lock,
+                            std::span<const std::string> queues) {
     check_queues(queues);
     check_settlements(settlements);
     if (batch <= 0) {
@@ -104,24 +242,45 @@ std::vector<Job> settle_and_pull_with(Store& store, std::span<const Settlement> 
         results.clear();
         return pull_checked(store, batch, lock, queues);
     }
-    std::vector<Job> jobs;
+    Pulled pulled;
     try {
-        store.locked(
-            [&] { results = store.settle_and_pull(settlements, batch, lock, queues, jobs); });
+        store.locked([&] {
+            results = store.settle_and(
+                settlements, [&] { pulled = pull_limited(store, batch, lock, queues, true); });
+        });
     } catch (const StorageError&) {
         results = settle_checked(store, settlements);
         throw;
     }
-    sort_pulled(jobs);
-    return jobs;
+    sort_pulled(pulled.jobs);
+    return pulled;
 }
 
-/// Puller::has_ready.
+/// Puller::has_ready: ready jobs in an open queue, or in a limited one whose limits allow a
+/// start now.
 template <class Store>
 bool has_ready_with(Store& store, std::span<const std::string> queues) {
     check_queues(queues);
     bool ready = false;
-    store.locked([&] { ready = store.has_ready(queues); });
+    store.locked([&] {
+        std::int64_t now_us = 0;
+        const auto gates = store.gates(queues, now_us);
+        if (gates.empty()) {
+            ready = store.has_ready(queues, {});
+            return;
+        }
+        if (queues.empty()) {
+            ready = store.has_ready(queues, gate_names(gates));
+        } else if (const auto open = open_queues(queues, gates); !open.empty()) {
+            ready = store.has_ready(open, {});
+        }
+        for (const auto& gate : gates) {
+            if (ready) return;
+            const int running = gate.max_running ? store.running(gate.queue).first : 0;
+            if (allowed_starts(gate, refill(gate, now_us), running, 1) > 0)
+                ready = store.has_ready(std::span<const std::string>(&gate.queue, 1), {});
+        }
+    });
     return ready;
 }
 

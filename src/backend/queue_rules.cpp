@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -51,6 +53,32 @@ std::map<std::string, int> decode_group_weights(std::string_view text) {
         weights.emplace(group, static_cast<int>(value));
     }
     return weights;
+}
+
+Bucket refill(const QueueGate& gate, std::int64_t now_us) noexcept {
+    if (!gate.rate) return {std::numeric_limits<double>::infinity(), now_us};
+    const auto burst = static_cast<double>(gate.burst);
+    if (!gate.tokens || !gate.refilled_us || !std::isfinite(*gate.tokens)) return {burst, now_us};
+    const double stored = std::clamp(*gate.tokens, 0.0, burst);
+    if (now_us <= *gate.refilled_us) return {stored, *gate.refilled_us};
+    const double elapsed_s = static_cast<double>(now_us - *gate.refilled_us) / 1e6;
+    return {std::min(burst, stored + *gate.rate * elapsed_s), now_us};
+}
+
+int allowed_starts(const QueueGate& gate, const Bucket& bucket, int running, int wanted) noexcept {
+    if (gate.paused || wanted <= 0) return 0;
+    double allowed = wanted;
+    if (gate.max_running)
+        allowed = std::min(allowed, static_cast<double>(*gate.max_running - running));
+    allowed = std::min(allowed, std::floor(bucket.tokens));
+    return allowed <= 0 ? 0 : static_cast<int>(allowed);
+}
+
+std::chrono::milliseconds until_token(const Bucket& bucket, double rate) noexcept {
+    if (bucket.tokens >= 1) return std::chrono::milliseconds::zero();
+    const double ms = std::ceil((1.0 - bucket.tokens) / rate * 1000.0);
+    // A day at most: a rate this slow is a configuration to look at, not a wait to compute.
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::clamp(ms, 1.0, 86'400'000.0)));
 }
 
 } // namespace gqs::detail

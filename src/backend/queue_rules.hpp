@@ -4,6 +4,9 @@
 
 #include <gqs/queues.hpp>
 
+#include <chrono>
+
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,6 +48,37 @@ void check_queue_name(const std::string& queue);
 /// The group weights from stored text. Tolerant of rows other programs wrote: text that is
 /// not a JSON object gives none, and members that are not integers are skipped.
 [[nodiscard]] std::map<std::string, int> decode_group_weights(std::string_view text);
+
+/// A queue whose stored limits hold back what a pull may take: paused, or with max_running
+/// or a rate. Read by the pulls (pull.hpp) with the token bucket's state. Value type.
+struct QueueGate {
+    std::string queue;
+    bool paused = false;
+    std::optional<int> max_running;
+    std::optional<double> rate;
+    int burst = 1;
+    std::optional<double> tokens;            // the bucket's state; nullopt: never used (full)
+    std::optional<std::int64_t> refilled_us; // when `tokens` was stored, µs since the epoch
+};
+
+/// A token bucket at a moment: the starts it allows now, and the moment it describes.
+struct Bucket {
+    double tokens = 0;
+    std::int64_t at_us = 0;
+};
+
+/// `gate`'s bucket refilled up to `now_us` (at most burst tokens; a new bucket is full).
+/// A clock behind the stored moment refills nothing. Without a rate: unbounded tokens.
+[[nodiscard]] Bucket refill(const QueueGate& gate, std::int64_t now_us) noexcept;
+
+/// The jobs of `gate`'s queue a pull may take now: none when paused, else the least of
+/// `wanted`, the free slots (max_running - running) and the whole tokens of `bucket`.
+[[nodiscard]] int allowed_starts(const QueueGate& gate, const Bucket& bucket, int running,
+                                 int wanted) noexcept;
+
+/// How long until `bucket` holds one whole token at `rate` starts per second (zero if it
+/// does), rounded up to a millisecond and at least one.
+[[nodiscard]] std::chrono::milliseconds until_token(const Bucket& bucket, double rate) noexcept;
 
 /// Queues::set_limits.
 template <class Store>

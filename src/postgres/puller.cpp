@@ -10,6 +10,8 @@
 #include <gqs/postgres/schedules.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <numeric>
 
 namespace gqs::postgres {
@@ -53,16 +55,41 @@ std::string queue_array(std::span<const std::string> queues) {
     return array.finish();
 }
 
-// One pull statement. Caller holds the mutex.
+// One pull statement (see the store's pull). Caller holds the mutex.
 std::vector<Job> pull_locked(detail::State& state, int batch, Duration lock,
-                             std::span<const std::string> queues) {
+                             std::span<const std::string> queues,
+                             std::span<const std::string> except) {
     detail::Params p;
     p.i32(batch);
     p.i64(detail::micros_of(lock));
-    if (!queues.empty()) p.own(queue_array(queues));
-    auto r =
-        state.run(queues.empty() ? detail::pull_sql : detail::pull_queues_sql, p, "pulling jobs");
+    const char* sql = detail::pull_sql;
+    if (!queues.empty()) {
+        p.own(queue_array(queues));
+        sql = detail::pull_queues_sql;
+    } else if (!except.empty()) {
+        p.own(queue_array(except));
+        sql = detail::pull_except_sql;
+    }
+    auto r = state.run(sql, p, "pulling jobs");
     return read_pulled(r.get());
+}
+
+// A row of the gate statements.
+gqs::detail::QueueGate read_gate(const PGresult* r, int row, std::int64_t& now_us) {
+    auto saturated = [](std::int64_t v) {
+        return static_cast<int>(std::clamp<std::int64_t>(v, std::numeric_limits<int>::min(),
+                                                         std::numeric_limits<int>::max()));
+    };
+    gqs::detail::QueueGate gate;
+    gate.queue = detail::bytes_at(r, row, 0);
+    gate.paused = detail::bool_at(r, row, 1);
+    if (!detail::null_at(r, row, 2)) gate.max_running = saturated(detail::int_at(r, row, 2));
+    gate.rate = detail::double_at(r, row, 3);
+    gate.burst = std::max(1, saturated(detail::int_at(r, row, 4, 1)));
+    gate.tokens = detail::double_at(r, row, 5);
+    if (!detail::null_at(r, row, 6)) gate.refilled_us = detail::int_at(r, row, 6);
+    now_us = detail::int_at(r, row, 7);
+    return gate;
 }
 
 // Runs the settle statement; returns one result per settlement (lost leases marked). The
@@ -134,9 +161,52 @@ struct Store {
         auto guard = state.enter();
         fn();
     }
-    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues) {
-        return pull_locked(state, batch, lock, queues);
+    template <class Fn>
+    void transaction(Fn&& fn) {
+        detail::in_transaction(state, "pulling jobs of limited queues", fn);
     }
+    std::vector<gqs::detail::QueueGate> gates(std::span<const std::string> queues,
+                                              std::int64_t& now_us) {
+        detail::Params p;
+        if (!queues.empty()) p.own(queue_array(queues));
+        auto r = state.run(queues.empty() ? detail::gates_sql : detail::gates_of_sql, p,
+                           "reading queue limits");
+        std::vector<gqs::detail::QueueGate> found;
+        for (int row = 0; row < PQntuples(r.get()); ++row)
+            found.push_back(read_gate(r.get(), row, now_us));
+        return found;
+    }
+    std::optional<gqs::detail::QueueGate> lock_gate(const std::string& queue,
+                                                    std::int64_t& now_us) {
+        detail::Params p;
+        p.borrow(queue);
+        auto r = state.run(detail::gate_lock_sql, p, "locking a queue's limits");
+        if (PQntuples(r.get()) == 0) return std::nullopt;
+        return read_gate(r.get(), 0, now_us);
+    }
+    std::pair<int, std::optional<std::int64_t>> running(const std::string& queue) {
+        detail::Params p;
+        p.borrow(queue);
+        auto r = state.run(detail::running_sql, p, "counting running jobs");
+        std::pair<int, std::optional<std::int64_t>> out{0, std::nullopt};
+        if (PQntuples(r.get()) > 0) {
+            out.first = static_cast<int>(detail::int_at(r.get(), 0, 0));
+            if (!detail::null_at(r.get(), 0, 1)) out.second = detail::int_at(r.get(), 0, 1);
+        }
+        return out;
+    }
+    void save_bucket(const std::string& queue, const gqs::detail::Bucket& bucket) {
+        detail::Params p;
+        p.borrow(queue);
+        p.f64(bucket.tokens);
+        p.i64(bucket.at_us);
+        state.run(detail::save_bucket_sql, p, "storing a queue's tokens");
+    }
+    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues,
+                          std::span<const std::string> except) {
+        return pull_locked(state, batch, lock, queues, except);
+    }
+    void pulled(bool /*full*/) {}
     bool extend(Job& job, Duration lock) {
         detail::Params p;
         p.uuid(job.id);
@@ -153,20 +223,25 @@ struct Store {
     std::vector<SettleResult> settle(std::span<const Settlement> settlements) {
         return settle_locked(state, settlements);
     }
-    std::vector<SettleResult> settle_and_pull(std::span<const Settlement> settlements, int batch,
-                                              Duration lock, std::span<const std::string> queues,
-                                              std::vector<Job>& jobs) {
+    template <class Fn>
+    std::vector<SettleResult> settle_and(std::span<const Settlement> settlements, Fn&& then) {
         return detail::in_transaction(state, "settling and pulling jobs", [&] {
             auto settled = settle_locked(state, settlements);
-            jobs = pull_locked(state, batch, lock, queues);
+            then();
             return settled;
         });
     }
-    bool has_ready(std::span<const std::string> queues) {
+    bool has_ready(std::span<const std::string> queues, std::span<const std::string> except) {
         detail::Params p;
-        if (!queues.empty()) p.own(queue_array(queues));
-        auto r = state.run(queues.empty() ? detail::has_ready_sql : detail::has_ready_queues_sql, p,
-                           "checking for ready jobs");
+        const char* sql = detail::has_ready_sql;
+        if (!queues.empty()) {
+            p.own(queue_array(queues));
+            sql = detail::has_ready_queues_sql;
+        } else if (!except.empty()) {
+            p.own(queue_array(except));
+            sql = detail::has_ready_except_sql;
+        }
+        auto r = state.run(sql, p, "checking for ready jobs");
         return PQntuples(r.get()) > 0 && detail::bool_at(r.get(), 0, 0);
     }
 };
@@ -179,7 +254,9 @@ Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(c
 
 std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
     Store store{detail::Access::state(*connection_)};
-    return gqs::detail::pull_with(store, batch, lock, queues);
+    auto pulled = gqs::detail::pull_with(store, batch, lock, queues);
+    gqs::detail::note_limit_wait(limit_wait_ms_, pulled.wait);
+    return std::move(pulled.jobs);
 }
 
 void Puller::extend_lock(Job& job, Duration lock) {
@@ -196,7 +273,10 @@ std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements
                                          std::vector<SettleResult>& results, int batch,
                                          Duration lock, std::span<const std::string> queues) {
     Store store{detail::Access::state(*connection_)};
-    return gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
+    auto pulled =
+        gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
+    gqs::detail::note_limit_wait(limit_wait_ms_, pulled.wait);
+    return std::move(pulled.jobs);
 }
 
 bool Puller::has_ready(std::span<const std::string> queues) {
@@ -212,6 +292,10 @@ void Puller::interrupt() noexcept { detail::Access::state(*connection_).interrup
 
 Subscription Puller::on_push(std::function<void()> notify) {
     return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));
+}
+
+std::optional<Duration> Puller::limit_wait() const noexcept {
+    return gqs::detail::limit_wait_of(limit_wait_ms_);
 }
 
 std::shared_ptr<gqs::Schedules> Puller::schedules() {

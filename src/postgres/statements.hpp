@@ -58,6 +58,21 @@ inline constexpr const char* pull_sql =
     "  ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
     " LIMIT $1::int" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
 
+// $3 the gated queues (text[]): every queue but those, as pull_sql.
+inline constexpr const char* pull_except_sql =
+    "WITH expired AS MATERIALIZED ("
+    " SELECT id, priority, next_run_at FROM {s}.jobs"
+    " WHERE status = 2 AND locked_until < statement_timestamp() AND queue <> ALL ($3::text[])"
+    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"
+    "), pending AS MATERIALIZED ("
+    " SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"
+    " CROSS JOIN LATERAL ("
+    "  SELECT id, priority, next_run_at FROM {s}.jobs"
+    "  WHERE status = 1 AND priority = p.priority AND next_run_at <= statement_timestamp()"
+    "  AND queue <> ALL ($3::text[])"
+    "  ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
+    " LIMIT $1::int" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
+
 // $3 the queue names (text[], distinct): one range of jobs_ready_queue per queue and priority.
 inline constexpr const char* pull_queues_sql =
     "WITH expired AS MATERIALIZED ("
@@ -89,6 +104,13 @@ inline constexpr const char* has_ready_queues_sql =
     " AND next_run_at <= statement_timestamp()))"
     " OR EXISTS (SELECT FROM {s}.jobs WHERE status = 2 AND locked_until < statement_timestamp()"
     " AND queue = ANY ($1::text[]))";
+
+inline constexpr const char* has_ready_except_sql =
+    "SELECT EXISTS (SELECT FROM generate_series(0, 9) AS p(priority) WHERE EXISTS ("
+    " SELECT FROM {s}.jobs WHERE status = 1 AND priority = p.priority"
+    " AND next_run_at <= statement_timestamp() AND queue <> ALL ($1::text[])))"
+    " OR EXISTS (SELECT FROM {s}.jobs WHERE status = 2 AND locked_until < statement_timestamp()"
+    " AND queue <> ALL ($1::text[]))";
 
 // ---- transitions -----------------------------------------------------------------------------
 
@@ -316,6 +338,31 @@ inline constexpr const char* schedule_advance_sql =
 
 inline constexpr const char* schedule_earliest_sql =
     "SELECT min(next_fire) FROM {s}.gqs_schedules WHERE NOT paused";
+
+// ---- queue limits in the pulls (backend/pull.hpp) -------------------------------------------
+
+// The queues whose limits restrict a pull, with the token bucket's state and the clock, in µs
+// since the epoch (read_gate).
+#define GQS_PG_GATE_SQL(filter)                                                                    \
+    "SELECT queue, paused, max_running, rate, burst, tokens,"                                      \
+    " (extract(epoch FROM refilled_at) * 1000000)::bigint, " GQS_PG_NOW_US                         \
+    " FROM {s}.gqs_queues WHERE (paused OR max_running IS NOT NULL OR rate IS NOT NULL)" filter
+
+inline constexpr const char* gates_sql = GQS_PG_GATE_SQL(" ORDER BY queue COLLATE \"C\"");
+inline constexpr const char* gates_of_sql =
+    GQS_PG_GATE_SQL(" AND queue = ANY ($1::text[]) ORDER BY queue COLLATE \"C\"");
+// Locked until the transaction ends: concurrent pulls of the queue take turns.
+inline constexpr const char* gate_lock_sql = GQS_PG_GATE_SQL(" AND queue = $1::text FOR UPDATE");
+
+inline constexpr const char* running_sql =
+    "SELECT count(*)::int, (extract(epoch FROM min(locked_until)) * 1000000)::bigint"
+    " FROM {s}.jobs WHERE status = 2 AND locked_until >= statement_timestamp()"
+    " AND queue = $1::text";
+
+inline constexpr const char* save_bucket_sql =
+    "UPDATE {s}.gqs_queues SET tokens = $2::float8,"
+    " refilled_at = 'epoch'::timestamptz + $3::bigint * interval '1 microsecond'"
+    " WHERE queue = $1::text";
 
 // ---- queue limits --------------------------------------------------------------------------
 

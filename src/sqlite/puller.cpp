@@ -8,7 +8,9 @@
 #include <gqs/sqlite/puller.hpp>
 #include <gqs/sqlite/schedules.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <limits>
 #include <optional>
 
 namespace gqs::sqlite {
@@ -81,6 +83,33 @@ SettleResult applied(Action action, Duration backoff, std::int64_t now, bool can
     return r;
 }
 
+// A row of gate_sql / gates_of_sql.
+gqs::detail::QueueGate read_gate(sqlite3_stmt* stmt) {
+    auto opt_int = [&](int col) -> std::optional<std::int64_t> {
+        if (sqlite3_column_type(stmt, col) == SQLITE_NULL) return std::nullopt;
+        return sqlite3_column_int64(stmt, col);
+    };
+    auto opt_real = [&](int col) -> std::optional<double> {
+        if (sqlite3_column_type(stmt, col) == SQLITE_NULL) return std::nullopt;
+        return sqlite3_column_double(stmt, col);
+    };
+    // An int column another program wrote past int's range saturates.
+    auto saturated = [](std::int64_t v) {
+        return static_cast<int>(std::clamp<std::int64_t>(v, std::numeric_limits<int>::min(),
+                                                         std::numeric_limits<int>::max()));
+    };
+    gqs::detail::QueueGate gate;
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    gate.queue = text == nullptr ? std::string() : std::string(text);
+    gate.paused = sqlite3_column_int64(stmt, 1) != 0;
+    if (auto v = opt_int(2)) gate.max_running = saturated(*v);
+    gate.rate = opt_real(3);
+    gate.burst = std::max(1, saturated(sqlite3_column_int64(stmt, 4)));
+    gate.tokens = opt_real(5);
+    gate.refilled_us = opt_int(6);
+    return gate;
+}
+
 // The dialect of the pull rules (backend/pull.hpp).
 struct Store {
     detail::State& state;
@@ -93,36 +122,87 @@ struct Store {
         fn();
     }
 
-    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues) {
-        return pull_at(batch, lock, queues, state.now());
+    template <class Fn>
+    void transaction(Fn&& fn) {
+        detail::in_write_transaction(state, "pulling jobs of limited queues", fn);
     }
 
-    std::vector<Job> pull_at(int batch, Duration lock, std::span<const std::string> queues,
-                             std::int64_t now) {
-        std::vector<Job> jobs;
-        int rows = 0;
-        {
-            auto stmt = state.statement(queues.empty() ? detail::pull_sql : detail::pull_queues_sql,
-                                        "pulling jobs");
-            stmt.bind(1, now);
-            stmt.bind(2, detail::add_micros(now, lock));
-            stmt.bind(3, batch);
-            const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
-            if (!queues.empty()) stmt.bind_text(4, names);
-            // The statement's changes are made by its first step; reading the rows on the way
-            // is safe because nothing else can use this handle meanwhile.
-            while (stmt.step()) {
-                ++rows;
-                // A cancelled job whose lease ran out went Dead; it is not the caller's.
-                if (sqlite3_column_int64(stmt.get(), 3) != static_cast<int>(Status::Processing))
-                    continue;
-                jobs.push_back(detail::read_job(stmt.get()));
-            }
+    std::vector<gqs::detail::QueueGate> gates(std::span<const std::string> queues,
+                                              std::int64_t& now_us) {
+        now_us = state.now();
+        const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
+        auto stmt = state.statement(queues.empty() ? detail::gates_sql : detail::gates_of_sql,
+                                    "reading queue limits");
+        if (!queues.empty()) stmt.bind_text(1, names);
+        std::vector<gqs::detail::QueueGate> found;
+        while (stmt.step())
+            found.push_back(read_gate(stmt.get()));
+        return found;
+    }
+
+    std::optional<gqs::detail::QueueGate> lock_gate(const std::string& queue,
+                                                    std::int64_t& now_us) {
+        // Inside the write transaction: no other connection writes until it ends.
+        now_us = state.now();
+        auto stmt = state.statement(detail::gate_sql, "reading queue limits");
+        stmt.bind_text(1, queue);
+        if (!stmt.step()) return std::nullopt;
+        auto gate = read_gate(stmt.get());
+        stmt.finish();
+        return gate;
+    }
+
+    std::pair<int, std::optional<std::int64_t>> running(const std::string& queue) {
+        auto stmt = state.statement(detail::running_sql, "counting running jobs");
+        stmt.bind_text(1, queue);
+        stmt.bind(2, state.now());
+        std::pair<int, std::optional<std::int64_t>> out{0, std::nullopt};
+        if (stmt.step()) {
+            out.first = sqlite3_column_int(stmt.get(), 0);
+            if (sqlite3_column_type(stmt.get(), 1) != SQLITE_NULL)
+                out.second = sqlite3_column_int64(stmt.get(), 1);
         }
-        // A full batch: more jobs are likely waiting, and this puller comes back for them.
-        state.set_hungry(hungry, rows < batch);
+        stmt.finish();
+        return out;
+    }
+
+    void save_bucket(const std::string& queue, const gqs::detail::Bucket& bucket) {
+        auto stmt = state.statement(detail::save_bucket_sql, "storing a queue's tokens");
+        stmt.bind_text(1, queue);
+        stmt.bind_double(2, bucket.tokens);
+        stmt.bind(3, bucket.at_us);
+        stmt.run();
+    }
+
+    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues,
+                          std::span<const std::string> except) {
+        const std::int64_t now = state.now();
+        const char* sql = !queues.empty()  ? detail::pull_queues_sql
+                          : except.empty() ? detail::pull_sql
+                                           : detail::pull_except_sql;
+        std::vector<Job> jobs;
+        auto stmt = state.statement(sql, "pulling jobs");
+        stmt.bind(1, now);
+        stmt.bind(2, detail::add_micros(now, lock));
+        stmt.bind(3, batch);
+        const std::string names = !queues.empty()   ? gqs::detail::encode_queues(queues)
+                                  : !except.empty() ? gqs::detail::encode_queues(except)
+                                                    : std::string();
+        if (!names.empty()) stmt.bind_text(4, names);
+        // The statement's changes are made by its first step; reading the rows on the way
+        // is safe because nothing else can use this handle meanwhile.
+        while (stmt.step()) {
+            // A cancelled job whose lease ran out went Dead; it is not the caller's.
+            if (sqlite3_column_int64(stmt.get(), 3) != static_cast<int>(Status::Processing))
+                continue;
+            jobs.push_back(detail::read_job(stmt.get()));
+        }
         return jobs;
     }
+
+    // A full batch: more jobs are likely waiting, and this puller comes back for them; else
+    // the watcher wakes it when another connection commits.
+    void pulled(bool full) { state.set_hungry(hungry, !full); }
 
     bool extend(Job& job, Duration lock) {
         auto now = state.now();
@@ -142,27 +222,27 @@ struct Store {
     }
 
     std::vector<SettleResult> settle(std::span<const Settlement> settlements) {
-        return settle_all(settlements, 0, {}, {}, nullptr);
+        return settle_all(
+            settlements, [] {}, false);
     }
 
-    std::vector<SettleResult> settle_and_pull(std::span<const Settlement> settlements, int batch,
-                                              Duration lock, std::span<const std::string> queues,
-                                              std::vector<Job>& jobs) {
-        return settle_all(settlements, batch, lock, queues, &jobs);
+    template <class Fn>
+    std::vector<SettleResult> settle_and(std::span<const Settlement> settlements, Fn&& then) {
+        return settle_all(settlements, then, true);
     }
 
-    // Runs the settlements (and the pull, when `jobs` is given) in one transaction. Throws
+    // Runs the settlements (and then `then`, when `with_then`) in one transaction. Throws
     // StorageError, nothing committed, if it fails.
-    std::vector<SettleResult> settle_all(std::span<const Settlement> settlements, int batch,
-                                         Duration lock, std::span<const std::string> queues,
-                                         std::vector<Job>* jobs) {
+    template <class Fn>
+    std::vector<SettleResult> settle_all(std::span<const Settlement> settlements, Fn&& then,
+                                         bool with_then) {
         std::vector<std::optional<bool>> done(settlements.size());
         std::vector<std::string> entries;
         entries.reserve(settlements.size());
         for (const auto& s : settlements)
             entries.push_back(gqs::detail::error_entry(s.error));
         const std::int64_t now = state.now();
-        if (settlements.size() == 1 && jobs == nullptr) {
+        if (settlements.size() == 1 && !with_then) {
             // One statement in autocommit mode is its own write transaction (a single call).
             const auto& s = settlements[0];
             done[0] = run_transition(state, s.lease, s.action, s.backoff, entries[0], now);
@@ -175,7 +255,7 @@ struct Store {
                     const auto& s = settlements[i];
                     done[i] = run_transition(state, s.lease, s.action, s.backoff, entries[i], now);
                 }
-                if (jobs != nullptr) *jobs = pull_at(batch, lock, queues, now);
+                if (with_then) then();
             });
         }
         std::vector<SettleResult> results(settlements.size());
@@ -191,13 +271,16 @@ struct Store {
         return results;
     }
 
-    bool has_ready(std::span<const std::string> queues) {
-        const std::string names = queues.empty() ? "" : gqs::detail::encode_queues(queues);
-        auto stmt =
-            state.statement(queues.empty() ? detail::has_ready_sql : detail::has_ready_queues_sql,
-                            "checking for ready jobs");
+    bool has_ready(std::span<const std::string> queues, std::span<const std::string> except) {
+        const char* sql = !queues.empty()  ? detail::has_ready_queues_sql
+                          : except.empty() ? detail::has_ready_sql
+                                           : detail::has_ready_except_sql;
+        const std::string names = !queues.empty()   ? gqs::detail::encode_queues(queues)
+                                  : !except.empty() ? gqs::detail::encode_queues(except)
+                                                    : std::string();
+        auto stmt = state.statement(sql, "checking for ready jobs");
         stmt.bind(1, state.now());
-        if (!queues.empty()) stmt.bind_text(4, names);
+        if (!names.empty()) stmt.bind_text(4, names);
         return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
     }
 };
@@ -212,7 +295,9 @@ Puller::~Puller() { detail::Access::state(*connection_).set_hungry(hungry_, fals
 
 std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
     Store store{detail::Access::state(*connection_), hungry_};
-    return gqs::detail::pull_with(store, batch, lock, queues);
+    auto pulled = gqs::detail::pull_with(store, batch, lock, queues);
+    gqs::detail::note_limit_wait(limit_wait_ms_, pulled.wait);
+    return std::move(pulled.jobs);
 }
 
 void Puller::extend_lock(Job& job, Duration lock) {
@@ -229,7 +314,10 @@ std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements
                                          std::vector<SettleResult>& results, int batch,
                                          Duration lock, std::span<const std::string> queues) {
     Store store{detail::Access::state(*connection_), hungry_};
-    return gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
+    auto pulled =
+        gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
+    gqs::detail::note_limit_wait(limit_wait_ms_, pulled.wait);
+    return std::move(pulled.jobs);
 }
 
 bool Puller::has_ready(std::span<const std::string> queues) {
@@ -243,6 +331,10 @@ PullerCapabilities Puller::capabilities() const noexcept {
 
 Subscription Puller::on_push(std::function<void()> notify) {
     return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));
+}
+
+std::optional<Duration> Puller::limit_wait() const noexcept {
+    return gqs::detail::limit_wait_of(limit_wait_ms_);
 }
 
 std::shared_ptr<gqs::Schedules> Puller::schedules() {

@@ -84,8 +84,16 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
 #define GQS_NAMED_QUEUES "json_each(?4)"
 #define GQS_IN_QUEUES " AND queue IN (SELECT value FROM json_each(?4))"
 
+// Every queue that holds a Pending job but those named in ?4 (the gated queues).
+#define GQS_PENDING_QUEUES_EXCEPT                                                                  \
+    "(SELECT value FROM " GQS_PENDING_QUEUES                                                       \
+    " WHERE value NOT IN (SELECT value FROM json_each(?4)))"
+#define GQS_NOT_IN_QUEUES " AND queue NOT IN (SELECT value FROM json_each(?4))"
+
 inline constexpr const char* pull_sql = GQS_PULL_SQL(GQS_PENDING_QUEUES, "");
 inline constexpr const char* pull_queues_sql = GQS_PULL_SQL(GQS_NAMED_QUEUES, GQS_IN_QUEUES);
+inline constexpr const char* pull_except_sql =
+    GQS_PULL_SQL(GQS_PENDING_QUEUES_EXCEPT, GQS_NOT_IN_QUEUES);
 
 // ---- pusher --------------------------------------------------------------------------------
 
@@ -167,6 +175,8 @@ inline constexpr const char* kill_sql =
 inline constexpr const char* has_ready_sql = GQS_HAS_READY_SQL(GQS_PENDING_QUEUES, "");
 inline constexpr const char* has_ready_queues_sql =
     GQS_HAS_READY_SQL(GQS_NAMED_QUEUES, GQS_IN_QUEUES);
+inline constexpr const char* has_ready_except_sql =
+    GQS_HAS_READY_SQL(GQS_PENDING_QUEUES_EXCEPT, GQS_NOT_IN_QUEUES);
 
 // ---- observer ------------------------------------------------------------------------------
 
@@ -317,5 +327,26 @@ inline constexpr const char* queue_read_sql =
 
 inline constexpr const char* queue_read_all_sql =
     "SELECT " GQS_QUEUE_COLUMNS " FROM gqs_queues ORDER BY queue";
+
+// ---- queue limits in the pulls (backend/pull.hpp) -------------------------------------------
+
+// The queues whose limits restrict a pull, with the token bucket's state (read_gate).
+#define GQS_GATE_SQL(filter)                                                                       \
+    "SELECT queue, paused, max_running, rate, burst, tokens, refilled_at FROM gqs_queues"          \
+    " WHERE (paused = 1 OR max_running IS NOT NULL OR rate IS NOT NULL)" filter " ORDER BY queue"
+
+inline constexpr const char* gates_sql = GQS_GATE_SQL("");
+// ?1 the queues named, as one JSON array.
+inline constexpr const char* gates_of_sql =
+    GQS_GATE_SQL(" AND queue IN (SELECT value FROM json_each(?1))");
+inline constexpr const char* gate_sql = GQS_GATE_SQL(" AND queue = ?1");
+
+// A queue's jobs Processing with a live lease (?2 now), and the earliest end of their leases.
+inline constexpr const char* running_sql =
+    "SELECT count(*), min(locked_until) FROM jobs"
+    " WHERE status = 2 AND locked_until >= ?2 AND queue = ?1";
+
+inline constexpr const char* save_bucket_sql =
+    "UPDATE gqs_queues SET tokens = ?2, refilled_at = ?3 WHERE queue = ?1";
 
 } // namespace gqs::sqlite::detail

@@ -293,6 +293,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     bool called = false; // settle_and_pull was called
     std::vector<SettleResult> results;
     std::vector<Job> jobs;
+    std::optional<Duration> limit_wait;
     const auto leased_at = SteadyClock::now();
     if (skip_storage) batch = 0;
     try {
@@ -317,6 +318,7 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
             called = true;
             jobs = puller_.settle_and_pull(settlements, results, batch, config_.lock_timeout,
                                            config_.queues);
+            if (batch > 0) limit_wait = puller_.limit_wait();
             if (batch > 0)
                 call(config_.hooks.on_pull, static_cast<int>(jobs.size()),
                      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() -
@@ -374,6 +376,8 @@ void Worker::Impl::cycle(std::unique_lock<std::mutex>& lock, SteadyClock::time_p
     // The round trip sizes an adaptive queue; a failed call says nothing about it.
     const auto took = called && storage_ok ? now - leased_at : SteadyClock::duration::zero();
     pulls_.cycle_ended(reserved, batch, got, pull_failed, now, took);
+    // A queue limit held ready jobs back: look again when it may let one start.
+    if (called && batch > 0 && !pull_failed) pulls_.limit_held(limit_wait, now);
     // A handler thread runs the first job itself; wake one idle thread per other job (there
     // are at most `concurrency`), and one more if another cycle is due already while this
     // thread is busy with its job.

@@ -127,4 +127,9 @@ void PullPolicy::cycle_ended(int reserved, int batch, int got, bool failed, Cloc
     }
 }
 
+void PullPolicy::limit_held(std::optional<Duration> wait, Clock::time_point now) noexcept {
+    if (!wait || backlog_) return;
+    next_poll_ = std::min(next_poll_, now + *wait);
+}
+
 } // namespace gqs::detail

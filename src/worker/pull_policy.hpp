@@ -6,6 +6,7 @@
 #include <gqs/worker.hpp>
 
 #include <chrono>
+#include <optional>
 
 namespace gqs::detail {
 
@@ -84,6 +85,9 @@ public:
     /// the database took (zero: it made none, or the call failed).
     void cycle_ended(int reserved, int batch, int got, bool failed, Clock::time_point now,
                      std::chrono::nanoseconds took) noexcept;
+    /// After cycle_ended: the pull's Puller::limit_wait. A wait shorter than the interval
+    /// brings the next poll forward to when a limited queue may let a job start.
+    void limit_held(std::optional<Duration> wait, Clock::time_point now) noexcept;
     /// A cycle that `reserved` room ended without pulling (an internal error).
     void cycle_abandoned(int reserved) noexcept { held_ -= reserved; }
 

@@ -5,7 +5,10 @@
 #include <gqs/interfaces.hpp>
 #include <gqs/postgres/connection.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace gqs::postgres {
 
@@ -45,9 +48,12 @@ public:
     void interrupt() noexcept override;
     /// A postgres::Schedules over the same Connection (the schedules stored with the jobs).
     [[nodiscard]] std::shared_ptr<gqs::Schedules> schedules() override;
+    /// See gqs::Puller::limit_wait.
+    [[nodiscard]] std::optional<Duration> limit_wait() const noexcept override;
 
 private:
     std::shared_ptr<Connection> connection_;
+    std::atomic<std::int64_t> limit_wait_ms_{-1}; // < 0: no limit held jobs back
 };
 
 } // namespace gqs::postgres

@@ -6,7 +6,9 @@
 #include <gqs/sqlite/connection.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace gqs::sqlite {
 
@@ -41,9 +43,12 @@ public:
     [[nodiscard]] PullerCapabilities capabilities() const noexcept override;
     /// A sqlite::Schedules over the same Connection (the schedules stored with the jobs).
     [[nodiscard]] std::shared_ptr<gqs::Schedules> schedules() override;
+    /// See gqs::Puller::limit_wait.
+    [[nodiscard]] std::optional<Duration> limit_wait() const noexcept override;
 
 private:
     std::shared_ptr<Connection> connection_;
+    std::atomic<std::int64_t> limit_wait_ms_{-1}; // < 0: no limit held jobs back
     // Its last pull got fewer jobs than it asked for: the Connection's watcher then wakes
     // push subscribers for jobs other connections commit.
     std::atomic<bool> hungry_{false};
