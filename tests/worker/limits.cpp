@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// Workers under stored queue limits (docs/limits.md) over every backend: the rate and pause a
+// Worker honours without busy-polling, and max_running across several workers with prefetch.
+// The pulls themselves are the conformance suite's (conformance/queue_limits_pull_test.cpp).
+#include "support/catch.hpp"
+#include "support/queue.hpp"
+#include "support/sync.hpp"
+#include "support/test_support.hpp"
+#include "support/worker_support.hpp"
+
+#include <gqs/queues.hpp>
+#include <gqs/worker.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using namespace gqs;
+using namespace gqs::test;
+
+namespace {
+
+void push_many(Queue& q, const std::string& queue, int n) {
+    std::vector<Message> batch(static_cast<std::size_t>(n));
+    for (auto& m : batch)
+        m.queue = queue;
+    (void)q.pusher.push_batch(batch);
+}
+
+std::int64_t processing_in(Observer& observer, const std::string& queue) {
+    const auto stats = observer.stats();
+    const auto it = stats.queues.find(queue);
+    return it == stats.queues.end() ? 0 : it->second.processing;
+}
+
+} // namespace
+
+TEST_CASE("Worker: a rate-limited queue starts its burst then its rate; pause and resume",
+          "[worker][limits]") {
+    Queue q;
+    push_many(q, "mail", 400);
+    QueueLimits limits;
+    limits.rate = 20;
+    limits.burst = 5;
+    q.queues.set_limits("mail", limits);
+
+    using Clock = std::chrono::steady_clock;
+    std::mutex mutex;
+    std::vector<Clock::time_point> starts;
+    auto started = [&] {
+        std::lock_guard lock(mutex);
+        return starts.size();
+    };
+    WorkerConfig config;
+    // An hour between polls: only the limit's own wait (Puller::limit_wait) and the wake-up of
+    // resume explain any start after the first pull.
+    config.pull_interval = std::chrono::hours(1);
+    config.schedules = false;
+    LogCapture log;
+    Worker worker(
+        q.puller,
+        [&](const Job&, std::stop_token) {
+            std::lock_guard lock(mutex);
+            starts.push_back(Clock::now());
+        },
+        config, log.logger());
+    const auto begin = Clock::now();
+    worker.start();
+    std::this_thread::sleep_for(10s); // the measured window, not a synchronisation
+    const auto end = Clock::now();
+    std::size_t in_window = 0;
+    {
+        std::lock_guard lock(mutex);
+        in_window = static_cast<std::size_t>(
+            std::count_if(starts.begin(), starts.end(), [&](auto t) { return t <= end; }));
+    }
+    const double seconds = std::chrono::duration<double>(end - begin).count();
+    INFO("starts in " << seconds << " s: " << in_window);
+    CHECK(in_window <= static_cast<std::size_t>(5 + 20 * seconds) + 1);
+    CHECK(in_window >= 190);
+
+    // Paused: no start but of jobs leased before the pause returned.
+    q.queues.pause("mail");
+    const auto leased = processing_in(q.observer, "mail");
+    const auto at_pause = started();
+    std::this_thread::sleep_for(500ms); // ten tokens' worth: a pull would have started some
+    CHECK(started() <= at_pause + static_cast<std::size_t>(leased));
+    const auto paused_total = started();
+    // Resumed: a start at once (the resume wakes the worker; its next poll is an hour away).
+    q.queues.resume("mail");
+    CHECK(wait_until([&] { return started() > paused_total; }, patience));
+    worker.stop(patience);
+    INFO(log.text());
+    CHECK(log.count(LogLevel::Error) == 0);
+}
+
+TEST_CASE("Worker: max_running holds across three workers of four threads with prefetch",
+          "[worker][limits]") {
+    Queue q;
+    constexpr int jobs = 150;
+    push_many(q, "api", jobs);
+    QueueLimits limits;
+    limits.max_running = 2;
+    q.queues.set_limits("api", limits);
+    auto second = q.open_second();
+    auto third = q.open_second();
+
+    std::atomic<int> running{0};
+    std::atomic<int> most{0};
+    std::atomic<int> done{0};
+    auto handler = [&](const Job&, std::stop_token) {
+        const int now = running.fetch_add(1) + 1;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(2ms);
+        running.fetch_sub(1);
+        done.fetch_add(1);
+    };
+    WorkerConfig config;
+    config.concurrency = 4;
+    config.pull_interval = 20ms;
+    config.schedules = false; // prefetch stays adaptive (the default)
+    LogCapture log;
+    std::atomic<std::int64_t> sampled_most{0};
+    {
+        Worker a(q.puller, handler, config, log.logger());
+        Worker b(second->puller(), handler, config, log.logger());
+        Worker c(third->puller(), handler, config, log.logger());
+        a.start();
+        b.start();
+        c.start();
+        // Sampled from the database every few milliseconds while they drain.
+        const auto deadline = std::chrono::steady_clock::now() + patience;
+        while (done.load() < jobs && std::chrono::steady_clock::now() < deadline) {
+            sampled_most = std::max(sampled_most.load(), processing_in(q.observer, "api"));
+            std::this_thread::sleep_for(3ms);
+        }
+        a.stop(patience);
+        b.stop(patience);
+        c.stop(patience);
+    }
+    CHECK(done.load() == jobs);
+    CHECK(most.load() <= 2);
+    CHECK(sampled_most.load() <= 2);
+    INFO(log.text());
+    CHECK(log.count(LogLevel::Error) == 0);
+}
