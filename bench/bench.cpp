@@ -41,12 +41,12 @@ constexpr std::string_view usage =
     "                 worker_drain_q100_c1,worker_drain_q100_c4,worker_drain_shared_c4)\n"
     "                 latency latency_xproc latency_xproc_100hz scale\n"
     "                 backlog (= backlog_1k,backlog_100k) backlog_queues priority_wall\n"
-    "                 idle memory drain_processes schedule_tick\n"
+    "                 idle memory drain_processes schedule_tick limited_pull\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
     "  --verbose      print every run's result to stderr\n"
     "  --side=SIDE    gqs, raw or both (default): run one side only, e.g. under a profiler\n"
-    "                 (raw skips idle, memory, drain_processes and schedule_tick, which\n"
-    "                 have no raw side)\n";
+    "                 (raw skips idle, memory, drain_processes, schedule_tick and\n"
+    "                 limited_pull, which have no raw side)\n";
 
 const std::vector<std::string> all_workloads = {"push",
                                                 "push_batch",
@@ -69,7 +69,8 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "idle",
                                                 "memory",
                                                 "drain_processes",
-                                                "schedule_tick"};
+                                                "schedule_tick",
+                                                "limited_pull"};
 
 struct Rates {
     double gqs = 0;
@@ -247,6 +248,7 @@ public:
             attempt("memory", [&] { memory(); });
             attempt("drain_processes", [&] { drain_processes(); });
             attempt("schedule_tick", [&] { schedule_tick(); });
+            attempt("limited_pull", [&] { limited_pull(); });
         }
         return failures_ == 0 ? 0 : 1;
     }
@@ -523,6 +525,12 @@ private:
                    {true, [&] { return gqs_memory_growth_kib(s_, z_.memory_large, jobs); }}});
         line(fmt("memory heap_growth_kib_1k=%.0f", m[0]) + fmt(" heap_growth_kib_1m=%.0f", m[1]) +
              fmt(" ratio=%.3f", m[0] > 0 ? m[1] / m[0] : 0) + " jobs=" + std::to_string(jobs));
+    }
+
+    // A pull of a queue with limits that never bind against one without, interleaved.
+    void limited_pull() {
+        const auto z = limited_pull_sizes(s_.quick);
+        line(limited_pull_line(runs(true), z, [&] { return gqs_limited_pull(s_, z); }));
     }
 
     // The scheduler thread's cost per wake with many schedules, few due, on a table without

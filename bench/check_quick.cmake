@@ -43,3 +43,5 @@ require("(^|\n)schedule_tick look_us=[0-9.]+ tick_us=[0-9.]+ done_jobs=0 schedul
         "gqs_bench --quick printed no line for schedule_tick without Done jobs")
 require("(^|\n)schedule_tick look_us=[0-9.]+ tick_us=[0-9.]+ done_jobs=[1-9][0-9]* [^\n]* look_vs_no_done=[0-9.]+ tick_vs_no_done=[0-9.]+"
         "gqs_bench --quick printed no line for schedule_tick with Done jobs")
+require("(^|\n)limited_pull gqs_jobs_per_s=[0-9]+ open_jobs_per_s=[0-9]+ ratio=[0-9.]+"
+        "gqs_bench --quick printed no line for limited_pull")

@@ -2,6 +2,7 @@
 // gqs_bench_postgres: gqs::postgres against raw libpq running the same SQL (the statements of
 // src/postgres/statements.hpp, prepared, binary parameters) on the same server, one line per
 // workload; each run on a fresh schema. See bench/README.md.
+#include "limited_pull.hpp"
 #include "schedule_tick.hpp"
 #include "support.hpp"
 
@@ -51,6 +52,7 @@ constexpr std::string_view usage =
     "  --verbose      print each run of schedule_tick to stderr\n"
     "  --only=NAMES   push push_batch pull_complete_1 pull_complete_100 worker_drain_c4\n"
     "                 backlog latency_xproc push_listening drain_processes schedule_tick\n"
+    "                 limited_pull\n"
     "  --unnamed      gqs's Connections in Pooling::Transaction (unnamed statements, no\n"
     "                 session settings), still direct: what that mode costs\n"
     "  --pooler=CONNINFO  gqs's Connections through this transaction-mode pooler\n"
@@ -58,7 +60,8 @@ constexpr std::string_view usage =
 
 const std::vector<std::string> all_workloads = {
     "push",    "push_batch",    "pull_complete_1", "pull_complete_100", "worker_drain_c4",
-    "backlog", "latency_xproc", "push_listening",  "drain_processes",   "schedule_tick"};
+    "backlog", "latency_xproc", "push_listening",  "drain_processes",   "schedule_tick",
+    "limited_pull"};
 
 struct Config {
     std::string conninfo;
@@ -741,6 +744,18 @@ public:
                  fmt(" four_vs_one=%.3f", m[0] > 0 ? m[2] / m[0] : 0));
         });
         attempt("schedule_tick", [&] { schedule_tick(); });
+        attempt("limited_pull", [&] {
+            const auto z = limited_pull_sizes(c_.quick);
+            line(limited_pull_line(runs(true), z, [&] {
+                Schema schema(c_.conninfo);
+                pg::Pusher pusher(schema.connection);
+                pg::Puller puller(schema.connection);
+                pg::Queues queues(schema.connection);
+                prepare_limited_pull(pusher, queues, z);
+                admin_sql(c_.conninfo, "VACUUM ANALYZE " + schema.ident() + ".jobs");
+                return measure_limited_pull(puller, z);
+            }));
+        });
         return failures_ == 0 ? 0 : 1;
     }
 

@@ -469,6 +469,17 @@ struct TickDb {
 
 } // namespace
 
+std::array<double, 2> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    gqs::sqlite::Pusher pusher(connection);
+    gqs::sqlite::Puller puller(connection);
+    gqs::sqlite::Queues queues(connection);
+    prepare_limited_pull(pusher, queues, z);
+    return measure_limited_pull(puller, z);
+}
+
 std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,
                                         const std::vector<std::size_t>& done) {
     std::vector<std::unique_ptr<TickDb>> dbs;

@@ -2,9 +2,11 @@
 // One run of each workload, for gqs and for the raw baseline. Each run builds a fresh database.
 #pragma once
 
+#include "limited_pull.hpp"
 #include "schedule_tick.hpp"
 #include "support.hpp"
 
+#include <array>
 #include <cstddef>
 #include <vector>
 
@@ -141,6 +143,10 @@ double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t
 /// schedule_tick: for each count in `done`, a fresh database that holds that many Done jobs
 /// (inserted as the scale workload's) and `z.schedules` schedules put through
 /// gqs::sqlite::Schedules; then measure_schedule_ticks over them (one Connection each).
+/// limited_pull (bench/limited_pull.hpp): jobs per second of the queue without limits and of
+/// the one with limits that never bind, on one fresh database.
+std::array<double, 2> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z);
+
 std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,
                                         const std::vector<std::size_t>& done);
 

@@ -11,7 +11,8 @@
 namespace gqs {
 
 /// The limits of one queue, as stored (docs/limits.md). The default value is "no limits": a
-/// queue never configured has it. Stored only: no pull honours them yet (docs/limits.md).
+/// queue never configured has it. Pulls honour paused, max_running, rate and burst;
+/// max_running_per_key and group_weights are stored only, for now (docs/limits.md).
 /// Value type; not synchronised (const members may run concurrently with each other).
 struct QueueLimits {
     /// The most jobs of the queue running at once (Processing with a live lease); >= 1.

@@ -137,7 +137,10 @@ Pulled pull_limited(Store& store, int batch, Duration lock, std::span<const std:
                 if (allowed > 0)
                     got = store.pull(allowed, lock, std::span<const std::string>(&queue, 1), {});
                 const int taken = static_cast<int>(got.size());
-                if (locked->rate) {
+                // Stored only when tokens were taken: refilling later from the older state
+                // gives the same bucket, and a pull that took nothing then writes nothing
+                // (on SQLite a write would wake the other processes' idle workers).
+                if (locked->rate && taken > 0) {
                     bucket.tokens -= taken;
                     store.save_bucket(queue, bucket);
                 }

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+// The limited_pull line of both benchmark programs (issue 24): what a queue limit costs a
+// pull. The same pull(100) + complete_batch cycles on a queue without limits and on one with
+// max_running and a rate that never bind (so both take full batches), interleaved in one run.
+// Backend-neutral: each program brings a Pusher, Puller and Queues of one Connection.
+#pragma once
+
+#include "support.hpp"
+
+#include <gqs/interfaces.hpp>
+#include <gqs/queues.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gqs_bench {
+
+/// How big the limited_pull line is.
+struct LimitedPullSizes {
+    std::size_t blocks = 20;   // interleaved rounds per run
+    std::size_t per_block = 1'000; // jobs each setup drains per round
+    std::size_t batch = 100;
+};
+
+/// The queues of the line: "open" has no limits; "capped" has limits that never bind.
+inline constexpr std::array<const char*, 2> limited_pull_queues = {"open", "capped"};
+
+/// Pushes the jobs of one run through `pusher` and sets the limits through `queues`.
+inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
+                                 const LimitedPullSizes& z) {
+    gqs::QueueLimits limits;
+    limits.max_running = 1'000'000'000;
+    limits.rate = 1e9;
+    limits.burst = 1'000'000'000;
+    queues.set_limits(limited_pull_queues[1], limits);
+    const std::string payload(100, 'x');
+    for (const char* queue : limited_pull_queues) {
+        std::vector<gqs::Message> batch;
+        for (std::size_t i = 0; i < z.blocks * z.per_block; ++i) {
+            gqs::Message m;
+            m.queue = queue;
+            m.payload = payload;
+            m.metadata = metadata_text;
+            batch.push_back(std::move(m));
+            if (batch.size() == 1'000) {
+                (void)pusher.push_batch(batch);
+                batch.clear();
+            }
+        }
+        if (!batch.empty()) (void)pusher.push_batch(batch);
+    }
+}
+
+/// One run: jobs per second on each queue, in limited_pull_queues' order. Each round drains
+/// `per_block` jobs of one queue, then of the other (which goes first alternates).
+inline std::array<double, 2> measure_limited_pull(gqs::Puller& puller, const LimitedPullSizes& z) {
+    std::array<double, 2> seconds = {0, 0};
+    for (std::size_t block = 0; block < z.blocks; ++block) {
+        for (std::size_t k = 0; k < 2; ++k) {
+            const std::size_t i = (block + k) % 2;
+            const std::vector<std::string> queue = {limited_pull_queues[i]};
+            const auto start = Clock::now();
+            std::size_t done = 0;
+            while (done < z.per_block) {
+                auto jobs = puller.pull(static_cast<int>(z.batch), std::chrono::minutes(5), queue);
+                if (jobs.size() != z.batch)
+                    throw std::runtime_error("limited_pull: a pull took less than a full batch");
+                (void)puller.complete_batch(jobs);
+                done += jobs.size();
+            }
+            seconds[i] += std::chrono::duration<double>(Clock::now() - start).count();
+        }
+    }
+    const auto jobs = static_cast<double>(z.blocks * z.per_block);
+    return {jobs / seconds[0], jobs / seconds[1]};
+}
+
+/// The sizes of the line, smaller with --quick.
+inline LimitedPullSizes limited_pull_sizes(bool quick) {
+    LimitedPullSizes z;
+    if (quick) {
+        z.blocks = 4;
+        z.per_block = 200;
+    }
+    return z;
+}
+
+/// The line: `runs` runs of `one_run` (a fresh queue each), medians and their ratio.
+inline std::string limited_pull_line(int runs, const LimitedPullSizes& z,
+                                     const std::function<std::array<double, 2>()>& one_run) {
+    std::array<std::vector<double>, 2> rates;
+    for (int run = 0; run < runs; ++run) {
+        const auto r = one_run();
+        for (std::size_t i = 0; i < r.size(); ++i)
+            rates.at(i).push_back(r.at(i));
+    }
+    const double open = median(rates[0]);
+    const double capped = median(rates[1]);
+    return fmt("limited_pull gqs_jobs_per_s=%.0f", capped) + fmt(" open_jobs_per_s=%.0f", open) +
+           fmt(" ratio=%.3f", open > 0 ? capped / open : 0) + " batch=" + std::to_string(z.batch);
+}
+
+} // namespace gqs_bench
