@@ -22,7 +22,7 @@ namespace gqs_bench {
 
 /// How big the limited_pull line is.
 struct LimitedPullSizes {
-    std::size_t blocks = 20;   // interleaved rounds per run
+    std::size_t blocks = 20;       // interleaved rounds per run
     std::size_t per_block = 1'000; // jobs each setup drains per round
     std::size_t batch = 100;
 };

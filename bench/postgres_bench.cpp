@@ -59,8 +59,8 @@ constexpr std::string_view usage =
     "                 (Pooling::Transaction, LISTEN direct); raw SQL stays direct\n";
 
 const std::vector<std::string> all_workloads = {
-    "push",    "push_batch",    "pull_complete_1", "pull_complete_100", "worker_drain_c4",
-    "backlog", "latency_xproc", "push_listening",  "drain_processes",   "schedule_tick",
+    "push",        "push_batch",    "pull_complete_1", "pull_complete_100", "worker_drain_c4",
+    "backlog",     "latency_xproc", "push_listening",  "drain_processes",   "schedule_tick",
     "limited_pull"};
 
 struct Config {

@@ -65,20 +65,23 @@ int run(int argc, char** argv) {
 
     gqs::WorkerConfig config;
     config.concurrency = 8;
-    gqs::Worker worker(puller, [&](const gqs::Job& job, std::stop_token) {
-        if (job.queue == "api") {
-            const int now = ++api_running;
-            int seen = api_most.load();
-            while (now > seen && !api_most.compare_exchange_weak(seen, now)) {
+    gqs::Worker worker(
+        puller,
+        [&](const gqs::Job& job, std::stop_token) {
+            if (job.queue == "api") {
+                const int now = ++api_running;
+                int seen = api_most.load();
+                while (now > seen && !api_most.compare_exchange_weak(seen, now)) {
+                }
+                std::this_thread::sleep_for(20ms); // a call to a service that takes 2 at a time
+                --api_running;
             }
-            std::this_thread::sleep_for(20ms); // a call to a service that takes 2 at a time
-            --api_running;
-        }
-        std::lock_guard lock(mutex);
-        if (++done[job.queue] == 15 && job.queue == "mail")
-            mail_took = std::chrono::steady_clock::now() - begin;
-        changed.notify_all();
-    }, config);
+            std::lock_guard lock(mutex);
+            if (++done[job.queue] == 15 && job.queue == "mail")
+                mail_took = std::chrono::steady_clock::now() - begin;
+            changed.notify_all();
+        },
+        config);
     worker.start();
 
     auto wait_for = [&](const std::string& queue, int count) {

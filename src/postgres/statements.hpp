@@ -44,34 +44,26 @@ namespace gqs::postgres::detail {
     " ORDER BY priority, next_run_at, id LIMIT $1::int) "
 // clang-format on
 
-// $1 batch, $2 lease (µs). Pending: one range of jobs_ready per priority, bounded by now.
-inline constexpr const char* pull_sql =
-    "WITH expired AS MATERIALIZED ("
-    " SELECT id, priority, next_run_at FROM {s}.jobs"
-    " WHERE status = 2 AND locked_until < statement_timestamp()"
-    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"
-    "), pending AS MATERIALIZED ("
-    " SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"
-    " CROSS JOIN LATERAL ("
-    "  SELECT id, priority, next_run_at FROM {s}.jobs"
-    "  WHERE status = 1 AND priority = p.priority AND next_run_at <= statement_timestamp()"
-    "  ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
-    " LIMIT $1::int" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
+// $1 batch, $2 lease (µs). Pending: one range of jobs_ready per priority, bounded by now;
+// `filter` narrows both arms.
+#define GQS_PG_PULL_ALL_SQL(filter)                                                                \
+    "WITH expired AS MATERIALIZED ("                                                               \
+    " SELECT id, priority, next_run_at FROM {s}.jobs"                                              \
+    " WHERE status = 2 AND locked_until < statement_timestamp()" filter                            \
+    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"                                  \
+    "), pending AS MATERIALIZED ("                                                                 \
+    " SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"            \
+    " CROSS JOIN LATERAL ("                                                                        \
+    "  SELECT id, priority, next_run_at FROM {s}.jobs"                                             \
+    "  WHERE status = 1 AND priority = p.priority AND next_run_at <= statement_timestamp()" filter \
+    "  ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"                               \
+    " LIMIT $1::int" GQS_PG_PICKED GQS_PG_LEASE_PICKED
+
+inline constexpr const char* pull_sql = GQS_PG_PULL_ALL_SQL("");
 
 // $3 the gated queues (text[]): every queue but those, as pull_sql.
 inline constexpr const char* pull_except_sql =
-    "WITH expired AS MATERIALIZED ("
-    " SELECT id, priority, next_run_at FROM {s}.jobs"
-    " WHERE status = 2 AND locked_until < statement_timestamp() AND queue <> ALL ($3::text[])"
-    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"
-    "), pending AS MATERIALIZED ("
-    " SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"
-    " CROSS JOIN LATERAL ("
-    "  SELECT id, priority, next_run_at FROM {s}.jobs"
-    "  WHERE status = 1 AND priority = p.priority AND next_run_at <= statement_timestamp()"
-    "  AND queue <> ALL ($3::text[])"
-    "  ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
-    " LIMIT $1::int" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
+    GQS_PG_PULL_ALL_SQL(" AND queue <> ALL ($3::text[])");
 
 // $3 the queue names (text[], distinct): one range of jobs_ready_queue per queue and priority.
 inline constexpr const char* pull_queues_sql =

@@ -20,10 +20,7 @@ using gqs::test::Queue;
 namespace {
 
 void push_many(Queue& q, const std::string& queue, int n) {
-    std::vector<gqs::Message> batch(static_cast<std::size_t>(n));
-    for (auto& m : batch)
-        m.queue = queue;
-    (void)q.pusher.push_batch(batch);
+    gqs::test::push_to(q.pusher, queue, n);
 }
 
 int in_queue_count(const std::vector<gqs::Job>& jobs, const std::string& queue) {

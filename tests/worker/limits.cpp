@@ -27,10 +27,7 @@ using namespace gqs::test;
 namespace {
 
 void push_many(Queue& q, const std::string& queue, int n) {
-    std::vector<Message> batch(static_cast<std::size_t>(n));
-    for (auto& m : batch)
-        m.queue = queue;
-    (void)q.pusher.push_batch(batch);
+    gqs::test::push_to(q.pusher, queue, n);
 }
 
 std::int64_t processing_in(Observer& observer, const std::string& queue) {
