@@ -14,6 +14,10 @@
 //   - every job Done, each completed once; an attempt before a job's last only where the
 //     victim held it; the job the victim died in done by another process at attempt 2, started
 //     after its lease ended.
+// (In practice the victim, started first, holds both slots until it dies, and then one of the
+// other two takes them and keeps them: its settle_and_pull frees a slot and takes it again in
+// one transaction, while the third process polls every 20 ms and finds none free. So the
+// processes run one after another rather than side by side; the checks do not depend on it.)
 #pragma once
 
 #include "support/catch.hpp"
