@@ -4,6 +4,7 @@
 #include "support/catch.hpp"
 #include "support/churn_run.hpp"
 #include "support/kill_point_run.hpp"
+#include "support/limits_run.hpp"
 #include "support/postgres_schema.hpp"
 #include "support/schedule_run.hpp"
 #include "support/share_run.hpp"
@@ -68,4 +69,18 @@ TEST_CASE("postgres schedules: 3 scheduler processes - one killed and restarted 
     gqs::test::TempDb tmp; // for the processes' output
     gqs::test::schedule_run("pg:" + schema.name() + ":" + schema.conninfo(), observer, schedules,
                             tmp.dir());
+}
+
+TEST_CASE("postgres limits: max_running 2 across 3 worker processes - one killed in a handler - "
+          "holds and frees the slot after its lease",
+          "[process][limits]") {
+    gqs::test::PgSchema schema;
+    auto connection = gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
+    gqs::postgres::init_db(*connection);
+    gqs::postgres::Pusher pusher(connection);
+    gqs::postgres::Observer observer(connection);
+    gqs::postgres::Queues queues(connection);
+    gqs::test::TempDb tmp; // for the processes' logs
+    gqs::test::limits_run("pg:" + schema.name() + ":" + schema.conninfo(), pusher, observer, queues,
+                          tmp.dir());
 }

@@ -3,6 +3,7 @@
 #include "support/catch.hpp"
 #include "support/churn_run.hpp"
 #include "support/kill_point_run.hpp"
+#include "support/limits_run.hpp"
 #include "support/schedule_run.hpp"
 #include "support/share_run.hpp"
 #include "support/sqlite_queue.hpp"
@@ -43,4 +44,11 @@ TEST_CASE("schedules: 3 scheduler processes - one killed and restarted - push ea
           "[process][schedules]") {
     gqs::test::SqliteQueue q;
     gqs::test::schedule_run(q.tmp.path().string(), q.observer, q.schedules, q.tmp.dir());
+}
+
+TEST_CASE("limits: max_running 2 across 3 worker processes - one killed in a handler - holds and "
+          "frees the slot after its lease",
+          "[process][limits]") {
+    gqs::test::SqliteQueue q;
+    gqs::test::limits_run(q.tmp.path().string(), q.pusher, q.observer, q.queues, q.tmp.dir());
 }

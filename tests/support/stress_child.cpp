@@ -31,6 +31,14 @@
 //                             started, and exit once the schedule NAME is paused or gone.
 //                             KILL_TICK = N: the scheduler is a ScheduleWorker whose Nth
 //                             tick SIGKILLs the process while it runs
+//   limited DB LOG QUEUE TOTAL LEASE_MS [KILL_AFTER]
+//                             run a Worker of 4 threads (adaptive prefetch, lease LEASE_MS) on
+//                             QUEUE, print "ready" once it started, and exit once TOTAL jobs
+//                             are finished. Its handler appends "start ID ATTEMPT T", sleeps
+//                             2 to 5 ms, then appends "end ID ATTEMPT T" (T in steady-clock
+//                             microseconds, one clock for every process); "pulled ID ATTEMPT"
+//                             and "settled ID ATTEMPT" as `work` does. KILL_AFTER = N: the Nth
+//                             handler SIGKILLs the process after its "start" line
 // A job's script is in its metadata: "fail" = how many runs throw before one succeeds,
 // "die" = the handler throws gqs::Kill.
 // DB is a SQLite file, or "pg:SCHEMA:CONNINFO" for a PostgreSQL schema (init_db'd already).
@@ -304,6 +312,9 @@ public:
     }
     gqs::PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
     void interrupt() noexcept override { inner_.interrupt(); }
+    std::optional<gqs::Duration> limit_wait() const noexcept override {
+        return inner_.limit_wait();
+    }
 
     /// Called by the handler after its "start" line.
     void handler_started() {
@@ -468,6 +479,65 @@ int serve(const char* path, const char* log_path, int threads, long total,
     return 0;
 }
 
+// Microseconds on the steady clock (CLOCK_MONOTONIC: one clock for every process).
+std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// A Worker of 4 threads with the default prefetch (adaptive) on `queue`, whose stored limits
+// decide how many of its jobs run at once. Every handler's interval is in the log, taken
+// inside the handler (after the pull that leased its job, before the settle that ends the
+// lease), so handlers that overlap in the log ran at once. With `kill_after` > 0, the
+// kill_after-th handler SIGKILLs the process once its "start" line is written: the process
+// dies holding that job's lease (and whatever else it leased).
+int limited(const char* path, const char* log_path, const std::string& queue, long total,
+            std::chrono::milliseconds lease, long kill_after) {
+    const int log = open_log(log_path);
+    auto note_at = [log](const char* what, const gqs::Job& job) {
+        std::string line = what;
+        line += ' ';
+        line += job.id.to_string();
+        line += ' ';
+        line += std::to_string(job.attempts);
+        line += ' ';
+        line += std::to_string(now_us());
+        line += '\n';
+        if (::write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+            std::abort();
+    };
+    auto q = open_queue(path);
+    KillingPuller puller(*q.puller, log,
+                         kill_after > 0 ? KillAt{KillPoint::Handler, kill_after} : KillAt{});
+    gqs::WorkerConfig config;
+    config.concurrency = 4;
+    config.pull_interval = 20ms;
+    config.lock_timeout = lease;
+    config.queues = {queue};
+    config.schedules = false;
+    gqs::Worker worker(
+        puller,
+        [&](const gqs::Job& job, std::stop_token) {
+            note_at("start", job);
+            puller.handler_started();
+            // The job's work: 2 to 5 ms.
+            std::this_thread::sleep_for(
+                std::chrono::milliseconds(2 + job.get<long>("n").value_or(0) % 4));
+            note_at("end", job);
+        },
+        config,
+        [](gqs::LogLevel level, std::string_view message) {
+            if (level == gqs::LogLevel::Error) std::cerr << message << "\n";
+        });
+    worker.start();
+    std::cout << "ready" << std::endl;
+    if (!wait_finished(*q.observer, total)) return 1;
+    worker.stop(std::chrono::seconds(60));
+    ::close(log);
+    return 0;
+}
+
 // A Worker with the default config but `threads`: prints "ready" once started, appends
 // "start ID ATTEMPT" for every job it runs, and exits once TOTAL jobs are finished.
 int share(const char* path, const char* log_path, int threads, long total, int prefetch) {
@@ -585,10 +655,15 @@ int main(int argc, char** argv) {
                          argc == 7 ? std::stoi(argv[6]) : gqs::WorkerConfig::adaptive);
         if (mode == "schedule" && (argc == 4 || argc == 5))
             return schedule(argv[2], argv[3], argc == 5 ? std::stoi(argv[4]) : 0);
+        if (mode == "limited" && (argc == 7 || argc == 8))
+            return limited(argv[2], argv[3], argv[4], std::stol(argv[5]),
+                           std::chrono::milliseconds(std::stol(argv[6])),
+                           argc == 8 ? std::stol(argv[7]) : 0);
         std::cerr << "usage: gqs_stress_child produce DB TOTAL | work DB LOG THREADS TOTAL "
                      "[LEASE_MS [KILL_AT]] | trickle DB TOTAL RATE LOG [RETRY_S] | serve DB LOG "
                      "THREADS TOTAL LEASE_MS SLEEP_MS LONG_MS | share DB LOG THREADS TOTAL "
-                     "[PREFETCH] | schedule DB NAME [KILL_TICK]\n";
+                     "[PREFETCH] | schedule DB NAME [KILL_TICK] | limited DB LOG QUEUE TOTAL "
+                     "LEASE_MS [KILL_AFTER]\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "gqs_stress_child: " << e.what() << "\n";
