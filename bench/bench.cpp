@@ -169,12 +169,6 @@ void line(const std::string& text) {
     std::fflush(stdout);
 }
 
-std::string fmt(const char* format, double value) {
-    char text[64];
-    std::snprintf(text, sizeof text, format, value);
-    return text;
-}
-
 class Runner {
 public:
     explicit Runner(Options options)

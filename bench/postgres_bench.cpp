@@ -115,12 +115,6 @@ double rate(std::size_t n, Clock::time_point start) {
     return static_cast<double>(n) / seconds_since(start);
 }
 
-std::string fmt(const char* format, double value) {
-    char text[64];
-    std::snprintf(text, sizeof text, format, value);
-    return text;
-}
-
 void line(const std::string& text) { std::cout << text << std::endl; }
 
 // How gqs's Connections reach the server (--unnamed, --pooler); raw SQL always goes direct.

@@ -586,6 +586,9 @@ public:
         return inner_.on_push(std::move(notify));
     }
     gqs::PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
+    std::optional<gqs::Duration> limit_wait() const noexcept override {
+        return inner_.limit_wait();
+    }
     bool has_ready(std::span<const std::string> queues = {}) override {
         const bool ready = inner_.has_ready(queues);
         counts_->checks.fetch_add(1);

@@ -241,7 +241,8 @@ public:
     /// a queue limit (docs/limits.md) held ready jobs back: how long until that limit may let
     /// one start (a token of its rate, or the end of a running job's lease). nullopt (the
     /// default) when no limit held jobs back. A Worker polls again after it at the latest.
-    /// Thread-safety: any thread; it describes whichever call finished last.
+    /// A Puller that wraps another should forward it. Thread-safety: any thread; it
+    /// describes whichever call finished last.
     [[nodiscard]] virtual std::optional<Duration> limit_wait() const noexcept {
         return std::nullopt;
     }

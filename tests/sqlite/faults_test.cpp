@@ -184,6 +184,9 @@ public:
         return inner_.has_ready(queues);
     }
     gqs::PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
+    std::optional<gqs::Duration> limit_wait() const noexcept override {
+        return inner_.limit_wait();
+    }
     void interrupt() noexcept override { inner_.interrupt(); }
 
 private:

@@ -196,6 +196,7 @@ public:
         return inner_.has_ready(queues);
     }
     PullerCapabilities capabilities() const noexcept override { return inner_.capabilities(); }
+    std::optional<Duration> limit_wait() const noexcept override { return inner_.limit_wait(); }
 
 private:
     struct Forward {
