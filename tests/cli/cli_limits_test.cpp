@@ -82,6 +82,10 @@ TEST_CASE("cli: queue list with no stored limits", "[cli][limits]") {
     CliQueue q;
     CHECK(queue_ok(q, {"list"}) == "no queue limits\n");
     CHECK(queue_json(q, {"list"}) == json::array());
+    // --json may follow the command too.
+    auto after = q.run({"queue", "list", "--json"});
+    CHECK(after.status == 0);
+    CHECK(json::parse(after.out) == json::array());
     // Jobs alone configure no queue.
     q.push();
     CHECK(queue_json(q, {"list"}) == json::array());
