@@ -27,7 +27,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <limits>
 #include <sstream>
 #include <system_error>
 #include <utility>
@@ -990,8 +989,8 @@ int parse_int_option(const std::string& option, const std::string& text, const c
     const auto [end, error] = std::from_chars(first, last, value);
     if (error == std::errc() && end == last && first != last) return value;
     if (error == std::errc::result_out_of_range && end == last)
-        throw UsageError(option + ": " + quoted(text) + " is out of range (at most " +
-                         std::to_string(std::numeric_limits<int>::max()) + ")");
+        throw UsageError(option + ": " + quoted(text) + " is out of range (expected " + expected +
+                         ")");
     throw UsageError(option + ": bad value " + quoted(text) + " (expected " + expected + ")");
 }
 
