@@ -6,12 +6,14 @@
 #include "opened_queue.hpp"
 
 #include "backend/codec.hpp"
+#include "backend/queue_rules.hpp"
 
 #include <gqs/errors.hpp>
 #include <gqs/interfaces.hpp>
 #include <gqs/job.hpp>
 #include <gqs/json.hpp>
 #include <gqs/message.hpp>
+#include <gqs/queues.hpp>
 #include <gqs/schedule.hpp>
 #include <gqs/schedules.hpp>
 
@@ -20,11 +22,14 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 namespace gqs::cli {
@@ -964,6 +969,301 @@ void run_schedule_run(const Context& ctx, const std::string& name) {
     // Only the schedule's own unique key makes a duplicate: name it and its queue.
     const ScheduleInfo info = stored_schedule(schedules, "schedule run", name);
     *ctx.out << duplicate_text(result.id, info.schedule.message) << '\n';
+}
+
+namespace {
+
+// What `none` means to --max-running, --rate, --max-running-per-key and --weight.
+constexpr std::string_view no_limit = "none";
+
+// `text` quoted for an error message: one line, at most 60 bytes.
+std::string quoted(const std::string& text) {
+    return std::string("'").append(truncate(escape_text(text, true), 60)).append("'");
+}
+
+// A whole-number option's value (`expected` says what it takes, for the error).
+int parse_int_option(const std::string& option, const std::string& text, const char* expected) {
+    int value = 0;
+    const char* first = text.data();
+    const char* last = first + text.size();
+    const auto [end, error] = std::from_chars(first, last, value);
+    if (error == std::errc() && end == last && first != last) return value;
+    if (error == std::errc::result_out_of_range && end == last)
+        throw UsageError(option + ": " + quoted(text) + " is out of range (expected " + expected +
+                         ")");
+    throw UsageError(option + ": bad value " + quoted(text) + " (expected " + expected + ")");
+}
+
+// A limit that `none` lifts: nullopt for `none`.
+std::optional<int> parse_limit_option(const std::string& option, const std::string& text) {
+    if (text == no_limit) return std::nullopt;
+    return parse_int_option(option, text, "a whole number of at least 1, or none");
+}
+
+// --rate: starts per second (fractional allowed), nullopt for `none`.
+std::optional<double> parse_rate_option(const std::string& text) {
+    if (text == no_limit) return std::nullopt;
+    double value = 0;
+    const char* first = text.data();
+    const char* last = first + text.size();
+    const auto [end, error] = std::from_chars(first, last, value);
+    if (error == std::errc() && end == last && first != last) return value;
+    if (error == std::errc::result_out_of_range && end == last)
+        throw UsageError(std::string("--rate: ") + quoted(text) + " is out of range");
+    throw UsageError(std::string("--rate: bad value ") + quoted(text) +
+                     " (expected starts per second above 0, such as 10 or 0.5, or none)");
+}
+
+// The changes `queue limits` was asked for, parsed; nullopt: not given (the stored value
+// stays). An inner nullopt is `none`.
+struct LimitChanges {
+    std::optional<std::optional<int>> max_running;
+    std::optional<std::optional<double>> rate;
+    std::optional<int> burst;
+    std::optional<std::optional<int>> max_running_per_key;
+    // Group -> weight, nullopt to remove it; in the order given (the last one wins).
+    std::vector<std::pair<std::string, std::optional<int>>> weights;
+
+    [[nodiscard]] bool any() const {
+        return max_running || rate || burst || max_running_per_key || !weights.empty();
+    }
+
+    // `limits` with these changes made.
+    void apply(QueueLimits& limits) const {
+        if (max_running) limits.max_running = *max_running;
+        if (rate) limits.rate = *rate;
+        if (burst) limits.burst = *burst;
+        if (max_running_per_key) limits.max_running_per_key = *max_running_per_key;
+        for (const auto& [group, weight] : weights) {
+            if (weight) {
+                limits.group_weights[group] = *weight;
+            } else {
+                limits.group_weights.erase(group);
+            }
+        }
+    }
+};
+
+LimitChanges parse_changes(const QueueLimitsOptions& options) {
+    LimitChanges changes;
+    if (options.max_running)
+        changes.max_running = parse_limit_option("--max-running", *options.max_running);
+    if (options.rate) changes.rate = parse_rate_option(*options.rate);
+    if (options.burst)
+        changes.burst = parse_int_option("--burst", *options.burst, "a whole number of at least 1");
+    if (options.max_running_per_key)
+        changes.max_running_per_key =
+            parse_limit_option("--max-running-per-key", *options.max_running_per_key);
+    for (const auto& text : options.weights) {
+        // The weight follows the last '=': a group name may hold one.
+        const auto at = text.rfind('=');
+        if (at == std::string::npos || at == 0)
+            throw UsageError(std::string("--weight: bad value ") + quoted(text) +
+                             " (expected GROUP=WEIGHT, or GROUP=none to remove the group's "
+                             "weight)");
+        const std::string group = text.substr(0, at);
+        const std::string weight = text.substr(at + 1);
+        if (weight == no_limit) {
+            changes.weights.emplace_back(group, std::nullopt);
+        } else {
+            changes.weights.emplace_back(
+                group, parse_int_option(std::string("--weight ") + escape_text(group, true), weight,
+                                        "a whole number from 1 to 1000, or none"));
+        }
+    }
+    return changes;
+}
+
+// validate's message (or set_limits') as a usage error of `queue limits`, said once:
+// "queue limits: burst must be at least 1 (got 0)".
+UsageError limits_error(const std::invalid_argument& e) {
+    std::string what = e.what();
+    if (what.rfind("gqs: ", 0) == 0) what.erase(0, 5);
+    if (what.rfind("queue limits: ", 0) == 0) return UsageError(what);
+    return UsageError(std::string("queue limits: ").append(what));
+}
+
+// The queue name a `queue` command names, checked as the library checks it (a usage error).
+void check_queue_argument(const char* command, const std::string& queue) {
+    try {
+        detail::check_queue_name(queue);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error_of(command, e);
+    }
+}
+
+// A rate in its shortest exact decimal form: 2.5, 0.1, 1e-05.
+std::string rate_text(double rate) {
+    std::array<char, 32> buffer{};
+    const auto [end, error] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), rate);
+    if (error != std::errc()) return std::to_string(rate);
+    return {buffer.data(), end};
+}
+
+json optional_json(const std::optional<int>& value) { return value ? json(*value) : json(nullptr); }
+
+json limits_json(const std::string& queue, const QueueLimits& limits) {
+    json weights = json::object();
+    for (const auto& [group, weight] : limits.group_weights)
+        weights[group] = weight;
+    return json{{"queue", queue},
+                {"paused", limits.paused},
+                {"max_running", optional_json(limits.max_running)},
+                {"rate", limits.rate ? json(*limits.rate) : json(nullptr)},
+                {"burst", limits.burst},
+                {"max_running_per_key", optional_json(limits.max_running_per_key)},
+                {"group_weights", weights}};
+}
+
+// "a=3 b=2", group names escaped (ASCII only when `ascii`, for table cells).
+std::string weights_text(const std::map<std::string, int>& weights, bool ascii) {
+    std::string text;
+    for (const auto& [group, weight] : weights) {
+        if (!text.empty()) text += ' ';
+        text += escape_text(group, ascii);
+        text += '=';
+        text += std::to_string(weight);
+    }
+    return text;
+}
+
+// One queue's limits, a field a line.
+void print_limits(const Context& ctx, const std::string& queue, const QueueLimits& limits) {
+    auto limit = [](const std::optional<int>& value) {
+        return value ? std::to_string(*value) : std::string("- (no limit)");
+    };
+    Table table({"", ""});
+    table.add({"queue", escape_text(queue, false)});
+    table.add({"state", limits.paused ? "paused" : "active"});
+    table.add({"max running", limit(limits.max_running)});
+    table.add({"rate", limits.rate ? rate_text(*limits.rate) + " starts per second"
+                                   : std::string("- (no limit)")});
+    table.add({"burst", std::to_string(limits.burst)});
+    table.add({"max running per key", limit(limits.max_running_per_key)});
+    table.add(
+        {"group weights", limits.group_weights.empty()
+                              ? std::string("- (every group weighs 1)")
+                              : weights_text(limits.group_weights, false) + " (other groups 1)"});
+    table.print(*ctx.out, false);
+}
+
+// What the text output says after a change: the limits are configuration only, for now.
+constexpr const char* not_enforced =
+    "stored only: no pull honours queue limits yet, see docs/limits.md";
+
+} // namespace
+
+void run_queue_list(const Context& ctx) {
+    OpenedQueue opened(ctx.target);
+    const auto queues = opened.queues().list();
+    if (ctx.json) {
+        json list = json::array();
+        for (const auto& [queue, limits] : queues)
+            list.push_back(limits_json(queue, limits));
+        print_json(ctx, list);
+        return;
+    }
+    if (queues.empty()) {
+        *ctx.out << "no queue limits\n";
+        return;
+    }
+    Table table({"QUEUE", "STATE", "MAX RUNNING", "RATE/S", "BURST", "MAX PER KEY", "WEIGHTS"});
+    table.align_right(2).align_right(3).align_right(4).align_right(5);
+    auto limit = [](const std::optional<int>& value) {
+        return value ? std::to_string(*value) : std::string("-");
+    };
+    for (const auto& [queue, limits] : queues) {
+        table.add({truncate(escape_text(queue, true), queue_width),
+                   limits.paused ? "paused" : "active", limit(limits.max_running),
+                   limits.rate ? rate_text(*limits.rate) : "-", std::to_string(limits.burst),
+                   limit(limits.max_running_per_key),
+                   limits.group_weights.empty() ? "-" : weights_text(limits.group_weights, true)});
+    }
+    table.print(*ctx.out);
+}
+
+void run_queue_limits(const Context& ctx, const QueueLimitsOptions& options) {
+    check_queue_argument("queue limits", options.queue);
+    const LimitChanges changes = parse_changes(options);
+    if (changes.any()) {
+        // The values given, before the database is opened: the defaults are valid, so what
+        // fails here is an option.
+        QueueLimits given;
+        changes.apply(given);
+        try {
+            validate(given);
+        } catch (const std::invalid_argument& e) {
+            throw limits_error(e);
+        }
+    }
+
+    OpenedQueue opened(ctx.target);
+    Queues& queues = opened.queues();
+    QueueLimits limits = queues.limits(options.queue);
+    if (changes.any()) {
+        // Read, change, write: the fields not given keep their stored value.
+        changes.apply(limits);
+        try {
+            queues.set_limits(options.queue, limits);
+        } catch (const std::invalid_argument& e) {
+            throw limits_error(e);
+        }
+        limits = queues.limits(options.queue);
+    }
+    if (ctx.json) {
+        print_json(ctx, limits_json(options.queue, limits));
+        return;
+    }
+    if (changes.any())
+        *ctx.out << "stored the limits of queue " << escape_text(options.queue, false) << " ("
+                 << not_enforced << ")\n";
+    print_limits(ctx, options.queue, limits);
+}
+
+void run_queue_pause(const Context& ctx, const std::string& queue) {
+    check_queue_argument("queue pause", queue);
+    OpenedQueue opened(ctx.target);
+    Queues& queues = opened.queues();
+    const bool was_paused = queues.limits(queue).paused;
+    queues.pause(queue);
+    if (ctx.json) {
+        print_json(ctx, {{"paused", queue}});
+    } else if (was_paused) {
+        *ctx.out << "queue " << escape_text(queue, false) << " is paused already\n";
+    } else {
+        *ctx.out << "paused queue " << escape_text(queue, false) << " (its other limits are kept; "
+                 << not_enforced << ")\n";
+    }
+}
+
+void run_queue_resume(const Context& ctx, const std::string& queue) {
+    check_queue_argument("queue resume", queue);
+    OpenedQueue opened(ctx.target);
+    Queues& queues = opened.queues();
+    const bool was_paused = queues.limits(queue).paused;
+    queues.resume(queue);
+    if (ctx.json) {
+        print_json(ctx, {{"resumed", queue}});
+    } else if (!was_paused) {
+        *ctx.out << "queue " << escape_text(queue, false) << " is not paused\n";
+    } else {
+        *ctx.out << "resumed queue " << escape_text(queue, false)
+                 << " (its other limits are kept)\n";
+    }
+}
+
+void run_queue_clear(const Context& ctx, const std::string& queue) {
+    check_queue_argument("queue clear", queue);
+    OpenedQueue opened(ctx.target);
+    const bool cleared = opened.queues().clear(queue);
+    if (ctx.json) {
+        print_json(ctx, {{"queue", queue}, {"cleared", cleared}});
+    } else if (cleared) {
+        *ctx.out << "cleared the limits of queue " << escape_text(queue, false)
+                 << " (back to no limits)\n";
+    } else {
+        *ctx.out << "queue " << escape_text(queue, false) << " had no stored limits\n";
+    }
 }
 
 } // namespace gqs::cli

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace gqs::cli {
 
@@ -59,6 +60,22 @@ struct ScheduleAddOptions {
     /// latest, all or none.
     std::string catch_up = "latest";
     bool paused = false;
+};
+
+/// `queue limits NAME`'s setting options, as given (nullopt: not given, the stored value
+/// stays). Numbers and `none` are parsed by run_queue_limits (usage errors).
+struct QueueLimitsOptions {
+    std::string queue;
+    /// A whole number, or "none" (no limit).
+    std::optional<std::string> max_running;
+    /// Starts per second (fractional allowed), or "none" (no rate limit).
+    std::optional<std::string> rate;
+    /// A whole number.
+    std::optional<std::string> burst;
+    /// A whole number, or "none" (no limit).
+    std::optional<std::string> max_running_per_key;
+    /// GROUP=WEIGHT or GROUP=none (removes the group's weight), in the order given.
+    std::vector<std::string> weights;
 };
 
 struct ListOptions {
@@ -125,5 +142,17 @@ void run_schedule_remove(const Context& ctx, const std::string& name);
 /// Pushes a schedule's message once, now; prints the job's id (or the holder's, when its
 /// unique key is held).
 void run_schedule_run(const Context& ctx, const std::string& name);
+
+/// Every queue with stored limits, with them (docs/limits.md).
+void run_queue_list(const Context& ctx);
+/// Prints a queue's limits; with setting options, first changes those (the others keep their
+/// stored value) and stores the result.
+void run_queue_limits(const Context& ctx, const QueueLimitsOptions& options);
+/// Sets a queue paused, keeping its other limits.
+void run_queue_pause(const Context& ctx, const std::string& queue);
+/// Sets a queue not paused, keeping its other limits.
+void run_queue_resume(const Context& ctx, const std::string& queue);
+/// Deletes a queue's stored limits; says whether it had any.
+void run_queue_clear(const Context& ctx, const std::string& queue);
 
 } // namespace gqs::cli

@@ -322,6 +322,74 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
     by_name("run", "Push the schedule's message once, now, outside its slots; prints the job's id",
             run_schedule_run);
 
+    auto* queue = app.add_subcommand(
+        "queue", "List, show, change, pause, resume or clear the queues' stored limits");
+    queue->require_subcommand(1);
+    queue->footer("A queue's limits are stored in its database for every process that opens it "
+                  "(docs/limits.md).\nStored only: no pull honours them yet, so a paused "
+                  "queue is still pulled.\nEvery command takes --db, --schema, --pooler and "
+                  "--json as `gqs` does.");
+
+    auto* queue_list = queue->add_subcommand(
+        "list", "List every queue with stored limits: state, max running, rate, burst, max "
+                "running per key, group weights");
+    commands.emplace_back(queue_list, [](const Context& ctx) { run_queue_list(ctx); });
+
+    auto* queue_limits = queue->add_subcommand(
+        "limits", "Show a queue's limits; with options, change those (the others keep their "
+                  "stored value) and show the result");
+    QueueLimitsOptions limits_options;
+    std::string max_running, rate, burst, max_running_per_key;
+    queue_limits->add_option("name", limits_options.queue, "The queue's name")
+        ->required()
+        ->type_name("NAME");
+    auto* max_running_opt =
+        queue_limits
+            ->add_option("--max-running", max_running,
+                         "The most jobs of the queue running at once (>= 1), or none")
+            ->type_name("N|none");
+    auto* rate_opt = queue_limits
+                         ->add_option("--rate", rate,
+                                      "Job starts per second (> 0; fractions allowed: 0.5 is "
+                                      "one start every 2s), or none")
+                         ->type_name("R|none");
+    auto* burst_opt =
+        queue_limits
+            ->add_option("--burst", burst,
+                         "How many starts may follow each other at once (>= 1; default 1)")
+            ->type_name("N");
+    auto* max_running_per_key_opt =
+        queue_limits
+            ->add_option("--max-running-per-key", max_running_per_key,
+                         "The most running jobs that share one concurrency key (>= 1), or none")
+            ->type_name("N|none");
+    queue_limits
+        ->add_option("--weight", limits_options.weights,
+                     "A group's fair-share weight (1..1000; groups not listed weigh 1); "
+                     "GROUP=none removes it. Repeatable")
+        ->type_name("GROUP=W")
+        ->allow_extra_args(false);
+    commands.emplace_back(queue_limits, [&](const Context& ctx) {
+        limits_options.max_running = given(max_running_opt, max_running);
+        limits_options.rate = given(rate_opt, rate);
+        limits_options.burst = given(burst_opt, burst);
+        limits_options.max_running_per_key = given(max_running_per_key_opt, max_running_per_key);
+        run_queue_limits(ctx, limits_options);
+    });
+
+    // pause, resume and clear take a queue's name only.
+    std::string queue_name;
+    auto queue_by_name = [&](const char* name, const char* help,
+                             void (*command)(const Context&, const std::string&)) {
+        auto* sub = queue->add_subcommand(name, help);
+        sub->add_option("name", queue_name, "The queue's name")->required()->type_name("NAME");
+        commands.emplace_back(
+            sub, [&queue_name, command](const Context& ctx) { command(ctx, queue_name); });
+    };
+    queue_by_name("pause", "Pause a queue, keeping its other limits", run_queue_pause);
+    queue_by_name("resume", "Resume a paused queue, keeping its other limits", run_queue_resume);
+    queue_by_name("clear", "Delete a queue's stored limits (back to no limits)", run_queue_clear);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {

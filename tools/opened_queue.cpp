@@ -25,6 +25,8 @@ namespace fs = std::filesystem;
 constexpr int sqlite_notadb = 26;
 // The first schema version (of either backend) that stores schedules.
 constexpr int schedules_version = 3;
+// The first schema version (of either backend) that stores queue limits.
+constexpr int queues_version = 4;
 
 std::string init_hint(const Target& target) {
     return "(run `gqs " + target.db_arguments() + " init`)";
@@ -150,6 +152,7 @@ OpenedQueue::OpenedQueue(const Target& target) {
         cleaner_ = std::make_unique<sqlite::Cleaner>(connection);
         if (version >= schedules_version)
             schedules_ = std::make_unique<sqlite::Schedules>(connection);
+        if (version >= queues_version) queues_ = std::make_unique<sqlite::Queues>(connection);
     } else {
 #ifdef GQS_CLI_HAS_POSTGRES
         auto connection = open_postgres(target, version);
@@ -159,6 +162,7 @@ OpenedQueue::OpenedQueue(const Target& target) {
         cleaner_ = std::make_unique<postgres::Cleaner>(connection);
         if (version >= schedules_version)
             schedules_ = std::make_unique<postgres::Schedules>(connection);
+        if (version >= queues_version) queues_ = std::make_unique<postgres::Queues>(connection);
 #else
         // target_of never makes a PostgreSQL Target in a build without the backend.
         throw Error("this gqs was built without PostgreSQL support");
@@ -169,6 +173,11 @@ OpenedQueue::OpenedQueue(const Target& target) {
                         ", which has no schedules: `gqs " + target.db_arguments() +
                         " init` upgrades it to version " + std::to_string(schedules_version) +
                         " in place, keeping every job";
+    if (!queues_)
+        no_queues_ = target.where() + " has gqs schema version " + std::to_string(version) +
+                     ", which has no queue limits: `gqs " + target.db_arguments() +
+                     " init` upgrades it to version " + std::to_string(queues_version) +
+                     " in place, keeping every job";
 }
 
 OpenedQueue::~OpenedQueue() = default;
@@ -176,6 +185,11 @@ OpenedQueue::~OpenedQueue() = default;
 Schedules& OpenedQueue::schedules() {
     if (!schedules_) throw Error(no_schedules_);
     return *schedules_;
+}
+
+Queues& OpenedQueue::queues() {
+    if (!queues_) throw Error(no_queues_);
+    return *queues_;
 }
 
 int init_queue(const Target& target) {

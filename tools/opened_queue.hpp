@@ -5,6 +5,7 @@
 #include "target.hpp"
 
 #include <gqs/interfaces.hpp>
+#include <gqs/queues.hpp>
 #include <gqs/schedules.hpp>
 
 #include <memory>
@@ -12,9 +13,9 @@
 
 namespace gqs::cli {
 
-/// A queue's Pusher, Observer, Admin, Cleaner and Schedules, of whichever backend the Target
-/// names (they share one connection). Neither copyable nor movable. Not thread-safe: the CLI is one
-/// thread.
+/// A queue's Pusher, Observer, Admin, Cleaner, Schedules and Queues, of whichever backend the
+/// Target names (they share one connection). Neither copyable nor movable. Not thread-safe: the CLI
+/// is one thread.
 class OpenedQueue {
 public:
     /// Opens the queue at `target`; never creates a file, a schema or a table. Throws gqs::Error
@@ -37,6 +38,9 @@ public:
     /// The queue's stored schedules. Throws gqs::Error when its schema version predates them
     /// (2): `gqs init` upgrades it in place.
     [[nodiscard]] Schedules& schedules();
+    /// The queue limits stored in the database. Throws gqs::Error when its schema version
+    /// predates them (3 or less): `gqs init` upgrades it in place.
+    [[nodiscard]] Queues& queues();
 
 private:
     std::unique_ptr<Pusher> pusher_;
@@ -44,8 +48,11 @@ private:
     std::unique_ptr<Admin> admin_;
     std::unique_ptr<Cleaner> cleaner_;
     std::unique_ptr<Schedules> schedules_;
+    std::unique_ptr<Queues> queues_;
     // Why schedules_ is null: the error schedules() throws.
     std::string no_schedules_;
+    // Why queues_ is null: the error queues() throws.
+    std::string no_queues_;
 };
 
 /// Creates the queue at `target` if it is missing (the SQLite file too, or the PostgreSQL

@@ -310,6 +310,14 @@ TEST_CASE("cli: --pooler runs every command through a transaction-mode pooler", 
     CHECK(json::parse(run({"--pooler", "--json", "schedule", "run", "nightly"}).out)
               .at("duplicate") == false);
     run({"--pooler", "schedule", "remove", "nightly"});
+    // And the queue commands.
+    run({"--pooler", "queue", "limits", "q", "--max-running", "3", "--rate", "0.5"});
+    run({"--pooler", "queue", "pause", "q"});
+    run({"--pooler", "queue", "resume", "q"});
+    CHECK(json::parse(run({"--pooler", "--json", "queue", "list"}).out).at(0).at("max_running") ==
+          3);
+    CHECK(json::parse(run({"--pooler", "--json", "queue", "clear", "q"}).out).at("cleared") ==
+          true);
 
     // --pooler is for PostgreSQL.
     check_failure(gqs::test::run_cli(tmp.dir(), {"--db", tmp.path().string(), "--pooler", "stats"}),

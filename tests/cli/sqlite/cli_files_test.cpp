@@ -63,7 +63,10 @@ TEST_CASE("cli: a missing file is an error, created only by init", "[cli]") {
                                                             {"delete", unknown_id},
                                                             {"clean"},
                                                             {"schedule", "list"},
-                                                            {"schedule", "run", "x"}};
+                                                            {"schedule", "run", "x"},
+                                                            {"queue", "list"},
+                                                            {"queue", "limits", "q"},
+                                                            {"queue", "clear", "q"}};
     for (const auto& command : commands) {
         INFO(command.front());
         check_failure(run_on(tmp, command), failed, "does not exist (run `gqs --db ");
@@ -185,4 +188,23 @@ TEST_CASE("cli: schedule commands on an old schema say that init upgrades it", "
     auto list = run_on(tmp, {"schedule", "list"});
     CHECK(list.status == 0);
     CHECK(list.out == "no schedules\n");
+}
+
+TEST_CASE("cli: queue commands on an old schema say that init upgrades it", "[cli]") {
+    gqs::test::TempDb tmp;
+    // Made by gqs 0.1.0 (schema version 1): no gqs_queues table.
+    std::filesystem::copy_file(std::filesystem::path(GQS_TEST_FIXTURES) / "gqs-0.1.0.db",
+                               tmp.path());
+    check_failure(run_on(tmp, {"queue", "list"}), failed,
+                  "has gqs schema version 1, which has no queue limits: `gqs --db ");
+    check_failure(run_on(tmp, {"queue", "limits", "q", "--max-running", "2"}), failed,
+                  "init` upgrades it to version 4 in place, keeping every job");
+    check_failure(run_on(tmp, {"queue", "pause", "q"}), failed, "which has no queue limits");
+
+    auto init = run_on(tmp, {"init"});
+    INFO(init.err);
+    REQUIRE(init.status == 0);
+    auto list = run_on(tmp, {"queue", "list"});
+    CHECK(list.status == 0);
+    CHECK(list.out == "no queue limits\n");
 }
