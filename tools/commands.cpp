@@ -1147,9 +1147,9 @@ void print_limits(const Context& ctx, const std::string& queue, const QueueLimit
     table.print(*ctx.out, false);
 }
 
-// What the text output says after a change: the limits are configuration only, for now.
+// What the text output says after a change: which limits the pulls do not honour yet.
 constexpr const char* not_enforced =
-    "stored only: no pull honours queue limits yet, see docs/limits.md";
+    "max running per key and group weights are not enforced yet, see docs/limits.md";
 
 } // namespace
 
@@ -1231,8 +1231,8 @@ void run_queue_pause(const Context& ctx, const std::string& queue) {
     } else if (was_paused) {
         *ctx.out << "queue " << escape_text(queue, false) << " is paused already\n";
     } else {
-        *ctx.out << "paused queue " << escape_text(queue, false) << " (its other limits are kept; "
-                 << not_enforced << ")\n";
+        *ctx.out << "paused queue " << escape_text(queue, false)
+                 << " (its other limits are kept; jobs already leased finish)\n";
     }
 }
 

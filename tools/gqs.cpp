@@ -326,8 +326,9 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
         "queue", "List, show, change, pause, resume or clear the queues' stored limits");
     queue->require_subcommand(1);
     queue->footer("A queue's limits are stored in its database for every process that opens it "
-                  "(docs/limits.md).\nStored only: no pull honours them yet, so a paused "
-                  "queue is still pulled.\nEvery command takes --db, --schema, --pooler and "
+                  "(docs/limits.md).\nEvery pull honours pause, max running and rate at once; max "
+                  "running per key and group weights are not enforced yet.\nEvery command takes "
+                  "--db, --schema, --pooler and "
                   "--json as `gqs` does.");
 
     auto* queue_list = queue->add_subcommand(

@@ -112,7 +112,8 @@ TEST_CASE("cli: queue limits sets and reads back every field", "[cli][limits]") 
     SECTION("text") {
         const auto out = queue_ok(q, set_every_field);
         INFO(out);
-        CHECK(contains(out, "stored the limits of queue emails (stored only: no pull honours"));
+        CHECK(contains(out, "stored the limits of queue emails (max running per key and group "
+                            "weights are not enforced yet"));
         CHECK(q.queues.limits("emails") == every_field());
 
         const auto shown = queue_ok(q, {"limits", "emails"});
@@ -220,7 +221,8 @@ TEST_CASE("cli: queue pause and resume keep the limits and show in list", "[cli]
     queue_ok(q, set_every_field);
 
     const auto paused = queue_ok(q, {"pause", "emails"});
-    CHECK(contains(paused, "paused queue emails (its other limits are kept; stored only"));
+    CHECK(contains(paused,
+                   "paused queue emails (its other limits are kept; jobs already leased finish)"));
     auto expected = every_field();
     expected.paused = true;
     CHECK(q.queues.limits("emails") == expected);
@@ -381,7 +383,7 @@ TEST_CASE("cli: queue help names every command", "[cli][limits]") {
     CHECK(contains(top.out, "queue"));
     auto r = q.run_bare({"queue", "--help"});
     CHECK(r.status == 0);
-    CHECK(contains(r.out, "no pull honours them yet"));
+    CHECK(contains(r.out, "Every pull honours pause"));
     for (const char* command : {"list", "limits", "pause", "resume", "clear"}) {
         INFO(command);
         CHECK(contains(r.out, std::string("\n  ") + command + " "));
