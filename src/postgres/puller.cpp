@@ -172,7 +172,9 @@ struct Store {
         auto r = state.run(queues.empty() ? detail::gates_sql : detail::gates_of_sql, p,
                            "reading queue limits");
         std::vector<gqs::detail::QueueGate> found;
-        for (int row = 0; row < PQntuples(r.get()); ++row)
+        const int rows = PQntuples(r.get());
+        found.reserve(static_cast<std::size_t>(rows));
+        for (int row = 0; row < rows; ++row)
             found.push_back(read_gate(r.get(), row, now_us));
         return found;
     }
