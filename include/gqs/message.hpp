@@ -57,12 +57,14 @@ struct Message {
     /// Jobs of a queue sharing this key will count against the queue's `max_running_per_key`
     /// (docs/limits.md). 1..127 bytes of UTF-8 without NUL when set (push throws
     /// std::invalid_argument otherwise, the same message on every backend). Stored and read
-    /// back since schema version 5; pulls do not enforce it yet. Schedules do not keep it.
+    /// back since schema version 5; pulls do not enforce it yet. A Schedule's message must not
+    /// carry it (validate(Schedule) refuses it: schedules do not store it yet).
     std::optional<std::string> concurrency_key;
     /// The tenant this job belongs to, for fair share within its queue (the queue's
     /// `group_weights`, docs/limits.md). 1..127 bytes of UTF-8 without NUL when set (push
     /// throws std::invalid_argument otherwise, the same message on every backend). Stored and
-    /// read back since schema version 5; pulls do not enforce it yet. Schedules do not keep it.
+    /// read back since schema version 5; pulls do not enforce it yet. A Schedule's message must
+    /// not carry it (validate(Schedule) refuses it: schedules do not store it yet).
     std::optional<std::string> group;
 
     /// Sets metadata[key] = value and returns *this: empty (or `null`) metadata becomes an
