@@ -50,6 +50,12 @@ struct Job : Message {
 };
 
 // The members named are those without a default initializer.
-inline Job::Job() : Message{.id = Uuid{}, .metadata = {}, .payload = {}, .unique_key = {}} {}
+inline Job::Job()
+    : Message{.id = Uuid{},
+              .metadata = {},
+              .payload = {},
+              .unique_key = {},
+              .concurrency_key = {},
+              .group = {}} {}
 
 } // namespace gqs

@@ -28,7 +28,8 @@ struct Schedule {
     /// A cron expression (gqs::Cron::parse: 5 fields, a macro or `@every <duration>`).
     std::string cron;
     /// The message each slot pushes; each slot's job gets its own id and the unique key
-    /// `cron:<name>:<slot>`.
+    /// `cron:<name>:<slot>`. Its concurrency_key and group must be unset: schedules do not
+    /// store them yet.
     Message message;
     /// "UTC", "local" or an IANA name ("Europe/Berlin") from the system's tz database.
     std::string zone = "UTC";
@@ -53,7 +54,8 @@ struct ScheduleInfo {
 /// Throws std::invalid_argument, saying what is wrong, unless `schedule` can be stored: its
 /// name is 1..127 bytes of UTF-8 without NUL, its cron expression parses, its zone exists,
 /// and its message is one a push accepts (queue, priority, unique key, metadata) with
-/// metadata that is empty or a JSON object (each slot adds keys to it). Thread-safe.
+/// metadata that is empty or a JSON object (each slot adds keys to it) and without a
+/// concurrency key or group (not stored with schedules yet). Thread-safe.
 void validate(const Schedule& schedule);
 
 } // namespace gqs

@@ -199,6 +199,8 @@ void check_name(std::string_view value, std::size_t max, const char* what, const
 
 constexpr std::size_t max_queue_bytes = 127;
 constexpr std::size_t max_unique_key_bytes = 1024;
+// Message::concurrency_key and Message::group: the queue-name rule.
+constexpr std::size_t max_key_bytes = 127;
 
 } // namespace
 
@@ -249,6 +251,9 @@ void check_message(const Message& message) {
                                     ")");
     if (message.unique_key)
         check_name(*message.unique_key, max_unique_key_bytes, "the unique key", &message.id);
+    if (message.concurrency_key)
+        check_name(*message.concurrency_key, max_key_bytes, "the concurrency key", &message.id);
+    if (message.group) check_name(*message.group, max_key_bytes, "the group", &message.id);
 }
 
 void check_queues(std::span<const std::string> queues) {

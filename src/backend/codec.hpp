@@ -83,8 +83,8 @@ std::vector<AttemptError> decode_errors(std::string_view text);
 /// next_run_at, then id (a statement's RETURNING gives rows in no promised order).
 void sort_pulled(std::vector<Job>& jobs);
 
-/// Throws std::invalid_argument, naming the job, unless the message's queue, priority and
-/// unique key are within what Message promises.
+/// Throws std::invalid_argument, naming the job, unless the message's queue, priority, unique
+/// key, concurrency key and group are within what Message promises.
 void check_message(const Message& message);
 /// Throws std::invalid_argument unless every name is a valid queue name.
 void check_queues(std::span<const std::string> queues);

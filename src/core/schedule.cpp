@@ -26,6 +26,10 @@ void validate(const Schedule& schedule) {
         (void)Cron::parse(schedule.cron);
         check_zone(schedule.zone);
         detail::check_message(schedule.message);
+        // The schedules' table has no columns for them yet: refused rather than dropped.
+        if (schedule.message.concurrency_key || schedule.message.group)
+            throw std::invalid_argument("a schedule's message cannot carry a concurrency key "
+                                        "or a group yet");
         (void)detail::encode_metadata(schedule.message);
         // Each slot's job gains two metadata keys: the metadata must be an object (or none).
         Message probe = schedule.message;

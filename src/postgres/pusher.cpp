@@ -58,6 +58,16 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
     p.borrow(message.payload);
     p.borrow(message.queue);
     p.i16(static_cast<std::int16_t>(message.priority));
+    if (message.concurrency_key) {
+        p.borrow(*message.concurrency_key);
+    } else {
+        p.null();
+    }
+    if (message.group) {
+        p.borrow(*message.group);
+    } else {
+        p.null();
+    }
     try {
         if (!message.unique_key) {
             state.run(detail::insert_sql, p, "pushing a job");
@@ -82,7 +92,8 @@ std::set<Uuid> insert_rows(detail::State& state, std::span<const Message> messag
                            const std::vector<std::size_t>& at, std::int64_t delay_us,
                            bool want_ids) {
     detail::Array ids(detail::oid_uuid), meta(detail::oid_jsonb), payloads(detail::oid_bytea),
-        queues(detail::oid_text), priorities(detail::oid_int2), keys(detail::oid_text);
+        queues(detail::oid_text), priorities(detail::oid_int2), keys(detail::oid_text),
+        concurrency_keys(detail::oid_text), groups(detail::oid_text);
     for (auto i : at) {
         const auto& m = messages[i];
         ids.add(detail::uuid_bytes(m.id));
@@ -99,6 +110,16 @@ std::set<Uuid> insert_rows(detail::State& state, std::span<const Message> messag
         } else {
             keys.add_null();
         }
+        if (m.concurrency_key) {
+            concurrency_keys.add(*m.concurrency_key);
+        } else {
+            concurrency_keys.add_null();
+        }
+        if (m.group) {
+            groups.add(*m.group);
+        } else {
+            groups.add_null();
+        }
     }
     detail::Params p;
     p.own(ids.finish());
@@ -108,6 +129,8 @@ std::set<Uuid> insert_rows(detail::State& state, std::span<const Message> messag
     p.own(queues.finish());
     p.own(priorities.finish());
     p.own(keys.finish());
+    p.own(concurrency_keys.finish());
+    p.own(groups.finish());
     std::set<Uuid> stored;
     try {
         auto r = state.run(detail::insert_batch_sql, p, "pushing a batch of jobs");

@@ -20,12 +20,16 @@ std::string in_schema(const detail::State& state, std::string text) {
     return detail::in_schema(state.schema_ident, std::move(text));
 }
 
-// The columns of gqs's tables as the catalog shows them ("name type", in order).
-constexpr const char* jobs_columns =
-    "id uuid,created_at timestamp with time zone,updated_at timestamp with time zone,"
-    "status smallint,attempts integer,locked_until timestamp with time zone,"
-    "next_run_at timestamp with time zone,metadata jsonb,payload bytea,queue text,"
-    "priority smallint,unique_key text,errors jsonb,cancelled boolean";
+// The columns of gqs's tables as the catalog shows them ("name type", in order): `jobs` of
+// versions 2 to 4, and of version 5, which appends two (ALTER TABLE ADD COLUMN appends).
+#define GQS_PG_JOBS_COLUMNS_V4                                                                     \
+    "id uuid,created_at timestamp with time zone,updated_at timestamp with time zone,"             \
+    "status smallint,attempts integer,locked_until timestamp with time zone,"                      \
+    "next_run_at timestamp with time zone,metadata jsonb,payload bytea,queue text,"                \
+    "priority smallint,unique_key text,errors jsonb,cancelled boolean"
+constexpr const char* jobs_columns_v4 = GQS_PG_JOBS_COLUMNS_V4;
+constexpr const char* jobs_columns = GQS_PG_JOBS_COLUMNS_V4 ",concurrency_key text,job_group text";
+#undef GQS_PG_JOBS_COLUMNS_V4
 constexpr const char* version_columns = "id smallint,version integer";
 
 // What the schema holds, read after the advisory lock. $1: the schema name as text.
@@ -117,6 +121,8 @@ constexpr const char* create_jobs =
     " unique_key text,"
     " errors jsonb,"
     " cancelled boolean NOT NULL DEFAULT false,"
+    " concurrency_key text,"
+    " job_group text,"
     " CONSTRAINT jobs_pkey PRIMARY KEY (id),"
     " CONSTRAINT jobs_status_check CHECK (status BETWEEN 1 AND 4),"
     " CONSTRAINT jobs_attempts_check CHECK (attempts >= 0),"
@@ -124,11 +130,26 @@ constexpr const char* create_jobs =
     " CONSTRAINT jobs_priority_check CHECK (priority BETWEEN 0 AND 9),"
     " CONSTRAINT jobs_unique_key_check CHECK (unique_key IS NULL OR"
     "   octet_length(unique_key) BETWEEN 1 AND 1024),"
-    " CONSTRAINT jobs_errors_check CHECK (errors IS NULL OR jsonb_typeof(errors) = 'array')"
+    " CONSTRAINT jobs_errors_check CHECK (errors IS NULL OR jsonb_typeof(errors) = 'array'),"
+    " CONSTRAINT jobs_concurrency_key_check CHECK (concurrency_key IS NULL OR"
+    "   octet_length(concurrency_key) BETWEEN 1 AND 127),"
+    " CONSTRAINT jobs_job_group_check CHECK (job_group IS NULL OR"
+    "   octet_length(job_group) BETWEEN 1 AND 127)"
     ") WITH (autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 5000,"
     " autovacuum_vacuum_insert_scale_factor = 0.0, autovacuum_vacuum_insert_threshold = 20000,"
     " autovacuum_analyze_scale_factor = 0.0, autovacuum_analyze_threshold = 20000,"
     " autovacuum_vacuum_cost_delay = 0)";
+
+// Version 5, on a version 2 to 4 table: Message::concurrency_key and Message::group
+// (docs/limits.md; `group` is an SQL keyword, hence job_group), with create_jobs's CHECKs.
+// One statement: a column added without a default rewrites no row (PostgreSQL 11 and later
+// store nothing for it); the new CHECKs read the table once under the lock the ALTER takes.
+constexpr const char* migrate_to_5 =
+    "ALTER TABLE {s}.jobs"
+    " ADD COLUMN concurrency_key text CONSTRAINT jobs_concurrency_key_check"
+    "  CHECK (concurrency_key IS NULL OR octet_length(concurrency_key) BETWEEN 1 AND 127),"
+    " ADD COLUMN job_group text CONSTRAINT jobs_job_group_check"
+    "  CHECK (job_group IS NULL OR octet_length(job_group) BETWEEN 1 AND 127)";
 
 // The partial indexes, each holding only the statuses its queries read; status values stay
 // literals so that a generic plan can use them.
@@ -157,7 +178,7 @@ void check_ours(const detail::State& state, const std::string& jobs,
     const std::string where = "schema " + state.schema;
     if (!version_table.empty() && version_table != version_columns)
         throw SchemaMismatch("gqs: " + where + " has a gqs_schema table that is not gqs's");
-    if (!jobs.empty() && jobs != jobs_columns)
+    if (!jobs.empty() && jobs != jobs_columns && jobs != jobs_columns_v4)
         throw SchemaMismatch("gqs: " + where + " has a `jobs` table that is not gqs's");
 }
 
@@ -214,6 +235,8 @@ void init_db(Connection& connection) {
             }
             state.exec(sql, {}, doing);
         }
+        // Version 5 (from 2 to 4): the jobs' two new columns.
+        if (jobs == jobs_columns_v4) state.exec(in_schema(state, migrate_to_5), {}, doing);
         for (const auto& [name, sql] : indexes)
             if (sql != nullptr && !listed(index_names, name))
                 state.exec(in_schema(state, sql), {}, doing);

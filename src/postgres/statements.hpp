@@ -12,7 +12,7 @@ namespace gqs::postgres::detail {
 #define GQS_PG_JOB_COLUMNS(p)                                                                      \
     p "id, " p "created_at, " p "updated_at, " p "status, " p "attempts, " p "locked_until, " p    \
       "next_run_at, " p "metadata, " p "payload, " p "queue, " p "priority, " p "unique_key, " p   \
-      "errors, " p "cancelled"
+      "errors, " p "cancelled, " p "concurrency_key, " p "job_group"
 
 // clang-format off
 #define GQS_PG_NOW_US "(extract(epoch FROM statement_timestamp()) * 1000000)::bigint"
@@ -144,38 +144,40 @@ inline constexpr const char* extend_sql = "UPDATE {s}.jobs SET locked_until = " 
 
 #define GQS_PG_INSERT_INTO                                                                         \
     "INSERT INTO {s}.jobs (id, created_at, updated_at, status, attempts, next_run_at, metadata,"   \
-    " payload, queue, priority, unique_key) "
+    " payload, queue, priority, unique_key, concurrency_key, job_group) "
 #define GQS_PG_ON_KEY                                                                              \
     " ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN (1, 2)"           \
     " DO NOTHING"
 
-// $1 id, $2 delay µs, $3 metadata, $4 payload, $5 queue, $6 priority. An id that exists is
-// 23505 on jobs_pkey (DuplicateJob).
+// $1 id, $2 delay µs, $3 metadata, $4 payload, $5 queue, $6 priority, $7 concurrency key,
+// $8 group. An id that exists is 23505 on jobs_pkey (DuplicateJob).
 inline constexpr const char* insert_sql = GQS_PG_INSERT_INTO
     "VALUES ($1::uuid, statement_timestamp(), statement_timestamp(), 1, 0, " GQS_PG_AFTER(
-        "$2::bigint") ", $3::jsonb, $4::bytea, $5::text, $6::smallint, NULL)";
+        "$2::bigint") ", $3::jsonb, $4::bytea, $5::text, $6::smallint, NULL, $7::text, $8::text)";
 
-// With a key ($7): (id, false) when stored, (holder, true) when a live job holds the key, or
+// With a key ($9): (id, false) when stored, (holder, true) when a live job holds the key, or
 // no row when the holder committed after this statement's snapshot (run it again).
 inline constexpr const char* insert_keyed_sql =
     "WITH ins AS (" GQS_PG_INSERT_INTO
     "VALUES ($1::uuid, statement_timestamp(), statement_timestamp(), 1, 0, " GQS_PG_AFTER(
-        "$2::bigint") ", $3::jsonb, $4::bytea, $5::text, $6::smallint, $7::text)" GQS_PG_ON_KEY
-                      " RETURNING id)"
+        "$2::bigint") ", $3::jsonb, $4::bytea, $5::text, $6::smallint, $9::text, $7::text,"
+                      " $8::text)" GQS_PG_ON_KEY " RETURNING id)"
                       " SELECT id, false FROM ins UNION ALL"
                       " SELECT id, true FROM {s}.jobs WHERE queue = $5::text AND unique_key = "
-                      "$7::text"
+                      "$9::text"
                       " AND status IN (1, 2) AND NOT EXISTS (SELECT FROM ins)";
 
 // A batch over parallel arrays, in order (the first of two messages with one key is stored);
-// returns the ids stored. $2 is the delay µs of all of them.
+// returns the ids stored. $2 is the delay µs of all of them; $8 the concurrency keys, $9 the
+// groups.
 inline constexpr const char* insert_batch_sql = GQS_PG_INSERT_INTO
     "SELECT t.id, statement_timestamp(), statement_timestamp(), 1, 0, " GQS_PG_AFTER(
-        "$2::bigint") ", t.metadata, t.payload, t.queue, t.priority, t.unique_key"
+        "$2::bigint") ", t.metadata, t.payload, t.queue, t.priority, t.unique_key,"
+                      " t.concurrency_key, t.job_group"
                       " FROM unnest($1::uuid[], $3::jsonb[], $4::bytea[], $5::text[], "
-                      "$6::smallint[], $7::text[])"
+                      "$6::smallint[], $7::text[], $8::text[], $9::text[])"
                       " WITH ORDINALITY AS t(id, metadata, payload, queue, priority, unique_key, "
-                      "ord)"
+                      "concurrency_key, job_group, ord)"
                       " ORDER BY t.ord" GQS_PG_ON_KEY " RETURNING id";
 
 // The live holders of (queue, key) pairs: $1 queues, $2 keys.

@@ -182,6 +182,9 @@ Job read_job(const PGresult* r, int row, int first) {
     if (!null_at(r, row, c + 11)) job.unique_key = bytes_at(r, row, c + 11);
     if (!null_at(r, row, c + 12)) job.errors = gqs::detail::decode_errors(json_at(r, row, c + 12));
     job.cancel_requested = bool_at(r, row, c + 13);
+    // Schema version 5.
+    if (!null_at(r, row, c + 14)) job.concurrency_key = bytes_at(r, row, c + 14);
+    if (!null_at(r, row, c + 15)) job.group = bytes_at(r, row, c + 15);
     return job;
 }
 

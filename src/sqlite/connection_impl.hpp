@@ -213,7 +213,7 @@ using gqs::detail::to_micros;
 /// The columns every job-reading statement returns, in this order.
 #define GQS_JOB_COLUMNS                                                                            \
     "id, created_at, updated_at, status, attempts, locked_until, next_run_at, metadata, payload, " \
-    "queue, priority, unique_key, errors, cancelled"
+    "queue, priority, unique_key, errors, cancelled, concurrency_key, job_group"
 
 /// Reads a row of GQS_JOB_COLUMNS starting at column 0.
 Job read_job(sqlite3_stmt* stmt);

@@ -38,6 +38,16 @@ PushResult insert(detail::State& state, const Message& message, const std::strin
         } else {
             stmt.bind_null(8);
         }
+        if (message.concurrency_key) {
+            stmt.bind_text(9, *message.concurrency_key);
+        } else {
+            stmt.bind_null(9);
+        }
+        if (message.group) {
+            stmt.bind_text(10, *message.group);
+        } else {
+            stmt.bind_null(10);
+        }
         try {
             changed = stmt.run();
         } catch (const StorageError& e) {

@@ -54,6 +54,9 @@ Job read_job(sqlite3_stmt* stmt) {
     if (sqlite3_column_type(stmt, 11) != SQLITE_NULL) job.unique_key = bytes(stmt, 11);
     if (sqlite3_column_type(stmt, 12) != SQLITE_NULL) job.errors = decode_errors(bytes(stmt, 12));
     job.cancel_requested = int_or(stmt, 13, 0) != 0;
+    // Schema version 5.
+    if (sqlite3_column_type(stmt, 14) != SQLITE_NULL) job.concurrency_key = bytes(stmt, 14);
+    if (sqlite3_column_type(stmt, 15) != SQLITE_NULL) job.group = bytes(stmt, 15);
     return job;
 }
 

@@ -110,6 +110,19 @@ CREATE TABLE gqs_queues (
     updated_at          INTEGER NOT NULL
 ) WITHOUT ROWID)sql";
 
+// Version 5: the two keys of docs/limits.md a job carries, Message::concurrency_key and
+// Message::group (`group` is an SQL keyword, hence job_group). Added in place: SQLite stores
+// nothing for a column added without a default, so no row is rewritten; it reads every row
+// once to test the new CHECKs (each NULL on the rows there are). The CHECKs are
+// check_message's length rule (1..127 bytes of text); push also refuses bad UTF-8 and NUL.
+constexpr std::array migrate_to_5 = {
+    "ALTER TABLE jobs ADD COLUMN concurrency_key TEXT CHECK (concurrency_key IS NULL OR "
+    "(typeof(concurrency_key) = 'text' AND "
+    "length(CAST(concurrency_key AS BLOB)) BETWEEN 1 AND 127))",
+    "ALTER TABLE jobs ADD COLUMN job_group TEXT CHECK (job_group IS NULL OR "
+    "(typeof(job_group) = 'text' AND length(CAST(job_group AS BLOB)) BETWEEN 1 AND 127))",
+};
+
 // What the current version has, created when missing on every init_db (repairs a dropped
 // index; no-ops that write nothing otherwise, so init_db works on a read-only current file).
 // gqs_priorities lists the priorities 0..9: pull walks it to visit each priority's range.
@@ -146,6 +159,12 @@ constexpr std::array<const char*, 9> jobs_columns_v1 = {"id",          "created_
 constexpr std::array<const char*, 14> jobs_columns_v2 = {
     "id",       "created_at", "updated_at", "status",   "attempts",   "locked_until", "next_run_at",
     "metadata", "payload",    "queue",      "priority", "unique_key", "errors",       "cancelled"};
+
+// Versions 2 to 4 share the jobs table of version 2; version 5 adds two columns.
+constexpr std::array<const char*, 16> jobs_columns_v5 = {
+    "id",          "created_at", "updated_at",      "status",   "attempts", "locked_until",
+    "next_run_at", "metadata",   "payload",         "queue",    "priority", "unique_key",
+    "errors",      "cancelled",  "concurrency_key", "job_group"};
 
 constexpr std::array<const char*, 2> version_columns = {"id", "version"};
 
@@ -219,7 +238,8 @@ SchemaFound find_schema(State& state, std::string_view doing) {
     if (found.version <= 1) {
         if (!same_columns(jobs, jobs_columns_v1)) foreign_table("jobs", jobs);
         found.version = 1;
-    } else if (!same_columns(jobs, jobs_columns_v2)) {
+    } else if (found.version < 5 ? !same_columns(jobs, jobs_columns_v2)
+                                 : !same_columns(jobs, jobs_columns_v5)) {
         foreign_table("jobs", jobs);
     }
     return found;
@@ -250,6 +270,10 @@ void init_db(Connection& connection) {
         }
         if (found.version < 3) state.exec(create_schedules, doing);
         if (found.version < 4) state.exec(create_queues, doing);
+        if (found.version < 5) {
+            for (const char* sql : migrate_to_5)
+                state.exec(sql, doing);
+        }
         for (const char* sql : ensure_current)
             state.exec(sql, doing);
         bool priorities_listed = false;

@@ -97,11 +97,12 @@ inline constexpr const char* pull_except_sql =
 
 // ---- pusher --------------------------------------------------------------------------------
 
-// ?1 id, ?2 now, ?3 next_run_at, ?4 metadata, ?5 payload, ?6 queue, ?7 priority, ?8 key.
+// ?1 id, ?2 now, ?3 next_run_at, ?4 metadata, ?5 payload, ?6 queue, ?7 priority, ?8 key,
+// ?9 concurrency key, ?10 group.
 #define GQS_INSERT_SQL                                                                             \
     "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "               \
-    "next_run_at, metadata, payload, queue, priority, unique_key) "                                \
-    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8)"
+    "next_run_at, metadata, payload, queue, priority, unique_key, concurrency_key, job_group) "    \
+    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 
 // A message without a key: an id that exists is a constraint error (DuplicateJob).
 inline constexpr const char* insert_sql = GQS_INSERT_SQL;

@@ -20,6 +20,15 @@ std::shared_ptr<gqs::postgres::Connection> open(const PgSchema& s) {
     return gqs::postgres::Connection::open(s.conninfo(), options);
 }
 
+// SQL that takes back what version 5 added to the jobs table of schema `q` (quoted): the
+// two key columns, and with them their CHECKs.
+std::string drop_v5_columns(const std::string& q) {
+    std::string sql = "ALTER TABLE ";
+    sql += q;
+    sql += ".jobs DROP COLUMN concurrency_key, DROP COLUMN job_group";
+    return sql;
+}
+
 } // namespace
 
 TEST_CASE("postgres: open refuses a server that is not there, naming the failure", "[postgres]") {
@@ -156,11 +165,12 @@ TEST_CASE("postgres: init_db upgrades a version-2 schema to the current one keep
     const std::string q = "\"" + s.name() + "\"";
     {
         // A version-2 schema, as gqs 0.2.0 leaves it: the current tables without what
-        // versions 3 and 4 added (gqs_schedules and its index, gqs_queues).
+        // versions 3 to 5 added (gqs_schedules and its index, gqs_queues, the jobs' two key
+        // columns).
         auto db = open(s);
         gqs::postgres::init_db(*db);
-        s.exec("DROP TABLE " + q + ".gqs_schedules; DROP TABLE " + q + ".gqs_queues; UPDATE " + q +
-               ".gqs_schema SET version = 2");
+        s.exec(drop_v5_columns(q) + "; DROP TABLE " + q + ".gqs_schedules; DROP TABLE " + q +
+               ".gqs_queues; UPDATE " + q + ".gqs_schema SET version = 2");
         for (int i = 0; i < 5; ++i)
             s.exec("INSERT INTO " + q +
                    ".jobs (id, created_at, updated_at, status, next_run_at, payload, queue)"
@@ -188,7 +198,7 @@ TEST_CASE("postgres: init_db upgrades a version-2 schema to the current one keep
     CHECK(gqs::postgres::Puller(db).pull(10, std::chrono::hours(1)).size() == 6);
 }
 
-TEST_CASE("postgres: init_db upgrades a version-3 schema to 4 keeping every job and schedule",
+TEST_CASE("postgres: init_db upgrades a version-3 schema to 5 keeping every job and schedule",
           "[postgres][schema][upgrade]") {
     PgSchema s;
     const std::string q = "\"" + s.name() + "\"";
@@ -197,8 +207,8 @@ TEST_CASE("postgres: init_db upgrades a version-3 schema to 4 keeping every job 
         " encode(payload, 'hex') || '|' || next_fire::text, ';' ORDER BY name) FROM " +
         q + ".gqs_schedules";
     {
-        // A version-3 schema: the current tables without what version 4 added (gqs_queues),
-        // with jobs and a schedule.
+        // A version-3 schema: the current tables without what versions 4 and 5 added
+        // (gqs_queues, the jobs' two key columns), with jobs and a schedule.
         auto db = open(s);
         gqs::postgres::init_db(*db);
         gqs::Schedule hourly;
@@ -207,7 +217,8 @@ TEST_CASE("postgres: init_db upgrades a version-3 schema to 4 keeping every job 
         hourly.message.queue = "reports";
         hourly.message.payload = "from the schedule";
         gqs::postgres::Schedules(db).put(hourly);
-        s.exec("DROP TABLE " + q + ".gqs_queues; UPDATE " + q + ".gqs_schema SET version = 3");
+        s.exec(drop_v5_columns(q) + "; DROP TABLE " + q + ".gqs_queues; UPDATE " + q +
+               ".gqs_schema SET version = 3");
         for (int i = 0; i < 5; ++i)
             s.exec("INSERT INTO " + q +
                    ".jobs (id, created_at, updated_at, status, next_run_at, payload, queue)"
@@ -218,7 +229,7 @@ TEST_CASE("postgres: init_db upgrades a version-3 schema to 4 keeping every job 
     auto db = open(s);
     REQUIRE(gqs::postgres::stored_schema_version(*db) == 3);
     gqs::postgres::init_db(*db);
-    CHECK(gqs::postgres::stored_schema_version(*db) == 4);
+    CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
     CHECK(s.exec("SELECT count(*) FROM " + q + ".jobs WHERE payload = 'keep'") == "5");
     CHECK(s.exec(schedule_rows) == schedules_before);
     CHECK(s.exec("SELECT to_regclass('" + q + ".gqs_queues') IS NOT NULL") == "t");
@@ -241,14 +252,15 @@ TEST_CASE("postgres: init_db upgrades a version-3 schema to 4 keeping every job 
     CHECK(gqs::postgres::Puller(db).pull(10, std::chrono::hours(1)).size() == 6);
 }
 
-TEST_CASE("postgres: an upgrade to 4 that fails leaves version 3 untouched",
+TEST_CASE("postgres: an upgrade from 3 that fails leaves version 3 untouched",
           "[postgres][schema][upgrade]") {
     PgSchema s;
     const std::string q = "\"" + s.name() + "\"";
     {
         auto db = open(s);
         gqs::postgres::init_db(*db);
-        s.exec("DROP TABLE " + q + ".gqs_queues; UPDATE " + q + ".gqs_schema SET version = 3");
+        s.exec(drop_v5_columns(q) + "; DROP TABLE " + q + ".gqs_queues; UPDATE " + q +
+               ".gqs_schema SET version = 3");
         s.exec("INSERT INTO " + q +
                ".jobs (id, created_at, updated_at, status, next_run_at, payload, queue)"
                " VALUES (gen_random_uuid(), now(), now(), 1, now(), 'keep', 'old')");
@@ -262,6 +274,136 @@ TEST_CASE("postgres: an upgrade to 4 that fails leaves version 3 untouched",
     CHECK(s.exec("SELECT count(*) FROM " + q + ".jobs") == "1");
     s.exec("DROP TYPE " + q + ".gqs_queues");
     gqs::postgres::init_db(*db);
-    CHECK(gqs::postgres::stored_schema_version(*db) == 4);
+    CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
     CHECK(s.exec("SELECT count(*) FROM " + q + ".jobs") == "1");
+}
+
+namespace {
+
+// A version-4 schema (schedules and queue limits, jobs without the two key columns): the
+// current tables with a schedule "hourly", the queue limits of "reports" and 3 jobs pushed
+// by this build, then without what version 5 added, version 4.
+void make_v4_schema(const PgSchema& s) {
+    const std::string q = "\"" + s.name() + "\"";
+    auto db = open(s);
+    gqs::postgres::init_db(*db);
+    gqs::Schedule hourly;
+    hourly.name = "hourly";
+    hourly.cron = "@every 1h";
+    hourly.message.queue = "reports";
+    hourly.message.payload = "from the schedule";
+    gqs::postgres::Schedules(db).put(hourly);
+    gqs::QueueLimits limits;
+    limits.max_running = 2;
+    limits.max_running_per_key = 1;
+    limits.group_weights = {{"a", 2}};
+    gqs::postgres::Queues(db).set_limits("reports", limits);
+    gqs::postgres::Pusher pusher(db);
+    for (int i = 0; i < 3; ++i) {
+        gqs::Message m;
+        m.payload = "keep";
+        m.queue = "old";
+        (void)pusher.push(m);
+    }
+    s.exec(drop_v5_columns(q) + "; UPDATE " + q + ".gqs_schema SET version = 4");
+}
+
+// What an upgrade must keep, as text: the jobs, the schedules, the queue limits.
+std::string kept_rows(const PgSchema& s) {
+    const std::string q = "\"" + s.name() + "\"";
+    std::string out = s.exec("SELECT string_agg(id::text || '|' || status || '|' || queue || '|' ||"
+                             " encode(payload, 'hex') || '|' || next_run_at::text, ';' ORDER BY"
+                             " id) FROM " +
+                             q + ".jobs");
+    out += "\n";
+    out += s.exec("SELECT string_agg(name || '|' || cron || '|' || zone || '|' || queue || '|' ||"
+                  " encode(payload, 'hex') || '|' || next_fire::text, ';' ORDER BY name) FROM " +
+                  q + ".gqs_schedules");
+    out += "\n";
+    out += s.exec("SELECT string_agg(queue || '|' || paused || '|' || coalesce(max_running::text,"
+                  " '-') || '|' || coalesce(max_running_per_key::text, '-') || '|' ||"
+                  " coalesce(group_weights::text, '-'), ';' ORDER BY queue) FROM " +
+                  q + ".gqs_queues");
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("postgres: init_db upgrades a version-4 schema to 5 keeping every job schedule and "
+          "queue limit",
+          "[postgres][schema][upgrade]") {
+    PgSchema s;
+    const std::string q = "\"" + s.name() + "\"";
+    make_v4_schema(s);
+    const auto before = kept_rows(s);
+    REQUIRE(before.find("\nhourly|@every 1h|UTC|reports|") != std::string::npos);
+    REQUIRE(before.find("\nreports|false|2|1|{\"a\": 2}") != std::string::npos);
+    const std::string columns =
+        "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '" + q +
+        ".jobs'::regclass AND attnum > 0 AND NOT attisdropped";
+    REQUIRE(s.exec(columns).find("concurrency_key") == std::string::npos);
+    auto db = open(s);
+    REQUIRE(gqs::postgres::stored_schema_version(*db) == 4);
+    gqs::postgres::init_db(*db);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 5);
+    CHECK(s.exec(columns) ==
+          "id,created_at,updated_at,status,attempts,locked_until,next_run_at,metadata,payload,"
+          "queue,priority,unique_key,errors,cancelled,concurrency_key,job_group");
+    CHECK(kept_rows(s) == before);
+    // A second init_db writes nothing (the version row is not rewritten).
+    const auto xid_before = s.exec("SELECT xmin::text FROM " + q + ".gqs_schema");
+    gqs::postgres::init_db(*db);
+    CHECK(s.exec("SELECT xmin::text FROM " + q + ".gqs_schema") == xid_before);
+    CHECK(kept_rows(s) == before);
+    // The jobs pushed at version 4 read back with no key and no group.
+    gqs::postgres::Observer observer(db);
+    const auto old_jobs = observer.list(std::nullopt, 0);
+    CHECK(old_jobs.size() == 3);
+    for (const auto& job : old_jobs) {
+        CHECK(job.payload == "keep");
+        CHECK_FALSE(job.concurrency_key);
+        CHECK_FALSE(job.group);
+    }
+    // The new columns take a push's keys, and the CHECKs refuse what a push refuses.
+    gqs::Message m;
+    m.concurrency_key = "k";
+    m.group = "g";
+    (void)gqs::postgres::Pusher(db).push(m);
+    const auto got = observer.get(m.id);
+    REQUIRE(got);
+    CHECK(got->concurrency_key == "k");
+    CHECK(got->group == "g");
+    const std::string row = " WHERE id = '" + m.id.to_string() + "'";
+    CHECK_THROWS(s.exec("UPDATE " + q + ".jobs SET concurrency_key = ''" + row));
+    CHECK_THROWS(s.exec("UPDATE " + q + ".jobs SET job_group = repeat('g', 128)" + row));
+    // The schedule still fires, the limits still read, and the old jobs are still pulled.
+    gqs::postgres::Schedules schedules(db);
+    s.exec("UPDATE " + q + ".gqs_schedules SET next_fire = next_fire - interval '1 hour'");
+    CHECK(schedules.tick() == 1);
+    CHECK(gqs::postgres::Queues(db).limits("reports").max_running == 2);
+    CHECK(gqs::postgres::Puller(db)
+              .pull(10, std::chrono::hours(1), std::vector<std::string>{"old"})
+              .size() == 3);
+}
+
+TEST_CASE("postgres: an upgrade from 4 that fails leaves version 4 untouched",
+          "[postgres][schema][upgrade]") {
+    PgSchema s;
+    const std::string q = "\"" + s.name() + "\"";
+    make_v4_schema(s);
+    // A table with the name of an index init_db makes when missing makes that step fail, after
+    // the columns were added: the transaction takes them all back.
+    s.exec("DROP INDEX " + q + ".jobs_leased; CREATE TABLE " + q + ".jobs_leased (x int)");
+    const auto before = kept_rows(s);
+    auto db = open(s);
+    CHECK_THROWS_AS(gqs::postgres::init_db(*db), gqs::StorageError);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 4);
+    CHECK(s.exec("SELECT count(*) FROM pg_attribute WHERE attrelid = '" + q +
+                 ".jobs'::regclass AND attname IN ('concurrency_key', 'job_group')"
+                 " AND NOT attisdropped") == "0");
+    CHECK(kept_rows(s) == before);
+    s.exec("DROP TABLE " + q + ".jobs_leased");
+    gqs::postgres::init_db(*db);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 5);
+    CHECK(kept_rows(s) == before);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The upgrades to schema versions 2, 3 and 4 on real files: a crash in the middle of one, a
+// The upgrades to schema versions 2, 3, 4 and 5 on real files: a crash in the middle of one, a
 // failure in the middle of one, and rows other programs wrote that the new columns' CHECKs
 // cannot stop.
 #include "support/catch.hpp"
@@ -43,13 +43,22 @@ payloads_by_name(const std::shared_ptr<gqs::sqlite::Connection>& db) {
     return out;
 }
 
+// Takes back what version 5 added: the jobs' concurrency_key and job_group columns (each
+// column's own CHECK goes with it). The table is rewritten, which a real version-4 file never
+// was; its rows and their order stay.
+void drop_v5_columns(gqs::sqlite::Connection& db) {
+    gqs::test::exec(db, "ALTER TABLE jobs DROP COLUMN concurrency_key; "
+                        "ALTER TABLE jobs DROP COLUMN job_group");
+}
+
 // A version-2 file (what gqs 0.2.0 makes) with the fixture's 7 jobs: the 0.1.0 file upgraded,
-// then without what versions 3 and 4 added (gqs_schedules and its index, gqs_queues),
-// version 2.
+// then without what versions 3 to 5 added (gqs_schedules and its index, gqs_queues, the jobs'
+// two key columns), version 2.
 void make_v2_file(const std::filesystem::path& to) {
     copy_v1_fixture(to);
     auto db = gqs::sqlite::Connection::open(to);
     gqs::sqlite::init_db(*db);
+    drop_v5_columns(*db);
     gqs::test::exec(*db, "DROP TABLE gqs_schedules; DROP TABLE gqs_queues; "
                          "UPDATE gqs_schema SET version = 2");
 }
@@ -66,10 +75,50 @@ void make_v3_file(const std::filesystem::path& to) {
     s.message.queue = "reports";
     s.message.payload = "from the schedule";
     gqs::sqlite::Schedules(db).put(s);
+    drop_v5_columns(*db);
     gqs::test::exec(*db, "DROP TABLE gqs_queues; UPDATE gqs_schema SET version = 3");
 }
 
-// Every stored schedule as its row's text, by name: what the upgrade to 4 must keep.
+// A version-4 file (schedules and queue limits, jobs without the two key columns) with the
+// fixture's 7 jobs, 2 jobs pushed by this build (before the columns were taken back), one
+// schedule "hourly" and the queue limits of "reports": the 0.1.0 file upgraded, then without
+// what version 5 added, version 4.
+void make_v4_file(const std::filesystem::path& to) {
+    copy_v1_fixture(to);
+    auto db = gqs::sqlite::Connection::open(to);
+    gqs::sqlite::init_db(*db);
+    gqs::Schedule s;
+    s.name = "hourly";
+    s.cron = "@every 1h";
+    s.message.queue = "reports";
+    s.message.payload = "from the schedule";
+    gqs::sqlite::Schedules(db).put(s);
+    gqs::QueueLimits limits;
+    limits.max_running = 2;
+    limits.max_running_per_key = 1;
+    limits.group_weights = {{"a", 2}};
+    gqs::sqlite::Queues(db).set_limits("reports", limits);
+    gqs::sqlite::Pusher pusher(db);
+    for (const char* payload : {"pushed at 4 (1)", "pushed at 4 (2)"}) {
+        gqs::Message m;
+        m.queue = "reports";
+        m.payload = payload;
+        m.set("name", payload);
+        (void)pusher.push(m);
+    }
+    drop_v5_columns(*db);
+    gqs::test::exec(*db, "UPDATE gqs_schema SET version = 4");
+}
+
+// The stored queue limits as their rows' text: what the upgrade to 5 must keep.
+std::string queue_rows(const std::shared_ptr<gqs::sqlite::Connection>& db) {
+    return query_text(*db, "SELECT coalesce(group_concat(r, ';'), '') FROM (SELECT queue || '|' || "
+                           "paused || '|' || coalesce(max_running, '-') || '|' || "
+                           "coalesce(max_running_per_key, '-') || '|' || "
+                           "coalesce(group_weights, '-') AS r FROM gqs_queues ORDER BY queue)");
+}
+
+// Every stored schedule as its row's text, by name: what the upgrades to 4 and 5 must keep.
 std::string schedule_rows(const std::shared_ptr<gqs::sqlite::Connection>& db) {
     return query_text(*db, "SELECT coalesce(group_concat(r, ';'), '') FROM (SELECT name || '|' || "
                            "cron || '|' || zone || '|' || queue || '|' || hex(payload) || '|' || "
@@ -229,7 +278,7 @@ TEST_CASE("upgrade: a version-2 file gains the schedules and the queue limits an
     CHECK(gqs::sqlite::Puller(db).pull(10, 1h).size() == 5);
 }
 
-TEST_CASE("upgrade: a crash in the middle of 2 -> 4 leaves version 2, which upgrades next time",
+TEST_CASE("upgrade: a crash in the middle of 2 -> 5 leaves version 2, which upgrades next time",
           "[schema][sqlite][upgrade][process]") {
     int crashed = 0, finished = 0;
     for (int steps : {5, 20, 60, 150, 100000}) {
@@ -279,7 +328,7 @@ TEST_CASE("upgrade: a version-3 file gains the queue limits and keeps every job 
     const auto schedules_before = schedule_rows(db);
     REQUIRE(schedules_before.find("hourly|@every 1h|UTC|reports|") == 0);
     gqs::sqlite::init_db(*db);
-    CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
     CHECK(payloads_by_name(db) == before);
     CHECK(schedule_rows(db) == schedules_before);
     CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
@@ -303,7 +352,7 @@ TEST_CASE("upgrade: a version-3 file gains the queue limits and keeps every job 
     CHECK(gqs::sqlite::Puller(db).pull(10, 1h).size() == 5);
 }
 
-TEST_CASE("upgrade: a crash in the middle of 3 -> 4 leaves version 3, which upgrades next time",
+TEST_CASE("upgrade: a crash in the middle of 3 -> 5 leaves version 3, which upgrades next time",
           "[schema][sqlite][upgrade][process]") {
     int crashed = 0, finished = 0;
     for (int steps : {5, 20, 60, 150, 100000}) {
@@ -327,7 +376,7 @@ TEST_CASE("upgrade: a crash in the middle of 3 -> 4 leaves version 3, which upgr
         auto db = gqs::sqlite::Connection::open(tmp.path());
         if (status == 0) {
             ++finished;
-            CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
+            CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
         } else {
             ++crashed;
             CHECK(gqs::sqlite::stored_schema_version(*db) == 3);
@@ -337,9 +386,147 @@ TEST_CASE("upgrade: a crash in the middle of 3 -> 4 leaves version 3, which upgr
         CHECK(payloads_by_name(db) == before);
         CHECK(schedule_rows(db) == schedules_before);
         gqs::sqlite::init_db(*db);
-        CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
+        CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
         CHECK(payloads_by_name(db) == before);
         CHECK(schedule_rows(db) == schedules_before);
+        CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
+    }
+    CHECK(crashed > 0);
+    CHECK(finished > 0);
+}
+
+TEST_CASE("upgrade: a version-4 file gains the job key columns and keeps every job schedule and "
+          "queue limit",
+          "[schema][sqlite][upgrade]") {
+    TempDb tmp;
+    make_v4_file(tmp.path());
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    REQUIRE(gqs::sqlite::stored_schema_version(*db) == 4);
+    REQUIRE(query_text(*db, "SELECT count(*) FROM pragma_table_info('jobs') WHERE name IN "
+                            "('concurrency_key', 'job_group')") == "0");
+    const auto before = payloads_by_name(db);
+    REQUIRE(before.size() == 9); // the fixture's 7 and the two pushed at version 4
+    const auto jobs_before = query_text(*db, "SELECT count(*) FROM jobs");
+    REQUIRE(jobs_before == "9");
+    const auto schedules_before = schedule_rows(db);
+    REQUIRE(schedules_before.find("hourly|@every 1h|UTC|reports|") == 0);
+    const auto queues_before = queue_rows(db);
+    REQUIRE(queues_before == "reports|0|2|1|{\"a\":2}");
+
+    gqs::sqlite::init_db(*db);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 5);
+    CHECK(query_text(*db, "SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                          "pragma_table_info('jobs') ORDER BY cid)") ==
+          "id,created_at,updated_at,status,attempts,locked_until,next_run_at,metadata,payload,"
+          "queue,priority,unique_key,errors,cancelled,concurrency_key,job_group");
+    CHECK(query_text(*db, "SELECT count(*) FROM jobs") == jobs_before);
+    CHECK(payloads_by_name(db) == before);
+    CHECK(schedule_rows(db) == schedules_before);
+    CHECK(queue_rows(db) == queues_before);
+    CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
+    // Idempotent: a second init_db changes nothing.
+    const auto schema = query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
+    gqs::sqlite::init_db(*db);
+    CHECK(query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema") == schema);
+    // The jobs pushed at version 4 read back with no key and no group.
+    gqs::sqlite::Observer observer(db);
+    int old_jobs = 0;
+    for (const auto& job : observer.list(std::nullopt, 0)) {
+        CHECK_FALSE(job.concurrency_key);
+        CHECK_FALSE(job.group);
+        if (job.payload.starts_with("pushed at 4")) {
+            ++old_jobs;
+            CHECK(job.queue == "reports");
+        }
+    }
+    CHECK(old_jobs == 2);
+    // The new columns take a push's keys, and the CHECKs refuse what a push refuses.
+    gqs::Message m;
+    m.concurrency_key = "k";
+    m.group = "g";
+    (void)gqs::sqlite::Pusher(db).push(m);
+    const auto got = observer.get(m.id);
+    REQUIRE(got);
+    CHECK(got->concurrency_key == "k");
+    CHECK(got->group == "g");
+    CHECK_THROWS(gqs::test::exec(*db, "UPDATE jobs SET concurrency_key = '' WHERE rowid = 1"));
+    CHECK_THROWS(
+        gqs::test::exec(*db, "UPDATE jobs SET job_group = printf('%.128c', 'g') WHERE rowid = 1"));
+    CHECK_THROWS(gqs::test::exec(*db, "UPDATE jobs SET job_group = x'67' WHERE rowid = 1"));
+    // The schedule still fires, the limits still read, and the old jobs are still pulled.
+    gqs::sqlite::Schedules schedules(db);
+    gqs::test::exec(*db, "UPDATE gqs_schedules SET next_fire = next_fire - 3600000000");
+    CHECK(schedules.tick() == 1);
+    CHECK(gqs::sqlite::Queues(db).limits("reports").max_running == 2);
+    CHECK(gqs::sqlite::Puller(db).pull(20, 1h, std::vector<std::string>{"default"}).size() == 5);
+}
+
+TEST_CASE("upgrade: a failure in the middle of 4 -> 5 leaves version 4 untouched",
+          "[schema][sqlite][upgrade]") {
+    TempDb tmp;
+    make_v4_file(tmp.path());
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    // A table with the name of an index init_db makes when missing makes that step fail, after
+    // both columns were added: the transaction takes them back.
+    gqs::test::exec(*db, "DROP INDEX jobs_leased; CREATE TABLE jobs_leased (x)");
+    const auto schema_before = query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
+    const auto before = payloads_by_name(db);
+    const auto schedules_before = schedule_rows(db);
+    const auto queues_before = queue_rows(db);
+    CHECK_THROWS(gqs::sqlite::init_db(*db));
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
+    CHECK(query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema") == schema_before);
+    CHECK(payloads_by_name(db) == before);
+    CHECK(schedule_rows(db) == schedules_before);
+    CHECK(queue_rows(db) == queues_before);
+    gqs::test::exec(*db, "DROP TABLE jobs_leased");
+    gqs::sqlite::init_db(*db);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 5);
+    CHECK(payloads_by_name(db) == before);
+    CHECK(schedule_rows(db) == schedules_before);
+    CHECK(queue_rows(db) == queues_before);
+}
+
+TEST_CASE("upgrade: a crash in the middle of 4 -> 5 leaves version 4, which upgrades next time",
+          "[schema][sqlite][upgrade][process]") {
+    int crashed = 0, finished = 0;
+    for (int steps : {5, 20, 60, 150, 100000}) {
+        INFO("killed after " << steps << " VM steps");
+        TempDb tmp;
+        make_v4_file(tmp.path());
+        std::map<std::string, std::string> before;
+        std::string schedules_before, queues_before;
+        {
+            auto db = gqs::sqlite::Connection::open(tmp.path());
+            before = payloads_by_name(db);
+            schedules_before = schedule_rows(db);
+            queues_before = queue_rows(db);
+        }
+        auto child = gqs::test::spawn(gqs::test::child_program(),
+                                      {"upgrade-crash", tmp.path().string(), std::to_string(steps)},
+                                      tmp.dir() / "child.out");
+        const int status = gqs::test::wait_child(child);
+        const auto output = gqs::test::read_file(child.output);
+        INFO(output);
+        REQUIRE((status == 128 + SIGKILL || (status == 0 && output == "upgraded\n")));
+        auto db = gqs::sqlite::Connection::open(tmp.path());
+        if (status == 0) {
+            ++finished;
+            CHECK(gqs::sqlite::stored_schema_version(*db) == 5);
+        } else {
+            ++crashed;
+            CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
+            CHECK(query_text(*db, "SELECT count(*) FROM pragma_table_info('jobs') WHERE name IN "
+                                  "('concurrency_key', 'job_group')") == "0");
+        }
+        CHECK(payloads_by_name(db) == before);
+        CHECK(schedule_rows(db) == schedules_before);
+        CHECK(queue_rows(db) == queues_before);
+        gqs::sqlite::init_db(*db);
+        CHECK(gqs::sqlite::stored_schema_version(*db) == 5);
+        CHECK(payloads_by_name(db) == before);
+        CHECK(schedule_rows(db) == schedules_before);
+        CHECK(queue_rows(db) == queues_before);
         CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
     }
     CHECK(crashed > 0);

@@ -9,8 +9,9 @@ namespace gqs::postgres {
 /// The schema version this build creates and reads (the same numbering as SQLite's: the
 /// PostgreSQL tables start at version 2, with queues, priorities, unique keys and errors;
 /// version 3 adds the stored schedules, `gqs_schedules`; version 4 the stored queue limits,
-/// `gqs_queues`).
-inline constexpr int schema_version = 4;
+/// `gqs_queues`; version 5 the jobs' `concurrency_key` and `job_group` columns,
+/// Message::concurrency_key and Message::group).
+inline constexpr int schema_version = 5;
 
 /// Creates the schema (if missing), the `jobs` table, its indexes and the version table, in
 /// one transaction under an advisory lock (several processes may call it at once). Creates

@@ -10,8 +10,9 @@ namespace gqs::sqlite {
 /// `gqs_schema`; gqs never reads or writes `PRAGMA user_version`, which is the application's.
 /// Version 2 added named queues, priorities, unique keys, the error history and cancel flags;
 /// version 3 the stored schedules (`gqs_schedules`); version 4 the stored queue limits
-/// (`gqs_queues`).
-inline constexpr int schema_version = 4;
+/// (`gqs_queues`); version 5 the jobs' `concurrency_key` and `job_group` columns
+/// (Message::concurrency_key and Message::group).
+inline constexpr int schema_version = 5;
 
 /// Creates the `jobs` table, its indexes and `gqs_schema` if missing, or upgrades an older
 /// gqs schema in place, in one transaction (a crash leaves the old version, which the next
