@@ -171,12 +171,12 @@ OpenedQueue::OpenedQueue(const Target& target) {
     if (!schedules_)
         no_schedules_ = target.where() + " has gqs schema version " + std::to_string(version) +
                         ", which has no schedules: `gqs " + target.db_arguments() +
-                        " init` upgrades it to version " + std::to_string(schedules_version) +
+                        " init` upgrades it to version " + std::to_string(sqlite::schema_version) +
                         " in place, keeping every job";
     if (!queues_)
         no_queues_ = target.where() + " has gqs schema version " + std::to_string(version) +
                      ", which has no queue limits: `gqs " + target.db_arguments() +
-                     " init` upgrades it to version " + std::to_string(queues_version) +
+                     " init` upgrades it to version " + std::to_string(sqlite::schema_version) +
                      " in place, keeping every job";
 }
 

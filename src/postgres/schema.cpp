@@ -143,13 +143,18 @@ constexpr const char* create_jobs =
 // Version 5, on a version 2 to 4 table: Message::concurrency_key and Message::group
 // (docs/limits.md; `group` is an SQL keyword, hence job_group), with create_jobs's CHECKs.
 // One statement: a column added without a default rewrites no row (PostgreSQL 11 and later
-// store nothing for it); the new CHECKs read the table once under the lock the ALTER takes.
+// store nothing for it), and the CHECKs are added NOT VALID, so the table is not read under
+// the ALTER's exclusive lock either: every existing row holds NULL there, which passes them,
+// and every row written later is checked.
 constexpr const char* migrate_to_5 =
     "ALTER TABLE {s}.jobs"
-    " ADD COLUMN concurrency_key text CONSTRAINT jobs_concurrency_key_check"
-    "  CHECK (concurrency_key IS NULL OR octet_length(concurrency_key) BETWEEN 1 AND 127),"
-    " ADD COLUMN job_group text CONSTRAINT jobs_job_group_check"
-    "  CHECK (job_group IS NULL OR octet_length(job_group) BETWEEN 1 AND 127)";
+    " ADD COLUMN concurrency_key text,"
+    " ADD COLUMN job_group text,"
+    " ADD CONSTRAINT jobs_concurrency_key_check"
+    "  CHECK (concurrency_key IS NULL OR octet_length(concurrency_key) BETWEEN 1 AND 127)"
+    "  NOT VALID,"
+    " ADD CONSTRAINT jobs_job_group_check"
+    "  CHECK (job_group IS NULL OR octet_length(job_group) BETWEEN 1 AND 127) NOT VALID";
 
 // The partial indexes, each holding only the statuses its queries read; status values stay
 // literals so that a generic plan can use them.

@@ -180,7 +180,7 @@ TEST_CASE("cli: schedule commands on an old schema say that init upgrades it", "
     check_failure(run_on(tmp, {"schedule", "list"}), failed,
                   "has gqs schema version 1, which has no schedules: `gqs --db ");
     check_failure(run_on(tmp, {"schedule", "add", "x", "@daily", "--queue", "q"}), failed,
-                  "init` upgrades it to version 3 in place, keeping every job");
+                  "init` upgrades it to version 5 in place, keeping every job");
 
     auto init = run_on(tmp, {"init"});
     INFO(init.err);
@@ -198,7 +198,7 @@ TEST_CASE("cli: queue commands on an old schema say that init upgrades it", "[cl
     check_failure(run_on(tmp, {"queue", "list"}), failed,
                   "has gqs schema version 1, which has no queue limits: `gqs --db ");
     check_failure(run_on(tmp, {"queue", "limits", "q", "--max-running", "2"}), failed,
-                  "init` upgrades it to version 4 in place, keeping every job");
+                  "init` upgrades it to version 5 in place, keeping every job");
     check_failure(run_on(tmp, {"queue", "pause", "q"}), failed, "which has no queue limits");
 
     auto init = run_on(tmp, {"init"});
