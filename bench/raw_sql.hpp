@@ -4,23 +4,23 @@
 
 namespace gqs_bench {
 
-/// The SQL text gqs runs (schema version 2), copied from src/sqlite/statements.hpp, where
+/// The SQL text gqs runs (schema version 5), copied from src/sqlite/statements.hpp, where
 /// pusher.cpp and puller.cpp take it. check_sql() verifies at start-up that gqs still runs exactly
 /// these statements. The table and indexes they run on are gqs's own: create_schema calls init_db.
 namespace raw_sql {
 
 /// Push without a key. ?1 id, ?2 now, ?3 next_run_at, ?4 metadata, ?5 payload, ?6 queue,
-/// ?7 priority, ?8 unique_key (NULL).
+/// ?7 priority, ?8 unique_key, ?9 concurrency_key, ?10 job_group (NULL: left unbound).
 inline constexpr const char* insert =
     "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
-    "next_run_at, metadata, payload, queue, priority, unique_key) "
-    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "next_run_at, metadata, payload, queue, priority, unique_key, concurrency_key, job_group) "
+    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 /// Push with a key (inside BEGIN IMMEDIATE ... COMMIT): the same, doing nothing when the key
 /// is held.
 inline constexpr const char* insert_keyed =
     "INSERT INTO jobs (id, created_at, updated_at, status, attempts, locked_until, "
-    "next_run_at, metadata, payload, queue, priority, unique_key) "
-    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "next_run_at, metadata, payload, queue, priority, unique_key, concurrency_key, job_group) "
+    "VALUES (?1, ?2, ?2, 1, 0, NULL, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
     "ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN (1, 2) "
     "DO NOTHING";
 
@@ -59,7 +59,8 @@ inline constexpr const char* insert_keyed =
     "   ORDER BY locked_until LIMIT ?3)"                                                           \
     "  ORDER BY priority, next_run_at LIMIT ?3)) "                                                 \
     "RETURNING id, created_at, updated_at, status, attempts, locked_until, next_run_at, "          \
-    "metadata, payload, queue, priority, unique_key, errors, cancelled"
+    "metadata, payload, queue, priority, unique_key, errors, cancelled, concurrency_key, "      \
+    "job_group"
 #define GQS_BENCH_PENDING_QUEUES                                                                   \
     "(WITH RECURSIVE q(value) AS ("                                                                \
     "  SELECT (SELECT min(queue) FROM jobs WHERE status = 1)"                                      \
