@@ -237,12 +237,15 @@ pgd::Params insert_params(const gqs::Message& m, const std::string& metadata) {
     p.borrow(m.payload);
     p.borrow(m.queue);
     p.i16(0);
+    p.null(); // concurrency_key
+    p.null(); // job_group
     return p;
 }
 
 pgd::Params batch_params(std::span<const gqs::Message> ms, const std::string& metadata) {
     pgd::Array ids(pgd::oid_uuid), meta(pgd::oid_jsonb), payloads(pgd::oid_bytea),
-        queues(pgd::oid_text), priorities(pgd::oid_int2), keys(pgd::oid_text);
+        queues(pgd::oid_text), priorities(pgd::oid_int2), keys(pgd::oid_text),
+        concurrency_keys(pgd::oid_text), groups(pgd::oid_text);
     for (const auto& m : ms) {
         ids.add(pgd::uuid_bytes(m.id));
         meta.add(pgd::jsonb_bytes(metadata));
@@ -250,6 +253,8 @@ pgd::Params batch_params(std::span<const gqs::Message> ms, const std::string& me
         queues.add(m.queue);
         priorities.add(pgd::be16(0));
         keys.add_null();
+        concurrency_keys.add_null();
+        groups.add_null();
     }
     pgd::Params p;
     p.own(ids.finish());
@@ -259,6 +264,8 @@ pgd::Params batch_params(std::span<const gqs::Message> ms, const std::string& me
     p.own(queues.finish());
     p.own(priorities.finish());
     p.own(keys.finish());
+    p.own(concurrency_keys.finish());
+    p.own(groups.finish());
     return p;
 }
 
