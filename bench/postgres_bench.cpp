@@ -279,7 +279,7 @@ Leases raw_pull(Raw& raw, int batch) {
     pgd::Params p;
     p.i32(batch);
     p.i64(30'000'000);
-    auto r = raw.run(pgd::pull_open_sql, p);
+    auto r = raw.run(pgd::pull_sql, p);
     Leases l;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
         l.ids.push_back(pgd::uuid_at(r.get(), i, 0));

@@ -76,13 +76,15 @@ inline std::optional<Duration> limit_wait_of(const std::atomic<std::int64_t>& sl
     return Duration{ms};
 }
 
-/// The names of `queues` without those in `gated` (each once).
+/// The names of `queues` without those of `gates` (each once).
 inline std::vector<std::string> open_queues(std::span<const std::string> queues,
-                                            const std::vector<std::string>& gated) {
+                                            const std::vector<QueueGate>& gates) {
     std::vector<std::string> open;
-    for (auto& name : distinct_queues(queues))
-        if (std::find(gated.begin(), gated.end(), name) == gated.end())
-            open.push_back(std::move(name));
+    for (auto& name : distinct_queues(queues)) {
+        const bool gated = std::any_of(gates.begin(), gates.end(),
+                                       [&](const QueueGate& g) { return g.queue == name; });
+        if (!gated) open.push_back(std::move(name));
+    }
     return open;
 }
 
@@ -104,12 +106,14 @@ template <class Store>
 Pulled pull_limited(Store& store, int batch, Duration lock, std::span<const std::string> queues,
                     bool in_transaction) {
     Pulled out;
-    std::vector<std::string> gated;
-    out.jobs = store.pull_open(batch, lock, queues, gated);
-    std::vector<QueueGate> gates;
-    if (!gated.empty()) {
-        std::int64_t now_us = 0;
-        gates = store.gates(gated, now_us);
+    std::int64_t now_us = 0;
+    const auto gates = store.gates(queues, now_us);
+    if (gates.empty()) {
+        out.jobs = store.pull(batch, lock, queues, {});
+    } else if (queues.empty()) {
+        out.jobs = store.pull(batch, lock, queues, gate_names(gates));
+    } else if (const auto open = open_queues(queues, gates); !open.empty()) {
+        out.jobs = store.pull(batch, lock, open, {});
     }
     const bool limited =
         std::any_of(gates.begin(), gates.end(), [](const QueueGate& g) { return !g.paused; });
@@ -124,14 +128,14 @@ Pulled pull_limited(Store& store, int batch, Duration lock, std::span<const std:
             const auto locked = store.lock_gate(queue, at_us);
             if (!locked) {
                 // Its limits were cleared since the first read: an open queue now.
-                got = store.pull(left, lock, std::span<const std::string>(&queue, 1));
+                got = store.pull(left, lock, std::span<const std::string>(&queue, 1), {});
             } else if (!locked->paused) {
                 std::pair<int, std::optional<std::int64_t>> running{0, std::nullopt};
                 if (locked->max_running) running = store.running(queue);
                 Bucket bucket = refill(*locked, at_us);
                 const int allowed = allowed_starts(*locked, bucket, running.first, left);
                 if (allowed > 0)
-                    got = store.pull(allowed, lock, std::span<const std::string>(&queue, 1));
+                    got = store.pull(allowed, lock, std::span<const std::string>(&queue, 1), {});
                 const int taken = static_cast<int>(got.size());
                 // Stored only when tokens were taken: refilling later from the older state
                 // gives the same bucket, and a pull that took nothing then writes nothing
@@ -268,10 +272,9 @@ bool has_ready_with(Store& store, std::span<const std::string> queues) {
             ready = store.has_ready(queues, {});
             return;
         }
-        const auto names = gate_names(gates);
         if (queues.empty()) {
-            ready = store.has_ready(queues, names);
-        } else if (const auto open = open_queues(queues, names); !open.empty()) {
+            ready = store.has_ready(queues, gate_names(gates));
+        } else if (const auto open = open_queues(queues, gates); !open.empty()) {
             ready = store.has_ready(open, {});
         }
         for (const auto& gate : gates) {

@@ -36,16 +36,10 @@ std::string pg_entry(std::string_view message) {
     return gqs::detail::error_entry(out);
 }
 
-// The jobs a pull statement leased; the rows of its gated queues (every column NULL but the
-// queue, GQS_PG_LEASE_AND_GATED) go to `gated` when given.
-std::vector<Job> read_pulled(const PGresult* r, std::vector<std::string>* gated = nullptr) {
+std::vector<Job> read_pulled(const PGresult* r) {
     std::vector<Job> jobs;
     jobs.reserve(static_cast<std::size_t>(PQntuples(r)));
     for (int row = 0; row < PQntuples(r); ++row) {
-        if (detail::null_at(r, row, 0)) {
-            if (gated != nullptr) gated->push_back(detail::bytes_at(r, row, 9));
-            continue;
-        }
         // A cancelled job whose lease ran out went Dead; it is not the caller's.
         if (detail::int_at(r, row, 3) != static_cast<int>(Status::Processing)) continue;
         jobs.push_back(detail::read_job(r, row));
@@ -61,29 +55,23 @@ std::string queue_array(std::span<const std::string> queues) {
     return array.finish();
 }
 
-// A pull of the named queues, limits or not (the store's pull). Caller holds the mutex.
+// One pull statement (see the store's pull). Caller holds the mutex.
 std::vector<Job> pull_locked(detail::State& state, int batch, Duration lock,
-                             std::span<const std::string> queues) {
+                             std::span<const std::string> queues,
+                             std::span<const std::string> except) {
     detail::Params p;
     p.i32(batch);
     p.i64(detail::micros_of(lock));
-    p.own(queue_array(queues));
-    auto r = state.run(detail::pull_queues_sql, p, "pulling jobs");
+    const char* sql = detail::pull_sql;
+    if (!queues.empty()) {
+        p.own(queue_array(queues));
+        sql = detail::pull_queues_sql;
+    } else if (!except.empty()) {
+        p.own(queue_array(except));
+        sql = detail::pull_except_sql;
+    }
+    auto r = state.run(sql, p, "pulling jobs");
     return read_pulled(r.get());
-}
-
-// A pull of `queues` (every queue when empty) leaving the gated ones out, which it names in
-// `gated`: one statement (the store's pull_open). Caller holds the mutex.
-std::vector<Job> pull_open_locked(detail::State& state, int batch, Duration lock,
-                                  std::span<const std::string> queues,
-                                  std::vector<std::string>& gated) {
-    detail::Params p;
-    p.i32(batch);
-    p.i64(detail::micros_of(lock));
-    if (!queues.empty()) p.own(queue_array(queues));
-    auto r = state.run(queues.empty() ? detail::pull_open_sql : detail::pull_queues_open_sql, p,
-                       "pulling jobs");
-    return read_pulled(r.get(), &gated);
 }
 
 // A row of the gate statements.
@@ -216,12 +204,9 @@ struct Store {
         p.i64(bucket.at_us);
         state.run(detail::save_bucket_sql, p, "storing a queue's tokens");
     }
-    std::vector<Job> pull_open(int batch, Duration lock, std::span<const std::string> queues,
-                               std::vector<std::string>& gated) {
-        return pull_open_locked(state, batch, lock, queues, gated);
-    }
-    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues) {
-        return pull_locked(state, batch, lock, queues);
+    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues,
+                          std::span<const std::string> except) {
+        return pull_locked(state, batch, lock, queues, except);
     }
     void pulled(bool /*full*/) {}
     bool extend(Job& job, Duration lock) {

@@ -44,62 +44,43 @@ namespace gqs::postgres::detail {
     " ORDER BY priority, next_run_at, id LIMIT $1::int) "
 // clang-format on
 
-// The queues whose stored limits restrict a pull (docs/limits.md), read in the pull's own
-// statement so that a pull of queues without limits costs no extra round trip. `filter`
-// narrows them to the queues named.
-#define GQS_PG_GATED(filter)                                                                       \
-    "WITH gated AS MATERIALIZED ("                                                                 \
-    " SELECT queue FROM {s}.gqs_queues"                                                            \
-    " WHERE (paused OR max_running IS NOT NULL OR rate IS NOT NULL)" filter "), "
-#define GQS_PG_NOT_GATED " AND queue <> ALL (ARRAY(SELECT queue FROM gated))"
-// The leased jobs, then one row per gated queue: every column NULL but `queue` (read_pulled).
-#define GQS_PG_LEASE_AND_GATED                                                                     \
-    ", leased AS (" GQS_PG_LEASE_PICKED ") SELECT * FROM leased UNION ALL SELECT NULL, NULL,"      \
-    " NULL, NULL, NULL, NULL, NULL, NULL, NULL, queue, NULL, NULL, NULL, NULL, NULL, NULL"         \
-    " FROM gated"
-
 // $1 batch, $2 lease (µs). Pending: one range of jobs_ready per priority, bounded by now;
-// every queue but the gated ones.
-inline constexpr const char* pull_open_sql = GQS_PG_GATED(
-    "") "expired AS MATERIALIZED ("
-        " SELECT id, priority, next_run_at FROM {s}.jobs"
-        " WHERE status = 2 AND locked_until < statement_timestamp()" GQS_PG_NOT_GATED
-        " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"
-        "), pending AS MATERIALIZED ("
-        " SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"
-        " CROSS JOIN LATERAL ("
-        "  SELECT id, priority, next_run_at FROM {s}.jobs"
-        "  WHERE status = 1 AND priority = p.priority AND next_run_at <= "
-        "statement_timestamp()" GQS_PG_NOT_GATED
-        "  ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
-        " LIMIT $1::int" GQS_PG_PICKED GQS_PG_LEASE_AND_GATED;
-
-// The arms of a pull of named queues ($3, text[], distinct): one range of jobs_ready_queue
-// per queue and priority. `names` is where the queue names come from.
-#define GQS_PG_PULL_QUEUES(names, expired_filter)                                                  \
-    "expired AS MATERIALIZED ("                                                                    \
+// `filter` narrows both arms.
+#define GQS_PG_PULL_ALL_SQL(filter)                                                                \
+    "WITH expired AS MATERIALIZED ("                                                               \
     " SELECT id, priority, next_run_at FROM {s}.jobs"                                              \
-    " WHERE status = 2 AND locked_until < statement_timestamp() AND queue = ANY "                  \
-    "($3::text[])" expired_filter " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"    \
+    " WHERE status = 2 AND locked_until < statement_timestamp()" filter                            \
+    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"                                  \
     "), pending AS MATERIALIZED ("                                                                 \
-    " SELECT c.id, c.priority, c.next_run_at FROM " names " CROSS JOIN LATERAL ("                  \
-    "  SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"           \
-    "  CROSS JOIN LATERAL ("                                                                       \
-    "   SELECT id, priority, next_run_at FROM {s}.jobs"                                            \
-    "   WHERE status = 1 AND queue = q.name AND priority = p.priority"                             \
-    "   AND next_run_at <= statement_timestamp()"                                                  \
-    "   ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"                              \
-    "  LIMIT $1::int) c" GQS_PG_PICKED
+    " SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"            \
+    " CROSS JOIN LATERAL ("                                                                        \
+    "  SELECT id, priority, next_run_at FROM {s}.jobs"                                             \
+    "  WHERE status = 1 AND priority = p.priority AND next_run_at <= statement_timestamp()" filter \
+    "  ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"                               \
+    " LIMIT $1::int" GQS_PG_PICKED GQS_PG_LEASE_PICKED
 
-// The named queues, limits or not (the pull of one limited queue, its row locked).
+inline constexpr const char* pull_sql = GQS_PG_PULL_ALL_SQL("");
+
+// $3 the gated queues (text[]): every queue but those, as pull_sql.
+inline constexpr const char* pull_except_sql =
+    GQS_PG_PULL_ALL_SQL(" AND queue <> ALL ($3::text[])");
+
+// $3 the queue names (text[], distinct): one range of jobs_ready_queue per queue and priority.
 inline constexpr const char* pull_queues_sql =
-    "WITH " GQS_PG_PULL_QUEUES("unnest($3::text[]) AS q(name)", "") GQS_PG_LEASE_PICKED;
-
-// The named queues but the gated ones.
-inline constexpr const char* pull_queues_open_sql = GQS_PG_GATED(" AND queue = ANY ($3::text[])")
-    GQS_PG_PULL_QUEUES("(SELECT name FROM unnest($3::text[]) AS u(name)"
-                       " WHERE name <> ALL (ARRAY(SELECT queue FROM gated))) AS q(name)",
-                       GQS_PG_NOT_GATED) GQS_PG_LEASE_AND_GATED;
+    "WITH expired AS MATERIALIZED ("
+    " SELECT id, priority, next_run_at FROM {s}.jobs"
+    " WHERE status = 2 AND locked_until < statement_timestamp() AND queue = ANY ($3::text[])"
+    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"
+    "), pending AS MATERIALIZED ("
+    " SELECT c.id, c.priority, c.next_run_at FROM unnest($3::text[]) AS q(name)"
+    " CROSS JOIN LATERAL ("
+    "  SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"
+    "  CROSS JOIN LATERAL ("
+    "   SELECT id, priority, next_run_at FROM {s}.jobs"
+    "   WHERE status = 1 AND queue = q.name AND priority = p.priority"
+    "   AND next_run_at <= statement_timestamp()"
+    "   ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
+    "  LIMIT $1::int) c" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
 
 // The same arms as a read.
 inline constexpr const char* has_ready_sql =

@@ -174,26 +174,8 @@ struct Store {
         stmt.run();
     }
 
-    std::vector<Job> pull_open(int batch, Duration lock, std::span<const std::string> queues,
-                               std::vector<std::string>& gated) {
-        // Two statements: a read of the gates (a few µs in process), then the pull.
-        std::int64_t now_us = 0;
-        for (auto& gate : gates(queues, now_us))
-            gated.push_back(std::move(gate.queue));
-        if (gated.empty()) return run_pull(batch, lock, queues, {});
-        if (queues.empty()) return run_pull(batch, lock, {}, gated);
-        const auto open = gqs::detail::open_queues(queues, gated);
-        if (open.empty()) return {};
-        return run_pull(batch, lock, open, {});
-    }
-
-    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues) {
-        return run_pull(batch, lock, queues, {});
-    }
-
-    // One pull statement: of `queues`, or of every queue but `except` when `queues` is empty.
-    std::vector<Job> run_pull(int batch, Duration lock, std::span<const std::string> queues,
-                              std::span<const std::string> except) {
+    std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues,
+                          std::span<const std::string> except) {
         const std::int64_t now = state.now();
         const char* sql = !queues.empty()  ? detail::pull_queues_sql
                           : except.empty() ? detail::pull_sql
