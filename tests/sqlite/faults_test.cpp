@@ -20,6 +20,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -148,7 +149,8 @@ public:
     struct Lease {
         Uuid id;
         std::uint32_t attempts;
-        SteadyClock::time_point entered;
+        SteadyClock::time_point entered; // the pull began
+        SteadyClock::time_point left;    // the pull returned
     };
     explicit PullLog(gqs::Puller& inner) : inner_(inner) {}
 
@@ -191,9 +193,10 @@ public:
 
 private:
     void note(const std::vector<gqs::Job>& jobs, SteadyClock::time_point entered) {
+        const auto left = SteadyClock::now();
         std::lock_guard lock(mutex_);
         for (const auto& job : jobs)
-            leases_.push_back({job.id, job.attempts, entered});
+            leases_.push_back({job.id, job.attempts, entered, left});
     }
 
     gqs::Puller& inner_;
@@ -299,11 +302,15 @@ TEST_CASE("faults: the clock of every SQLite connection jumps back and forth by 
     std::this_thread::sleep_until(t0 + 2s);
     clock.set_offset(-60s);
     std::this_thread::sleep_until(t0 + 5s);
-    const auto forward1 = SteadyClock::now();
+    // A jump is the span around set_offset: a pull that read the clock before it began
+    // before the span ended, and one that read it after returned after the span began.
+    const auto forward1_begin = SteadyClock::now();
     clock.set_offset(0s);
+    const std::pair forward1{forward1_begin, SteadyClock::now()};
     std::this_thread::sleep_until(t0 + 7s);
-    const auto forward2 = SteadyClock::now();
+    const auto forward2_begin = SteadyClock::now();
     clock.set_offset(60s);
+    const std::pair forward2{forward2_begin, SteadyClock::now()};
     std::this_thread::sleep_until(t0 + 8s);
     producing = false;
     producer.join();
@@ -326,17 +333,20 @@ TEST_CASE("faults: the clock of every SQLite connection jumps back and forth by 
     w2.stop(gqs::test::patience);
     const double seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
 
-    // Which jobs a forward jump expired: leased by a pull that began before the jump, and
-    // leased again (a later attempt) by a pull that began after it.
+    // Which jobs a forward jump expired: leased by a pull that may have read the clock before
+    // the jump (it began before the jump ended), and leased again (a later attempt) by a pull
+    // that may have read it after (it returned after the jump began). A pull can take long
+    // between its start and its clock reading on a busy machine, so its start alone does not
+    // say which side of the jump it read.
     std::map<Uuid, std::vector<PullLog::Lease>> leases;
     for (const auto* log : {&log1, &log2})
         for (const auto& lease : log->leases())
             leases[lease.id].push_back(lease);
     auto expired_by_jump = [&](const Uuid& id) {
-        for (const auto jump : {forward1, forward2})
+        for (const auto& jump : {forward1, forward2})
             for (const auto& before : leases[id])
                 for (const auto& after : leases[id])
-                    if (before.entered < jump && after.entered >= jump &&
+                    if (before.entered < jump.second && after.left > jump.first &&
                         after.attempts > before.attempts)
                         return true;
         return false;
