@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The limited_pull line of both benchmark programs (issue 24): what a queue limit costs a
-// pull. The same pull(100) + complete_batch cycles on a queue without limits and on one with
-// max_running and a rate that never bind (so both take full batches), interleaved in one run.
+// pull. The same pull(100) + complete_batch cycles on a queue without limits, on one with
+// max_running and a rate that never bind (so both take full batches), and on a keyed one
+// (1,000 keys, max_running_per_key = 1: every pull takes 100 distinct keys), interleaved.
 // Backend-neutral: each program brings a Pusher, Puller and Queues of one Connection.
 #pragma once
 
@@ -27,8 +28,10 @@ struct LimitedPullSizes {
     std::size_t batch = 100;
 };
 
-/// The queues of the line: "open" has no limits; "capped" has limits that never bind.
-inline constexpr std::array<const char*, 2> limited_pull_queues = {"open", "capped"};
+/// The queues of the line: "open" has no limits; "capped" has limits that never bind; "keyed"
+/// caps each of its 1,000 concurrency keys at one running job.
+inline constexpr std::array<const char*, 3> limited_pull_queues = {"open", "capped", "keyed"};
+inline constexpr std::size_t limited_pull_keys = 1'000;
 
 /// Pushes the jobs of one run through `pusher` and sets the limits through `queues`.
 inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
@@ -38,12 +41,16 @@ inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
     limits.rate = 1e9;
     limits.burst = 1'000'000'000;
     queues.set_limits(limited_pull_queues[1], limits);
+    gqs::QueueLimits keyed;
+    keyed.max_running_per_key = 1;
+    queues.set_limits(limited_pull_queues[2], keyed);
     const std::string payload(100, 'x');
-    for (const char* queue : limited_pull_queues) {
+    for (std::size_t q = 0; q < limited_pull_queues.size(); ++q) {
         std::vector<gqs::Message> batch;
         for (std::size_t i = 0; i < z.blocks * z.per_block; ++i) {
             gqs::Message m;
-            m.queue = queue;
+            m.queue = limited_pull_queues.at(q);
+            if (q == 2) m.concurrency_key = "key-" + std::to_string(i % limited_pull_keys);
             m.payload = payload;
             m.metadata = metadata_text;
             batch.push_back(std::move(m));
@@ -57,12 +64,12 @@ inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
 }
 
 /// One run: jobs per second on each queue, in limited_pull_queues' order. Each round drains
-/// `per_block` jobs of one queue, then of the other (which goes first alternates).
-inline std::array<double, 2> measure_limited_pull(gqs::Puller& puller, const LimitedPullSizes& z) {
-    std::array<double, 2> seconds = {0, 0};
+/// `per_block` jobs of each queue in turn (which goes first rotates).
+inline std::array<double, 3> measure_limited_pull(gqs::Puller& puller, const LimitedPullSizes& z) {
+    std::array<double, 3> seconds = {0, 0, 0};
     for (std::size_t block = 0; block < z.blocks; ++block) {
-        for (std::size_t k = 0; k < 2; ++k) {
-            const std::size_t i = (block + k) % 2;
+        for (std::size_t k = 0; k < seconds.size(); ++k) {
+            const std::size_t i = (block + k) % seconds.size();
             const std::vector<std::string> queue = {limited_pull_queues[i]};
             const auto start = Clock::now();
             std::size_t done = 0;
@@ -77,7 +84,7 @@ inline std::array<double, 2> measure_limited_pull(gqs::Puller& puller, const Lim
         }
     }
     const auto jobs = static_cast<double>(z.blocks * z.per_block);
-    return {jobs / seconds[0], jobs / seconds[1]};
+    return {jobs / seconds[0], jobs / seconds[1], jobs / seconds[2]};
 }
 
 /// The sizes of the line, smaller with --quick.
@@ -92,8 +99,8 @@ inline LimitedPullSizes limited_pull_sizes(bool quick) {
 
 /// The line: `runs` runs of `one_run` (a fresh queue each), medians and their ratio.
 inline std::string limited_pull_line(int runs, const LimitedPullSizes& z,
-                                     const std::function<std::array<double, 2>()>& one_run) {
-    std::array<std::vector<double>, 2> rates;
+                                     const std::function<std::array<double, 3>()>& one_run) {
+    std::array<std::vector<double>, 3> rates;
     for (int run = 0; run < runs; ++run) {
         const auto r = one_run();
         for (std::size_t i = 0; i < r.size(); ++i)
@@ -101,8 +108,11 @@ inline std::string limited_pull_line(int runs, const LimitedPullSizes& z,
     }
     const double open = median(rates[0]);
     const double capped = median(rates[1]);
+    const double keyed = median(rates[2]);
     return fmt("limited_pull gqs_jobs_per_s=%.0f", capped) + fmt(" open_jobs_per_s=%.0f", open) +
-           fmt(" ratio=%.3f", open > 0 ? capped / open : 0) + " batch=" + std::to_string(z.batch);
+           fmt(" ratio=%.3f", open > 0 ? capped / open : 0) + fmt(" keyed_jobs_per_s=%.0f", keyed) +
+           fmt(" keyed_ratio=%.3f", open > 0 ? keyed / open : 0) +
+           " batch=" + std::to_string(z.batch);
 }
 
 } // namespace gqs_bench

@@ -469,7 +469,7 @@ struct TickDb {
 
 } // namespace
 
-std::array<double, 2> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z) {
+std::array<double, 3> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z) {
     TempDb db(s);
     prepare(db, s, 0);
     auto connection = gqs::sqlite::Connection::open(db.path(), s.options());

@@ -145,7 +145,7 @@ double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t
 /// gqs::sqlite::Schedules; then measure_schedule_ticks over them (one Connection each).
 /// limited_pull (bench/limited_pull.hpp): jobs per second of the queue without limits and of
 /// the one with limits that never bind, on one fresh database.
-std::array<double, 2> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z);
+std::array<double, 3> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z);
 
 std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,
                                         const std::vector<std::size_t>& done);

@@ -1148,8 +1148,7 @@ void print_limits(const Context& ctx, const std::string& queue, const QueueLimit
 }
 
 // What the text output says after a change: which limits the pulls do not honour yet.
-constexpr const char* not_enforced =
-    "max running per key and group weights are not enforced yet, see docs/limits.md";
+constexpr const char* not_enforced = "group weights are not enforced yet, see docs/limits.md";
 
 } // namespace
 

@@ -326,8 +326,8 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
         "queue", "List, show, change, pause, resume or clear the queues' stored limits");
     queue->require_subcommand(1);
     queue->footer("A queue's limits are stored in its database for every process that opens it "
-                  "(docs/limits.md).\nEvery pull honours pause, max running and rate at once; max "
-                  "running per key and group weights are not enforced yet.\nEvery command takes "
+                  "(docs/limits.md).\nEvery pull honours pause, max running, rate and max running "
+                  "per key at once; group weights are not enforced yet.\nEvery command takes "
                   "--db, --schema, --pooler and "
                   "--json as `gqs` does.");
 

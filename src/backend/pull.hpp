@@ -29,7 +29,7 @@ namespace gqs::detail {
 //       runs fn in a write transaction (rolled back if it throws)
 //   std::vector<QueueGate> gates(std::span<const std::string> queues, std::int64_t& now_us);
 //       the queues among `queues` (every queue when empty) whose stored limits restrict a pull
-//       (paused, max_running or rate), by name; now_us: the database's clock
+//       (paused, max_running, rate or max_running_per_key), by name; now_us: the database's clock
 //   std::optional<QueueGate> lock_gate(const std::string& queue, std::int64_t& now_us);
 //       the gate read again and locked against other pulls until the transaction ends;
 //       nullopt when the queue no longer has one
@@ -42,6 +42,13 @@ namespace gqs::detail {
 //       leases up to `batch` jobs of `queues` (every queue but those in `except` when empty; a
 //       non-empty `queues` comes with an empty `except`), in any order, leaving out cancelled
 //       ones that went Dead
+//   std::vector<Job> pull_keyed(int batch, Duration lock, const std::string& queue,
+//                               int per_key, int window);
+//       leases up to `batch` jobs of `queue` in pull order, no key getting more than its free
+//       slots (per_key less its live leases), from the first `window` candidates whose key is
+//       not at its cap; jobs without a key are not capped
+//   bool has_ready_keyed(const std::string& queue, int per_key);
+//       has_ready of one queue, counting only jobs whose key is not at its cap
 //   void pulled(bool full);
 //       the pulls of one call took (or did not take) all they asked for
 //   bool extend(Job& job, Duration lock);
@@ -59,7 +66,7 @@ namespace gqs::detail {
 // each called with the lock held and its arguments checked.
 
 /// What a pull leased, and when a queue limit that held ready jobs back may let one start.
-struct Pulled {
+struct LeasedBatch {
     std::vector<Job> jobs;
     std::optional<Duration> wait;
 };
@@ -97,15 +104,34 @@ inline std::vector<std::string> gate_names(const std::vector<QueueGate>& gates) 
     return names;
 }
 
+/// Leases up to `batch` jobs of a queue with max_running_per_key: statement after statement,
+/// each from a window of candidates of the keys not at their cap, until the batch is full or
+/// one takes nothing. Each statement but the last takes a job, so there are at most
+/// batch + 1; most pulls need one or two.
+template <class Store>
+std::vector<Job> pull_keyed(Store& store, int batch, Duration lock, const std::string& queue,
+                            int per_key) {
+    std::vector<Job> jobs;
+    while (static_cast<int>(jobs.size()) < batch) {
+        const int left = batch - static_cast<int>(jobs.size());
+        auto more = store.pull_keyed(left, lock, queue, per_key, std::max(4 * left, 64));
+        if (more.empty()) break;
+        jobs.insert(jobs.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+    }
+    return jobs;
+}
+
 /// Leases up to `batch` jobs of `queues` honouring the stored queue limits (docs/limits.md):
 /// queues without limits are pulled as always; a paused queue not at all; a limited one, its
 /// row locked, no more than its free slots (max_running less its live leases, so a dead
-/// worker's slot frees itself when its lease ends) and its whole tokens allow. `in_transaction`:
+/// worker's slot frees itself when its lease ends), its whole tokens and its keys' free slots
+/// (max_running_per_key) allow. `in_transaction`:
 /// the caller's transaction holds the pull; else the limited part gets one of its own.
 template <class Store>
-Pulled pull_limited(Store& store, int batch, Duration lock, std::span<const std::string> queues,
-                    bool in_transaction) {
-    Pulled out;
+LeasedBatch pull_limited(Store& store, int batch, Duration lock,
+                         std::span<const std::string> queues, bool in_transaction) {
+    LeasedBatch out;
     std::int64_t now_us = 0;
     const auto gates = store.gates(queues, now_us);
     if (gates.empty()) {
@@ -134,7 +160,9 @@ Pulled pull_limited(Store& store, int batch, Duration lock, std::span<const std:
                 if (locked->max_running) running = store.running(queue);
                 Bucket bucket = refill(*locked, at_us);
                 const int allowed = allowed_starts(*locked, bucket, running.first, left);
-                if (allowed > 0)
+                if (allowed > 0 && locked->max_running_per_key)
+                    got = pull_keyed(store, allowed, lock, queue, *locked->max_running_per_key);
+                else if (allowed > 0)
                     got = store.pull(allowed, lock, std::span<const std::string>(&queue, 1), {});
                 const int taken = static_cast<int>(got.size());
                 // Stored only when tokens were taken: refilling later from the older state
@@ -144,7 +172,8 @@ Pulled pull_limited(Store& store, int batch, Duration lock, std::span<const std:
                     bucket.tokens -= taken;
                     store.save_bucket(queue, bucket);
                 }
-                // Held back by a limit (not by a lack of jobs): when may it allow one more?
+                // Held back by max_running or the rate (not by a lack of jobs, nor by the
+                // keys' caps): when may it allow one more?
                 if (taken == allowed && allowed < left) {
                     std::optional<Duration> wait;
                     if (locked->rate && bucket.tokens < 1)
@@ -181,8 +210,9 @@ Pulled pull_limited(Store& store, int batch, Duration lock, std::span<const std:
 
 /// A pull whose arguments were checked: the jobs in the order a pull promises.
 template <class Store>
-Pulled pull_checked(Store& store, int batch, Duration lock, std::span<const std::string> queues) {
-    Pulled pulled;
+LeasedBatch pull_checked(Store& store, int batch, Duration lock,
+                         std::span<const std::string> queues) {
+    LeasedBatch pulled;
     store.locked([&] { pulled = pull_limited(store, batch, lock, queues, false); });
     sort_pulled(pulled.jobs);
     return pulled;
@@ -190,7 +220,7 @@ Pulled pull_checked(Store& store, int batch, Duration lock, std::span<const std:
 
 /// Puller::pull.
 template <class Store>
-Pulled pull_with(Store& store, int batch, Duration lock, std::span<const std::string> queues) {
+LeasedBatch pull_with(Store& store, int batch, Duration lock, std::span<const std::string> queues) {
     check_pull(batch, lock);
     check_queues(queues);
     return pull_checked(store, batch, lock, queues);
@@ -231,9 +261,9 @@ std::vector<SettleResult> settle_with(Store& store, std::span<const Settlement> 
 /// matter more than the next lease, so they are stored on their own, and the failure is
 /// thrown as pull() would throw it (after `results` got the settlements' own results).
 template <class Store>
-Pulled settle_and_pull_with(Store& store, std::span<const Settlement> settlements,
-                            std::vector<SettleResult>& results, int batch, Duration lock,
-                            std::span<const std::string> queues) {
+LeasedBatch settle_and_pull_with(Store& store, std::span<const Settlement> settlements,
+                                 std::vector<SettleResult>& results, int batch, Duration lock,
+                                 std::span<const std::string> queues) {
     check_queues(queues);
     check_settlements(settlements);
     if (batch <= 0) {
@@ -245,7 +275,7 @@ Pulled settle_and_pull_with(Store& store, std::span<const Settlement> settlement
         results.clear();
         return pull_checked(store, batch, lock, queues);
     }
-    Pulled pulled;
+    LeasedBatch pulled;
     try {
         store.locked([&] {
             results = store.settle_and(
@@ -280,8 +310,10 @@ bool has_ready_with(Store& store, std::span<const std::string> queues) {
         for (const auto& gate : gates) {
             if (ready) return;
             const int running = gate.max_running ? store.running(gate.queue).first : 0;
-            if (allowed_starts(gate, refill(gate, now_us), running, 1) > 0)
-                ready = store.has_ready(std::span<const std::string>(&gate.queue, 1), {});
+            if (allowed_starts(gate, refill(gate, now_us), running, 1) <= 0) continue;
+            ready = gate.max_running_per_key
+                        ? store.has_ready_keyed(gate.queue, *gate.max_running_per_key)
+                        : store.has_ready(std::span<const std::string>(&gate.queue, 1), {});
         }
     });
     return ready;

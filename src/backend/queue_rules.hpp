@@ -49,12 +49,14 @@ void check_queue_name(const std::string& queue);
 /// not a JSON object gives none, and members that are not integers are skipped.
 [[nodiscard]] std::map<std::string, int> decode_group_weights(std::string_view text);
 
-/// A queue whose stored limits hold back what a pull may take: paused, or with max_running
-/// or a rate. Read by the pulls (pull.hpp) with the token bucket's state. Value type.
+/// A queue whose stored limits hold back what a pull may take: paused, or with max_running,
+/// a rate or max_running_per_key. Read by the pulls (pull.hpp) with the token bucket's state.
+/// Value type.
 struct QueueGate {
     std::string queue;
     bool paused = false;
     std::optional<int> max_running;
+    std::optional<int> max_running_per_key;
     std::optional<double> rate;
     int burst = 1;
     std::optional<double> tokens;            // the bucket's state; nullopt: never used (full)

@@ -89,6 +89,8 @@ gqs::detail::QueueGate read_gate(const PGresult* r, int row, std::int64_t& now_u
     gate.tokens = detail::double_at(r, row, 5);
     if (!detail::null_at(r, row, 6)) gate.refilled_us = detail::int_at(r, row, 6);
     now_us = detail::int_at(r, row, 7);
+    if (!detail::null_at(r, row, 8))
+        gate.max_running_per_key = saturated(detail::int_at(r, row, 8));
     return gate;
 }
 
@@ -207,6 +209,24 @@ struct Store {
     std::vector<Job> pull(int batch, Duration lock, std::span<const std::string> queues,
                           std::span<const std::string> except) {
         return pull_locked(state, batch, lock, queues, except);
+    }
+    std::vector<Job> pull_keyed(int batch, Duration lock, const std::string& queue, int per_key,
+                                int window) {
+        detail::Params p;
+        p.i32(batch);
+        p.i64(detail::micros_of(lock));
+        p.borrow(queue);
+        p.i32(per_key);
+        p.i32(window);
+        auto r = state.run(detail::pull_keyed_sql, p, "pulling jobs");
+        return read_pulled(r.get());
+    }
+    bool has_ready_keyed(const std::string& queue, int per_key) {
+        detail::Params p;
+        p.borrow(queue);
+        p.i32(per_key);
+        auto r = state.run(detail::has_ready_keyed_sql, p, "checking for ready jobs");
+        return PQntuples(r.get()) > 0 && detail::bool_at(r.get(), 0, 0);
     }
     void pulled(bool /*full*/) {}
     bool extend(Job& job, Duration lock) {

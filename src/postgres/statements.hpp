@@ -82,6 +82,62 @@ inline constexpr const char* pull_queues_sql =
     "   ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
     "  LIMIT $1::int) c" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
 
+// The pull of a queue with max_running_per_key (backend/pull.hpp): $1 batch, $2 lease (µs),
+// $3 the queue, $4 max_running_per_key, $5 the window. The keys at their cap (`busy`: live
+// leases per key) are left out of both arms' index ranges, so a key's backlog never hides
+// other keys' jobs behind it; of the first $5 candidates (the pull's order), a key gets no more
+// than its free slots. Jobs without a key are not capped. The caller pulls again until a
+// statement takes nothing (the window may have held one key's jobs).
+// clang-format off
+#define GQS_PG_BUSY_KEYS(queue)                                                                    \
+    "busy AS MATERIALIZED ("                                                                       \
+    " SELECT concurrency_key AS k, count(*)::int AS n FROM {s}.jobs"                               \
+    " WHERE status = 2 AND locked_until >= statement_timestamp() AND queue = " queue                \
+    " AND concurrency_key IS NOT NULL GROUP BY concurrency_key)"
+#define GQS_PG_FREE_KEY(col, cap)                                                                  \
+    " AND (" col " IS NULL OR " col " NOT IN (SELECT k FROM busy WHERE n >= " cap "))"
+// clang-format on
+
+inline constexpr const char* pull_keyed_sql = "WITH " GQS_PG_BUSY_KEYS(
+    "$3::text") ", expired AS MATERIALIZED ("
+                " SELECT id, priority, next_run_at, concurrency_key FROM {s}.jobs"
+                " WHERE status = 2 AND locked_until < statement_timestamp() AND queue = "
+                "$3::text" GQS_PG_FREE_KEY(
+                    "concurrency_key",
+                    "$4::int") " ORDER BY locked_until LIMIT $5::int FOR UPDATE SKIP LOCKED"
+                               "), pending AS MATERIALIZED ("
+                               " SELECT j.id, j.priority, j.next_run_at, j.concurrency_key"
+                               " FROM generate_series(0, 9) AS p(priority) CROSS JOIN LATERAL ("
+                               "  SELECT id, priority, next_run_at, concurrency_key FROM {s}.jobs"
+                               "  WHERE status = 1 AND queue = $3::text AND priority = p.priority"
+                               "  AND next_run_at <= statement_timestamp()" GQS_PG_FREE_KEY(
+                                   "concurrency_key",
+                                   "$4::int") "  ORDER BY next_run_at LIMIT $5::int FOR UPDATE "
+                                              "SKIP LOCKED) j"
+                                              " LIMIT $5::int"
+                                              "), picked AS MATERIALIZED ("
+                                              " SELECT r.id FROM (SELECT c.id, c.priority, "
+                                              "c.next_run_at, c.concurrency_key AS k,"
+                                              "  row_number() OVER (PARTITION BY c.concurrency_key"
+                                              "   ORDER BY c.priority, c.next_run_at, c.id) AS rn"
+                                              "  FROM (TABLE expired UNION ALL TABLE pending) c) r"
+                                              " LEFT JOIN busy b ON b.k = r.k WHERE r.k IS NULL OR "
+                                              "r.rn <= $4::int - coalesce(b.n, 0)"
+                                              " ORDER BY r.priority, r.next_run_at, r.id LIMIT "
+                                              "$1::int) " GQS_PG_LEASE_PICKED;
+
+// $1 the queue, $2 max_running_per_key: a ready job whose key is not at its cap.
+inline constexpr const char* has_ready_keyed_sql = "WITH " GQS_PG_BUSY_KEYS(
+    "$1::text") " SELECT EXISTS (SELECT FROM generate_series(0, 9) AS p(priority) WHERE EXISTS ("
+                " SELECT FROM {s}.jobs WHERE status = 1 AND queue = $1::text AND priority = "
+                "p.priority"
+                " AND next_run_at <= statement_timestamp()" GQS_PG_FREE_KEY(
+                    "concurrency_key", "$2::int") "))"
+                                                  " OR EXISTS (SELECT FROM {s}.jobs WHERE status = "
+                                                  "2 AND locked_until < statement_timestamp()"
+                                                  " AND queue = $1::text" GQS_PG_FREE_KEY(
+                                                      "concurrency_key", "$2::int") ")";
+
 // The same arms as a read.
 inline constexpr const char* has_ready_sql =
     "SELECT EXISTS (SELECT FROM generate_series(0, 9) AS p(priority) WHERE EXISTS ("
@@ -339,8 +395,9 @@ inline constexpr const char* schedule_earliest_sql =
 // since the epoch (read_gate).
 #define GQS_PG_GATE_SQL(filter)                                                                    \
     "SELECT queue, paused, max_running, rate, burst, tokens,"                                      \
-    " (extract(epoch FROM refilled_at) * 1000000)::bigint, " GQS_PG_NOW_US                         \
-    " FROM {s}.gqs_queues WHERE (paused OR max_running IS NOT NULL OR rate IS NOT NULL)" filter
+    " (extract(epoch FROM refilled_at) * 1000000)::bigint, " GQS_PG_NOW_US ", max_running_per_key" \
+    " FROM {s}.gqs_queues WHERE (paused OR max_running IS NOT NULL OR rate IS NOT NULL"            \
+    " OR max_running_per_key IS NOT NULL)" filter
 
 inline constexpr const char* gates_sql = GQS_PG_GATE_SQL(" ORDER BY queue COLLATE \"C\"");
 inline constexpr const char* gates_of_sql =

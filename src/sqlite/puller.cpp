@@ -107,7 +107,20 @@ gqs::detail::QueueGate read_gate(sqlite3_stmt* stmt) {
     gate.burst = std::max(1, saturated(sqlite3_column_int64(stmt, 4)));
     gate.tokens = opt_real(5);
     gate.refilled_us = opt_int(6);
+    if (auto v = opt_int(7)) gate.max_running_per_key = saturated(*v);
     return gate;
+}
+
+// The jobs a pull statement leased. Its changes are made by its first step; reading the rows
+// on the way is safe because nothing else can use this handle meanwhile.
+std::vector<Job> leased(detail::Stmt& stmt) {
+    std::vector<Job> jobs;
+    while (stmt.step()) {
+        // A cancelled job whose lease ran out went Dead; it is not the caller's.
+        if (sqlite3_column_int64(stmt.get(), 3) != static_cast<int>(Status::Processing)) continue;
+        jobs.push_back(detail::read_job(stmt.get()));
+    }
+    return jobs;
 }
 
 // The dialect of the pull rules (backend/pull.hpp).
@@ -180,7 +193,6 @@ struct Store {
         const char* sql = !queues.empty()  ? detail::pull_queues_sql
                           : except.empty() ? detail::pull_sql
                                            : detail::pull_except_sql;
-        std::vector<Job> jobs;
         auto stmt = state.statement(sql, "pulling jobs");
         stmt.bind(1, now);
         stmt.bind(2, detail::add_micros(now, lock));
@@ -189,15 +201,28 @@ struct Store {
                                   : !except.empty() ? gqs::detail::encode_queues(except)
                                                     : std::string();
         if (!names.empty()) stmt.bind_text(4, names);
-        // The statement's changes are made by its first step; reading the rows on the way
-        // is safe because nothing else can use this handle meanwhile.
-        while (stmt.step()) {
-            // A cancelled job whose lease ran out went Dead; it is not the caller's.
-            if (sqlite3_column_int64(stmt.get(), 3) != static_cast<int>(Status::Processing))
-                continue;
-            jobs.push_back(detail::read_job(stmt.get()));
-        }
-        return jobs;
+        return leased(stmt);
+    }
+
+    std::vector<Job> pull_keyed(int batch, Duration lock, const std::string& queue, int per_key,
+                                int window) {
+        const std::int64_t now = state.now();
+        auto stmt = state.statement(detail::pull_keyed_sql, "pulling jobs");
+        stmt.bind(1, now);
+        stmt.bind(2, detail::add_micros(now, lock));
+        stmt.bind(3, batch);
+        stmt.bind_text(4, queue);
+        stmt.bind(5, per_key);
+        stmt.bind(6, window);
+        return leased(stmt);
+    }
+
+    bool has_ready_keyed(const std::string& queue, int per_key) {
+        auto stmt = state.statement(detail::has_ready_keyed_sql, "checking for ready jobs");
+        stmt.bind(1, state.now());
+        stmt.bind_text(4, queue);
+        stmt.bind(5, per_key);
+        return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
     }
 
     // A full batch: more jobs are likely waiting, and this puller comes back for them; else

@@ -45,7 +45,7 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
 // entry "lease expired" for the attempt that ran out.
 // max(attempts, 0): a row written by hand with CHECKs off must not make every pull fail.
 // clang-format off
-#define GQS_PULL_SQL(queues, expired_filter)                                                       \
+#define GQS_PULL_SETS                                                                              \
     "UPDATE jobs SET"                                                                              \
     " status = CASE WHEN cancelled = 1 THEN 4 ELSE 2 END,"                                         \
     " attempts = CASE WHEN cancelled = 1 THEN attempts ELSE max(attempts, 0) + 1 END,"             \
@@ -53,7 +53,9 @@ static_assert(max_attempt_errors == 20, "GQS_APPEND_ERROR keeps the last 20 entr
     " updated_at = ?1,"                                                                            \
     " errors = CASE WHEN status = 2 THEN "                                                         \
     GQS_APPEND_ERROR("?1", "CASE WHEN cancelled = 1 THEN 'cancelled' ELSE 'lease expired' END")    \
-    " ELSE errors END "                                                                            \
+    " ELSE errors END "
+#define GQS_PULL_SQL(queues, expired_filter)                                                       \
+    GQS_PULL_SETS                                                                                  \
     "WHERE rowid IN ("                                                                             \
     " SELECT rowid FROM ("                                                                         \
     "  SELECT j.rowid, j.priority, j.next_run_at FROM " queues " qs CROSS JOIN jobs j"             \
@@ -94,6 +96,55 @@ inline constexpr const char* pull_sql = GQS_PULL_SQL(GQS_PENDING_QUEUES, "");
 inline constexpr const char* pull_queues_sql = GQS_PULL_SQL(GQS_NAMED_QUEUES, GQS_IN_QUEUES);
 inline constexpr const char* pull_except_sql =
     GQS_PULL_SQL(GQS_PENDING_QUEUES_EXCEPT, GQS_NOT_IN_QUEUES);
+
+// ---- the pull of a queue with max_running_per_key (backend/pull.hpp) ----------------------
+
+// ?1 now, ?2 lease end, ?3 batch, ?4 the queue, ?5 max_running_per_key, ?6 the window.
+// The keys at their cap (`busy`: live leases per key) are left out of both arms' index ranges,
+// so a key's backlog never hides other keys' jobs behind it; of the first ?6 candidates (the
+// pull's order), a key gets no more than its free slots. Jobs without a key are not capped.
+// A statement may take fewer than ?3 while more could go (the window held one key's jobs):
+// the caller pulls again until one takes nothing.
+// clang-format off
+#define GQS_BUSY_KEYS                                                                              \
+    "WITH busy(k, n) AS ("                                                                         \
+    " SELECT concurrency_key, count(*) FROM jobs"                                                  \
+    " WHERE status = 2 AND locked_until >= ?1 AND queue = ?4 AND concurrency_key IS NOT NULL"      \
+    " GROUP BY concurrency_key) "
+#define GQS_FREE_KEY(col)                                                                          \
+    " AND (" col " IS NULL OR " col " NOT IN (SELECT k FROM busy WHERE n >= ?5))"
+
+inline constexpr const char* pull_keyed_sql =
+    GQS_PULL_SETS
+    "WHERE rowid IN (" GQS_BUSY_KEYS ", cand(r, priority, next_run_at, k) AS ("
+    "  SELECT j.rowid, j.priority, j.next_run_at, j.concurrency_key FROM jobs j"
+    "  WHERE j.rowid IN ("
+    "   SELECT x.rowid FROM gqs_priorities p CROSS JOIN jobs x"
+    "   WHERE x.status = 1 AND x.queue = ?4 AND x.priority = p.priority AND x.next_run_at <= ?1"
+    GQS_FREE_KEY("x.concurrency_key")
+    "   ORDER BY p.priority, x.next_run_at LIMIT ?6)"
+    "  UNION ALL"
+    "  SELECT rowid, priority, next_run_at, concurrency_key FROM ("
+    "   SELECT rowid, priority, next_run_at, concurrency_key FROM jobs"
+    "   WHERE status = 2 AND locked_until < ?1 AND next_run_at <= ?1 AND queue = ?4"
+    GQS_FREE_KEY("concurrency_key")
+    "   ORDER BY locked_until LIMIT ?6)),"
+    " ranked AS (SELECT r, priority, next_run_at, k,"
+    "  row_number() OVER (PARTITION BY k ORDER BY priority, next_run_at, r) AS rn FROM cand)"
+    " SELECT ranked.r FROM ranked LEFT JOIN busy ON busy.k = ranked.k"
+    " WHERE ranked.k IS NULL OR ranked.rn <= ?5 - coalesce(busy.n, 0)"
+    " ORDER BY ranked.priority, ranked.next_run_at LIMIT ?3) "
+    "RETURNING " GQS_JOB_COLUMNS;
+
+// ?1 now, ?4 the queue, ?5 max_running_per_key: a ready job whose key is not at its cap.
+inline constexpr const char* has_ready_keyed_sql =
+    GQS_BUSY_KEYS
+    "SELECT EXISTS (SELECT 1 FROM gqs_priorities p CROSS JOIN jobs j"
+    " WHERE j.status = 1 AND j.queue = ?4 AND j.priority = p.priority AND j.next_run_at <= ?1"
+    GQS_FREE_KEY("j.concurrency_key") ")"
+    " OR EXISTS (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1 AND queue = ?4"
+    GQS_FREE_KEY("concurrency_key") ")";
+// clang-format on
 
 // ---- pusher --------------------------------------------------------------------------------
 
@@ -333,8 +384,9 @@ inline constexpr const char* queue_read_all_sql =
 
 // The queues whose limits restrict a pull, with the token bucket's state (read_gate).
 #define GQS_GATE_SQL(filter)                                                                       \
-    "SELECT queue, paused, max_running, rate, burst, tokens, refilled_at FROM gqs_queues"          \
-    " WHERE (paused = 1 OR max_running IS NOT NULL OR rate IS NOT NULL)" filter " ORDER BY queue"
+    "SELECT queue, paused, max_running, rate, burst, tokens, refilled_at, max_running_per_key"     \
+    " FROM gqs_queues WHERE (paused = 1 OR max_running IS NOT NULL OR rate IS NOT NULL"            \
+    " OR max_running_per_key IS NOT NULL)" filter " ORDER BY queue"
 
 inline constexpr const char* gates_sql = GQS_GATE_SQL("");
 // ?1 the queues named, as one JSON array.

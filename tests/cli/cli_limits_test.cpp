@@ -112,8 +112,8 @@ TEST_CASE("cli: queue limits sets and reads back every field", "[cli][limits]") 
     SECTION("text") {
         const auto out = queue_ok(q, set_every_field);
         INFO(out);
-        CHECK(contains(out, "stored the limits of queue emails (max running per key and group "
-                            "weights are not enforced yet"));
+        CHECK(contains(out, "stored the limits of queue emails (group weights are not enforced "
+                            "yet"));
         CHECK(q.queues.limits("emails") == every_field());
 
         const auto shown = queue_ok(q, {"limits", "emails"});

@@ -166,3 +166,33 @@ TEST_CASE("puller: processes pulling from one file never share a lease",
     CHECK(seen.size() == jobs);
     CHECK(q.observer.list(Status::Processing, 0).size() == jobs);
 }
+
+TEST_CASE("puller: the keyed pull reads the same index ranges and never the whole table",
+          "[puller][sqlite][plan][keys]") {
+    SqliteQueue q;
+    std::vector<gqs::Message> msgs(400);
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+        msgs[i].queue = std::string(1, 'q').append(1, static_cast<char>('0' + i % 10));
+        msgs[i].priority = static_cast<int>(i % 3) * 4;
+        msgs[i].concurrency_key = "k" + std::to_string(i % 7);
+    }
+    q.pusher.push_batch(msgs);
+    gqs::test::exec(*q.db, "ANALYZE");
+    for (const char* sql :
+         {gqs::sqlite::detail::pull_keyed_sql, gqs::sqlite::detail::has_ready_keyed_sql}) {
+        const auto [rows, text] = plan_of(*q.db, sql);
+        INFO(text);
+        // Pending arm: one ordered range of jobs_ready per priority of the one queue; the
+        // capped keys are a filter on that range.
+        CHECK(text.find("SCAN p") != std::string::npos);
+        CHECK(text.find("INDEX jobs_ready (status=? AND queue=? AND priority=? AND "
+                        "next_run_at<?)") != std::string::npos);
+        // Expired-lease arm and the live leases per key: jobs_leased ranges.
+        CHECK(text.find("INDEX jobs_leased (status=? AND locked_until<?)") != std::string::npos);
+        CHECK(text.find("INDEX jobs_leased (status=? AND locked_until>?)") != std::string::npos);
+        CHECK(text.find("BLOOM FILTER") == std::string::npos);
+        CHECK(text.find("SCAN jobs") == std::string::npos);
+        CHECK(text.find("SCAN x\n") == std::string::npos);
+        CHECK(text.find("SCAN j\n") == std::string::npos);
+    }
+}

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -146,6 +147,70 @@ TEST_CASE("Worker: max_running holds across three workers of four threads with p
     CHECK(done.load() == jobs);
     CHECK(most.load() <= 2);
     CHECK(sampled_most.load() <= 2);
+    INFO(log.text());
+    CHECK(log.count(LogLevel::Error) == 0);
+}
+
+// The issue's keyed check: 50 keys x 20 jobs under max_running_per_key = 1, drained by three
+// Workers of four threads (adaptive prefetch): never two jobs of a key in handlers at once.
+// The drain against the same jobs without keys is a bench line (bench: keyed_drain).
+TEST_CASE("Worker: max_running_per_key holds across three workers over 50 keys",
+          "[worker][limits][keys]") {
+    Queue q;
+    constexpr int keys = 50;
+    constexpr int per_key = 20;
+    constexpr int jobs = keys * per_key;
+    // Pushed key after key, so a pull's first candidates are mostly of one key.
+    for (int k = 0; k < keys; ++k) {
+        std::vector<Message> batch(per_key);
+        for (auto& m : batch) {
+            m.queue = "api";
+            m.concurrency_key = "customer-" + std::to_string(k);
+        }
+        (void)q.pusher.push_batch(batch);
+    }
+    QueueLimits limits;
+    limits.max_running_per_key = 1;
+    q.queues.set_limits("api", limits);
+    auto second = q.open_second();
+    auto third = q.open_second();
+
+    std::mutex mutex;
+    std::map<std::string, int> running;
+    int most = 0;
+    std::atomic<int> done{0};
+    auto handler = [&](const Job& job, std::stop_token) {
+        const std::string key = job.concurrency_key.value_or("");
+        {
+            std::lock_guard lock(mutex);
+            most = std::max(most, ++running[key]);
+        }
+        std::this_thread::sleep_for(1ms);
+        {
+            std::lock_guard lock(mutex);
+            --running[key];
+        }
+        done.fetch_add(1);
+    };
+    WorkerConfig config;
+    config.concurrency = 4;
+    config.pull_interval = 20ms;
+    config.schedules = false;
+    LogCapture log;
+    {
+        Worker a(q.puller, handler, config, log.logger());
+        Worker b(second->puller(), handler, config, log.logger());
+        Worker c(third->puller(), handler, config, log.logger());
+        a.start();
+        b.start();
+        c.start();
+        wait_until([&] { return done.load() >= jobs; });
+        a.stop(patience);
+        b.stop(patience);
+        c.stop(patience);
+    }
+    CHECK(done.load() == jobs);
+    CHECK(most == 1);
     INFO(log.text());
     CHECK(log.count(LogLevel::Error) == 0);
 }
