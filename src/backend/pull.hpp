@@ -42,6 +42,11 @@ namespace gqs::detail {
 //       leases up to `batch` jobs of `queues` (every queue but those in `except` when empty; a
 //       non-empty `queues` comes with an empty `except`), in any order, leaving out cancelled
 //       ones that went Dead
+//   std::vector<Job> pull_unless_gated(int batch, Duration lock,
+//                                      std::span<const std::string> queues);   (optional)
+//       pull(batch, lock, queues, {}) when no queue it would serve has a gate, in one
+//       statement; else takes nothing. For a backend whose every statement is a round trip:
+//       a pull of open queues then costs one
 //   std::vector<Job> pull_keyed(int batch, Duration lock, const std::string& queue,
 //                               int per_key, int window);
 //       leases up to `batch` jobs of `queue` in pull order, no key getting more than its free
@@ -132,10 +137,22 @@ template <class Store>
 LeasedBatch pull_limited(Store& store, int batch, Duration lock,
                          std::span<const std::string> queues, bool in_transaction) {
     LeasedBatch out;
+    // Without a gate on the queues served, a backend that can do so pulls in one statement.
+    // Having taken nothing, it has learned nothing: the gates decide, as below, but the pull
+    // of open queues is not repeated when there is none (no job was ready a moment ago).
+    bool tried_open = false;
+    if constexpr (requires { store.pull_unless_gated(batch, lock, queues); }) {
+        out.jobs = store.pull_unless_gated(batch, lock, queues);
+        if (!out.jobs.empty()) {
+            store.pulled(static_cast<int>(out.jobs.size()) >= batch);
+            return out;
+        }
+        tried_open = true;
+    }
     std::int64_t now_us = 0;
     const auto gates = store.gates(queues, now_us);
     if (gates.empty()) {
-        out.jobs = store.pull(batch, lock, queues, {});
+        if (!tried_open) out.jobs = store.pull(batch, lock, queues, {});
     } else if (queues.empty()) {
         out.jobs = store.pull(batch, lock, queues, gate_names(gates));
     } else if (const auto open = open_queues(queues, gates); !open.empty()) {

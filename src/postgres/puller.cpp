@@ -210,6 +210,17 @@ struct Store {
                           std::span<const std::string> except) {
         return pull_locked(state, batch, lock, queues, except);
     }
+    std::vector<Job> pull_unless_gated(int batch, Duration lock,
+                                       std::span<const std::string> queues) {
+        detail::Params p;
+        p.i32(batch);
+        p.i64(detail::micros_of(lock));
+        if (!queues.empty()) p.own(queue_array(queues));
+        auto r = state.run(queues.empty() ? detail::pull_unless_gated_sql
+                                          : detail::pull_queues_unless_gated_sql,
+                           p, "pulling jobs");
+        return read_pulled(r.get());
+    }
     std::vector<Job> pull_keyed(int batch, Duration lock, const std::string& queue, int per_key,
                                 int window) {
         detail::Params p;

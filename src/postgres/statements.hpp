@@ -66,21 +66,39 @@ inline constexpr const char* pull_except_sql =
     GQS_PG_PULL_ALL_SQL(" AND queue <> ALL ($3::text[])");
 
 // $3 the queue names (text[], distinct): one range of jobs_ready_queue per queue and priority.
-inline constexpr const char* pull_queues_sql =
-    "WITH expired AS MATERIALIZED ("
-    " SELECT id, priority, next_run_at FROM {s}.jobs"
-    " WHERE status = 2 AND locked_until < statement_timestamp() AND queue = ANY ($3::text[])"
-    " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"
-    "), pending AS MATERIALIZED ("
-    " SELECT c.id, c.priority, c.next_run_at FROM unnest($3::text[]) AS q(name)"
-    " CROSS JOIN LATERAL ("
-    "  SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"
-    "  CROSS JOIN LATERAL ("
-    "   SELECT id, priority, next_run_at FROM {s}.jobs"
-    "   WHERE status = 1 AND queue = q.name AND priority = p.priority"
-    "   AND next_run_at <= statement_timestamp()"
-    "   ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"
-    "  LIMIT $1::int) c" GQS_PG_PICKED GQS_PG_LEASE_PICKED;
+// `filter` narrows both arms.
+#define GQS_PG_PULL_QUEUES_SQL(filter)                                                             \
+    "WITH expired AS MATERIALIZED ("                                                               \
+    " SELECT id, priority, next_run_at FROM {s}.jobs"                                              \
+    " WHERE status = 2 AND locked_until < statement_timestamp() AND queue = ANY "                  \
+    "($3::text[])" filter " ORDER BY locked_until LIMIT $1::int FOR UPDATE SKIP LOCKED"            \
+    "), pending AS MATERIALIZED ("                                                                 \
+    " SELECT c.id, c.priority, c.next_run_at FROM unnest($3::text[]) AS q(name)"                   \
+    " CROSS JOIN LATERAL ("                                                                        \
+    "  SELECT j.id, j.priority, j.next_run_at FROM generate_series(0, 9) AS p(priority)"           \
+    "  CROSS JOIN LATERAL ("                                                                       \
+    "   SELECT id, priority, next_run_at FROM {s}.jobs"                                            \
+    "   WHERE status = 1 AND queue = q.name AND priority = p.priority"                             \
+    "   AND next_run_at <= statement_timestamp()" filter                                           \
+    "   ORDER BY next_run_at LIMIT $1::int FOR UPDATE SKIP LOCKED) j"                              \
+    "  LIMIT $1::int) c" GQS_PG_PICKED GQS_PG_LEASE_PICKED
+
+inline constexpr const char* pull_queues_sql = GQS_PG_PULL_QUEUES_SQL("");
+
+// A gqs_queues row whose limits restrict a pull (the gates of backend/pull.hpp).
+#define GQS_PG_GATED                                                                               \
+    "(paused OR max_running IS NOT NULL OR rate IS NOT NULL OR max_running_per_key IS NOT NULL)"
+
+// The first try of every pull: pull_sql or pull_queues_sql guarded so that they take nothing
+// when a queue they would serve has a gate. The guard is an uncorrelated NOT EXISTS over the
+// few rows of gqs_queues, which PostgreSQL evaluates once per statement (an InitPlan) and
+// which leaves the arms' index ranges as they are. A pull that takes jobs this way made one
+// round trip; one that takes none goes the whole way (backend/pull.hpp).
+inline constexpr const char* pull_unless_gated_sql =
+    GQS_PG_PULL_ALL_SQL(" AND NOT EXISTS (SELECT FROM {s}.gqs_queues WHERE " GQS_PG_GATED ")");
+inline constexpr const char* pull_queues_unless_gated_sql =
+    GQS_PG_PULL_QUEUES_SQL(" AND NOT EXISTS (SELECT FROM {s}.gqs_queues"
+                           " WHERE queue = ANY ($3::text[]) AND " GQS_PG_GATED ")");
 
 // The pull of a queue with max_running_per_key (backend/pull.hpp): $1 batch, $2 lease (µs),
 // $3 the queue, $4 max_running_per_key, $5 the window. The keys at their cap (`busy`: live
@@ -396,8 +414,7 @@ inline constexpr const char* schedule_earliest_sql =
 #define GQS_PG_GATE_SQL(filter)                                                                    \
     "SELECT queue, paused, max_running, rate, burst, tokens,"                                      \
     " (extract(epoch FROM refilled_at) * 1000000)::bigint, " GQS_PG_NOW_US ", max_running_per_key" \
-    " FROM {s}.gqs_queues WHERE (paused OR max_running IS NOT NULL OR rate IS NOT NULL"            \
-    " OR max_running_per_key IS NOT NULL)" filter
+    " FROM {s}.gqs_queues WHERE " GQS_PG_GATED filter
 
 inline constexpr const char* gates_sql = GQS_PG_GATE_SQL(" ORDER BY queue COLLATE \"C\"");
 inline constexpr const char* gates_of_sql =
