@@ -41,12 +41,12 @@ constexpr std::string_view usage =
     "                 worker_drain_q100_c1,worker_drain_q100_c4,worker_drain_shared_c4)\n"
     "                 latency latency_xproc latency_xproc_100hz scale\n"
     "                 backlog (= backlog_1k,backlog_100k) backlog_queues priority_wall\n"
-    "                 idle memory drain_processes schedule_tick limited_pull\n"
+    "                 idle memory drain_processes schedule_tick limited_pull keyed_drain\n"
     "  --dir=PATH     where the database files go (default: the temp directory)\n"
     "  --verbose      print every run's result to stderr\n"
     "  --side=SIDE    gqs, raw or both (default): run one side only, e.g. under a profiler\n"
     "                 (raw skips idle, memory, drain_processes, schedule_tick and\n"
-    "                 limited_pull, which have no raw side)\n";
+    "                 limited_pull and keyed_drain, which have no raw side)\n";
 
 const std::vector<std::string> all_workloads = {"push",
                                                 "push_batch",
@@ -70,7 +70,8 @@ const std::vector<std::string> all_workloads = {"push",
                                                 "memory",
                                                 "drain_processes",
                                                 "schedule_tick",
-                                                "limited_pull"};
+                                                "limited_pull",
+                                                "keyed_drain"};
 
 struct Rates {
     double gqs = 0;
@@ -243,6 +244,10 @@ public:
             attempt("drain_processes", [&] { drain_processes(); });
             attempt("schedule_tick", [&] { schedule_tick(); });
             attempt("limited_pull", [&] { limited_pull(); });
+            attempt("keyed_drain", [&] {
+                const auto z = keyed_drain_sizes(s_.quick);
+                line(keyed_drain_line(runs(true), z, [&] { return gqs_keyed_drain(s_, z); }));
+            });
         }
         return failures_ == 0 ? 0 : 1;
     }

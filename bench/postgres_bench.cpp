@@ -2,6 +2,7 @@
 // gqs_bench_postgres: gqs::postgres against raw libpq running the same SQL (the statements of
 // src/postgres/statements.hpp, prepared, binary parameters) on the same server, one line per
 // workload; each run on a fresh schema. See bench/README.md.
+#include "keyed_drain.hpp"
 #include "limited_pull.hpp"
 #include "schedule_tick.hpp"
 #include "support.hpp"
@@ -52,16 +53,16 @@ constexpr std::string_view usage =
     "  --verbose      print each run of schedule_tick to stderr\n"
     "  --only=NAMES   push push_batch pull_complete_1 pull_complete_100 worker_drain_c4\n"
     "                 backlog latency_xproc push_listening drain_processes schedule_tick\n"
-    "                 limited_pull\n"
+    "                 limited_pull keyed_drain\n"
     "  --unnamed      gqs's Connections in Pooling::Transaction (unnamed statements, no\n"
     "                 session settings), still direct: what that mode costs\n"
     "  --pooler=CONNINFO  gqs's Connections through this transaction-mode pooler\n"
     "                 (Pooling::Transaction, LISTEN direct); raw SQL stays direct\n";
 
 const std::vector<std::string> all_workloads = {
-    "push",        "push_batch",    "pull_complete_1", "pull_complete_100", "worker_drain_c4",
-    "backlog",     "latency_xproc", "push_listening",  "drain_processes",   "schedule_tick",
-    "limited_pull"};
+    "push",         "push_batch",    "pull_complete_1", "pull_complete_100", "worker_drain_c4",
+    "backlog",      "latency_xproc", "push_listening",  "drain_processes",   "schedule_tick",
+    "limited_pull", "keyed_drain"};
 
 struct Config {
     std::string conninfo;
@@ -755,6 +756,16 @@ public:
                 prepare_limited_pull(pusher, queues, z);
                 admin_sql(c_.conninfo, "VACUUM ANALYZE " + schema.ident() + ".jobs");
                 return measure_limited_pull(puller, z);
+            }));
+        });
+        attempt("keyed_drain", [&] {
+            const auto z = keyed_drain_sizes(c_.quick);
+            line(keyed_drain_line(runs(true), z, [&] {
+                Schema schema(c_.conninfo);
+                pg::Pusher pusher(schema.connection);
+                pg::Puller puller(schema.connection);
+                pg::Queues queues(schema.connection);
+                return measure_keyed_drain(pusher, puller, queues, z);
             }));
         });
         return failures_ == 0 ? 0 : 1;

@@ -480,6 +480,16 @@ std::array<double, 3> gqs_limited_pull(const Settings& s, const LimitedPullSizes
     return measure_limited_pull(puller, z);
 }
 
+std::array<double, 2> gqs_keyed_drain(const Settings& s, const KeyedDrainSizes& z) {
+    TempDb db(s);
+    prepare(db, s, 0);
+    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
+    gqs::sqlite::Pusher pusher(connection);
+    gqs::sqlite::Puller puller(connection);
+    gqs::sqlite::Queues queues(connection);
+    return measure_keyed_drain(pusher, puller, queues, z);
+}
+
 std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,
                                         const std::vector<std::size_t>& done) {
     std::vector<std::unique_ptr<TickDb>> dbs;

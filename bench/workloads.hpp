@@ -2,6 +2,7 @@
 // One run of each workload, for gqs and for the raw baseline. Each run builds a fresh database.
 #pragma once
 
+#include "keyed_drain.hpp"
 #include "limited_pull.hpp"
 #include "schedule_tick.hpp"
 #include "support.hpp"
@@ -146,6 +147,9 @@ double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t
 /// limited_pull (bench/limited_pull.hpp): jobs per second of the queue without limits and of
 /// the one with limits that never bind, on one fresh database.
 std::array<double, 3> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z);
+
+/// keyed_drain (bench/keyed_drain.hpp): jobs per second without keys and with them.
+std::array<double, 2> gqs_keyed_drain(const Settings& s, const KeyedDrainSizes& z);
 
 std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,
                                         const std::vector<std::size_t>& done);

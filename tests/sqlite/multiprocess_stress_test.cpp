@@ -52,3 +52,10 @@ TEST_CASE("limits: max_running 2 across 3 worker processes - one killed in a han
     gqs::test::SqliteQueue q;
     gqs::test::limits_run(q.tmp.path().string(), q.pusher, q.observer, q.queues, q.tmp.dir());
 }
+
+TEST_CASE("limits: max_running_per_key 1 across 3 worker processes - one killed in a handler - "
+          "holds per key and frees the key after its lease",
+          "[process][limits][keys]") {
+    gqs::test::SqliteQueue q;
+    gqs::test::limits_run(q.tmp.path().string(), q.pusher, q.observer, q.queues, q.tmp.dir(), 2);
+}

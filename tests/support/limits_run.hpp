@@ -14,6 +14,9 @@
 //   - every job Done, each completed once; an attempt before a job's last only where the
 //     victim held it; the job the victim died in done by another process at attempt 2, started
 //     after its lease ended.
+// Keyed (`keys` > 0): the queue has max_running_per_key = 1 instead, and job i the
+// concurrency key "k<i % keys>"; the same checks hold per key (never more than one of a key in
+// the database samples nor in the handlers), and across keys for `keys` = 2 (so at most 2).
 // (In practice the victim, started first, holds both slots until it dies, and then one of the
 // other two takes them and keeps them: its settle_and_pull frees a slot and takes it again in
 // one transaction, while the third process polls every 20 ms and finds none free. So the
@@ -87,10 +90,11 @@ inline std::int64_t steady_us_of(TimePoint at) {
            std::chrono::duration_cast<std::chrono::microseconds>(at - sys_now).count();
 }
 
-/// A handler's time, [begin, end) in steady-clock microseconds.
+/// A handler's time, [begin, end) in steady-clock microseconds, and its job.
 struct Interval {
     std::int64_t begin = 0;
     std::int64_t end = 0;
+    Uuid id;
 };
 
 /// The most intervals open at one moment at or after `from`.
@@ -113,23 +117,31 @@ inline int most_at_once(const std::vector<Interval>& intervals,
     return most;
 }
 
-/// The queue's jobs Processing with a live lease, from one read. `now` is taken after the read
-/// answered, so a lease that ended while it ran is not counted (never a count too high).
-inline int live_leases(Observer& observer, const std::string& queue) {
+/// The queue's jobs Processing with a live lease, from one read, and the most of them that
+/// share a concurrency key. `now` is taken after the read answered, so a lease that ended
+/// while it ran is not counted (never a count too high).
+inline std::pair<int, int> live_leases(Observer& observer, const std::string& queue) {
     const auto processing = observer.list(Status::Processing, 0);
     const auto now = std::chrono::system_clock::now();
-    return static_cast<int>(std::count_if(processing.begin(), processing.end(), [&](const Job& j) {
-        return j.queue == queue && j.locked_until && *j.locked_until >= now;
-    }));
+    std::map<std::string, int> by_key;
+    int all = 0;
+    int most_of_a_key = 0;
+    for (const Job& j : processing) {
+        if (j.queue != queue || !j.locked_until || *j.locked_until < now) continue;
+        ++all;
+        if (j.concurrency_key)
+            most_of_a_key = std::max(most_of_a_key, ++by_key[*j.concurrency_key]);
+    }
+    return {all, most_of_a_key};
 }
 
 } // namespace limits_detail
 
 /// Runs the processes on `db` (gqs_stress_child's DB argument, a fresh queue), pushing through
 /// `pusher`, storing the limit through `queues` and reading through `observer` (the same
-/// database), with their logs in `dir`.
+/// database), with their logs in `dir`. `keys` > 0: the keyed run (max_running_per_key = 1).
 inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer, Queues& queues,
-                       const std::filesystem::path& dir) {
+                       const std::filesystem::path& dir, int keys = 0) {
     using namespace std::chrono_literals;
     using limits_detail::Entry;
     using limits_detail::Interval;
@@ -146,7 +158,12 @@ inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer
     constexpr std::int64_t clock_slack_us = 500;
 
     QueueLimits limits;
-    limits.max_running = max_running;
+    if (keys > 0) {
+        REQUIRE(keys == max_running); // so that the checks across keys hold as they are
+        limits.max_running_per_key = 1;
+    } else {
+        limits.max_running = max_running;
+    }
     queues.set_limits(queue, limits);
     auto push = [&](int from, int n) {
         std::vector<Message> batch;
@@ -154,6 +171,7 @@ inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer
             Message m;
             m.queue = queue;
             m.set("n", i);
+            if (keys > 0) m.concurrency_key = "k" + std::to_string(i % keys);
             batch.push_back(std::move(m));
         }
         (void)pusher.push_batch(batch);
@@ -180,6 +198,7 @@ inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer
     // death is noticed, the leases held then are read, and the second batch is pushed once
     // they all ended.
     int most_sampled = 0;
+    int most_sampled_of_a_key = 0;
     int most_sampled_after = 0; // once every lease held at the victim's death ended
     long samples = 0;
     std::optional<int> victim_status;
@@ -190,8 +209,9 @@ inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer
     const auto deadline = std::chrono::steady_clock::now() + 120s;
     bool timed_out = false;
     while (true) {
-        const int sampled = limits_detail::live_leases(observer, queue);
+        const auto [sampled, of_a_key] = limits_detail::live_leases(observer, queue);
         most_sampled = std::max(most_sampled, sampled);
+        most_sampled_of_a_key = std::max(most_sampled_of_a_key, of_a_key);
         if (steady_us() > leases_end) most_sampled_after = std::max(most_sampled_after, sampled);
         ++samples;
         if (!victim_status) {
@@ -267,7 +287,7 @@ inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer
             if (e.what == "end") {
                 const auto it = open.find(key);
                 REQUIRE(it != open.end());
-                intervals.push_back({it->second, e.t});
+                intervals.push_back({it->second, e.t, e.id});
                 open.erase(it);
                 ++ended[key];
                 ++ran[p];
@@ -283,7 +303,7 @@ inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer
             INFO("the victim's unfinished attempt " << key.second << " of "
                                                     << key.first.to_string());
             REQUIRE(held != held_at_death.end()); // leased at its death
-            intervals.push_back({begin, held->second - clock_slack_us});
+            intervals.push_back({begin, held->second - clock_slack_us, key.first});
             open_at_death[key] = held->second;
         }
     }
@@ -311,6 +331,22 @@ inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer
 
     const auto jobs = observer.list(std::nullopt, 0);
     REQUIRE(jobs.size() == static_cast<std::size_t>(total));
+    if (keys > 0) {
+        // Per key: never two at once, in the database nor in the handlers.
+        INFO(most_sampled_of_a_key << " live leases of one key at most in samples");
+        CHECK(most_sampled_of_a_key == 1);
+        std::map<Uuid, std::string> key_of;
+        for (const Job& job : jobs)
+            key_of[job.id] = job.concurrency_key.value_or("");
+        std::map<std::string, std::vector<Interval>> by_key;
+        for (const auto& i : intervals)
+            by_key[key_of[i.id]].push_back(i);
+        CHECK(by_key.size() == static_cast<std::size_t>(keys));
+        for (const auto& [key, of_key] : by_key) {
+            INFO("key " << key);
+            CHECK(limits_detail::most_at_once(of_key) == 1);
+        }
+    }
     long wrong = 0;
     long retried = 0;
     for (const Job& job : jobs) {
