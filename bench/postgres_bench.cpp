@@ -189,6 +189,15 @@ private:
     std::string name_;
 };
 
+// A fresh schema and the roles of one Connection, for the limits' lines.
+struct LimitsSchema {
+    explicit LimitsSchema(const std::string& conninfo) : schema(conninfo) {}
+    Schema schema;
+    pg::Pusher pusher{schema.connection};
+    pg::Puller puller{schema.connection};
+    pg::Queues queues{schema.connection};
+};
+
 // The baseline: one libpq session running gqs's statements, prepared, binary, nothing else.
 class Raw {
 public:
@@ -749,23 +758,17 @@ public:
         attempt("limited_pull", [&] {
             const auto z = limited_pull_sizes(c_.quick);
             line(limited_pull_line(runs(true), z, [&] {
-                Schema schema(c_.conninfo);
-                pg::Pusher pusher(schema.connection);
-                pg::Puller puller(schema.connection);
-                pg::Queues queues(schema.connection);
-                prepare_limited_pull(pusher, queues, z);
-                admin_sql(c_.conninfo, "VACUUM ANALYZE " + schema.ident() + ".jobs");
-                return measure_limited_pull(puller, z);
+                LimitsSchema l(c_.conninfo);
+                prepare_limited_pull(l.pusher, l.queues, z);
+                admin_sql(c_.conninfo, "VACUUM ANALYZE " + l.schema.ident() + ".jobs");
+                return measure_limited_pull(l.puller, z);
             }));
         });
         attempt("keyed_drain", [&] {
             const auto z = keyed_drain_sizes(c_.quick);
             line(keyed_drain_line(runs(true), z, [&] {
-                Schema schema(c_.conninfo);
-                pg::Pusher pusher(schema.connection);
-                pg::Puller puller(schema.connection);
-                pg::Queues queues(schema.connection);
-                return measure_keyed_drain(pusher, puller, queues, z);
+                LimitsSchema l(c_.conninfo);
+                return measure_keyed_drain(l.pusher, l.puller, l.queues, z);
             }));
         });
         return failures_ == 0 ? 0 : 1;

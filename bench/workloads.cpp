@@ -469,25 +469,33 @@ struct TickDb {
 
 } // namespace
 
+namespace {
+
+// A fresh database and the roles of one Connection, for the limits' lines.
+struct LimitsDb {
+    explicit LimitsDb(const Settings& s) : db(s), connection(opened(db, s)) {}
+    static std::shared_ptr<gqs::sqlite::Connection> opened(TempDb& db, const Settings& s) {
+        prepare(db, s, 0);
+        return gqs::sqlite::Connection::open(db.path(), s.options());
+    }
+    TempDb db;
+    std::shared_ptr<gqs::sqlite::Connection> connection;
+    gqs::sqlite::Pusher pusher{connection};
+    gqs::sqlite::Puller puller{connection};
+    gqs::sqlite::Queues queues{connection};
+};
+
+} // namespace
+
 std::array<double, 3> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z) {
-    TempDb db(s);
-    prepare(db, s, 0);
-    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
-    gqs::sqlite::Pusher pusher(connection);
-    gqs::sqlite::Puller puller(connection);
-    gqs::sqlite::Queues queues(connection);
-    prepare_limited_pull(pusher, queues, z);
-    return measure_limited_pull(puller, z);
+    LimitsDb l(s);
+    prepare_limited_pull(l.pusher, l.queues, z);
+    return measure_limited_pull(l.puller, z);
 }
 
 std::array<double, 2> gqs_keyed_drain(const Settings& s, const KeyedDrainSizes& z) {
-    TempDb db(s);
-    prepare(db, s, 0);
-    auto connection = gqs::sqlite::Connection::open(db.path(), s.options());
-    gqs::sqlite::Pusher pusher(connection);
-    gqs::sqlite::Puller puller(connection);
-    gqs::sqlite::Queues queues(connection);
-    return measure_keyed_drain(pusher, puller, queues, z);
+    LimitsDb l(s);
+    return measure_keyed_drain(l.pusher, l.puller, l.queues, z);
 }
 
 std::vector<TickCost> gqs_schedule_tick(const Settings& s, const TickSizes& z,

@@ -71,9 +71,10 @@ TEST_CASE("postgres schedules: 3 scheduler processes - one killed and restarted 
                             tmp.dir());
 }
 
-TEST_CASE("postgres limits: max_running 2 across 3 worker processes - one killed in a handler - "
-          "holds and frees the slot after its lease",
-          "[process][limits]") {
+namespace {
+
+// limits_run on a fresh schema (keys: see limits_run).
+void pg_limits_run(int keys) {
     gqs::test::PgSchema schema;
     auto connection = gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
     gqs::postgres::init_db(*connection);
@@ -82,19 +83,19 @@ TEST_CASE("postgres limits: max_running 2 across 3 worker processes - one killed
     gqs::postgres::Queues queues(connection);
     gqs::test::TempDb tmp; // for the processes' logs
     gqs::test::limits_run("pg:" + schema.name() + ":" + schema.conninfo(), pusher, observer, queues,
-                          tmp.dir());
+                          tmp.dir(), keys);
+}
+
+} // namespace
+
+TEST_CASE("postgres limits: max_running 2 across 3 worker processes - one killed in a handler - "
+          "holds and frees the slot after its lease",
+          "[process][limits]") {
+    pg_limits_run(0);
 }
 
 TEST_CASE("postgres limits: max_running_per_key 1 across 3 worker processes - one killed in a "
           "handler - holds per key and frees the key after its lease",
           "[process][limits][keys]") {
-    gqs::test::PgSchema schema;
-    auto connection = gqs::postgres::Connection::open(schema.conninfo(), {.schema = schema.name()});
-    gqs::postgres::init_db(*connection);
-    gqs::postgres::Pusher pusher(connection);
-    gqs::postgres::Observer observer(connection);
-    gqs::postgres::Queues queues(connection);
-    gqs::test::TempDb tmp; // for the processes' logs
-    gqs::test::limits_run("pg:" + schema.name() + ":" + schema.conninfo(), pusher, observer, queues,
-                          tmp.dir(), 2);
+    pg_limits_run(2);
 }

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,28 @@ namespace {
 
 void push_many(Queue& q, const std::string& queue, int n) {
     gqs::test::push_to(q.pusher, queue, n);
+}
+
+// Runs three Workers (on q's Puller and on `second`'s and `third`'s) with `handler` and
+// `config` until `drained` says so (or for `patience`), calling `meanwhile` every 3 ms.
+template <class Handler>
+void run_three(Queue& q, Session& second, Session& third, Handler& handler,
+               const WorkerConfig& config, LogCapture& log, const std::function<bool()>& drained,
+               const std::function<void()>& meanwhile) {
+    Worker a(q.puller, handler, config, log.logger());
+    Worker b(second.puller(), handler, config, log.logger());
+    Worker c(third.puller(), handler, config, log.logger());
+    a.start();
+    b.start();
+    c.start();
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (!drained() && std::chrono::steady_clock::now() < deadline) {
+        meanwhile();
+        std::this_thread::sleep_for(3ms); // the sampling period, not a synchronisation
+    }
+    a.stop(patience);
+    b.stop(patience);
+    c.stop(patience);
 }
 
 std::int64_t processing_in(Observer& observer, const std::string& queue) {
@@ -127,23 +150,10 @@ TEST_CASE("Worker: max_running holds across three workers of four threads with p
     config.schedules = false; // prefetch stays adaptive (the default)
     LogCapture log;
     std::atomic<std::int64_t> sampled_most{0};
-    {
-        Worker a(q.puller, handler, config, log.logger());
-        Worker b(second->puller(), handler, config, log.logger());
-        Worker c(third->puller(), handler, config, log.logger());
-        a.start();
-        b.start();
-        c.start();
-        // Sampled from the database every few milliseconds while they drain.
-        const auto deadline = std::chrono::steady_clock::now() + patience;
-        while (done.load() < jobs && std::chrono::steady_clock::now() < deadline) {
-            sampled_most = std::max(sampled_most.load(), processing_in(q.observer, "api"));
-            std::this_thread::sleep_for(3ms);
-        }
-        a.stop(patience);
-        b.stop(patience);
-        c.stop(patience);
-    }
+    // Sampled from the database every few milliseconds while they drain.
+    run_three(
+        q, *second, *third, handler, config, log, [&] { return done.load() >= jobs; },
+        [&] { sampled_most = std::max(sampled_most.load(), processing_in(q.observer, "api")); });
     CHECK(done.load() == jobs);
     CHECK(most.load() <= 2);
     CHECK(sampled_most.load() <= 2);
@@ -197,18 +207,8 @@ TEST_CASE("Worker: max_running_per_key holds across three workers over 50 keys",
     config.pull_interval = 20ms;
     config.schedules = false;
     LogCapture log;
-    {
-        Worker a(q.puller, handler, config, log.logger());
-        Worker b(second->puller(), handler, config, log.logger());
-        Worker c(third->puller(), handler, config, log.logger());
-        a.start();
-        b.start();
-        c.start();
-        wait_until([&] { return done.load() >= jobs; });
-        a.stop(patience);
-        b.stop(patience);
-        c.stop(patience);
-    }
+    run_three(
+        q, *second, *third, handler, config, log, [&] { return done.load() >= jobs; }, [] {});
     CHECK(done.load() == jobs);
     CHECK(most == 1);
     INFO(log.text());
