@@ -46,7 +46,10 @@ namespace gqs::detail {
 //                                      std::span<const std::string> queues);   (optional)
 //       pull(batch, lock, queues, {}) when no queue it would serve has a gate, in one
 //       statement; else takes nothing. For a backend whose every statement is a round trip:
-//       a pull of open queues then costs one
+//       a pull of open queues then costs one. With it:
+//   bool try_unless_gated() const;  void note_gated(bool found);
+//       whether to try it (a backend may skip it after a pull that found gates), and what the
+//       last pull found
 //   std::vector<Job> pull_keyed(int batch, Duration lock, const std::string& queue,
 //                               int per_key, int window);
 //       leases up to `batch` jobs of `queue` in pull order, no key getting more than its free
@@ -142,15 +145,18 @@ LeasedBatch pull_limited(Store& store, int batch, Duration lock,
     // of open queues is not repeated when there is none (no job was ready a moment ago).
     bool tried_open = false;
     if constexpr (requires { store.pull_unless_gated(batch, lock, queues); }) {
-        out.jobs = store.pull_unless_gated(batch, lock, queues);
-        if (!out.jobs.empty()) {
-            store.pulled(static_cast<int>(out.jobs.size()) >= batch);
-            return out;
+        if (store.try_unless_gated()) {
+            out.jobs = store.pull_unless_gated(batch, lock, queues);
+            if (!out.jobs.empty()) {
+                store.pulled(static_cast<int>(out.jobs.size()) >= batch);
+                return out;
+            }
+            tried_open = true;
         }
-        tried_open = true;
     }
     std::int64_t now_us = 0;
     const auto gates = store.gates(queues, now_us);
+    if constexpr (requires { store.note_gated(true); }) store.note_gated(!gates.empty());
     if (gates.empty()) {
         if (!tried_open) out.jobs = store.pull(batch, lock, queues, {});
     } else if (queues.empty()) {

@@ -157,6 +157,8 @@ std::vector<SettleResult> settle_locked(detail::State& state,
 // The dialect of the pull rules (backend/pull.hpp).
 struct Store {
     detail::State& state;
+    // The Puller's note: its last pull found a gate on the queues it served.
+    std::atomic<bool>& gated;
 
     template <class Fn>
     void locked(Fn&& fn) {
@@ -210,6 +212,10 @@ struct Store {
                           std::span<const std::string> except) {
         return pull_locked(state, batch, lock, queues, except);
     }
+    // The first try is skipped while the last pull found a gate: a Worker pulls the same
+    // queues each time, and for a gated queue the try would take nothing.
+    bool try_unless_gated() const { return !gated.load(std::memory_order_relaxed); }
+    void note_gated(bool found) { gated.store(found, std::memory_order_relaxed); }
     std::vector<Job> pull_unless_gated(int batch, Duration lock,
                                        std::span<const std::string> queues) {
         detail::Params p;
@@ -286,26 +292,26 @@ Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(c
 }
 
 std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
-    Store store{detail::Access::state(*connection_)};
+    Store store{detail::Access::state(*connection_), gated_};
     auto pulled = gqs::detail::pull_with(store, batch, lock, queues);
     gqs::detail::note_limit_wait(limit_wait_ms_, pulled.wait);
     return std::move(pulled.jobs);
 }
 
 void Puller::extend_lock(Job& job, Duration lock) {
-    Store store{detail::Access::state(*connection_)};
+    Store store{detail::Access::state(*connection_), gated_};
     gqs::detail::extend_with(store, job, lock);
 }
 
 std::vector<SettleResult> Puller::settle(std::span<const Settlement> settlements) {
-    Store store{detail::Access::state(*connection_)};
+    Store store{detail::Access::state(*connection_), gated_};
     return gqs::detail::settle_with(store, settlements);
 }
 
 std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements,
                                          std::vector<SettleResult>& results, int batch,
                                          Duration lock, std::span<const std::string> queues) {
-    Store store{detail::Access::state(*connection_)};
+    Store store{detail::Access::state(*connection_), gated_};
     auto pulled =
         gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
     gqs::detail::note_limit_wait(limit_wait_ms_, pulled.wait);
@@ -313,7 +319,7 @@ std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements
 }
 
 bool Puller::has_ready(std::span<const std::string> queues) {
-    Store store{detail::Access::state(*connection_)};
+    Store store{detail::Access::state(*connection_), gated_};
     return gqs::detail::has_ready_with(store, queues);
 }
 

@@ -54,6 +54,7 @@ public:
 private:
     std::shared_ptr<Connection> connection_;
     std::atomic<std::int64_t> limit_wait_ms_{-1}; // < 0: no limit held jobs back
+    std::atomic<bool> gated_{false};              // the last pull found a gate on its queues
 };
 
 } // namespace gqs::postgres
