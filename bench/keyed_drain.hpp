@@ -52,7 +52,7 @@ inline void push_round(gqs::Pusher& pusher, const std::string& queue, bool keyed
             m.queue = queue;
             m.payload = std::string(100, 'x');
             m.metadata = metadata_text;
-            if (keyed) m.concurrency_key = "key-" + std::to_string(k);
+            if (keyed) m.concurrency_key = numbered("key-", k);
             batch.push_back(std::move(m));
         }
     }

@@ -50,7 +50,7 @@ inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
         for (std::size_t i = 0; i < z.blocks * z.per_block; ++i) {
             gqs::Message m;
             m.queue = limited_pull_queues.at(q);
-            if (q == 2) m.concurrency_key = "key-" + std::to_string(i % limited_pull_keys);
+            if (q == 2) m.concurrency_key = numbered("key-", i % limited_pull_keys);
             m.payload = payload;
             m.metadata = metadata_text;
             batch.push_back(std::move(m));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -83,6 +84,12 @@ inline double percentile(std::vector<double> values, double p) {
 
 /// The metadata every benchmark job carries, as JSON and as the text gqs stores for it.
 inline constexpr const char* metadata_text = R"({"k":"v"})";
+
+/// `prefix` followed by `n` in decimal ("k" + std::to_string(n) makes GCC 12 warn, -Wrestrict).
+inline std::string numbered(std::string prefix, std::size_t n) {
+    prefix += std::to_string(n);
+    return prefix;
+}
 
 /// A ~100-byte payload.
 std::string make_payload();

@@ -120,10 +120,10 @@ TEST_CASE("keyed pulls: priority and age order hold within the keys' caps",
     low.queue = "api";
     low.concurrency_key = "x";
     low.priority = 5;
-    gqs::Message high = low;
-    high.id = gqs::Uuid::generate();
-    high.priority = 1;
+    gqs::Message high;
+    high.queue = "api";
     high.concurrency_key = "x";
+    high.priority = 1;
     (void)q.pusher.push(low);
     (void)q.pusher.push(high);
     q.queues.set_limits("api", per_key(1));
@@ -178,7 +178,7 @@ TEST_CASE("keyed pulls: threads on two connections never run two of a key at onc
     constexpr int keys = 8;
     constexpr int per = 10;
     for (int k = 0; k < keys; ++k)
-        push_keyed(q, "api", "k" + std::to_string(k), per);
+        push_keyed(q, "api", gqs::test::numbered("k", k), per);
     q.queues.set_limits("api", per_key(1));
     auto second = q.open_second();
     std::mutex mutex;

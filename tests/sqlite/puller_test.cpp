@@ -2,6 +2,7 @@
 // Not in tests/conformance/: the pull query's plan, and pulling from several processes.
 #include "support/catch.hpp"
 #include "support/sqlite_queue.hpp"
+#include "support/test_support.hpp"
 
 #include "sqlite/statements.hpp"
 
@@ -174,7 +175,7 @@ TEST_CASE("puller: the keyed pull reads the same index ranges and never the whol
     for (std::size_t i = 0; i < msgs.size(); ++i) {
         msgs[i].queue = std::string(1, 'q').append(1, static_cast<char>('0' + i % 10));
         msgs[i].priority = static_cast<int>(i % 3) * 4;
-        msgs[i].concurrency_key = "k" + std::to_string(i % 7);
+        msgs[i].concurrency_key = gqs::test::numbered("k", static_cast<long>(i % 7));
     }
     q.pusher.push_batch(msgs);
     gqs::test::exec(*q.db, "ANALYZE");

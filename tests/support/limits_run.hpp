@@ -171,7 +171,7 @@ inline void limits_run(const std::string& db, Pusher& pusher, Observer& observer
             Message m;
             m.queue = queue;
             m.set("n", i);
-            if (keys > 0) m.concurrency_key = "k" + std::to_string(i % keys);
+            if (keys > 0) m.concurrency_key = numbered("k", i % keys);
             batch.push_back(std::move(m));
         }
         (void)pusher.push_batch(batch);

@@ -52,6 +52,12 @@ int wait_child(const Child& child);
 /// Reads a whole file into a string ("" if it does not exist).
 std::string read_file(const std::filesystem::path& path);
 
+/// `prefix` followed by `n` in decimal ("k" + std::to_string(n) makes GCC 12 warn, -Wrestrict).
+inline std::string numbered(std::string prefix, long n) {
+    prefix += std::to_string(n);
+    return prefix;
+}
+
 /// Splits text into lines (without the newlines), skipping empty ones.
 std::vector<std::string> lines(const std::string& text);
 

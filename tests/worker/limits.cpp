@@ -175,7 +175,7 @@ TEST_CASE("Worker: max_running_per_key holds across three workers over 50 keys",
         std::vector<Message> batch(per_key);
         for (auto& m : batch) {
             m.queue = "api";
-            m.concurrency_key = "customer-" + std::to_string(k);
+            m.concurrency_key = numbered("customer-", k);
         }
         (void)q.pusher.push_batch(batch);
     }
