@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Queue limits stored in the database and honoured by every worker: at most 2 jobs of "api"
-// at once, "mail" at 20 starts per second after a burst of 5, and "reports" paused, then
-// resumed. One Worker serves all three queues (docs/limits.md).
+// at once, "mail" at 20 starts per second after a burst of 5, one "imports" job per customer
+// at a time (a concurrency key), and "reports" paused, then resumed. One Worker serves all
+// four queues (docs/limits.md).
 #include <gqs/queues.hpp>
 #include <gqs/sqlite.hpp>
 #include <gqs/worker.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -49,17 +51,28 @@ int run(int argc, char** argv) {
     mail.rate = 20; // starts per second ...
     mail.burst = 5; // ... after up to 5 at once
     queues.set_limits("mail", mail);
+    gqs::QueueLimits imports;
+    imports.max_running_per_key = 1; // one import per customer at a time
+    queues.set_limits("imports", imports);
     queues.pause("reports");
 
     push(pusher, "api", 12);
     push(pusher, "mail", 15);
     push(pusher, "reports", 3);
+    for (const char* customer : {"customer-a", "customer-b", "customer-a", "customer-b"}) {
+        gqs::Message m;
+        m.queue = "imports";
+        m.concurrency_key = customer; // jobs with the same key never run side by side
+        (void)pusher.push(m);
+    }
 
     std::mutex mutex;
     std::condition_variable changed;
     std::map<std::string, int> done;
     std::atomic<int> api_running{0};
     std::atomic<int> api_most{0};
+    std::map<std::string, int> importing; // running imports per customer
+    int imports_most = 0;
     const auto begin = std::chrono::steady_clock::now();
     std::chrono::steady_clock::duration mail_took{};
 
@@ -76,6 +89,16 @@ int run(int argc, char** argv) {
                 std::this_thread::sleep_for(20ms); // a call to a service that takes 2 at a time
                 --api_running;
             }
+            if (job.queue == "imports") {
+                const std::string customer = job.concurrency_key.value_or("");
+                {
+                    std::lock_guard lock(mutex);
+                    imports_most = std::max(imports_most, ++importing[customer]);
+                }
+                std::this_thread::sleep_for(20ms); // the import
+                std::lock_guard lock(mutex);
+                --importing[customer];
+            }
             std::lock_guard lock(mutex);
             if (++done[job.queue] == 15 && job.queue == "mail")
                 mail_took = std::chrono::steady_clock::now() - begin;
@@ -88,7 +111,8 @@ int run(int argc, char** argv) {
         std::unique_lock lock(mutex);
         return changed.wait_for(lock, 60s, [&] { return done[queue] >= count; });
     };
-    if (!wait_for("api", 12) || !wait_for("mail", 15)) throw std::runtime_error("timed out");
+    if (!wait_for("api", 12) || !wait_for("mail", 15) || !wait_for("imports", 4))
+        throw std::runtime_error("timed out");
     {
         std::lock_guard lock(mutex);
         std::cout << "api: 12 jobs done, at most " << api_most.load() << " at once\n";
@@ -96,6 +120,7 @@ int run(int argc, char** argv) {
         // 5 at once, then one every 50 ms: about 500 ms for the other 10.
         std::cout << "mail: 15 jobs done in " << (ms >= 450 ? "at least 450 ms" : "too little time")
                   << " (burst 5, then 20 per second)\n";
+        std::cout << "imports: 4 jobs done, at most " << imports_most << " per customer at once\n";
         std::cout << "reports while paused: " << done["reports"] << " done\n";
     }
     queues.resume("reports"); // wakes the worker at once
