@@ -122,4 +122,31 @@ TEST_CASE("postgres: a pull locks rows through ordered index scans only", "[post
         for (const auto& index : test.indexes)
             CHECK(count_of(plan, "Index Scan using " + index) == 1);
     }
+
+    // The pull of a queue with max_running_per_key, and its look: the same ordered ranges of
+    // one queue (the keys at their cap a filter on them), and the live leases per key from a
+    // range of jobs_leased. Its sorts are of the candidates and of the live leases.
+    struct Keyed {
+        const char* name;
+        const char* sql;
+        std::string args;
+        std::size_t locks;
+        std::size_t leased_ranges; // the live leases per key, and the expired-lease arm
+    };
+    for (const auto& test :
+         {Keyed{"keyed pull", gqs::postgres::detail::pull_keyed_sql, "100, 30000000, 'q3', 1, 400",
+                2, 2},
+          Keyed{"keyed has_ready", gqs::postgres::detail::has_ready_keyed_sql, "'q3', 1", 0, 2}}) {
+        psql.rows("DEALLOCATE ALL");
+        psql.rows("SET plan_cache_mode = force_generic_plan");
+        psql.rows("PREPARE p AS " + in_schema(test.sql));
+        const auto plan = psql.rows("EXPLAIN (COSTS OFF) EXECUTE p(" + test.args + ")");
+        INFO(test.name << ":\n" << joined(plan));
+        CHECK(count_of(plan, "Seq Scan") == 0);
+        CHECK(count_of(plan, "Bitmap Index Scan on jobs_ready") == 0);
+        CHECK(count_of(plan, "Bitmap Index Scan on jobs_leased") == 0);
+        CHECK(count_of(plan, "Index Scan using jobs_ready_queue") == 1);
+        CHECK(count_of(plan, "Index Scan using jobs_leased") == test.leased_ranges);
+        CHECK(count_of(plan, "LockRows") == test.locks);
+    }
 }
