@@ -1023,9 +1023,11 @@ struct LimitChanges {
     std::optional<std::optional<int>> max_running_per_key;
     // Group -> weight, nullopt to remove it; in the order given (the last one wins).
     std::vector<std::pair<std::string, std::optional<int>>> weights;
+    std::optional<bool> fair_share;
 
     [[nodiscard]] bool any() const {
-        return max_running || rate || burst || max_running_per_key || !weights.empty();
+        return max_running || rate || burst || max_running_per_key || !weights.empty() ||
+               fair_share;
     }
 
     // `limits` with these changes made.
@@ -1034,6 +1036,7 @@ struct LimitChanges {
         if (rate) limits.rate = *rate;
         if (burst) limits.burst = *burst;
         if (max_running_per_key) limits.max_running_per_key = *max_running_per_key;
+        if (fair_share) limits.fair_share = *fair_share;
         for (const auto& [group, weight] : weights) {
             if (weight) {
                 limits.group_weights[group] = *weight;
@@ -1054,6 +1057,12 @@ LimitChanges parse_changes(const QueueLimitsOptions& options) {
     if (options.max_running_per_key)
         changes.max_running_per_key =
             parse_limit_option("--max-running-per-key", *options.max_running_per_key);
+    if (options.fair_share) {
+        if (*options.fair_share != "on" && *options.fair_share != "off")
+            throw UsageError(std::string("--fair-share: bad value ") + quoted(*options.fair_share) +
+                             " (expected on or off)");
+        changes.fair_share = *options.fair_share == "on";
+    }
     for (const auto& text : options.weights) {
         // The weight follows the last '=': a group name may hold one.
         const auto at = text.rfind('=');
@@ -1112,6 +1121,7 @@ json limits_json(const std::string& queue, const QueueLimits& limits) {
                 {"rate", limits.rate ? json(*limits.rate) : json(nullptr)},
                 {"burst", limits.burst},
                 {"max_running_per_key", optional_json(limits.max_running_per_key)},
+                {"fair_share", limits.fair_share},
                 {"group_weights", weights}};
 }
 
@@ -1127,6 +1137,12 @@ std::string weights_text(const std::map<std::string, int>& weights, bool ascii) 
     return text;
 }
 
+// Whether the pulls share the queue round-robin by group: "on", "on (group weights set)", "off".
+std::string fair_text(const QueueLimits& limits) {
+    if (limits.fair_share) return "on";
+    return limits.group_weights.empty() ? "off" : "on (group weights set)";
+}
+
 // One queue's limits, a field a line.
 void print_limits(const Context& ctx, const std::string& queue, const QueueLimits& limits) {
     auto limit = [](const std::optional<int>& value) {
@@ -1140,15 +1156,13 @@ void print_limits(const Context& ctx, const std::string& queue, const QueueLimit
                                    : std::string("- (no limit)")});
     table.add({"burst", std::to_string(limits.burst)});
     table.add({"max running per key", limit(limits.max_running_per_key)});
+    table.add({"fair share", fair_text(limits)});
     table.add(
         {"group weights", limits.group_weights.empty()
                               ? std::string("- (every group weighs 1)")
                               : weights_text(limits.group_weights, false) + " (other groups 1)"});
     table.print(*ctx.out, false);
 }
-
-// What the text output says after a change: which limits the pulls do not honour yet.
-constexpr const char* not_enforced = "group weights are not enforced yet, see docs/limits.md";
 
 } // namespace
 
@@ -1166,7 +1180,8 @@ void run_queue_list(const Context& ctx) {
         *ctx.out << "no queue limits\n";
         return;
     }
-    Table table({"QUEUE", "STATE", "MAX RUNNING", "RATE/S", "BURST", "MAX PER KEY", "WEIGHTS"});
+    Table table(
+        {"QUEUE", "STATE", "MAX RUNNING", "RATE/S", "BURST", "MAX PER KEY", "FAIR", "WEIGHTS"});
     table.align_right(2).align_right(3).align_right(4).align_right(5);
     auto limit = [](const std::optional<int>& value) {
         return value ? std::to_string(*value) : std::string("-");
@@ -1176,6 +1191,7 @@ void run_queue_list(const Context& ctx) {
                    limits.paused ? "paused" : "active", limit(limits.max_running),
                    limits.rate ? rate_text(*limits.rate) : "-", std::to_string(limits.burst),
                    limit(limits.max_running_per_key),
+                   limits.fair_share || !limits.group_weights.empty() ? "on" : "off",
                    limits.group_weights.empty() ? "-" : weights_text(limits.group_weights, true)});
     }
     table.print(*ctx.out);
@@ -1214,8 +1230,7 @@ void run_queue_limits(const Context& ctx, const QueueLimitsOptions& options) {
         return;
     }
     if (changes.any())
-        *ctx.out << "stored the limits of queue " << escape_text(options.queue, false) << " ("
-                 << not_enforced << ")\n";
+        *ctx.out << "stored the limits of queue " << escape_text(options.queue, false) << "\n";
     print_limits(ctx, options.queue, limits);
 }
 

@@ -76,6 +76,8 @@ struct QueueLimitsOptions {
     std::optional<std::string> max_running_per_key;
     /// GROUP=WEIGHT or GROUP=none (removes the group's weight), in the order given.
     std::vector<std::string> weights;
+    /// "on" or "off".
+    std::optional<std::string> fair_share;
 };
 
 struct ListOptions {

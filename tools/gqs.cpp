@@ -326,14 +326,14 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
         "queue", "List, show, change, pause, resume or clear the queues' stored limits");
     queue->require_subcommand(1);
     queue->footer("A queue's limits are stored in its database for every process that opens it "
-                  "(docs/limits.md).\nEvery pull honours pause, max running, rate and max running "
-                  "per key at once; group weights are not enforced yet.\nEvery command takes "
+                  "(docs/limits.md).\nEvery pull honours pause, max running, rate, max running "
+                  "per key and fair share at once.\nEvery command takes "
                   "--db, --schema, --pooler and "
                   "--json as `gqs` does.");
 
     auto* queue_list = queue->add_subcommand(
         "list", "List every queue with stored limits: state, max running, rate, burst, max "
-                "running per key, group weights");
+                "running per key, fair share, group weights");
     commands.emplace_back(queue_list, [](const Context& ctx) { run_queue_list(ctx); });
 
     auto* queue_limits = queue->add_subcommand(
@@ -370,11 +370,19 @@ int run(int argc, char** argv, std::vector<std::string>& secrets) {
                      "GROUP=none removes it. Repeatable")
         ->type_name("GROUP=W")
         ->allow_extra_args(false);
+    std::string fair_share;
+    auto* fair_share_opt =
+        queue_limits
+            ->add_option("--fair-share", fair_share,
+                         "on: serve the queue's ready jobs round-robin by group (each group's "
+                         "weight per turn); off: oldest first. Weights turn it on too")
+            ->type_name("on|off");
     commands.emplace_back(queue_limits, [&](const Context& ctx) {
         limits_options.max_running = given(max_running_opt, max_running);
         limits_options.rate = given(rate_opt, rate);
         limits_options.burst = given(burst_opt, burst);
         limits_options.max_running_per_key = given(max_running_per_key_opt, max_running_per_key);
+        limits_options.fair_share = given(fair_share_opt, fair_share);
         run_queue_limits(ctx, limits_options);
     });
 

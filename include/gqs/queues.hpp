@@ -11,8 +11,7 @@
 namespace gqs {
 
 /// The limits of one queue, as stored (docs/limits.md). The default value is "no limits": a
-/// queue never configured has it. Pulls honour paused, max_running, rate and burst;
-/// max_running_per_key and group_weights are stored only, for now (docs/limits.md).
+/// queue never configured has it. Pulls honour every field (docs/limits.md).
 /// Value type; not synchronised (const members may run concurrently with each other).
 struct QueueLimits {
     /// The most jobs of the queue running at once (Processing with a live lease); >= 1.
@@ -25,6 +24,9 @@ struct QueueLimits {
     std::optional<int> max_running_per_key;
     /// A paused queue is not pulled.
     bool paused = false;
+    /// Serve the queue's ready jobs round-robin across their Message::group (fair share);
+    /// implied by a non-empty group_weights. Not combined with max_running_per_key.
+    bool fair_share = false;
     /// Fair-share weights by group name (a group not listed weighs 1); each 1..1000, each
     /// name 1..127 bytes of UTF-8 without NUL.
     std::map<std::string, int> group_weights;
@@ -35,7 +37,8 @@ struct QueueLimits {
 
 /// Throws std::invalid_argument, naming the field and the value, unless `limits` can be
 /// stored: max_running, max_running_per_key and burst >= 1, rate finite and > 0, each group
-/// weight 1..1000 and each group name 1..127 bytes of UTF-8 without NUL. Thread-safe.
+/// weight 1..1000 and each group name 1..127 bytes of UTF-8 without NUL, and not both fair
+/// share (fair_share or group weights) and max_running_per_key. Thread-safe.
 void validate(const QueueLimits& limits);
 
 /// The queue limits stored in a queue's database, the same for every process that opens it

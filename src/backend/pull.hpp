@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,7 +30,8 @@ namespace gqs::detail {
 //       runs fn in a write transaction (rolled back if it throws)
 //   std::vector<QueueGate> gates(std::span<const std::string> queues, std::int64_t& now_us);
 //       the queues among `queues` (every queue when empty) whose stored limits restrict a pull
-//       (paused, max_running, rate or max_running_per_key), by name; now_us: the database's clock
+//       (paused, max_running, rate, max_running_per_key or fair share), by name, with the fair
+//       share's turn; now_us: the database's clock
 //   std::optional<QueueGate> lock_gate(const std::string& queue, std::int64_t& now_us);
 //       the gate read again and locked against other pulls until the transaction ends;
 //       nullopt when the queue no longer has one
@@ -57,6 +59,19 @@ namespace gqs::detail {
 //       not at its cap; jobs without a key are not capped
 //   bool has_ready_keyed(const std::string& queue, int per_key);
 //       has_ready of one queue, counting only jobs whose key is not at its cap
+//   FairGroups fair_groups(const std::string& queue, const std::optional<std::string>& from,
+//                          int limit, int expired_limit);
+//       of `queue`: the best priority with a ready job, its expired leases (at most
+//       expired_limit), and up to `limit` groups with a ready job of that priority in round
+//       order: from `from` (included) up, then from the lowest up to `from` (excluded).
+//       "" stands for the jobs without a group; it is listed when one is among that
+//       priority's fair_window oldest ready jobs
+//   std::vector<Job> pull_fair(int expired, Duration lock, const std::string& queue,
+//                              int priority, const std::vector<GroupQuota>& quotas);
+//       leases up to `expired` expired leases of `queue`, then per quota up to `quota` of its
+//       group's oldest ready jobs of `priority` (for "", from the fair_window oldest)
+//   void save_turn(const std::string& queue, const std::string& group, int used);
+//       stores the fair share's turn (QueueGate::turn_group, turn_used)
 //   void pulled(bool full);
 //       the pulls of one call took (or did not take) all they asked for
 //   bool extend(Job& job, Duration lock);
@@ -78,6 +93,88 @@ struct LeasedBatch {
     std::vector<Job> jobs;
     std::optional<Duration> wait;
 };
+
+/// The oldest ready jobs of a priority in which a fair pull looks for jobs without a group.
+inline constexpr int fair_window = 64;
+
+/// One group's share of a fair pull: up to `quota` of its oldest ready jobs ("": the jobs
+/// without a group).
+struct GroupQuota {
+    std::string group;
+    int quota = 0;
+};
+
+/// What a fair pull finds before it takes (Store::fair_groups). Value type.
+struct FairGroups {
+    std::optional<int> priority; // nullopt: no ready job
+    int expired = 0;
+    std::vector<std::string> groups;
+};
+
+/// Weighted round-robin: splits `want` starts over `groups` (round order, from the turn's
+/// group when it is first) by `weights` (a group not listed weighs 1); `turn_group` may have
+/// used `turn_used` of its current turn. Moves the turn to where the split ends.
+inline std::vector<GroupQuota> fair_quotas(const std::vector<std::string>& groups,
+                                           const std::map<std::string, int>& weights,
+                                           std::optional<std::string>& turn_group, int& turn_used,
+                                           int want) {
+    std::vector<GroupQuota> quotas;
+    if (groups.empty() || want <= 0) return quotas;
+    std::vector<int> weight;
+    for (const auto& g : groups) {
+        const auto found = weights.find(g);
+        weight.push_back(found == weights.end() ? 1 : std::max(1, found->second));
+        quotas.push_back({g, 0});
+    }
+    // The turn's group, listed first, finishes its turn before the others start theirs.
+    int spent_first =
+        turn_group && *turn_group == groups.front() ? std::clamp(turn_used, 0, weight.front()) : 0;
+    int left = want;
+    while (left > 0) {
+        for (std::size_t i = 0; i < groups.size() && left > 0; ++i) {
+            const int spent = i == 0 ? spent_first : 0;
+            const int take = std::min(weight[i] - spent, left);
+            if (take <= 0) continue;
+            quotas[i].quota += take;
+            left -= take;
+            turn_group = groups[i];
+            turn_used = spent + take;
+        }
+        spent_first = 0;
+    }
+    std::erase_if(quotas, [](const GroupQuota& q) { return q.quota == 0; });
+    return quotas;
+}
+
+/// Leases up to `batch` jobs of a fair-share queue (docs/limits.md, "Fair share"): expired
+/// leases first, then within the best ready priority, groups round-robin from the stored turn,
+/// each up to its weight per turn. Repeats while a statement takes jobs and the batch is not
+/// full (a group had fewer jobs than its share, or a priority ran out): at most batch + 1
+/// rounds, most pulls one. Stores the turn where it ended.
+template <class Store>
+std::vector<Job> pull_fair(Store& store, int batch, Duration lock, const QueueGate& gate) {
+    std::vector<Job> jobs;
+    auto turn_group = gate.turn_group;
+    int turn_used = gate.turn_used;
+    bool moved = false;
+    while (static_cast<int>(jobs.size()) < batch) {
+        const int left = batch - static_cast<int>(jobs.size());
+        const auto found = store.fair_groups(gate.queue, turn_group, left + 1, left);
+        const int expired = std::min(found.expired, left);
+        std::vector<GroupQuota> quotas;
+        if (found.priority)
+            quotas = fair_quotas(found.groups, gate.group_weights, turn_group, turn_used,
+                                 left - expired);
+        if (expired == 0 && quotas.empty()) break;
+        moved = moved || !quotas.empty();
+        auto more = store.pull_fair(expired, lock, gate.queue, found.priority.value_or(0), quotas);
+        if (more.empty()) break;
+        jobs.insert(jobs.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+    }
+    if (moved && turn_group) store.save_turn(gate.queue, *turn_group, turn_used);
+    return jobs;
+}
 
 /// Keeps a pull's wait for Puller::limit_wait (in milliseconds; -1 for none).
 inline void note_limit_wait(std::atomic<std::int64_t>& slot, std::optional<Duration> wait) {
@@ -185,6 +282,8 @@ LeasedBatch pull_limited(Store& store, int batch, Duration lock,
                 const int allowed = allowed_starts(*locked, bucket, running.first, left);
                 if (allowed > 0 && locked->max_running_per_key)
                     got = pull_keyed(store, allowed, lock, queue, *locked->max_running_per_key);
+                else if (allowed > 0 && locked->fair)
+                    got = pull_fair(store, allowed, lock, *locked);
                 else if (allowed > 0)
                     got = store.pull(allowed, lock, std::span<const std::string>(&queue, 1), {});
                 const int taken = static_cast<int>(got.size());

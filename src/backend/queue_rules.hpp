@@ -49,9 +49,9 @@ void check_queue_name(const std::string& queue);
 /// not a JSON object gives none, and members that are not integers are skipped.
 [[nodiscard]] std::map<std::string, int> decode_group_weights(std::string_view text);
 
-/// A queue whose stored limits hold back what a pull may take: paused, or with max_running,
-/// a rate or max_running_per_key. Read by the pulls (pull.hpp) with the token bucket's state.
-/// Value type.
+/// A queue whose stored limits hold back what a pull may take or decide its order: paused,
+/// with max_running, a rate, max_running_per_key or fair share. Read by the pulls (pull.hpp)
+/// with the token bucket's state and the fair share's turn. Value type.
 struct QueueGate {
     std::string queue;
     bool paused = false;
@@ -61,6 +61,10 @@ struct QueueGate {
     int burst = 1;
     std::optional<double> tokens;            // the bucket's state; nullopt: never used (full)
     std::optional<std::int64_t> refilled_us; // when `tokens` was stored, µs since the epoch
+    bool fair = false;                       // fair_share, or group weights stored
+    std::map<std::string, int> group_weights;
+    std::optional<std::string> turn_group; // the group served last ("": no group); nullopt: none
+    int turn_used = 0;                     // how much of its turn turn_group has used
 };
 
 /// A token bucket at a moment: the starts it allows now, and the moment it describes.

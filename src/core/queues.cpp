@@ -59,6 +59,10 @@ void validate(const QueueLimits& limits) {
             refuse(what.c_str(), std::to_string(weight));
         }
     }
+    if ((limits.fair_share || !limits.group_weights.empty()) && limits.max_running_per_key)
+        refuse("fair share (fair_share or group_weights) and max_running_per_key cannot be "
+               "combined yet",
+               "max_running_per_key " + std::to_string(*limits.max_running_per_key));
 }
 
 } // namespace gqs

@@ -91,6 +91,11 @@ gqs::detail::QueueGate read_gate(const PGresult* r, int row, std::int64_t& now_u
     now_us = detail::int_at(r, row, 7);
     if (!detail::null_at(r, row, 8))
         gate.max_running_per_key = saturated(detail::int_at(r, row, 8));
+    if (!detail::null_at(r, row, 10))
+        gate.group_weights = gqs::detail::decode_group_weights(detail::json_at(r, row, 10));
+    gate.fair = detail::bool_at(r, row, 9) || !detail::null_at(r, row, 10);
+    if (!detail::null_at(r, row, 11)) gate.turn_group = detail::bytes_at(r, row, 11);
+    gate.turn_used = saturated(detail::int_at(r, row, 12));
     return gate;
 }
 
@@ -244,6 +249,63 @@ struct Store {
         p.i32(per_key);
         auto r = state.run(detail::has_ready_keyed_sql, p, "checking for ready jobs");
         return PQntuples(r.get()) > 0 && detail::bool_at(r.get(), 0, 0);
+    }
+    gqs::detail::FairGroups fair_groups(const std::string& queue,
+                                        const std::optional<std::string>& from, int limit,
+                                        int expired_limit) {
+        detail::Params p;
+        p.borrow(queue);
+        if (from) {
+            p.borrow(*from);
+        } else {
+            p.null();
+        }
+        p.i32(limit);
+        p.i32(expired_limit);
+        auto r = state.run(detail::fair_groups_sql, p, "pulling jobs");
+        gqs::detail::FairGroups found;
+        const int rows = PQntuples(r.get());
+        for (int row = 0; row < rows; ++row) {
+            if (row == 0) {
+                if (!detail::null_at(r.get(), 0, 1))
+                    found.priority = static_cast<int>(detail::int_at(r.get(), 0, 1));
+                found.expired = static_cast<int>(detail::int_at(r.get(), 0, 2));
+            } else if (static_cast<int>(found.groups.size()) < limit) {
+                found.groups.push_back(detail::bytes_at(r.get(), row, 3));
+            }
+        }
+        return found;
+    }
+    std::vector<Job> pull_fair(int expired, Duration lock, const std::string& queue, int priority,
+                               const std::vector<gqs::detail::GroupQuota>& quotas) {
+        static_assert(gqs::detail::fair_window == 64, "GQS_PG_FAIR_WINDOW reads 64 jobs");
+        detail::Array groups(detail::oid_text), counts(detail::oid_int4);
+        int ungrouped = 0;
+        for (const auto& q : quotas) {
+            if (q.group.empty()) {
+                ungrouped += q.quota;
+            } else {
+                groups.add(q.group);
+                counts.add(detail::be32(q.quota));
+            }
+        }
+        detail::Params p;
+        p.borrow(queue);
+        p.i64(detail::micros_of(lock));
+        p.i32(priority);
+        p.own(groups.finish());
+        p.own(counts.finish());
+        p.i32(expired);
+        p.i32(ungrouped);
+        auto r = state.run(detail::pull_fair_sql, p, "pulling jobs");
+        return read_pulled(r.get());
+    }
+    void save_turn(const std::string& queue, const std::string& group, int used) {
+        detail::Params p;
+        p.borrow(queue);
+        p.borrow(group);
+        p.i32(used);
+        state.run(detail::save_turn_sql, p, "storing a queue's fair-share turn");
     }
     void pulled(bool /*full*/) {}
     bool extend(Job& job, Duration lock) {

@@ -33,6 +33,7 @@ std::pair<std::string, QueueLimits> read_limits(const PGresult* r, int row) {
     limits.max_running_per_key = optional_int_at(r, row, 5);
     if (!detail::null_at(r, row, 6))
         limits.group_weights = gqs::detail::decode_group_weights(detail::json_at(r, row, 6));
+    limits.fair_share = detail::bool_at(r, row, 7);
     return out;
 }
 
@@ -70,6 +71,7 @@ struct Store {
         } else {
             p.jsonb(weights);
         }
+        p.i16(limits.fair_share ? 1 : 0);
         (void)state.run(detail::queue_write_sql, p, "storing queue limits");
     }
     bool set_paused(const std::string& queue, bool paused) {

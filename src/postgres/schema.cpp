@@ -49,7 +49,10 @@ constexpr const char* inspect_sql =
     " to_regclass(quote_ident($1) || '.gqs_schedules') IS NOT NULL,"
     " to_regclass(quote_ident($1) || '.gqs_schedules_due') IS NOT NULL,"
     " coalesce((SELECT c.relkind = 'r' FROM pg_class c"
-    "   WHERE c.oid = to_regclass(quote_ident($1) || '.gqs_queues')), false)";
+    "   WHERE c.oid = to_regclass(quote_ident($1) || '.gqs_queues')), false),"
+    " EXISTS (SELECT FROM pg_attribute a"
+    "   WHERE a.attrelid = to_regclass(quote_ident($1) || '.gqs_queues')"
+    "   AND a.attname = 'fair_share' AND NOT a.attisdropped)";
 
 // Version 3: the stored schedules (docs/schedules.md, "Stored schedules"), one row per name;
 // next_fire is NULL when the expression never fires again.
@@ -156,13 +159,27 @@ constexpr const char* migrate_to_5 =
     " ADD CONSTRAINT jobs_job_group_check"
     "  CHECK (job_group IS NULL OR octet_length(job_group) BETWEEN 1 AND 127) NOT VALID";
 
+// Version 6 (on a version 4 or 5 gqs_queues, or a new one): fair share by Message::group
+// (docs/limits.md, "Fair share"): the switch and the round-robin cursor, the group served last
+// (NULL: none yet; '' the jobs without a group) and how much of its turn it used. Columns with
+// a constant default rewrite no row.
+constexpr const char* migrate_to_6 = "ALTER TABLE {s}.gqs_queues"
+                                     " ADD COLUMN fair_share boolean NOT NULL DEFAULT false,"
+                                     " ADD COLUMN rr_group text,"
+                                     " ADD COLUMN rr_used integer NOT NULL DEFAULT 0";
+
 // The partial indexes, each holding only the statuses its queries read; status values stay
 // literals so that a generic plan can use them.
-constexpr std::array<std::pair<const char*, const char*>, 6> indexes{{
+constexpr std::array<std::pair<const char*, const char*>, 7> indexes{{
     {"jobs_pkey", nullptr}, // made with the table
     {"jobs_ready", "CREATE INDEX jobs_ready ON {s}.jobs (priority, next_run_at) WHERE status = 1"},
     {"jobs_ready_queue",
      "CREATE INDEX jobs_ready_queue ON {s}.jobs (queue, priority, next_run_at) WHERE status = 1"},
+    // The fair pull's loose scan of a queue's groups (version 6); only jobs with a group
+    // have an entry, so a push without one pays nothing for it.
+    {"jobs_ready_group", "CREATE INDEX jobs_ready_group ON {s}.jobs"
+                         " (queue, priority, job_group, next_run_at)"
+                         " WHERE status = 1 AND job_group IS NOT NULL"},
     {"jobs_leased", "CREATE INDEX jobs_leased ON {s}.jobs (locked_until) WHERE status = 2"},
     {"jobs_finished", "CREATE INDEX jobs_finished ON {s}.jobs (status, updated_at, queue)"
                       " WHERE status IN (3, 4)"},
@@ -215,6 +232,7 @@ void init_db(Connection& connection) {
         // Only a table counts: another relation of that name (a view, a type) fails the
         // CREATE below, and so the upgrade, instead of being taken for gqs's table.
         const bool has_queues = std::string_view(PQgetvalue(found.get(), 0, 6)) == "t";
+        const bool has_fair_share = std::string_view(PQgetvalue(found.get(), 0, 7)) == "t";
         const std::string where = "schema " + state.schema;
         check_ours(state, jobs, version_table);
         if (!version_table.empty()) {
@@ -250,6 +268,8 @@ void init_db(Connection& connection) {
         if (!has_schedules_due) state.exec(in_schema(state, create_schedules_due), {}, doing);
         // Version 4 (from 3 as from nothing): the queue limits' table, which no job row needs.
         if (!has_queues) state.exec(in_schema(state, create_queues), {}, doing);
+        // Version 6 (from 4 or 5, as from nothing): the queues' fair-share columns.
+        if (!has_fair_share) state.exec(in_schema(state, migrate_to_6), {}, doing);
         if (version_table.empty())
             state.exec(in_schema(state, "CREATE TABLE {s}.gqs_schema ("
                                         " id smallint NOT NULL PRIMARY KEY CHECK (id = 1),"

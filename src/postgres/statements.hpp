@@ -87,7 +87,8 @@ inline constexpr const char* pull_queues_sql = GQS_PG_PULL_QUEUES_SQL("");
 
 // A gqs_queues row whose limits restrict a pull (the gates of backend/pull.hpp).
 #define GQS_PG_GATED                                                                               \
-    "(paused OR max_running IS NOT NULL OR rate IS NOT NULL OR max_running_per_key IS NOT NULL)"
+    "(paused OR max_running IS NOT NULL OR rate IS NOT NULL OR max_running_per_key IS NOT NULL"    \
+    " OR fair_share OR group_weights IS NOT NULL)"
 
 // The first try of every pull: pull_sql or pull_queues_sql guarded so that they take nothing
 // when a queue they would serve has a gate. The guard is an uncorrelated NOT EXISTS over the
@@ -413,7 +414,9 @@ inline constexpr const char* schedule_earliest_sql =
 // since the epoch (read_gate).
 #define GQS_PG_GATE_SQL(filter)                                                                    \
     "SELECT queue, paused, max_running, rate, burst, tokens,"                                      \
-    " (extract(epoch FROM refilled_at) * 1000000)::bigint, " GQS_PG_NOW_US ", max_running_per_key" \
+    " (extract(epoch FROM refilled_at) * 1000000)::bigint, " GQS_PG_NOW_US                         \
+    ", max_running_per_key,"                                                                       \
+    " fair_share, group_weights, rr_group, rr_used"                                                \
     " FROM {s}.gqs_queues WHERE " GQS_PG_GATED filter
 
 inline constexpr const char* gates_sql = GQS_PG_GATE_SQL(" ORDER BY queue COLLATE \"C\"");
@@ -432,20 +435,90 @@ inline constexpr const char* save_bucket_sql =
     " refilled_at = 'epoch'::timestamptz + $3::bigint * interval '1 microsecond'"
     " WHERE queue = $1::text";
 
+// ---- the pull of a fair-share queue (backend/pull.hpp, pull_fair) ---------------------------
+
+// clang-format off
+// A ready job of queue $1 in the fair pull's priority (the best one with a ready job).
+#define GQS_PG_FAIR_READY                                                                          \
+    " FROM {s}.jobs WHERE status = 1 AND queue = $1::text AND priority = (SELECT p FROM pr)"        \
+    " AND next_run_at <= statement_timestamp()"
+#define GQS_PG_FAIR_GROUP GQS_PG_FAIR_READY " AND job_group IS NOT NULL"
+// The fair_window (64) oldest ready jobs of the priority, where jobs without a group are
+// looked for.
+#define GQS_PG_FAIR_WINDOW                                                                         \
+    "(SELECT id, job_group" GQS_PG_FAIR_READY " ORDER BY next_run_at LIMIT 64)"
+
+// $1 the queue, $2 the group to start from (NULL or '': the lowest), $3 how many groups,
+// $4 how many expired leases at most. Row 0: the best priority with a ready job and the
+// expired leases; then the groups with a ready job of that priority in round order, each one
+// seek of jobs_ready_group (a loose index scan): from $2 up, then from the lowest up to $2.
+// '' stands for the jobs without a group, listed when the window holds one.
+inline constexpr const char* fair_groups_sql =
+    "WITH RECURSIVE pr AS (SELECT (SELECT min(g.p) FROM generate_series(0, 9) AS g(p)"
+    "  WHERE EXISTS (SELECT FROM {s}.jobs WHERE status = 1 AND queue = $1::text AND priority = g.p"
+    "  AND next_run_at <= statement_timestamp()))::int AS p),"
+    " ex AS (SELECT count(*)::int AS n FROM (SELECT FROM {s}.jobs WHERE status = 2"
+    "  AND locked_until < statement_timestamp() AND queue = $1::text LIMIT $4::int) e),"
+    " ug AS (SELECT EXISTS (SELECT FROM " GQS_PG_FAIR_WINDOW " w WHERE w.job_group IS NULL) AS b),"
+    " up(v, n) AS ("
+    "  SELECT (SELECT job_group" GQS_PG_FAIR_GROUP " AND job_group >= coalesce($2::text, '')"
+    "   ORDER BY job_group LIMIT 1), 1"
+    "  UNION ALL"
+    "  SELECT (SELECT job_group" GQS_PG_FAIR_GROUP " AND job_group > up.v"
+    "   ORDER BY job_group LIMIT 1), up.n + 1 FROM up WHERE up.v IS NOT NULL AND up.n < $3::int),"
+    " wrap(v, n) AS ("
+    "  SELECT (SELECT job_group" GQS_PG_FAIR_GROUP " AND job_group < $2::text"
+    "   ORDER BY job_group LIMIT 1), 1 WHERE coalesce($2::text, '') <> ''"
+    "  UNION ALL"
+    "  SELECT (SELECT job_group" GQS_PG_FAIR_GROUP " AND job_group > wrap.v AND job_group < $2::text"
+    "   ORDER BY job_group LIMIT 1), wrap.n + 1 FROM wrap"
+    "   WHERE wrap.v IS NOT NULL AND wrap.n < $3::int)"
+    " SELECT pos, p, n, v FROM ("
+    "  SELECT 0 AS pos, pr.p, ex.n, NULL::text AS v FROM pr, ex"
+    "  UNION ALL SELECT 1, NULL, NULL, '' FROM ug WHERE ug.b AND coalesce($2::text, '') = ''"
+    "  UNION ALL SELECT 1 + n, NULL, NULL, v FROM up WHERE v IS NOT NULL"
+    "  UNION ALL SELECT 2 + $3::int, NULL, NULL, '' FROM ug WHERE ug.b AND coalesce($2::text, '') <> ''"
+    "  UNION ALL SELECT 2 + $3::int + n, NULL, NULL, v FROM wrap WHERE v IS NOT NULL) r"
+    " ORDER BY pos";
+
+// $1 the queue, $2 lease (µs), $3 the priority, $4 the groups (text[]) and $5 their quotas
+// (int[]), $6 how many expired leases, $7 how many jobs without a group: the expired leases,
+// oldest expiry first; each group's oldest ready jobs (one range of jobs_ready_group); the
+// window's jobs without a group.
+inline constexpr const char* pull_fair_sql =
+    "WITH pr AS (SELECT $3::int AS p), expired AS MATERIALIZED ("
+    " SELECT id FROM {s}.jobs WHERE status = 2 AND locked_until < statement_timestamp()"
+    " AND queue = $1::text ORDER BY locked_until LIMIT $6::int FOR UPDATE SKIP LOCKED"
+    "), grouped AS MATERIALIZED ("
+    " SELECT c.id FROM unnest($4::text[], $5::int[]) AS q(g, n) CROSS JOIN LATERAL ("
+    "  SELECT id" GQS_PG_FAIR_GROUP " AND job_group = q.g"
+    "  ORDER BY next_run_at LIMIT q.n FOR UPDATE SKIP LOCKED) c"
+    "), ungrouped AS MATERIALIZED ("
+    " SELECT id FROM {s}.jobs WHERE status = 1 AND id = ANY (ARRAY("
+    "  SELECT w.id FROM " GQS_PG_FAIR_WINDOW " w WHERE w.job_group IS NULL LIMIT $7::int))"
+    " FOR UPDATE SKIP LOCKED"
+    "), picked AS MATERIALIZED ("
+    " TABLE expired UNION ALL TABLE grouped UNION ALL TABLE ungrouped) " GQS_PG_LEASE_PICKED;
+// clang-format on
+
+inline constexpr const char* save_turn_sql =
+    "UPDATE {s}.gqs_queues SET rr_group = $2::text, rr_used = $3::int WHERE queue = $1::text";
+
 // ---- queue limits --------------------------------------------------------------------------
 
 // The queue-limits columns in read_limits' order.
 #define GQS_PG_QUEUE_COLUMNS                                                                       \
-    "queue, paused, max_running, rate, burst, max_running_per_key, group_weights"
+    "queue, paused, max_running, rate, burst, max_running_per_key, group_weights, fair_share"
 
 // Replaces every limit; the token bucket's state survives only when its shape is unchanged
 // (every process declaring its limits at start must not refill it).
 inline constexpr const char* queue_write_sql =
     "INSERT INTO {s}.gqs_queues AS q (queue, paused, max_running, rate, burst,"
-    " max_running_per_key, group_weights, updated_at)"
+    " max_running_per_key, group_weights, updated_at, fair_share)"
     " VALUES ($1::text, $2::smallint <> 0, $3::int, $4::float8, $5::int, $6::int, $7::jsonb,"
-    " statement_timestamp())"
+    " statement_timestamp(), $8::smallint <> 0)"
     " ON CONFLICT (queue) DO UPDATE SET paused = excluded.paused,"
+    " fair_share = excluded.fair_share,"
     " max_running = excluded.max_running, rate = excluded.rate, burst = excluded.burst,"
     " max_running_per_key = excluded.max_running_per_key,"
     " group_weights = excluded.group_weights,"

@@ -108,6 +108,16 @@ gqs::detail::QueueGate read_gate(sqlite3_stmt* stmt) {
     gate.tokens = opt_real(5);
     gate.refilled_us = opt_int(6);
     if (auto v = opt_int(7)) gate.max_running_per_key = saturated(*v);
+    if (sqlite3_column_type(stmt, 9) != SQLITE_NULL) {
+        const auto* weights = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 9));
+        gate.group_weights = gqs::detail::decode_group_weights(weights == nullptr ? "" : weights);
+    }
+    gate.fair = sqlite3_column_int64(stmt, 8) != 0 || sqlite3_column_type(stmt, 9) != SQLITE_NULL;
+    if (sqlite3_column_type(stmt, 10) != SQLITE_NULL) {
+        const auto* group = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 10));
+        gate.turn_group = group == nullptr ? std::string() : std::string(group);
+    }
+    gate.turn_used = saturated(sqlite3_column_int64(stmt, 11));
     return gate;
 }
 
@@ -223,6 +233,100 @@ struct Store {
         stmt.bind_text(4, queue);
         stmt.bind(5, per_key);
         return stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
+    }
+
+    gqs::detail::FairGroups fair_groups(const std::string& queue,
+                                        const std::optional<std::string>& from, int limit,
+                                        int expired_limit) {
+        const std::int64_t now = state.now();
+        gqs::detail::FairGroups found;
+        // Each statement reads some of the shared numbering (statements.hpp); ?5 is NULL
+        // until the priority is known.
+        auto bind = [&](detail::Stmt& stmt, int how_many) {
+            const int count = sqlite3_bind_parameter_count(stmt.get());
+            stmt.bind(1, now);
+            if (count >= 3) stmt.bind(3, how_many);
+            if (count >= 4) stmt.bind_text(4, queue);
+            if (count >= 5 && found.priority) stmt.bind(5, *found.priority);
+            if (count >= 6) stmt.bind(6, gqs::detail::fair_window);
+        };
+        {
+            auto stmt = state.statement(detail::fair_expired_sql, "pulling jobs");
+            bind(stmt, expired_limit);
+            if (stmt.step()) found.expired = sqlite3_column_int(stmt.get(), 0);
+        }
+        {
+            auto stmt = state.statement(detail::fair_priority_sql, "pulling jobs");
+            bind(stmt, 0);
+            if (stmt.step() && sqlite3_column_type(stmt.get(), 0) != SQLITE_NULL)
+                found.priority = sqlite3_column_int(stmt.get(), 0);
+        }
+        if (!found.priority) return found;
+        bool ungrouped = false;
+        {
+            auto stmt = state.statement(detail::fair_ungrouped_sql, "pulling jobs");
+            bind(stmt, 0);
+            ungrouped = stmt.step() && sqlite3_column_int(stmt.get(), 0) != 0;
+        }
+        // "" (no group) sorts before every group: first from the lowest, last after a turn.
+        const std::string start = from.value_or("");
+        if (ungrouped && start.empty()) found.groups.emplace_back();
+        auto scan = [&](const std::string& lowest) {
+            auto stmt = state.statement(detail::fair_groups_sql, "pulling jobs");
+            bind(stmt, limit - static_cast<int>(found.groups.size()));
+            stmt.bind_text(7, lowest);
+            while (stmt.step()) {
+                std::string group(
+                    reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)));
+                // The second scan, from the lowest, stops where the first began.
+                if (!start.empty() && lowest.empty() && group >= start) return;
+                found.groups.push_back(std::move(group));
+            }
+        };
+        scan(start);
+        if (!start.empty() && static_cast<int>(found.groups.size()) < limit) {
+            if (ungrouped) found.groups.emplace_back();
+            scan("");
+        }
+        if (static_cast<int>(found.groups.size()) > limit) found.groups.resize(limit);
+        return found;
+    }
+
+    std::vector<Job> pull_fair(int expired, Duration lock, const std::string& queue, int priority,
+                               const std::vector<gqs::detail::GroupQuota>& quotas) {
+        const std::int64_t now = state.now();
+        std::vector<Job> jobs;
+        auto take = [&](const char* sql, int how_many, const std::string* group) {
+            auto stmt = state.statement(sql, "pulling jobs");
+            stmt.bind(1, now);
+            stmt.bind(2, detail::add_micros(now, lock));
+            stmt.bind(3, how_many);
+            stmt.bind_text(4, queue);
+            const int count = sqlite3_bind_parameter_count(stmt.get());
+            if (count >= 5) stmt.bind(5, priority);
+            if (count >= 6) stmt.bind(6, gqs::detail::fair_window);
+            if (group != nullptr) stmt.bind_text(7, *group);
+            auto got = leased(stmt);
+            jobs.insert(jobs.end(), std::make_move_iterator(got.begin()),
+                        std::make_move_iterator(got.end()));
+        };
+        if (expired > 0) take(detail::pull_fair_expired_sql, expired, nullptr);
+        for (const auto& q : quotas) {
+            if (q.group.empty()) {
+                take(detail::pull_fair_ungrouped_sql, q.quota, nullptr);
+            } else {
+                take(detail::pull_fair_group_sql, q.quota, &q.group);
+            }
+        }
+        return jobs;
+    }
+
+    void save_turn(const std::string& queue, const std::string& group, int used) {
+        auto stmt = state.statement(detail::save_turn_sql, "storing a queue's fair-share turn");
+        stmt.bind_text(1, queue);
+        stmt.bind_text(2, group);
+        stmt.bind(3, used);
+        stmt.run();
     }
 
     // A full batch: more jobs are likely waiting, and this puller comes back for them; else

@@ -45,6 +45,7 @@ std::pair<std::string, QueueLimits> read_limits(sqlite3_stmt* stmt) {
     limits.burst = clamped_int(stmt, 4);
     limits.max_running_per_key = int_at(stmt, 5);
     limits.group_weights = gqs::detail::decode_group_weights(text_at(stmt, 6));
+    limits.fair_share = sqlite3_column_int(stmt, 7) != 0;
     return row;
 }
 
@@ -83,6 +84,7 @@ struct Store {
             stmt.bind_text(7, weights);
         }
         stmt.bind(8, state.now());
+        stmt.bind(9, limits.fair_share ? 1 : 0);
         stmt.run();
     }
     bool set_paused(const std::string& queue, bool paused) {

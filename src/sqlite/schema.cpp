@@ -123,6 +123,17 @@ constexpr std::array migrate_to_5 = {
     "(typeof(job_group) = 'text' AND length(CAST(job_group AS BLOB)) BETWEEN 1 AND 127))",
 };
 
+// Version 6: fair share by Message::group (docs/limits.md, "Fair share"). gqs_queues gains the
+// switch and the round-robin cursor: the group served last (NULL: none yet; "" the jobs
+// without a group) and how much of its turn it used. Added in place, as for version 5; the
+// ready jobs' group index is in ensure_current.
+constexpr std::array migrate_to_6 = {
+    "ALTER TABLE gqs_queues ADD COLUMN fair_share INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (fair_share IN (0, 1))",
+    "ALTER TABLE gqs_queues ADD COLUMN rr_group TEXT",
+    "ALTER TABLE gqs_queues ADD COLUMN rr_used INTEGER NOT NULL DEFAULT 0",
+};
+
 // What the current version has, created when missing on every init_db (repairs a dropped
 // index; no-ops that write nothing otherwise, so init_db works on a read-only current file).
 // gqs_priorities lists the priorities 0..9: pull walks it to visit each priority's range.
@@ -132,6 +143,10 @@ constexpr std::array ensure_current = {
     "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (status, queue, priority, next_run_at) "
     "WHERE status = 1",
     "CREATE INDEX IF NOT EXISTS jobs_leased ON jobs (status, locked_until) WHERE status = 2",
+    // The fair pull's loose scan of a queue's groups (version 6). Only jobs with a group have
+    // an entry, so a push without one pays nothing for it.
+    "CREATE INDEX IF NOT EXISTS jobs_ready_group ON jobs "
+    "(status, queue, priority, job_group, next_run_at) WHERE status = 1 AND job_group IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (status, updated_at, queue) "
     "WHERE status IN (3, 4)",
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique_key ON jobs (queue, unique_key) "
@@ -160,7 +175,8 @@ constexpr std::array<const char*, 14> jobs_columns_v2 = {
     "id",       "created_at", "updated_at", "status",   "attempts",   "locked_until", "next_run_at",
     "metadata", "payload",    "queue",      "priority", "unique_key", "errors",       "cancelled"};
 
-// Versions 2 to 4 share the jobs table of version 2; version 5 adds two columns.
+// Versions 2 to 4 share the jobs table of version 2; version 5 adds two columns, which
+// version 6 keeps.
 constexpr std::array<const char*, 16> jobs_columns_v5 = {
     "id",          "created_at", "updated_at",      "status",   "attempts", "locked_until",
     "next_run_at", "metadata",   "payload",         "queue",    "priority", "unique_key",
@@ -272,6 +288,10 @@ void init_db(Connection& connection) {
         if (found.version < 4) state.exec(create_queues, doing);
         if (found.version < 5) {
             for (const char* sql : migrate_to_5)
+                state.exec(sql, doing);
+        }
+        if (found.version < 6) {
+            for (const char* sql : migrate_to_6)
                 state.exec(sql, doing);
         }
         for (const char* sql : ensure_current)

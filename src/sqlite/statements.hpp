@@ -348,14 +348,15 @@ inline constexpr const char* schedule_earliest_sql =
 
 /// The columns every queue-limits-reading statement returns, in this order (read_limits).
 #define GQS_QUEUE_COLUMNS                                                                          \
-    "queue, paused, max_running, rate, burst, max_running_per_key, group_weights"
+    "queue, paused, max_running, rate, burst, max_running_per_key, group_weights, fair_share"
 
 // Replaces every limit; the token bucket's state survives only when its shape is unchanged
 // (every process declaring its limits at start must not refill it).
 inline constexpr const char* queue_write_sql =
     "INSERT INTO gqs_queues (queue, paused, max_running, rate, burst, max_running_per_key, "
-    "group_weights, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "group_weights, updated_at, fair_share) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
     "ON CONFLICT (queue) DO UPDATE SET paused = excluded.paused, "
+    "fair_share = excluded.fair_share, "
     "max_running = excluded.max_running, rate = excluded.rate, burst = excluded.burst, "
     "max_running_per_key = excluded.max_running_per_key, "
     "group_weights = excluded.group_weights, "
@@ -384,9 +385,11 @@ inline constexpr const char* queue_read_all_sql =
 
 // The queues whose limits restrict a pull, with the token bucket's state (read_gate).
 #define GQS_GATE_SQL(filter)                                                                       \
-    "SELECT queue, paused, max_running, rate, burst, tokens, refilled_at, max_running_per_key"     \
+    "SELECT queue, paused, max_running, rate, burst, tokens, refilled_at, max_running_per_key,"    \
+    " fair_share, group_weights, rr_group, rr_used"                                                \
     " FROM gqs_queues WHERE (paused = 1 OR max_running IS NOT NULL OR rate IS NOT NULL"            \
-    " OR max_running_per_key IS NOT NULL)" filter " ORDER BY queue"
+    " OR max_running_per_key IS NOT NULL OR fair_share = 1 OR group_weights IS NOT NULL)" filter   \
+    " ORDER BY queue"
 
 inline constexpr const char* gates_sql = GQS_GATE_SQL("");
 // ?1 the queues named, as one JSON array.
@@ -401,5 +404,61 @@ inline constexpr const char* running_sql =
 
 inline constexpr const char* save_bucket_sql =
     "UPDATE gqs_queues SET tokens = ?2, refilled_at = ?3 WHERE queue = ?1";
+
+// ---- the pull of a fair-share queue (backend/pull.hpp, pull_fair) ---------------------------
+
+// Every statement here numbers its parameters alike: ?1 now, ?2 lease end, ?3 how many,
+// ?4 the queue, ?5 the priority, ?6 the window (fair_window), ?7 a group.
+
+// The best priority with a ready job (one probe of jobs_ready per priority, bounded by now).
+inline constexpr const char* fair_priority_sql =
+    "SELECT min(p.priority) FROM gqs_priorities p WHERE EXISTS (SELECT 1 FROM jobs"
+    " WHERE status = 1 AND queue = ?4 AND priority = p.priority AND next_run_at <= ?1)";
+
+// Up to ?3 groups with a ready job, from ?7 (included) up, one seek of jobs_ready_group each
+// (a loose index scan).
+inline constexpr const char* fair_groups_sql =
+    "WITH RECURSIVE g(v, n) AS ("
+    " SELECT (SELECT job_group FROM jobs WHERE status = 1 AND job_group IS NOT NULL"
+    "  AND queue = ?4 AND priority = ?5 AND job_group >= ?7 AND next_run_at <= ?1"
+    "  ORDER BY job_group LIMIT 1), 1"
+    " UNION ALL"
+    " SELECT (SELECT job_group FROM jobs WHERE status = 1 AND job_group IS NOT NULL"
+    "  AND queue = ?4 AND priority = ?5 AND job_group > g.v AND next_run_at <= ?1"
+    "  ORDER BY job_group LIMIT 1), g.n + 1 FROM g WHERE g.v IS NOT NULL AND g.n < ?3)"
+    " SELECT v FROM g WHERE v IS NOT NULL";
+
+// The ?6 oldest ready jobs of the priority, where the jobs without a group are looked for.
+#define GQS_FAIR_WINDOW                                                                            \
+    "(SELECT rowid AS r, job_group AS grp FROM jobs WHERE status = 1 AND queue = ?4"               \
+    " AND priority = ?5 AND next_run_at <= ?1 ORDER BY next_run_at LIMIT ?6)"
+
+inline constexpr const char* fair_ungrouped_sql =
+    "SELECT EXISTS (SELECT 1 FROM " GQS_FAIR_WINDOW " WHERE grp IS NULL)";
+
+// The queue's expired leases, at most ?3.
+inline constexpr const char* fair_expired_sql =
+    "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE status = 2 AND locked_until < ?1"
+    " AND queue = ?4 LIMIT ?3)";
+
+// The leases of a fair pull. Expired leases, oldest expiry first:
+inline constexpr const char* pull_fair_expired_sql =
+    GQS_PULL_SETS "WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 2 AND locked_until < ?1"
+                  " AND next_run_at <= ?1 AND queue = ?4 ORDER BY locked_until LIMIT ?3) "
+                  "RETURNING " GQS_JOB_COLUMNS;
+// a group's oldest ready jobs:
+inline constexpr const char* pull_fair_group_sql = GQS_PULL_SETS
+    "WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 1 AND job_group IS NOT NULL"
+    " AND queue = ?4 AND priority = ?5 AND job_group = ?7 AND next_run_at <= ?1"
+    " ORDER BY next_run_at LIMIT ?3) "
+    "RETURNING " GQS_JOB_COLUMNS;
+// the jobs without a group among the window's:
+inline constexpr const char* pull_fair_ungrouped_sql =
+    GQS_PULL_SETS "WHERE rowid IN (SELECT r FROM " GQS_FAIR_WINDOW " WHERE grp IS NULL LIMIT ?3) "
+                  "RETURNING " GQS_JOB_COLUMNS;
+
+// ?1 the queue, ?2 the group served last, ?3 how much of its turn it used.
+inline constexpr const char* save_turn_sql =
+    "UPDATE gqs_queues SET rr_group = ?2, rr_used = ?3 WHERE queue = ?1";
 
 } // namespace gqs::sqlite::detail

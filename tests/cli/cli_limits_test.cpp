@@ -45,25 +45,23 @@ gqs::QueueLimits every_field() {
     limits.max_running = 10;
     limits.rate = 2.5;
     limits.burst = 5;
-    limits.max_running_per_key = 2;
+    limits.fair_share = true;
     limits.group_weights = {{"tenant-a", 3}, {"tenant-b", 7}};
     return limits;
 }
 
+// Every field but max_running_per_key, which fair share does not combine with.
 const std::vector<std::string> set_every_field = {
-    "limits",   "emails",    "--max-running",         "10", "--rate",   "2.5",
-    "--burst",  "5",         "--max-running-per-key", "2",  "--weight", "tenant-a=3",
+    "limits",   "emails",    "--max-running", "10", "--rate",   "2.5",
+    "--burst",  "5",         "--fair-share",  "on", "--weight", "tenant-a=3",
     "--weight", "tenant-b=7"};
 
 // The JSON object the CLI prints for every_field() on queue "emails".
 json every_field_json(bool paused) {
-    return json{{"queue", "emails"},
-                {"paused", paused},
-                {"max_running", 10},
-                {"rate", 2.5},
-                {"burst", 5},
-                {"max_running_per_key", 2},
-                {"group_weights", {{"tenant-a", 3}, {"tenant-b", 7}}}};
+    return json{{"queue", "emails"},  {"paused", paused},
+                {"max_running", 10},  {"rate", 2.5},
+                {"burst", 5},         {"max_running_per_key", nullptr},
+                {"fair_share", true}, {"group_weights", {{"tenant-a", 3}, {"tenant-b", 7}}}};
 }
 
 json defaults_json(const std::string& queue) {
@@ -73,6 +71,7 @@ json defaults_json(const std::string& queue) {
                 {"rate", nullptr},
                 {"burst", 1},
                 {"max_running_per_key", nullptr},
+                {"fair_share", false},
                 {"group_weights", json::object()}};
 }
 
@@ -102,6 +101,7 @@ TEST_CASE("cli: queue limits of an unconfigured queue shows the defaults", "[cli
     CHECK(line_starting(out, "rate ") == "rate                 - (no limit)");
     CHECK(line_starting(out, "burst ") == "burst                1");
     CHECK(line_starting(out, "max running per key ") == "max running per key  - (no limit)");
+    CHECK(line_starting(out, "fair share ") == "fair share           off");
     CHECK(line_starting(out, "group weights ") == "group weights        - (every group weighs 1)");
     // Reading stores nothing.
     CHECK(q.queues.list().empty());
@@ -112,8 +112,7 @@ TEST_CASE("cli: queue limits sets and reads back every field", "[cli][limits]") 
     SECTION("text") {
         const auto out = queue_ok(q, set_every_field);
         INFO(out);
-        CHECK(contains(out, "stored the limits of queue emails (group weights are not enforced "
-                            "yet"));
+        CHECK(contains(out, "stored the limits of queue emails\n"));
         CHECK(q.queues.limits("emails") == every_field());
 
         const auto shown = queue_ok(q, {"limits", "emails"});
@@ -124,7 +123,8 @@ TEST_CASE("cli: queue limits sets and reads back every field", "[cli][limits]") 
         CHECK(line_starting(shown, "max running ") == "max running          10");
         CHECK(line_starting(shown, "rate ") == "rate                 2.5 starts per second");
         CHECK(line_starting(shown, "burst ") == "burst                5");
-        CHECK(line_starting(shown, "max running per key ") == "max running per key  2");
+        CHECK(line_starting(shown, "max running per key ") == "max running per key  - (no limit)");
+        CHECK(line_starting(shown, "fair share ") == "fair share           on");
         CHECK(line_starting(shown, "group weights ") ==
               "group weights        tenant-a=3 tenant-b=7 (other groups 1)");
         // The change printed the same fields.
@@ -133,9 +133,10 @@ TEST_CASE("cli: queue limits sets and reads back every field", "[cli][limits]") 
         const auto list = queue_ok(q, {"list"});
         INFO(list);
         CHECK(line_starting(list, "QUEUE ") ==
-              "QUEUE   STATE   MAX RUNNING  RATE/S  BURST  MAX PER KEY  WEIGHTS");
-        CHECK(line_starting(list, "emails ") ==
-              "emails  active           10     2.5      5            2  tenant-a=3 tenant-b=7");
+              "QUEUE   STATE   MAX RUNNING  RATE/S  BURST  MAX PER KEY  FAIR  WEIGHTS");
+        CHECK(
+            line_starting(list, "emails ") ==
+            "emails  active           10     2.5      5            -  on    tenant-a=3 tenant-b=7");
         CHECK(gqs::test::lines(list).size() == 2);
     }
     SECTION("--json") {
@@ -170,7 +171,7 @@ TEST_CASE("cli: queue limits sets and reads back every field", "[cli][limits]") 
         const auto text = queue_ok(q, {"list"});
         INFO(text);
         CHECK(line_starting(text, "c ") ==
-              "c      paused            -       -      1            -  -");
+              "c      paused            -       -      1            -  off   -");
     }
 }
 
@@ -194,7 +195,6 @@ TEST_CASE("cli: queue limits keeps the fields it is not given", "[cli][limits]")
     auto doc = queue_json(q, {"limits", "emails", "--max-running", "none", "--max-running-per-key",
                               "none", "--burst", "9", "--weight", "tenant-a=2"});
     expected.max_running.reset();
-    expected.max_running_per_key.reset();
     expected.burst = 9;
     expected.group_weights["tenant-a"] = 2;
     CHECK(q.queues.limits("emails") == expected);
@@ -309,6 +309,11 @@ TEST_CASE("cli: queue limits refuses invalid values and stores nothing", "[cli][
                           "max_running_per_key must be at least 1 (got 0)");
         check_usage_error(limits({"--max-running-per-key", "x"}),
                           "--max-running-per-key: bad value 'x'");
+        check_usage_error(limits({"--fair-share", "yes"}),
+                          "--fair-share: bad value 'yes' (expected on or off)");
+        check_usage_error(limits({"--fair-share", "on", "--max-running-per-key", "2"}),
+                          "queue limits: fair share (fair_share or group_weights) and "
+                          "max_running_per_key cannot be combined yet (got max_running_per_key 2)");
         check_usage_error(limits({"--weight", "tenant-a"}),
                           "--weight: bad value 'tenant-a' (expected GROUP=WEIGHT");
         check_usage_error(limits({"--weight", "=3"}), "--weight: bad value '=3'");
@@ -390,8 +395,8 @@ TEST_CASE("cli: queue help names every command", "[cli][limits]") {
     }
     auto limits = q.run_bare({"queue", "limits", "--help"});
     CHECK(limits.status == 0);
-    for (const char* option :
-         {"--max-running", "--rate", "--burst", "--max-running-per-key", "--weight"}) {
+    for (const char* option : {"--max-running", "--rate", "--burst", "--max-running-per-key",
+                               "--weight", "--fair-share"}) {
         INFO(option);
         CHECK(contains(limits.out, option));
     }

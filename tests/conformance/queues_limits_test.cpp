@@ -19,15 +19,27 @@ using gqs::test::Queue;
 
 namespace {
 
-// Every field away from its default.
+// Every field away from its default but max_running_per_key, which fair share does not
+// combine with (keyed() has it).
 QueueLimits every_field() {
     QueueLimits l;
     l.max_running = 7;
     l.rate = 2.5;
     l.burst = 4;
-    l.max_running_per_key = 2;
     l.paused = true;
+    l.fair_share = true;
     l.group_weights = {{"tenant-a", 3}, {"tenant-b", 1}, {"é-ü", 1000}};
+    return l;
+}
+
+// The other fields away from their default, with max_running_per_key.
+QueueLimits keyed() {
+    QueueLimits l;
+    l.max_running = 7;
+    l.rate = 2.5;
+    l.burst = 4;
+    l.paused = true;
+    l.max_running_per_key = 2;
     return l;
 }
 
@@ -75,6 +87,8 @@ TEST_CASE("queue limits: every field round-trips", "[queues][conformance]") {
     CHECK(read.rate == 2.5);
     REQUIRE(read.group_weights.size() == 3);
     CHECK(read.group_weights.at("é-ü") == 1000);
+    q.queues.set_limits("keyed", keyed());
+    CHECK(q.queues.limits("keyed") == keyed());
     // A fractional rate below one start per second, and the largest values.
     QueueLimits slow;
     slow.rate = 1.0 / 3.0;
@@ -326,9 +340,9 @@ TEST_CASE("queue limits: the table's CHECKs refuse what validate refuses",
     Queue q;
     const auto all = every_field();
     q.queues.set_limits("q", all);
-    const char* bad =
-        GENERATE("queue = ''", "max_running = 0", "rate = 0", "rate = -1.5", "burst = 0",
-                 "max_running_per_key = 0", "group_weights = '[1]'", "paused = NULL");
+    const char* bad = GENERATE("queue = ''", "max_running = 0", "rate = 0", "rate = -1.5",
+                               "burst = 0", "max_running_per_key = 0", "group_weights = '[1]'",
+                               "paused = NULL", "fair_share = NULL");
     INFO(bad);
     CHECK_THROWS(q.backend->exec_sql(std::string("UPDATE gqs_queues SET ") + bad));
     CHECK(q.queues.limits("q") == all);

@@ -29,6 +29,14 @@ std::string drop_v5_columns(const std::string& q) {
     return sql;
 }
 
+// SQL that takes back what version 6 added to gqs_queues (the fair-share switch and turn);
+// the jobs' group index goes with drop_v5_columns' job_group, or with drop_v6_index.
+std::string drop_v6_columns(const std::string& q) {
+    return "ALTER TABLE " + q +
+           ".gqs_queues DROP COLUMN fair_share, DROP COLUMN rr_group, DROP COLUMN rr_used";
+}
+std::string drop_v6_index(const std::string& q) { return "DROP INDEX " + q + ".jobs_ready_group"; }
+
 } // namespace
 
 TEST_CASE("postgres: open refuses a server that is not there, naming the failure", "[postgres]") {
@@ -60,7 +68,8 @@ TEST_CASE("postgres: init_db creates the schema, the table, its indexes and the 
     CHECK(s.exec("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_index i JOIN "
                  "pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = " +
                  q + "::regclass") ==
-          "jobs_finished,jobs_leased,jobs_pkey,jobs_ready,jobs_ready_queue,jobs_unique_key");
+          "jobs_finished,jobs_leased,jobs_pkey,jobs_ready,jobs_ready_group,jobs_ready_queue,"
+          "jobs_unique_key");
     CHECK(s.exec("SELECT pg_get_indexdef(('\"" + s.name() + "\".jobs_ready')::regclass)")
               .find("WHERE (status = 1)") != std::string::npos);
     // The CHECKs refuse what the SQLite schema refuses.
@@ -296,8 +305,9 @@ void make_v4_schema(const PgSchema& s) {
     gqs::QueueLimits limits;
     limits.max_running = 2;
     limits.max_running_per_key = 1;
-    limits.group_weights = {{"a", 2}};
     gqs::postgres::Queues(db).set_limits("reports", limits);
+    // Versions 4 and 5 stored weights beside max_running_per_key, which validate now refuses.
+    s.exec("UPDATE " + q + ".gqs_queues SET group_weights = '{\"a\": 2}'");
     gqs::postgres::Pusher pusher(db);
     for (int i = 0; i < 3; ++i) {
         gqs::Message m;
@@ -305,7 +315,31 @@ void make_v4_schema(const PgSchema& s) {
         m.queue = "old";
         (void)pusher.push(m);
     }
-    s.exec(drop_v5_columns(q) + "; UPDATE " + q + ".gqs_schema SET version = 4");
+    s.exec(drop_v6_columns(q) + "; " + drop_v5_columns(q) + "; UPDATE " + q +
+           ".gqs_schema SET version = 4");
+}
+
+// A version-5 schema (job keys, no fair share): the current tables with the limits of
+// "tenants" (weights, which version 5 stored but did not enforce) and 3 jobs of it pushed by
+// this build (groups a, a, b), then without what version 6 added.
+void make_v5_schema(const PgSchema& s) {
+    const std::string q = "\"" + s.name() + "\"";
+    auto db = open(s);
+    gqs::postgres::init_db(*db);
+    gqs::QueueLimits limits;
+    limits.max_running = 2;
+    limits.group_weights = {{"a", 2}};
+    gqs::postgres::Queues(db).set_limits("tenants", limits);
+    gqs::postgres::Pusher pusher(db);
+    for (const char* group : {"a", "a", "b"}) {
+        gqs::Message m;
+        m.queue = "tenants";
+        m.group = group;
+        m.payload = "keep";
+        (void)pusher.push(m);
+    }
+    s.exec(drop_v6_columns(q) + "; " + drop_v6_index(q) + "; UPDATE " + q +
+           ".gqs_schema SET version = 5");
 }
 
 // What an upgrade must keep, as text: the jobs, the schedules, the queue limits.
@@ -329,7 +363,7 @@ std::string kept_rows(const PgSchema& s) {
 
 } // namespace
 
-TEST_CASE("postgres: init_db upgrades a version-4 schema to 5 keeping every job schedule and "
+TEST_CASE("postgres: init_db upgrades a version-4 schema to 6 keeping every job schedule and "
           "queue limit",
           "[postgres][schema][upgrade]") {
     PgSchema s;
@@ -345,7 +379,7 @@ TEST_CASE("postgres: init_db upgrades a version-4 schema to 5 keeping every job 
     auto db = open(s);
     REQUIRE(gqs::postgres::stored_schema_version(*db) == 4);
     gqs::postgres::init_db(*db);
-    CHECK(gqs::postgres::stored_schema_version(*db) == 5);
+    CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
     CHECK(s.exec(columns) ==
           "id,created_at,updated_at,status,attempts,locked_until,next_run_at,metadata,payload,"
           "queue,priority,unique_key,errors,cancelled,concurrency_key,job_group");
@@ -404,6 +438,37 @@ TEST_CASE("postgres: an upgrade from 4 that fails leaves version 4 untouched",
     CHECK(kept_rows(s) == before);
     s.exec("DROP TABLE " + q + ".jobs_leased");
     gqs::postgres::init_db(*db);
-    CHECK(gqs::postgres::stored_schema_version(*db) == 5);
+    CHECK(gqs::postgres::stored_schema_version(*db) == gqs::postgres::schema_version);
     CHECK(kept_rows(s) == before);
+}
+
+TEST_CASE("postgres: init_db upgrades a version-5 schema to 6 keeping every job and queue limit",
+          "[postgres][schema][upgrade]") {
+    PgSchema s;
+    const std::string q = "\"" + s.name() + "\"";
+    make_v5_schema(s);
+    const auto before = kept_rows(s);
+    REQUIRE(before.find("\ntenants|false|2|-|{\"a\": 2}") != std::string::npos);
+    auto db = open(s);
+    REQUIRE(gqs::postgres::stored_schema_version(*db) == 5);
+    gqs::postgres::init_db(*db);
+    CHECK(gqs::postgres::stored_schema_version(*db) == 6);
+    CHECK(kept_rows(s) == before);
+    CHECK(s.exec("SELECT fair_share || '|' || coalesce(rr_group, '-') || '|' || rr_used FROM " + q +
+                 ".gqs_queues") == "false|-|0");
+    CHECK(s.exec("SELECT count(*) FROM pg_indexes WHERE schemaname = '" + s.name() +
+                 "' AND indexname = 'jobs_ready_group'") == "1");
+    const auto xid_before = s.exec("SELECT xmin::text FROM " + q + ".gqs_schema");
+    gqs::postgres::init_db(*db);
+    CHECK(s.exec("SELECT xmin::text FROM " + q + ".gqs_schema") == xid_before);
+    // The stored weights now share the queue: a's weight 2 first, from the jobs pushed at
+    // version 5; max_running 2 holds.
+    auto limits = gqs::postgres::Queues(db).limits("tenants");
+    CHECK_FALSE(limits.fair_share);
+    gqs::postgres::Puller puller(db);
+    auto jobs = puller.pull(2, std::chrono::hours(1), std::vector<std::string>{"tenants"});
+    REQUIRE(jobs.size() == 2);
+    CHECK(jobs[0].group == "a");
+    CHECK(jobs[1].group == "a");
+    CHECK(puller.pull(1, std::chrono::hours(1), std::vector<std::string>{"tenants"}).empty());
 }

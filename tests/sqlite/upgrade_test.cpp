@@ -47,8 +47,16 @@ payloads_by_name(const std::shared_ptr<gqs::sqlite::Connection>& db) {
 // column's own CHECK goes with it). The table is rewritten, which a real version-4 file never
 // was; its rows and their order stay.
 void drop_v5_columns(gqs::sqlite::Connection& db) {
-    gqs::test::exec(db, "ALTER TABLE jobs DROP COLUMN concurrency_key; "
+    gqs::test::exec(db, "DROP INDEX jobs_ready_group; "
+                        "ALTER TABLE jobs DROP COLUMN concurrency_key; "
                         "ALTER TABLE jobs DROP COLUMN job_group");
+}
+
+// Takes back what version 6 added to gqs_queues: the fair-share switch and turn.
+void drop_v6_columns(gqs::sqlite::Connection& db) {
+    gqs::test::exec(db, "ALTER TABLE gqs_queues DROP COLUMN fair_share; "
+                        "ALTER TABLE gqs_queues DROP COLUMN rr_group; "
+                        "ALTER TABLE gqs_queues DROP COLUMN rr_used");
 }
 
 // A version-2 file (what gqs 0.2.0 makes) with the fixture's 7 jobs: the 0.1.0 file upgraded,
@@ -96,8 +104,9 @@ void make_v4_file(const std::filesystem::path& to) {
     gqs::QueueLimits limits;
     limits.max_running = 2;
     limits.max_running_per_key = 1;
-    limits.group_weights = {{"a", 2}};
     gqs::sqlite::Queues(db).set_limits("reports", limits);
+    // Versions 4 and 5 stored weights beside max_running_per_key, which validate now refuses.
+    gqs::test::exec(*db, "UPDATE gqs_queues SET group_weights = '{\"a\":2}'");
     gqs::sqlite::Pusher pusher(db);
     for (const char* payload : {"pushed at 4 (1)", "pushed at 4 (2)"}) {
         gqs::Message m;
@@ -106,6 +115,7 @@ void make_v4_file(const std::filesystem::path& to) {
         m.set("name", payload);
         (void)pusher.push(m);
     }
+    drop_v6_columns(*db);
     drop_v5_columns(*db);
     gqs::test::exec(*db, "UPDATE gqs_schema SET version = 4");
 }
@@ -123,6 +133,36 @@ std::string schedule_rows(const std::shared_ptr<gqs::sqlite::Connection>& db) {
     return query_text(*db, "SELECT coalesce(group_concat(r, ';'), '') FROM (SELECT name || '|' || "
                            "cron || '|' || zone || '|' || queue || '|' || hex(payload) || '|' || "
                            "next_fire AS r FROM gqs_schedules ORDER BY name)");
+}
+
+// A version-5 file (job keys, no fair share) with the fixture's 7 jobs, 3 jobs of queue
+// "tenants" pushed by this build (groups a, a, b), one schedule and the limits of "tenants"
+// (weights, which version 5 stored but did not enforce): then without what version 6 added.
+void make_v5_file(const std::filesystem::path& to) {
+    copy_v1_fixture(to);
+    auto db = gqs::sqlite::Connection::open(to);
+    gqs::sqlite::init_db(*db);
+    gqs::Schedule s;
+    s.name = "hourly";
+    s.cron = "@every 1h";
+    s.message.queue = "reports";
+    s.message.payload = "from the schedule";
+    gqs::sqlite::Schedules(db).put(s);
+    gqs::QueueLimits limits;
+    limits.max_running = 2;
+    limits.group_weights = {{"a", 2}};
+    gqs::sqlite::Queues(db).set_limits("tenants", limits);
+    gqs::sqlite::Pusher pusher(db);
+    for (const char* group : {"a", "a", "b"}) {
+        gqs::Message m;
+        m.queue = "tenants";
+        m.group = group;
+        m.payload = std::string("pushed at 5, group ") + group;
+        m.set("name", m.payload + " " + m.id.to_string());
+        (void)pusher.push(m);
+    }
+    drop_v6_columns(*db);
+    gqs::test::exec(*db, "DROP INDEX jobs_ready_group; UPDATE gqs_schema SET version = 5");
 }
 
 } // namespace
@@ -414,7 +454,7 @@ TEST_CASE("upgrade: a version-4 file gains the job key columns and keeps every j
     REQUIRE(queues_before == "reports|0|2|1|{\"a\":2}");
 
     gqs::sqlite::init_db(*db);
-    CHECK(gqs::sqlite::stored_schema_version(*db) == 5);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
     CHECK(query_text(*db, "SELECT group_concat(name, ',') FROM (SELECT name FROM "
                           "pragma_table_info('jobs') ORDER BY cid)") ==
           "id,created_at,updated_at,status,attempts,locked_until,next_run_at,metadata,payload,"
@@ -481,7 +521,7 @@ TEST_CASE("upgrade: a failure in the middle of 4 -> 5 leaves version 4 untouched
     CHECK(queue_rows(db) == queues_before);
     gqs::test::exec(*db, "DROP TABLE jobs_leased");
     gqs::sqlite::init_db(*db);
-    CHECK(gqs::sqlite::stored_schema_version(*db) == 5);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
     CHECK(payloads_by_name(db) == before);
     CHECK(schedule_rows(db) == schedules_before);
     CHECK(queue_rows(db) == queues_before);
@@ -512,7 +552,7 @@ TEST_CASE("upgrade: a crash in the middle of 4 -> 5 leaves version 4, which upgr
         auto db = gqs::sqlite::Connection::open(tmp.path());
         if (status == 0) {
             ++finished;
-            CHECK(gqs::sqlite::stored_schema_version(*db) == 5);
+            CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
         } else {
             ++crashed;
             CHECK(gqs::sqlite::stored_schema_version(*db) == 4);
@@ -523,7 +563,7 @@ TEST_CASE("upgrade: a crash in the middle of 4 -> 5 leaves version 4, which upgr
         CHECK(schedule_rows(db) == schedules_before);
         CHECK(queue_rows(db) == queues_before);
         gqs::sqlite::init_db(*db);
-        CHECK(gqs::sqlite::stored_schema_version(*db) == 5);
+        CHECK(gqs::sqlite::stored_schema_version(*db) == gqs::sqlite::schema_version);
         CHECK(payloads_by_name(db) == before);
         CHECK(schedule_rows(db) == schedules_before);
         CHECK(queue_rows(db) == queues_before);
@@ -531,4 +571,47 @@ TEST_CASE("upgrade: a crash in the middle of 4 -> 5 leaves version 4, which upgr
     }
     CHECK(crashed > 0);
     CHECK(finished > 0);
+}
+
+TEST_CASE("upgrade: a version-5 file gains fair share and keeps every job schedule and queue "
+          "limit",
+          "[schema][sqlite][upgrade]") {
+    TempDb tmp;
+    make_v5_file(tmp.path());
+    auto db = gqs::sqlite::Connection::open(tmp.path());
+    REQUIRE(gqs::sqlite::stored_schema_version(*db) == 5);
+    REQUIRE(query_text(*db, "SELECT count(*) FROM pragma_table_info('gqs_queues') WHERE name IN "
+                            "('fair_share', 'rr_group', 'rr_used')") == "0");
+    const auto before = payloads_by_name(db);
+    REQUIRE(before.size() == 10);
+    const auto schedules_before = schedule_rows(db);
+    const auto queues_before = queue_rows(db);
+    REQUIRE(queues_before == "tenants|0|2|-|{\"a\":2}");
+
+    gqs::sqlite::init_db(*db);
+    CHECK(gqs::sqlite::stored_schema_version(*db) == 6);
+    CHECK(query_text(*db, "SELECT fair_share || '|' || coalesce(rr_group, '-') || '|' || rr_used "
+                          "FROM gqs_queues") == "0|-|0");
+    CHECK(query_text(*db, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs_ready_group'") ==
+          "1");
+    CHECK(payloads_by_name(db) == before);
+    CHECK(schedule_rows(db) == schedules_before);
+    CHECK(queue_rows(db) == queues_before);
+    CHECK(query_text(*db, "PRAGMA integrity_check") == "ok");
+    const auto schema = query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
+    gqs::sqlite::init_db(*db);
+    CHECK(query_text(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema") == schema);
+    // The stored weights now share the queue: a's weight 2 and b's 1, from the jobs pushed at
+    // version 5, with the index built from them.
+    auto limits = gqs::sqlite::Queues(db).limits("tenants");
+    CHECK_FALSE(limits.fair_share);
+    CHECK(limits.group_weights == std::map<std::string, int>{{"a", 2}});
+    auto jobs = gqs::sqlite::Puller(db).pull(2, 1h, std::vector<std::string>{"tenants"});
+    REQUIRE(jobs.size() == 2);
+    CHECK(jobs[0].group == "a");
+    CHECK(jobs[1].group == "a");
+    jobs = gqs::sqlite::Puller(db).pull(1, 1h, std::vector<std::string>{"tenants"});
+    // max_running 2 holds: nothing until one finishes.
+    CHECK(jobs.empty());
+    CHECK_THROWS(gqs::test::exec(*db, "UPDATE gqs_queues SET fair_share = 2"));
 }

@@ -10,8 +10,9 @@ namespace gqs::postgres {
 /// PostgreSQL tables start at version 2, with queues, priorities, unique keys and errors;
 /// version 3 adds the stored schedules, `gqs_schedules`; version 4 the stored queue limits,
 /// `gqs_queues`; version 5 the jobs' `concurrency_key` and `job_group` columns,
-/// Message::concurrency_key and Message::group).
-inline constexpr int schema_version = 5;
+/// Message::concurrency_key and Message::group); version 6 fair share (the queues' switch and
+/// round-robin cursor, an index of ready jobs by group).
+inline constexpr int schema_version = 6;
 
 /// Creates the schema (if missing), the `jobs` table, its indexes and the version table, in
 /// one transaction under an advisory lock (several processes may call it at once). Creates

@@ -11,8 +11,9 @@ namespace gqs::sqlite {
 /// Version 2 added named queues, priorities, unique keys, the error history and cancel flags;
 /// version 3 the stored schedules (`gqs_schedules`); version 4 the stored queue limits
 /// (`gqs_queues`); version 5 the jobs' `concurrency_key` and `job_group` columns
-/// (Message::concurrency_key and Message::group).
-inline constexpr int schema_version = 5;
+/// (Message::concurrency_key and Message::group); version 6 fair share (the queues' switch and
+/// round-robin cursor, an index of ready jobs by group).
+inline constexpr int schema_version = 6;
 
 /// Creates the `jobs` table, its indexes and `gqs_schema` if missing, or upgrades an older
 /// gqs schema in place, in one transaction (a crash leaves the old version, which the next
