@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -213,4 +214,125 @@ TEST_CASE("Worker: max_running_per_key holds across three workers over 50 keys",
     CHECK(most == 1);
     INFO(log.text());
     CHECK(log.count(LogLevel::Error) == 0);
+}
+
+namespace {
+
+// Pushes `n` jobs of queue "tenants" in group `group`, in batches of 10,000.
+void push_group(Queue& q, const std::string& group, int n) {
+    while (n > 0) {
+        std::vector<Message> batch(static_cast<std::size_t>(std::min(n, 10000)));
+        for (auto& m : batch) {
+            m.queue = "tenants";
+            m.group = group;
+        }
+        (void)q.pusher.push_batch(batch);
+        n -= static_cast<int>(batch.size());
+    }
+}
+
+// The groups of the jobs a Worker started, in the order their handlers began.
+struct StartLog {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::string> groups;
+
+    void started(const Job& job) {
+        {
+            std::lock_guard lock(mutex);
+            groups.push_back(job.group.value_or(""));
+        }
+        changed.notify_all();
+    }
+    // Waits (up to `patience`) until `ready` holds over the groups started so far.
+    template <class Pred>
+    bool wait(Pred ready) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, patience, [&] { return ready(groups); });
+    }
+};
+
+} // namespace
+
+// The fairness check: tenant A pushes 100,000 jobs, then B..E push 10 each while a
+// Worker of four threads (adaptive prefetch) drains A: every job of B..E starts before A's
+// 1,000th job after their push. A's jobs leased before that (the prefetch) run first.
+TEST_CASE("Worker: fair share starts four small tenants' jobs within a turn of a 100000-job "
+          "tenant",
+          "[worker][limits][fair]") {
+    Queue q;
+    push_group(q, "A", 100000);
+    QueueLimits limits;
+    limits.fair_share = true;
+    q.queues.set_limits("tenants", limits);
+    StartLog log;
+    auto handler = [&](const Job& job, std::stop_token) { log.started(job); };
+    WorkerConfig config;
+    config.concurrency = 4;
+    config.schedules = false;
+    LogCapture capture;
+    Worker worker(q.puller, handler, config, capture.logger());
+    worker.start();
+    REQUIRE(log.wait([](const auto& g) { return g.size() >= 100; }));
+    std::size_t mark = 0;
+    for (const char* tenant : {"B", "C", "D", "E"})
+        push_group(q, tenant, 10);
+    {
+        std::lock_guard lock(log.mutex);
+        mark = log.groups.size(); // every start after this began after the pushes
+    }
+    const bool all_small = log.wait([](const auto& g) {
+        return std::count_if(g.begin(), g.end(), [](const std::string& s) { return s != "A"; }) ==
+               40;
+    });
+    worker.stop(patience);
+    REQUIRE(all_small);
+    std::lock_guard lock(log.mutex);
+    int a_after = 0, most_a_before_small = 0;
+    for (std::size_t i = mark; i < log.groups.size(); ++i) {
+        if (log.groups[i] == "A") {
+            ++a_after;
+        } else {
+            most_a_before_small = a_after;
+        }
+    }
+    INFO("A's jobs started after the push, before the last small tenant's job: "
+         << most_a_before_small);
+    CHECK(most_a_before_small < 1000);
+    INFO(capture.text());
+    CHECK(capture.count(LogLevel::Error) == 0);
+}
+
+// The weights check: two busy tenants with weights 3:1, drained by a Worker of four
+// threads: over the first 10,000 starts, the counts are within 5% of 3:1.
+TEST_CASE("Worker: fair share weights 3 to 1 hold over 10000 starts", "[worker][limits][fair]") {
+    Queue q;
+    push_group(q, "heavy", 10000);
+    push_group(q, "light", 10000);
+    QueueLimits limits;
+    limits.group_weights = {{"heavy", 3}};
+    q.queues.set_limits("tenants", limits);
+    StartLog log;
+    auto handler = [&](const Job& job, std::stop_token) { log.started(job); };
+    WorkerConfig config;
+    config.concurrency = 4;
+    config.schedules = false;
+    LogCapture capture;
+    Worker worker(q.puller, handler, config, capture.logger());
+    worker.start();
+    const bool done = log.wait([](const auto& g) { return g.size() >= 10000; });
+    worker.stop(patience);
+    REQUIRE(done);
+    std::lock_guard lock(log.mutex);
+    const auto first = log.groups.begin();
+    const auto heavy = std::count(first, first + 10000, std::string("heavy"));
+    const auto light = std::count(first, first + 10000, std::string("light"));
+    INFO("heavy " << heavy << ", light " << light);
+    CHECK(heavy + light == 10000);
+    REQUIRE(light > 0);
+    const double ratio = static_cast<double>(heavy) / static_cast<double>(light);
+    CHECK(ratio >= 3.0 * 0.95);
+    CHECK(ratio <= 3.0 * 1.05);
+    INFO(capture.text());
+    CHECK(capture.count(LogLevel::Error) == 0);
 }
