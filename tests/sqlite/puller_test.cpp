@@ -197,3 +197,38 @@ TEST_CASE("puller: the keyed pull reads the same index ranges and never the whol
         CHECK(text.find("SCAN j\n") == std::string::npos);
     }
 }
+
+TEST_CASE("puller: the fair pull seeks the groups and never reads the whole table",
+          "[puller][sqlite][plan][fair]") {
+    SqliteQueue q;
+    std::vector<gqs::Message> msgs(400);
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+        msgs[i].queue = std::string(1, 'q').append(1, static_cast<char>('0' + i % 10));
+        msgs[i].priority = static_cast<int>(i % 3) * 4;
+        if (i % 5 != 0) msgs[i].group = gqs::test::numbered("g", static_cast<long>(i % 7));
+    }
+    q.pusher.push_batch(msgs);
+    gqs::test::exec(*q.db, "ANALYZE");
+    namespace d = gqs::sqlite::detail;
+    const char* ready = "INDEX jobs_ready (status=? AND queue=? AND priority=? AND next_run_at<?)";
+    const char* groups = "INDEX jobs_ready_group (status=? AND queue=? AND priority=? AND "
+                         "job_group>?)";
+    const char* group = "INDEX jobs_ready_group (status=? AND queue=? AND priority=? AND "
+                        "job_group=? AND next_run_at<?)";
+    const char* expired = "INDEX jobs_leased (status=? AND locked_until<?)";
+    // Each statement and the index range it must read.
+    const std::vector<std::pair<const char*, const char*>> shapes = {
+        {d::fair_priority_sql, ready},       {d::fair_groups_sql, groups},
+        {d::fair_ungrouped_sql, ready},      {d::fair_expired_sql, expired},
+        {d::pull_fair_expired_sql, expired}, {d::pull_fair_group_sql, group},
+        {d::pull_fair_ungrouped_sql, ready}};
+    for (const auto& [sql, range] : shapes) {
+        const auto [rows, text] = plan_of(*q.db, sql);
+        INFO(sql);
+        INFO(text);
+        CHECK(text.find(range) != std::string::npos);
+        CHECK(text.find("BLOOM FILTER") == std::string::npos);
+        CHECK(text.find("SCAN jobs") == std::string::npos);
+        CHECK(text.find("USE TEMP B-TREE") == std::string::npos);
+    }
+}
