@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The limited_pull line of both benchmark programs (issue 24): what a queue limit costs a
 // pull. The same pull(100) + complete_batch cycles on a queue without limits, on one with
-// max_running and a rate that never bind (so both take full batches), and on a keyed one
-// (1,000 keys, max_running_per_key = 1: every pull takes 100 distinct keys), interleaved.
+// max_running and a rate that never bind (so both take full batches), on a keyed one
+// (1,000 keys, max_running_per_key = 1: every pull takes 100 distinct keys), and on two fair
+// ones (fair share over 10 groups, and over 10,000), interleaved.
 // Backend-neutral: each program brings a Pusher, Puller and Queues of one Connection.
 #pragma once
 
@@ -29,9 +30,13 @@ struct LimitedPullSizes {
 };
 
 /// The queues of the line: "open" has no limits; "capped" has limits that never bind; "keyed"
-/// caps each of its 1,000 concurrency keys at one running job.
-inline constexpr std::array<const char*, 3> limited_pull_queues = {"open", "capped", "keyed"};
+/// caps each of its 1,000 concurrency keys at one running job; "fair10" and "fair10k" share
+/// the queue fairly between 10 and 10,000 groups (pushed round-robin).
+inline constexpr std::array<const char*, 5> limited_pull_queues = {"open", "capped", "keyed",
+                                                                   "fair10", "fair10k"};
 inline constexpr std::size_t limited_pull_keys = 1'000;
+/// Jobs per second on each of limited_pull_queues.
+using LimitedPullRates = std::array<double, limited_pull_queues.size()>;
 
 /// Pushes the jobs of one run through `pusher` and sets the limits through `queues`.
 inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
@@ -44,6 +49,10 @@ inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
     gqs::QueueLimits keyed;
     keyed.max_running_per_key = 1;
     queues.set_limits(limited_pull_queues[2], keyed);
+    gqs::QueueLimits fair;
+    fair.fair_share = true;
+    queues.set_limits(limited_pull_queues[3], fair);
+    queues.set_limits(limited_pull_queues[4], fair);
     const std::string payload(100, 'x');
     for (std::size_t q = 0; q < limited_pull_queues.size(); ++q) {
         std::vector<gqs::Message> batch;
@@ -51,6 +60,8 @@ inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
             gqs::Message m;
             m.queue = limited_pull_queues.at(q);
             if (q == 2) m.concurrency_key = numbered("key-", i % limited_pull_keys);
+            if (q == 3) m.group = numbered("tenant-", i % 10);
+            if (q == 4) m.group = numbered("tenant-", i % 10'000);
             m.payload = payload;
             m.metadata = metadata_text;
             batch.push_back(std::move(m));
@@ -65,8 +76,8 @@ inline void prepare_limited_pull(gqs::Pusher& pusher, gqs::Queues& queues,
 
 /// One run: jobs per second on each queue, in limited_pull_queues' order. Each round drains
 /// `per_block` jobs of each queue in turn (which goes first rotates).
-inline std::array<double, 3> measure_limited_pull(gqs::Puller& puller, const LimitedPullSizes& z) {
-    std::array<double, 3> seconds = {0, 0, 0};
+inline LimitedPullRates measure_limited_pull(gqs::Puller& puller, const LimitedPullSizes& z) {
+    LimitedPullRates seconds{};
     for (std::size_t block = 0; block < z.blocks; ++block) {
         for (std::size_t k = 0; k < seconds.size(); ++k) {
             const std::size_t i = (block + k) % seconds.size();
@@ -84,7 +95,10 @@ inline std::array<double, 3> measure_limited_pull(gqs::Puller& puller, const Lim
         }
     }
     const auto jobs = static_cast<double>(z.blocks * z.per_block);
-    return {jobs / seconds[0], jobs / seconds[1], jobs / seconds[2]};
+    LimitedPullRates rates{};
+    for (std::size_t i = 0; i < rates.size(); ++i)
+        rates.at(i) = jobs / seconds.at(i);
+    return rates;
 }
 
 /// The sizes of the line, smaller with --quick.
@@ -99,8 +113,8 @@ inline LimitedPullSizes limited_pull_sizes(bool quick) {
 
 /// The line: `runs` runs of `one_run` (a fresh queue each), medians and their ratio.
 inline std::string limited_pull_line(int runs, const LimitedPullSizes& z,
-                                     const std::function<std::array<double, 3>()>& one_run) {
-    std::array<std::vector<double>, 3> rates;
+                                     const std::function<LimitedPullRates()>& one_run) {
+    std::array<std::vector<double>, limited_pull_queues.size()> rates;
     for (int run = 0; run < runs; ++run) {
         const auto r = one_run();
         for (std::size_t i = 0; i < r.size(); ++i)
@@ -109,9 +123,15 @@ inline std::string limited_pull_line(int runs, const LimitedPullSizes& z,
     const double open = median(rates[0]);
     const double capped = median(rates[1]);
     const double keyed = median(rates[2]);
+    const double fair10 = median(rates[3]);
+    const double fair10k = median(rates[4]);
     return fmt("limited_pull gqs_jobs_per_s=%.0f", capped) + fmt(" open_jobs_per_s=%.0f", open) +
            fmt(" ratio=%.3f", open > 0 ? capped / open : 0) + fmt(" keyed_jobs_per_s=%.0f", keyed) +
            fmt(" keyed_ratio=%.3f", open > 0 ? keyed / open : 0) +
+           fmt(" fair10_jobs_per_s=%.0f", fair10) +
+           fmt(" fair_ratio=%.3f", open > 0 ? fair10 / open : 0) +
+           fmt(" fair10k_jobs_per_s=%.0f", fair10k) +
+           fmt(" fair10k_vs_10=%.3f", fair10 > 0 ? fair10k / fair10 : 0) +
            " batch=" + std::to_string(z.batch);
 }
 

@@ -487,7 +487,7 @@ struct LimitsDb {
 
 } // namespace
 
-std::array<double, 3> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z) {
+LimitedPullRates gqs_limited_pull(const Settings& s, const LimitedPullSizes& z) {
     LimitsDb l(s);
     prepare_limited_pull(l.pusher, l.queues, z);
     return measure_limited_pull(l.puller, z);

@@ -144,9 +144,9 @@ double gqs_memory_growth_kib(const Settings& s, std::size_t backlog, std::size_t
 /// schedule_tick: for each count in `done`, a fresh database that holds that many Done jobs
 /// (inserted as the scale workload's) and `z.schedules` schedules put through
 /// gqs::sqlite::Schedules; then measure_schedule_ticks over them (one Connection each).
-/// limited_pull (bench/limited_pull.hpp): jobs per second of the queue without limits and of
-/// the one with limits that never bind, on one fresh database.
-std::array<double, 3> gqs_limited_pull(const Settings& s, const LimitedPullSizes& z);
+/// limited_pull (bench/limited_pull.hpp): jobs per second of each of limited_pull_queues, on
+/// one fresh database.
+LimitedPullRates gqs_limited_pull(const Settings& s, const LimitedPullSizes& z);
 
 /// keyed_drain (bench/keyed_drain.hpp): jobs per second without keys and with them.
 std::array<double, 2> gqs_keyed_drain(const Settings& s, const KeyedDrainSizes& z);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <map>
 #include <optional>
 
 namespace gqs::sqlite {
@@ -311,12 +312,27 @@ struct Store {
                         std::make_move_iterator(got.end()));
         };
         if (expired > 0) take(detail::pull_fair_expired_sql, expired, nullptr);
+        // The groups by quota: most pulls have one or two distinct quotas.
+        std::map<int, std::vector<std::string>> by_quota;
         for (const auto& q : quotas) {
             if (q.group.empty()) {
                 take(detail::pull_fair_ungrouped_sql, q.quota, nullptr);
             } else {
-                take(detail::pull_fair_group_sql, q.quota, &q.group);
+                by_quota[q.quota].push_back(q.group);
             }
+        }
+        for (const auto& [quota, groups] : by_quota) {
+            const std::string names = gqs::detail::encode_queues(groups); // bound, not copied
+            auto stmt = state.statement(detail::pull_fair_groups_sql, "pulling jobs");
+            stmt.bind(1, now);
+            stmt.bind(2, detail::add_micros(now, lock));
+            stmt.bind(3, quota);
+            stmt.bind_text(4, queue);
+            stmt.bind(5, priority);
+            stmt.bind_text(8, names);
+            auto got = leased(stmt);
+            jobs.insert(jobs.end(), std::make_move_iterator(got.begin()),
+                        std::make_move_iterator(got.end()));
         }
         return jobs;
     }

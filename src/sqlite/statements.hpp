@@ -446,12 +446,15 @@ inline constexpr const char* pull_fair_expired_sql =
     GQS_PULL_SETS "WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 2 AND locked_until < ?1"
                   " AND next_run_at <= ?1 AND queue = ?4 ORDER BY locked_until LIMIT ?3) "
                   "RETURNING " GQS_JOB_COLUMNS;
-// a group's oldest ready jobs:
-inline constexpr const char* pull_fair_group_sql = GQS_PULL_SETS
-    "WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 1 AND job_group IS NOT NULL"
-    " AND queue = ?4 AND priority = ?5 AND job_group = ?7 AND next_run_at <= ?1"
-    " ORDER BY next_run_at LIMIT ?3) "
-    "RETURNING " GQS_JOB_COLUMNS;
+// up to ?3 of the oldest ready jobs of each group named in ?8 (a JSON array): one range of
+// jobs_ready_group per group (a correlated subquery: SQLite has no LATERAL, and its LIMIT
+// cannot vary by row, so the caller runs one statement per distinct quota):
+inline constexpr const char* pull_fair_groups_sql =
+    GQS_PULL_SETS "WHERE rowid IN (SELECT x.rowid FROM json_each(?8) w CROSS JOIN jobs x"
+                  " WHERE x.rowid IN (SELECT rowid FROM jobs WHERE status = 1"
+                  " AND job_group IS NOT NULL AND queue = ?4 AND priority = ?5"
+                  " AND job_group = w.value AND next_run_at <= ?1 ORDER BY next_run_at LIMIT ?3)) "
+                  "RETURNING " GQS_JOB_COLUMNS;
 // the jobs without a group among the window's:
 inline constexpr const char* pull_fair_ungrouped_sql =
     GQS_PULL_SETS "WHERE rowid IN (SELECT r FROM " GQS_FAIR_WINDOW " WHERE grp IS NULL LIMIT ?3) "

@@ -220,7 +220,7 @@ TEST_CASE("puller: the fair pull seeks the groups and never reads the whole tabl
     const std::vector<std::pair<const char*, const char*>> shapes = {
         {d::fair_priority_sql, ready},       {d::fair_groups_sql, groups},
         {d::fair_ungrouped_sql, ready},      {d::fair_expired_sql, expired},
-        {d::pull_fair_expired_sql, expired}, {d::pull_fair_group_sql, group},
+        {d::pull_fair_expired_sql, expired}, {d::pull_fair_groups_sql, group},
         {d::pull_fair_ungrouped_sql, ready}};
     for (const auto& [sql, range] : shapes) {
         const auto [rows, text] = plan_of(*q.db, sql);
