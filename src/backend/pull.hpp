@@ -67,11 +67,11 @@ namespace gqs::detail {
 //       "" stands for the jobs without a group; it is listed when one is among that
 //       priority's fair_window oldest ready jobs
 //   std::vector<Job> pull_fair(int expired, Duration lock, const std::string& queue,
-//                              int priority, const std::vector<GroupQuota>& quotas);
+//                              int priority, const std::vector<GroupQuota>& quotas,
+//                              const std::optional<std::string>& turn, int used);
 //       leases up to `expired` expired leases of `queue`, then per quota up to `quota` of its
-//       group's oldest ready jobs of `priority` (for "", from the fair_window oldest)
-//   void save_turn(const std::string& queue, const std::string& group, int used);
-//       stores the fair share's turn (QueueGate::turn_group, turn_used)
+//       group's oldest ready jobs of `priority` (for "", from the fair_window oldest); with
+//       quotas and a turn, stores the fair share's turn (QueueGate::turn_group, turn_used)
 //   void pulled(bool full);
 //       the pulls of one call took (or did not take) all they asked for
 //   bool extend(Job& job, Duration lock);
@@ -150,13 +150,12 @@ inline std::vector<GroupQuota> fair_quotas(const std::vector<std::string>& group
 /// leases first, then within the best ready priority, groups round-robin from the stored turn,
 /// each up to its weight per turn. Repeats while a statement takes jobs and the batch is not
 /// full (a group had fewer jobs than its share, or a priority ran out): at most batch + 1
-/// rounds, most pulls one. Stores the turn where it ended.
+/// rounds, most pulls one. Each round stores the turn where its split ended.
 template <class Store>
 std::vector<Job> pull_fair(Store& store, int batch, Duration lock, const QueueGate& gate) {
     std::vector<Job> jobs;
     auto turn_group = gate.turn_group;
     int turn_used = gate.turn_used;
-    bool moved = false;
     while (static_cast<int>(jobs.size()) < batch) {
         const int left = batch - static_cast<int>(jobs.size());
         const auto found = store.fair_groups(gate.queue, turn_group, left + 1, left);
@@ -166,13 +165,12 @@ std::vector<Job> pull_fair(Store& store, int batch, Duration lock, const QueueGa
             quotas = fair_quotas(found.groups, gate.group_weights, turn_group, turn_used,
                                  left - expired);
         if (expired == 0 && quotas.empty()) break;
-        moved = moved || !quotas.empty();
-        auto more = store.pull_fair(expired, lock, gate.queue, found.priority.value_or(0), quotas);
+        auto more = store.pull_fair(expired, lock, gate.queue, found.priority.value_or(0), quotas,
+                                    turn_group, turn_used);
         if (more.empty()) break;
         jobs.insert(jobs.end(), std::make_move_iterator(more.begin()),
                     std::make_move_iterator(more.end()));
     }
-    if (moved && turn_group) store.save_turn(gate.queue, *turn_group, turn_used);
     return jobs;
 }
 

@@ -277,7 +277,8 @@ struct Store {
         return found;
     }
     std::vector<Job> pull_fair(int expired, Duration lock, const std::string& queue, int priority,
-                               const std::vector<gqs::detail::GroupQuota>& quotas) {
+                               const std::vector<gqs::detail::GroupQuota>& quotas,
+                               const std::optional<std::string>& turn, int used) {
         static_assert(gqs::detail::fair_window == 64, "GQS_PG_FAIR_WINDOW reads 64 jobs");
         detail::Array groups(detail::oid_text), counts(detail::oid_int4);
         int ungrouped = 0;
@@ -297,15 +298,14 @@ struct Store {
         p.own(counts.finish());
         p.i32(expired);
         p.i32(ungrouped);
+        if (turn && !quotas.empty()) {
+            p.borrow(*turn);
+        } else {
+            p.null(); // the turn stays
+        }
+        p.i32(used);
         auto r = state.run(detail::pull_fair_sql, p, "pulling jobs");
         return read_pulled(r.get());
-    }
-    void save_turn(const std::string& queue, const std::string& group, int used) {
-        detail::Params p;
-        p.borrow(queue);
-        p.borrow(group);
-        p.i32(used);
-        state.run(detail::save_turn_sql, p, "storing a queue's fair-share turn");
     }
     void pulled(bool /*full*/) {}
     bool extend(Job& job, Duration lock) {

@@ -482,11 +482,15 @@ inline constexpr const char* fair_groups_sql =
     " ORDER BY pos";
 
 // $1 the queue, $2 lease (µs), $3 the priority, $4 the groups (text[]) and $5 their quotas
-// (int[]), $6 how many expired leases, $7 how many jobs without a group: the expired leases,
-// oldest expiry first; each group's oldest ready jobs (one range of jobs_ready_group); the
-// window's jobs without a group.
+// (int[]), $6 how many expired leases, $7 how many jobs without a group, $8 and $9 the turn to
+// store (NULL $8: none): the expired leases, oldest expiry first; each group's oldest ready jobs
+// (one range of jobs_ready_group); the window's jobs without a group; and the turn, in the
+// same round trip.
 inline constexpr const char* pull_fair_sql =
-    "WITH pr AS (SELECT $3::int AS p), expired AS MATERIALIZED ("
+    "WITH pr AS (SELECT $3::int AS p), turn AS ("
+    " UPDATE {s}.gqs_queues SET rr_group = $8::text, rr_used = $9::int"
+    " WHERE queue = $1::text AND $8::text IS NOT NULL"
+    "), expired AS MATERIALIZED ("
     " SELECT id FROM {s}.jobs WHERE status = 2 AND locked_until < statement_timestamp()"
     " AND queue = $1::text ORDER BY locked_until LIMIT $6::int FOR UPDATE SKIP LOCKED"
     "), grouped AS MATERIALIZED ("
@@ -500,9 +504,6 @@ inline constexpr const char* pull_fair_sql =
     "), picked AS MATERIALIZED ("
     " TABLE expired UNION ALL TABLE grouped UNION ALL TABLE ungrouped) " GQS_PG_LEASE_PICKED;
 // clang-format on
-
-inline constexpr const char* save_turn_sql =
-    "UPDATE {s}.gqs_queues SET rr_group = $2::text, rr_used = $3::int WHERE queue = $1::text";
 
 // ---- queue limits --------------------------------------------------------------------------
 

@@ -294,7 +294,8 @@ struct Store {
     }
 
     std::vector<Job> pull_fair(int expired, Duration lock, const std::string& queue, int priority,
-                               const std::vector<gqs::detail::GroupQuota>& quotas) {
+                               const std::vector<gqs::detail::GroupQuota>& quotas,
+                               const std::optional<std::string>& turn, int used) {
         const std::int64_t now = state.now();
         std::vector<Job> jobs;
         auto take = [&](const char* sql, int how_many, const std::string* group) {
@@ -334,15 +335,14 @@ struct Store {
             jobs.insert(jobs.end(), std::make_move_iterator(got.begin()),
                         std::make_move_iterator(got.end()));
         }
+        if (turn && !quotas.empty()) {
+            auto stmt = state.statement(detail::save_turn_sql, "storing a queue's fair-share turn");
+            stmt.bind_text(1, queue);
+            stmt.bind_text(2, *turn);
+            stmt.bind(3, used);
+            stmt.run();
+        }
         return jobs;
-    }
-
-    void save_turn(const std::string& queue, const std::string& group, int used) {
-        auto stmt = state.statement(detail::save_turn_sql, "storing a queue's fair-share turn");
-        stmt.bind_text(1, queue);
-        stmt.bind_text(2, group);
-        stmt.bind(3, used);
-        stmt.run();
     }
 
     // A full batch: more jobs are likely waiting, and this puller comes back for them; else

@@ -193,7 +193,7 @@ TEST_CASE("postgres: the fair pull seeks the groups through ordered index ranges
          0},
         {"fair pull",
          gqs::postgres::detail::pull_fair_sql,
-         "'q1', 30000000, 2, '{g1,g5,g9}', '{3,1,2}', 5, 2",
+         "'q1', 30000000, 2, '{g1,g5,g9}', '{3,1,2}', 5, 2, 'g9', 1",
          {"Index Scan using jobs_ready_group", "Index Scan using jobs_leased",
           "Index Scan using jobs_ready_queue"},
          0,
@@ -205,7 +205,8 @@ TEST_CASE("postgres: the fair pull seeks the groups through ordered index ranges
         psql.rows("PREPARE p AS " + gqs::postgres::detail::in_schema(s, test.sql));
         const auto plan = psql.rows("EXPLAIN (COSTS OFF) EXECUTE p(" + test.args + ")");
         INFO(test.name << ":\n" << joined(plan));
-        CHECK(count_of(plan, "Seq Scan") == 0);
+        // (gqs_queues, a row per configured queue, may be read whole for the turn.)
+        CHECK(count_of(plan, "Seq Scan") == count_of(plan, "Seq Scan on gqs_queues"));
         CHECK(count_of(plan, "Bitmap Index Scan on jobs_ready") == 0);
         CHECK(count_of(plan, "Sort Key") == test.sorts);
         CHECK(count_of(plan, "LockRows") == test.locks);
