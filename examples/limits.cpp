@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Queue limits stored in the database and honoured by every worker: at most 2 jobs of "api"
 // at once, "mail" at 20 starts per second after a burst of 5, one "imports" job per customer
-// at a time (a concurrency key), and "reports" paused, then resumed. One Worker serves all
-// four queues (docs/limits.md).
+// at a time (a concurrency key), "tenants" shared fairly between a tenant with 200 jobs and
+// one with 5 pushed after them (fair share), and "reports" paused, then resumed. One Worker
+// serves all five queues (docs/limits.md).
 #include <gqs/queues.hpp>
 #include <gqs/sqlite.hpp>
 #include <gqs/worker.hpp>
@@ -54,6 +55,9 @@ int run(int argc, char** argv) {
     gqs::QueueLimits imports;
     imports.max_running_per_key = 1; // one import per customer at a time
     queues.set_limits("imports", imports);
+    gqs::QueueLimits tenants;
+    tenants.fair_share = true; // round-robin across Message::group
+    queues.set_limits("tenants", tenants);
     queues.pause("reports");
 
     push(pusher, "api", 12);
@@ -73,6 +77,9 @@ int run(int argc, char** argv) {
     std::atomic<int> api_most{0};
     std::map<std::string, int> importing; // running imports per customer
     int imports_most = 0;
+    int big_started = 0;           // big's jobs started so far
+    int big_before_small_done = 0; // ... when small's last job started
+    int small_started = 0;
     const auto begin = std::chrono::steady_clock::now();
     std::chrono::steady_clock::duration mail_took{};
 
@@ -99,6 +106,15 @@ int run(int argc, char** argv) {
                 std::lock_guard lock(mutex);
                 --importing[customer];
             }
+            if (job.queue == "tenants") {
+                std::this_thread::sleep_for(1ms); // a little work
+                std::lock_guard lock(mutex);
+                if (job.group == "big") {
+                    ++big_started;
+                } else if (++small_started == 5) {
+                    big_before_small_done = big_started;
+                }
+            }
             std::lock_guard lock(mutex);
             if (++done[job.queue] == 15 && job.queue == "mail")
                 mail_took = std::chrono::steady_clock::now() - begin;
@@ -113,6 +129,17 @@ int run(int argc, char** argv) {
     };
     if (!wait_for("api", 12) || !wait_for("mail", 15) || !wait_for("imports", 4))
         throw std::runtime_error("timed out");
+    // Tenant "big" pushes 200 jobs, then "small" 5: with fair share, small's jobs start
+    // alongside big's first ones, not after all 200.
+    for (const auto& [tenant, count] : {std::pair{"big", 200}, std::pair{"small", 5}}) {
+        std::vector<gqs::Message> batch(static_cast<std::size_t>(count));
+        for (auto& m : batch) {
+            m.queue = "tenants";
+            m.group = tenant;
+        }
+        (void)pusher.push_batch(batch);
+    }
+    if (!wait_for("tenants", 205)) throw std::runtime_error("timed out");
     {
         std::lock_guard lock(mutex);
         std::cout << "api: 12 jobs done, at most " << api_most.load() << " at once\n";
@@ -121,6 +148,9 @@ int run(int argc, char** argv) {
         std::cout << "mail: 15 jobs done in " << (ms >= 450 ? "at least 450 ms" : "too little time")
                   << " (burst 5, then 20 per second)\n";
         std::cout << "imports: 4 jobs done, at most " << imports_most << " per customer at once\n";
+        std::cout << "tenants: small's 5 jobs started "
+                  << (big_before_small_done < 50 ? "before big's 50th" : "too late") << " (after "
+                  << big_before_small_done << " of big's 200)\n";
         std::cout << "reports while paused: " << done["reports"] << " done\n";
     }
     queues.resume("reports"); // wakes the worker at once

@@ -54,17 +54,16 @@ struct Message {
     /// stores nothing and returns that job's id (PushResult::duplicate). 1..1024 bytes of
     /// UTF-8 without NUL when set (std::invalid_argument otherwise).
     std::optional<std::string> unique_key;
-    /// Jobs of a queue sharing this key will count against the queue's `max_running_per_key`
+    /// Jobs of a queue sharing this key count against the queue's `max_running_per_key`
     /// (docs/limits.md). 1..127 bytes of UTF-8 without NUL when set (push throws
-    /// std::invalid_argument otherwise, the same message on every backend). Stored and read
-    /// back since schema version 5; pulls do not enforce it yet. A Schedule's message must not
-    /// carry it (validate(Schedule) refuses it: schedules do not store it yet).
+    /// std::invalid_argument otherwise, the same message on every backend). A Schedule's
+    /// message must not carry it (validate(Schedule) refuses it: schedules do not store it yet).
     std::optional<std::string> concurrency_key;
-    /// The tenant this job belongs to, for fair share within its queue (the queue's
-    /// `group_weights`, docs/limits.md). 1..127 bytes of UTF-8 without NUL when set (push
-    /// throws std::invalid_argument otherwise, the same message on every backend). Stored and
-    /// read back since schema version 5; pulls do not enforce it yet. A Schedule's message must
-    /// not carry it (validate(Schedule) refuses it: schedules do not store it yet).
+    /// The tenant this job belongs to: a fair-share queue (QueueLimits::fair_share,
+    /// docs/limits.md) serves its groups round-robin. 1..127 bytes of UTF-8 without NUL when set
+    /// (push throws std::invalid_argument otherwise, the same message on every backend). A
+    /// Schedule's message must not carry it (validate(Schedule) refuses it: schedules do not
+    /// store it yet).
     std::optional<std::string> group;
 
     /// Sets metadata[key] = value and returns *this: empty (or `null`) metadata becomes an

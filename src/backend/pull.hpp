@@ -88,11 +88,65 @@ namespace gqs::detail {
 //
 // each called with the lock held and its arguments checked.
 
+/// A run of LeasedBatch::jobs that a fair pull leased, in its round-robin order.
+struct FairRun {
+    std::size_t first = 0;
+    std::size_t count = 0;
+};
+
 /// What a pull leased, and when a queue limit that held ready jobs back may let one start.
 struct LeasedBatch {
     std::vector<Job> jobs;
     std::optional<Duration> wait;
+    std::vector<FairRun> fair; // for order_leased
 };
+
+/// Puts a pull's jobs in the order it promises (sort_pulled: priority, then age), except that
+/// the jobs of a fair run keep their round-robin order within each priority: they take the
+/// places their ages would give them, in turn order.
+inline void order_leased(LeasedBatch& batch) {
+    auto& jobs = batch.jobs;
+    if (batch.fair.empty()) {
+        sort_pulled(jobs);
+        return;
+    }
+    // The time each job sorts by: its next_run_at, or, for the k-th job of a fair run (and
+    // priority), the k-th earliest next_run_at of that run (and priority).
+    std::vector<TimePoint> at(jobs.size());
+    std::vector<std::size_t> rank(jobs.size(), 0);
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+        at[i] = jobs[i].next_run_at;
+    for (const auto& run : batch.fair) {
+        std::map<int, std::vector<std::size_t>> by_priority;
+        for (std::size_t i = run.first; i < run.first + run.count && i < jobs.size(); ++i)
+            by_priority[jobs[i].priority].push_back(i);
+        for (const auto& [priority, places] : by_priority) {
+            std::vector<TimePoint> times;
+            for (const auto i : places)
+                times.push_back(jobs[i].next_run_at);
+            std::sort(times.begin(), times.end());
+            for (std::size_t k = 0; k < places.size(); ++k) {
+                at[places[k]] = times[k];
+                rank[places[k]] = k + 1;
+            }
+        }
+    }
+    std::vector<std::size_t> order(jobs.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        if (jobs[a].priority != jobs[b].priority) return jobs[a].priority < jobs[b].priority;
+        if (at[a] != at[b]) return at[a] < at[b];
+        if (rank[a] != 0 && rank[b] != 0 && jobs[a].queue == jobs[b].queue)
+            return rank[a] < rank[b];
+        return jobs[a].id < jobs[b].id;
+    });
+    std::vector<Job> sorted;
+    sorted.reserve(jobs.size());
+    for (const auto i : order)
+        sorted.push_back(std::move(jobs[i]));
+    jobs = std::move(sorted);
+}
 
 /// The oldest ready jobs of a priority in which a fair pull looks for jobs without a group.
 inline constexpr int fair_window = 64;
@@ -113,11 +167,12 @@ struct FairGroups {
 
 /// Weighted round-robin: splits `want` starts over `groups` (round order, from the turn's
 /// group when it is first) by `weights` (a group not listed weighs 1); `turn_group` may have
-/// used `turn_used` of its current turn. Moves the turn to where the split ends.
+/// used `turn_used` of its current turn. Moves the turn to where the split ends. `turns`, when
+/// given, gets each turn in order (a group and how many it takes).
 inline std::vector<GroupQuota> fair_quotas(const std::vector<std::string>& groups,
                                            const std::map<std::string, int>& weights,
                                            std::optional<std::string>& turn_group, int& turn_used,
-                                           int want) {
+                                           int want, std::vector<GroupQuota>* turns = nullptr) {
     std::vector<GroupQuota> quotas;
     if (groups.empty() || want <= 0) return quotas;
     std::vector<int> weight;
@@ -136,6 +191,7 @@ inline std::vector<GroupQuota> fair_quotas(const std::vector<std::string>& group
             const int take = std::min(weight[i] - spent, left);
             if (take <= 0) continue;
             quotas[i].quota += take;
+            if (turns != nullptr) turns->push_back({groups[i], take});
             left -= take;
             turn_group = groups[i];
             turn_used = spent + take;
@@ -144,6 +200,33 @@ inline std::vector<GroupQuota> fair_quotas(const std::vector<std::string>& group
     }
     std::erase_if(quotas, [](const GroupQuota& q) { return q.quota == 0; });
     return quotas;
+}
+
+/// Puts the jobs a fair statement leased in the order of `turns`, oldest first within a
+/// group; jobs no turn names (expired leases, which go first) lead.
+inline void in_turns(std::vector<Job>& jobs, const std::vector<GroupQuota>& turns) {
+    sort_pulled(jobs); // oldest first within each group
+    std::map<std::string, std::vector<std::size_t>> by_group; // positions, oldest first
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+        by_group[jobs[i].group.value_or("")].push_back(i);
+    std::map<std::string, std::size_t> next;
+    std::vector<std::size_t> order;
+    for (const auto& turn : turns) {
+        auto& places = by_group[turn.group];
+        auto& at = next[turn.group];
+        for (int k = 0; k < turn.quota && at < places.size(); ++k)
+            order.push_back(places[at++]);
+    }
+    std::vector<bool> placed(jobs.size(), false);
+    for (const auto i : order)
+        placed[i] = true;
+    std::vector<Job> out;
+    out.reserve(jobs.size());
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+        if (!placed[i]) out.push_back(std::move(jobs[i]));
+    for (const auto i : order)
+        out.push_back(std::move(jobs[i]));
+    jobs = std::move(out);
 }
 
 /// Leases up to `batch` jobs of a fair-share queue (docs/limits.md, "Fair share"): expired
@@ -161,13 +244,15 @@ std::vector<Job> pull_fair(Store& store, int batch, Duration lock, const QueueGa
         const auto found = store.fair_groups(gate.queue, turn_group, left + 1, left);
         const int expired = std::min(found.expired, left);
         std::vector<GroupQuota> quotas;
+        std::vector<GroupQuota> turns;
         if (found.priority)
             quotas = fair_quotas(found.groups, gate.group_weights, turn_group, turn_used,
-                                 left - expired);
+                                 left - expired, &turns);
         if (expired == 0 && quotas.empty()) break;
         auto more = store.pull_fair(expired, lock, gate.queue, found.priority.value_or(0), quotas,
                                     turn_group, turn_used);
         if (more.empty()) break;
+        in_turns(more, turns);
         jobs.insert(jobs.end(), std::make_move_iterator(more.begin()),
                     std::make_move_iterator(more.end()));
     }
@@ -280,8 +365,10 @@ LeasedBatch pull_limited(Store& store, int batch, Duration lock,
                 const int allowed = allowed_starts(*locked, bucket, running.first, left);
                 if (allowed > 0 && locked->max_running_per_key)
                     got = pull_keyed(store, allowed, lock, queue, *locked->max_running_per_key);
-                else if (allowed > 0 && locked->fair)
+                else if (allowed > 0 && locked->fair) {
                     got = pull_fair(store, allowed, lock, *locked);
+                    out.fair.push_back({out.jobs.size(), got.size()});
+                }
                 else if (allowed > 0)
                     got = store.pull(allowed, lock, std::span<const std::string>(&queue, 1), {});
                 const int taken = static_cast<int>(got.size());
@@ -334,7 +421,7 @@ LeasedBatch pull_checked(Store& store, int batch, Duration lock,
                          std::span<const std::string> queues) {
     LeasedBatch pulled;
     store.locked([&] { pulled = pull_limited(store, batch, lock, queues, false); });
-    sort_pulled(pulled.jobs);
+    order_leased(pulled);
     return pulled;
 }
 
@@ -405,7 +492,7 @@ LeasedBatch settle_and_pull_with(Store& store, std::span<const Settlement> settl
         results = settle_checked(store, settlements);
         throw;
     }
-    sort_pulled(pulled.jobs);
+    order_leased(pulled);
     return pulled;
 }
 
