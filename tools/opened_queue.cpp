@@ -27,6 +27,8 @@ constexpr int sqlite_notadb = 26;
 constexpr int schedules_version = 3;
 // The first schema version (of either backend) that stores queue limits.
 constexpr int queues_version = 4;
+// The first version whose queue limits this build reads (fair share's columns).
+constexpr int current_queues_version = 6;
 
 std::string init_hint(const Target& target) {
     return "(run `gqs " + target.db_arguments() + " init`)";
@@ -152,7 +154,8 @@ OpenedQueue::OpenedQueue(const Target& target) {
         cleaner_ = std::make_unique<sqlite::Cleaner>(connection);
         if (version >= schedules_version)
             schedules_ = std::make_unique<sqlite::Schedules>(connection);
-        if (version >= queues_version) queues_ = std::make_unique<sqlite::Queues>(connection);
+        if (version >= current_queues_version)
+            queues_ = std::make_unique<sqlite::Queues>(connection);
     } else {
 #ifdef GQS_CLI_HAS_POSTGRES
         auto connection = open_postgres(target, version);
@@ -162,7 +165,8 @@ OpenedQueue::OpenedQueue(const Target& target) {
         cleaner_ = std::make_unique<postgres::Cleaner>(connection);
         if (version >= schedules_version)
             schedules_ = std::make_unique<postgres::Schedules>(connection);
-        if (version >= queues_version) queues_ = std::make_unique<postgres::Queues>(connection);
+        if (version >= current_queues_version)
+            queues_ = std::make_unique<postgres::Queues>(connection);
 #else
         // target_of never makes a PostgreSQL Target in a build without the backend.
         throw Error("this gqs was built without PostgreSQL support");
@@ -175,9 +179,10 @@ OpenedQueue::OpenedQueue(const Target& target) {
                         " in place, keeping every job";
     if (!queues_)
         no_queues_ = target.where() + " has gqs schema version " + std::to_string(version) +
-                     ", which has no queue limits: `gqs " + target.db_arguments() +
-                     " init` upgrades it to version " + std::to_string(sqlite::schema_version) +
-                     " in place, keeping every job";
+                     (version < queues_version ? ", which has no queue limits"
+                                               : ", whose queue limits have no fair share") +
+                     ": `gqs " + target.db_arguments() + " init` upgrades it to version " +
+                     std::to_string(sqlite::schema_version) + " in place, keeping every job";
 }
 
 OpenedQueue::~OpenedQueue() = default;

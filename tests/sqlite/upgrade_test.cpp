@@ -59,6 +59,21 @@ void drop_v6_columns(gqs::sqlite::Connection& db) {
                         "ALTER TABLE gqs_queues DROP COLUMN rr_used");
 }
 
+// The 0.1.0 fixture at `to`, upgraded by this build, with one schedule "hourly" put: what
+// each older version's file is made from (then without what the later versions added).
+std::shared_ptr<gqs::sqlite::Connection> fixture_with_schedule(const std::filesystem::path& to) {
+    copy_v1_fixture(to);
+    auto db = gqs::sqlite::Connection::open(to);
+    gqs::sqlite::init_db(*db);
+    gqs::Schedule s;
+    s.name = "hourly";
+    s.cron = "@every 1h";
+    s.message.queue = "reports";
+    s.message.payload = "from the schedule";
+    gqs::sqlite::Schedules(db).put(s);
+    return db;
+}
+
 // A version-2 file (what gqs 0.2.0 makes) with the fixture's 7 jobs: the 0.1.0 file upgraded,
 // then without what versions 3 to 5 added (gqs_schedules and its index, gqs_queues, the jobs'
 // two key columns), version 2.
@@ -74,15 +89,7 @@ void make_v2_file(const std::filesystem::path& to) {
 // A version-3 file (schedules, no queue limits) with the fixture's 7 jobs and one schedule
 // "hourly": the 0.1.0 file upgraded, the schedule put, then without gqs_queues, version 3.
 void make_v3_file(const std::filesystem::path& to) {
-    copy_v1_fixture(to);
-    auto db = gqs::sqlite::Connection::open(to);
-    gqs::sqlite::init_db(*db);
-    gqs::Schedule s;
-    s.name = "hourly";
-    s.cron = "@every 1h";
-    s.message.queue = "reports";
-    s.message.payload = "from the schedule";
-    gqs::sqlite::Schedules(db).put(s);
+    auto db = fixture_with_schedule(to);
     drop_v5_columns(*db);
     gqs::test::exec(*db, "DROP TABLE gqs_queues; UPDATE gqs_schema SET version = 3");
 }
@@ -92,15 +99,7 @@ void make_v3_file(const std::filesystem::path& to) {
 // schedule "hourly" and the queue limits of "reports": the 0.1.0 file upgraded, then without
 // what version 5 added, version 4.
 void make_v4_file(const std::filesystem::path& to) {
-    copy_v1_fixture(to);
-    auto db = gqs::sqlite::Connection::open(to);
-    gqs::sqlite::init_db(*db);
-    gqs::Schedule s;
-    s.name = "hourly";
-    s.cron = "@every 1h";
-    s.message.queue = "reports";
-    s.message.payload = "from the schedule";
-    gqs::sqlite::Schedules(db).put(s);
+    auto db = fixture_with_schedule(to);
     gqs::QueueLimits limits;
     limits.max_running = 2;
     limits.max_running_per_key = 1;
@@ -139,15 +138,7 @@ std::string schedule_rows(const std::shared_ptr<gqs::sqlite::Connection>& db) {
 // "tenants" pushed by this build (groups a, a, b), one schedule and the limits of "tenants"
 // (weights, which version 5 stored but did not enforce): then without what version 6 added.
 void make_v5_file(const std::filesystem::path& to) {
-    copy_v1_fixture(to);
-    auto db = gqs::sqlite::Connection::open(to);
-    gqs::sqlite::init_db(*db);
-    gqs::Schedule s;
-    s.name = "hourly";
-    s.cron = "@every 1h";
-    s.message.queue = "reports";
-    s.message.payload = "from the schedule";
-    gqs::sqlite::Schedules(db).put(s);
+    auto db = fixture_with_schedule(to);
     gqs::QueueLimits limits;
     limits.max_running = 2;
     limits.group_weights = {{"a", 2}};

@@ -252,6 +252,26 @@ struct StartLog {
     }
 };
 
+// A Worker of four threads (adaptive prefetch) on q's Puller, started, that logs the group of
+// each job it starts.
+struct TenantsWorker {
+    explicit TenantsWorker(Queue& q)
+        : worker(
+              q.puller, [this](const Job& job, std::stop_token) { log.started(job); }, config(),
+              capture.logger()) {
+        worker.start();
+    }
+    static WorkerConfig config() {
+        WorkerConfig c;
+        c.concurrency = 4;
+        c.schedules = false;
+        return c;
+    }
+    StartLog log;
+    LogCapture capture;
+    Worker worker; // last: stopped (by its destructor) before the log goes
+};
+
 } // namespace
 
 // The issue's fairness check: tenant A pushes 100,000 jobs, then B..E push 10 each while a
@@ -265,14 +285,8 @@ TEST_CASE("Worker: fair share starts four small tenants' jobs within a turn of a
     QueueLimits limits;
     limits.fair_share = true;
     q.queues.set_limits("tenants", limits);
-    StartLog log;
-    auto handler = [&](const Job& job, std::stop_token) { log.started(job); };
-    WorkerConfig config;
-    config.concurrency = 4;
-    config.schedules = false;
-    LogCapture capture;
-    Worker worker(q.puller, handler, config, capture.logger());
-    worker.start();
+    TenantsWorker w(q);
+    auto& log = w.log;
     REQUIRE(log.wait([](const auto& g) { return g.size() >= 100; }));
     std::size_t mark = 0;
     for (const char* tenant : {"B", "C", "D", "E"})
@@ -285,7 +299,7 @@ TEST_CASE("Worker: fair share starts four small tenants' jobs within a turn of a
         return std::count_if(g.begin(), g.end(), [](const std::string& s) { return s != "A"; }) ==
                40;
     });
-    worker.stop(patience);
+    w.worker.stop(patience);
     REQUIRE(all_small);
     std::lock_guard lock(log.mutex);
     int a_after = 0, most_a_before_small = 0;
@@ -299,8 +313,8 @@ TEST_CASE("Worker: fair share starts four small tenants' jobs within a turn of a
     INFO("A's jobs started after the push, before the last small tenant's job: "
          << most_a_before_small);
     CHECK(most_a_before_small < 1000);
-    INFO(capture.text());
-    CHECK(capture.count(LogLevel::Error) == 0);
+    INFO(w.capture.text());
+    CHECK(w.capture.count(LogLevel::Error) == 0);
 }
 
 // The issue's weights check: two busy tenants with weights 3:1, drained by a Worker of four
@@ -312,16 +326,10 @@ TEST_CASE("Worker: fair share weights 3 to 1 hold over 10000 starts", "[worker][
     QueueLimits limits;
     limits.group_weights = {{"heavy", 3}};
     q.queues.set_limits("tenants", limits);
-    StartLog log;
-    auto handler = [&](const Job& job, std::stop_token) { log.started(job); };
-    WorkerConfig config;
-    config.concurrency = 4;
-    config.schedules = false;
-    LogCapture capture;
-    Worker worker(q.puller, handler, config, capture.logger());
-    worker.start();
+    TenantsWorker w(q);
+    auto& log = w.log;
     const bool done = log.wait([](const auto& g) { return g.size() >= 10000; });
-    worker.stop(patience);
+    w.worker.stop(patience);
     REQUIRE(done);
     std::lock_guard lock(log.mutex);
     const auto first = log.groups.begin();
@@ -333,6 +341,6 @@ TEST_CASE("Worker: fair share weights 3 to 1 hold over 10000 starts", "[worker][
     const double ratio = static_cast<double>(heavy) / static_cast<double>(light);
     CHECK(ratio >= 3.0 * 0.95);
     CHECK(ratio <= 3.0 * 1.05);
-    INFO(capture.text());
-    CHECK(capture.count(LogLevel::Error) == 0);
+    INFO(w.capture.text());
+    CHECK(w.capture.count(LogLevel::Error) == 0);
 }

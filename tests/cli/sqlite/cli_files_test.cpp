@@ -180,7 +180,8 @@ TEST_CASE("cli: schedule commands on an old schema say that init upgrades it", "
     check_failure(run_on(tmp, {"schedule", "list"}), failed,
                   "has gqs schema version 1, which has no schedules: `gqs --db ");
     check_failure(run_on(tmp, {"schedule", "add", "x", "@daily", "--queue", "q"}), failed,
-                  "init` upgrades it to version 5 in place, keeping every job");
+                  "init` upgrades it to version " + std::to_string(gqs::sqlite::schema_version) +
+                      " in place, keeping every job");
 
     auto init = run_on(tmp, {"init"});
     INFO(init.err);
@@ -198,12 +199,35 @@ TEST_CASE("cli: queue commands on an old schema say that init upgrades it", "[cl
     check_failure(run_on(tmp, {"queue", "list"}), failed,
                   "has gqs schema version 1, which has no queue limits: `gqs --db ");
     check_failure(run_on(tmp, {"queue", "limits", "q", "--max-running", "2"}), failed,
-                  "init` upgrades it to version 5 in place, keeping every job");
+                  "init` upgrades it to version " + std::to_string(gqs::sqlite::schema_version) +
+                      " in place, keeping every job");
     check_failure(run_on(tmp, {"queue", "pause", "q"}), failed, "which has no queue limits");
 
     auto init = run_on(tmp, {"init"});
     INFO(init.err);
     REQUIRE(init.status == 0);
+    auto list = run_on(tmp, {"queue", "list"});
+    CHECK(list.status == 0);
+    CHECK(list.out == "no queue limits\n");
+}
+
+TEST_CASE("cli: queue commands on a version-5 file say that init adds fair share", "[cli]") {
+    gqs::test::TempDb tmp;
+    {
+        // A version-5 file: this build's, without what version 6 added.
+        auto db = gqs::sqlite::Connection::open(tmp.path());
+        gqs::sqlite::init_db(*db);
+        gqs::test::exec(*db, "ALTER TABLE gqs_queues DROP COLUMN fair_share; "
+                             "ALTER TABLE gqs_queues DROP COLUMN rr_group; "
+                             "ALTER TABLE gqs_queues DROP COLUMN rr_used; "
+                             "DROP INDEX jobs_ready_group; UPDATE gqs_schema SET version = 5");
+    }
+    check_failure(run_on(tmp, {"queue", "list"}), failed,
+                  "has gqs schema version 5, whose queue limits have no fair share: `gqs --db ");
+    check_failure(run_on(tmp, {"queue", "limits", "q"}), failed,
+                  "init` upgrades it to version " + std::to_string(gqs::sqlite::schema_version) +
+                      " in place, keeping every job");
+    REQUIRE(run_on(tmp, {"init"}).status == 0);
     auto list = run_on(tmp, {"queue", "list"});
     CHECK(list.status == 0);
     CHECK(list.out == "no queue limits\n");
