@@ -113,10 +113,12 @@ inline void order_leased(LeasedBatch& batch) {
     // The time each job sorts by: its next_run_at, or, for the k-th job of a fair run (and
     // priority), the k-th earliest next_run_at of that run (and priority).
     std::vector<TimePoint> at(jobs.size());
-    std::vector<std::size_t> rank(jobs.size(), 0);
+    std::vector<std::size_t> run_of(jobs.size(), 0); // 0: no fair run; else its number
+    std::vector<std::size_t> rank(jobs.size(), 0);   // the place in its run's turn order
     for (std::size_t i = 0; i < jobs.size(); ++i)
         at[i] = jobs[i].next_run_at;
-    for (const auto& run : batch.fair) {
+    for (std::size_t r = 0; r < batch.fair.size(); ++r) {
+        const auto& run = batch.fair[r];
         std::map<int, std::vector<std::size_t>> by_priority;
         for (std::size_t i = run.first; i < run.first + run.count && i < jobs.size(); ++i)
             by_priority[jobs[i].priority].push_back(i);
@@ -127,18 +129,20 @@ inline void order_leased(LeasedBatch& batch) {
             std::sort(times.begin(), times.end());
             for (std::size_t k = 0; k < places.size(); ++k) {
                 at[places[k]] = times[k];
-                rank[places[k]] = k + 1;
+                run_of[places[k]] = r + 1;
+                rank[places[k]] = k;
             }
         }
     }
     std::vector<std::size_t> order(jobs.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
+    // A lexicographic key per job, so the order is a strict weak one.
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         if (jobs[a].priority != jobs[b].priority) return jobs[a].priority < jobs[b].priority;
         if (at[a] != at[b]) return at[a] < at[b];
-        if (rank[a] != 0 && rank[b] != 0 && jobs[a].queue == jobs[b].queue)
-            return rank[a] < rank[b];
+        if (run_of[a] != run_of[b]) return run_of[a] < run_of[b];
+        if (rank[a] != rank[b]) return rank[a] < rank[b];
         return jobs[a].id < jobs[b].id;
     });
     std::vector<Job> sorted;
@@ -205,7 +209,7 @@ inline std::vector<GroupQuota> fair_quotas(const std::vector<std::string>& group
 /// Puts the jobs a fair statement leased in the order of `turns`, oldest first within a
 /// group; jobs no turn names (expired leases, which go first) lead.
 inline void in_turns(std::vector<Job>& jobs, const std::vector<GroupQuota>& turns) {
-    sort_pulled(jobs); // oldest first within each group
+    sort_pulled(jobs);                                        // oldest first within each group
     std::map<std::string, std::vector<std::size_t>> by_group; // positions, oldest first
     for (std::size_t i = 0; i < jobs.size(); ++i)
         by_group[jobs[i].group.value_or("")].push_back(i);
@@ -368,8 +372,7 @@ LeasedBatch pull_limited(Store& store, int batch, Duration lock,
                 else if (allowed > 0 && locked->fair) {
                     got = pull_fair(store, allowed, lock, *locked);
                     out.fair.push_back({out.jobs.size(), got.size()});
-                }
-                else if (allowed > 0)
+                } else if (allowed > 0)
                     got = store.pull(allowed, lock, std::span<const std::string>(&queue, 1), {});
                 const int taken = static_cast<int>(got.size());
                 // Stored only when tokens were taken: refilling later from the older state
