@@ -208,7 +208,7 @@ TEST_CASE("fair pulls: max_running and the rate hold with fair share",
     CHECK(q.puller.pull(10, 1h).size() == 1);
 }
 
-TEST_CASE("fair pulls: group weights alone turn fair share on; limits read back",
+TEST_CASE("fair pulls: group weights alone turn fair share on and the limits read back",
           "[queues][limits][fair][conformance]") {
     Queue q;
     push_group(q, "a", 10);
