@@ -122,6 +122,20 @@ gqs::detail::QueueGate read_gate(sqlite3_stmt* stmt) {
     return gate;
 }
 
+// Binds the shared numbering of the fair pull's statements (statements.hpp) as far as `stmt`
+// reads it: ?1 now, ?2 the lease's end (a lease), ?3 how many, ?4 the queue, ?5 the priority
+// (NULL until known), ?6 the window.
+void bind_fair(detail::Stmt& stmt, std::int64_t now, std::optional<std::int64_t> until,
+               int how_many, const std::string& queue, std::optional<int> priority) {
+    const int count = sqlite3_bind_parameter_count(stmt.get());
+    stmt.bind(1, now);
+    if (until) stmt.bind(2, *until);
+    if (count >= 3) stmt.bind(3, how_many);
+    if (count >= 4) stmt.bind_text(4, queue);
+    if (count >= 5 && priority) stmt.bind(5, *priority);
+    if (count >= 6) stmt.bind(6, gqs::detail::fair_window);
+}
+
 // The jobs a pull statement leased. Its changes are made by its first step; reading the rows
 // on the way is safe because nothing else can use this handle meanwhile.
 std::vector<Job> leased(detail::Stmt& stmt) {
@@ -241,15 +255,8 @@ struct Store {
                                         int expired_limit) {
         const std::int64_t now = state.now();
         gqs::detail::FairGroups found;
-        // Each statement reads some of the shared numbering (statements.hpp); ?5 is NULL
-        // until the priority is known.
         auto bind = [&](detail::Stmt& stmt, int how_many) {
-            const int count = sqlite3_bind_parameter_count(stmt.get());
-            stmt.bind(1, now);
-            if (count >= 3) stmt.bind(3, how_many);
-            if (count >= 4) stmt.bind_text(4, queue);
-            if (count >= 5 && found.priority) stmt.bind(5, *found.priority);
-            if (count >= 6) stmt.bind(6, gqs::detail::fair_window);
+            bind_fair(stmt, now, std::nullopt, how_many, queue, found.priority);
         };
         {
             auto stmt = state.statement(detail::fair_expired_sql, "pulling jobs");
@@ -298,16 +305,11 @@ struct Store {
                                const std::optional<std::string>& turn, int used) {
         const std::int64_t now = state.now();
         std::vector<Job> jobs;
-        auto take = [&](const char* sql, int how_many, const std::string* group) {
+        // `groups`: ?8, bound without a copy.
+        auto take = [&](const char* sql, int how_many, const std::string* groups) {
             auto stmt = state.statement(sql, "pulling jobs");
-            stmt.bind(1, now);
-            stmt.bind(2, detail::add_micros(now, lock));
-            stmt.bind(3, how_many);
-            stmt.bind_text(4, queue);
-            const int count = sqlite3_bind_parameter_count(stmt.get());
-            if (count >= 5) stmt.bind(5, priority);
-            if (count >= 6) stmt.bind(6, gqs::detail::fair_window);
-            if (group != nullptr) stmt.bind_text(7, *group);
+            bind_fair(stmt, now, detail::add_micros(now, lock), how_many, queue, priority);
+            if (groups != nullptr) stmt.bind_text(8, *groups);
             auto got = leased(stmt);
             jobs.insert(jobs.end(), std::make_move_iterator(got.begin()),
                         std::make_move_iterator(got.end()));
@@ -323,17 +325,8 @@ struct Store {
             }
         }
         for (const auto& [quota, groups] : by_quota) {
-            const std::string names = gqs::detail::encode_queues(groups); // bound, not copied
-            auto stmt = state.statement(detail::pull_fair_groups_sql, "pulling jobs");
-            stmt.bind(1, now);
-            stmt.bind(2, detail::add_micros(now, lock));
-            stmt.bind(3, quota);
-            stmt.bind_text(4, queue);
-            stmt.bind(5, priority);
-            stmt.bind_text(8, names);
-            auto got = leased(stmt);
-            jobs.insert(jobs.end(), std::make_move_iterator(got.begin()),
-                        std::make_move_iterator(got.end()));
+            const std::string names = gqs::detail::encode_queues(groups);
+            take(detail::pull_fair_groups_sql, quota, &names);
         }
         if (turn && !quotas.empty()) {
             auto stmt = state.statement(detail::save_turn_sql, "storing a queue's fair-share turn");

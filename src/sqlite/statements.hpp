@@ -408,7 +408,8 @@ inline constexpr const char* save_bucket_sql =
 // ---- the pull of a fair-share queue (backend/pull.hpp, pull_fair) ---------------------------
 
 // Every statement here numbers its parameters alike: ?1 now, ?2 lease end, ?3 how many,
-// ?4 the queue, ?5 the priority, ?6 the window (fair_window), ?7 a group.
+// ?4 the queue, ?5 the priority, ?6 the window (fair_window), ?7 a group, ?8 groups (a JSON
+// array).
 
 // The best priority with a ready job (one probe of jobs_ready per priority, bounded by now).
 inline constexpr const char* fair_priority_sql =
