@@ -13,11 +13,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <iterator>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace gqs::detail {
@@ -496,6 +498,44 @@ LeasedBatch settle_and_pull_with(Store& store, std::span<const Settlement> settl
         throw;
     }
     order_leased(pulled);
+    return pulled;
+}
+
+/// The fewest settlements, and the smallest batch, for which a backend stores a cycle's
+/// settlements on a second session beside the pull (settle_beside_pull_with).
+inline constexpr std::size_t beside_min = 8;
+
+/// Puller::settle_and_pull on two sessions: the settlements are stored through `lane` (in a
+/// transaction of their own, on another thread) while the pull runs through `store`, so that
+/// the database works on both at once. Leases stay fenced: a settlement of a lease that the
+/// pull takes back (it had expired) waits for the pull's commit and then finds it gone. Only
+/// for queues without limits: a limited queue's pull has to see the slots the settlements free,
+/// which settle_and_pull_with gives it in one transaction. `results` gets the settlements'
+/// results before a failure of the pull is thrown. Without a thread to spare, it is
+/// settle_and_pull_with.
+template <class Store>
+LeasedBatch settle_beside_pull_with(Store& store, Store& lane,
+                                    std::span<const Settlement> settlements,
+                                    std::vector<SettleResult>& results, int batch, Duration lock,
+                                    std::span<const std::string> queues) {
+    check_queues(queues);
+    check_settlements(settlements);
+    check_pull(batch, lock);
+    std::future<std::vector<SettleResult>> settled;
+    try {
+        settled = std::async(std::launch::async,
+                             [&lane, settlements] { return settle_checked(lane, settlements); });
+    } catch (const std::system_error&) {
+        return settle_and_pull_with(store, settlements, results, batch, lock, queues);
+    }
+    LeasedBatch pulled;
+    try {
+        pulled = pull_checked(store, batch, lock, queues);
+    } catch (...) {
+        results = settled.get();
+        throw;
+    }
+    results = settled.get();
     return pulled;
 }
 

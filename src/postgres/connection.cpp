@@ -150,6 +150,7 @@ std::shared_ptr<Connection> Connection::open(const std::string& conninfo, const 
     auto impl = std::make_unique<Impl>();
     auto& state = impl->state;
     state.conninfo = conninfo;
+    state.options = options;
     state.schema = options.schema;
     state.channel = detail::channel_of(options.schema);
     state.defaults.connect_timeout = options.connect_timeout;

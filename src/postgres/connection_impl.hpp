@@ -52,6 +52,7 @@ struct State {
     gqs::detail::Gate mutex;
     Conn conn; // null after a session was given up (then the next operation reconnects)
     std::string conninfo;
+    Options options;             // as given to Connection::open (a sibling session opens with them)
     std::string listen_conninfo; // the LISTEN session's; empty: no LISTEN
     // Through a pooler the sender's pid does not tell this Connection's own NOTIFYs: they
     // carry "<token>:" before the queue. Empty when Direct.

@@ -10,6 +10,7 @@
 #include <gqs/postgres/schedules.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <numeric>
@@ -349,8 +350,34 @@ struct Store {
 
 } // namespace
 
-Puller::Puller(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {
+Puller::Puller(std::shared_ptr<Connection> connection, PullerOptions options)
+    : connection_(std::move(connection)), options_(options) {
     detail::require(connection_, "Puller");
+}
+
+std::shared_ptr<Connection> Puller::lane_for(std::size_t settlements, int batch) {
+    if (!options_.settle_session || settlements < gqs::detail::beside_min ||
+        batch < static_cast<int>(gqs::detail::beside_min) || gated_.load(std::memory_order_relaxed))
+        return nullptr;
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard guard(lane_mutex_);
+        if (lane_ || lane_opening_ || now < lane_retry_) return lane_;
+        lane_opening_ = true; // one thread opens it; the others use the Connection meanwhile
+    }
+    // Opened without the lock, so that interrupt() never waits for a connect.
+    std::shared_ptr<Connection> opened;
+    try {
+        const auto& state = detail::Access::state(*connection_);
+        opened = Connection::open(state.conninfo, state.options);
+    } catch (const StorageError&) {
+        // Both on the Connection meanwhile; try again later (the server may be full).
+    }
+    std::lock_guard guard(lane_mutex_);
+    lane_opening_ = false;
+    lane_ = opened;
+    if (!opened) lane_retry_ = now + std::chrono::seconds(10);
+    return lane_;
 }
 
 std::vector<Job> Puller::pull(int batch, Duration lock, std::span<const std::string> queues) {
@@ -374,8 +401,15 @@ std::vector<Job> Puller::settle_and_pull(std::span<const Settlement> settlements
                                          std::vector<SettleResult>& results, int batch,
                                          Duration lock, std::span<const std::string> queues) {
     Store store{detail::Access::state(*connection_), gated_};
-    auto pulled =
-        gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
+    gqs::detail::LeasedBatch pulled;
+    if (const auto lane = lane_for(settlements.size(), batch)) {
+        Store beside{detail::Access::state(*lane), gated_};
+        pulled = gqs::detail::settle_beside_pull_with(store, beside, settlements, results, batch,
+                                                      lock, queues);
+    } else {
+        pulled =
+            gqs::detail::settle_and_pull_with(store, settlements, results, batch, lock, queues);
+    }
     gqs::detail::note_limit_wait(limit_wait_ms_, pulled.wait);
     return std::move(pulled.jobs);
 }
@@ -389,7 +423,11 @@ PullerCapabilities Puller::capabilities() const noexcept {
     return {.push_notifications = true, .cheap_ready_check = true};
 }
 
-void Puller::interrupt() noexcept { detail::Access::state(*connection_).interrupt(); }
+void Puller::interrupt() noexcept {
+    detail::Access::state(*connection_).interrupt();
+    std::lock_guard guard(lane_mutex_);
+    if (lane_) detail::Access::state(*lane_).interrupt();
+}
 
 Subscription Puller::on_push(std::function<void()> notify) {
     return detail::Access::state(*connection_).subscribe(connection_, std::move(notify));
