@@ -131,8 +131,8 @@ inline constexpr const char* pull_keyed_sql =
     "   ORDER BY locked_until LIMIT ?6)),"
     " ranked AS (SELECT r, priority, next_run_at, k,"
     "  row_number() OVER (PARTITION BY k ORDER BY priority, next_run_at, r) AS rn FROM cand)"
-    " SELECT ranked.r FROM ranked LEFT JOIN busy ON busy.k = ranked.k"
-    " WHERE ranked.k IS NULL OR ranked.rn <= ?5 - coalesce(busy.n, 0)"
+    " SELECT ranked.r FROM ranked WHERE ranked.k IS NULL"
+    "  OR ranked.rn <= ?5 - coalesce((SELECT n FROM busy WHERE busy.k = ranked.k), 0)"
     " ORDER BY ranked.priority, ranked.next_run_at LIMIT ?3) "
     "RETURNING " GQS_JOB_COLUMNS;
 
