@@ -27,6 +27,8 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <utility>
@@ -357,6 +359,36 @@ std::string prometheus_label(std::string_view value) {
     return out;
 }
 
+// The gauges of the stored limits: whether each queue (of `names`) is paused, and each limit
+// set for one (`limits`: the queues with stored limits, by name).
+void print_limit_gauges(std::ostream& out, const std::set<std::string, std::less<>>& names,
+                        const std::map<std::string, QueueLimits, std::less<>>& limits) {
+    out << "# HELP gqs_queue_paused Whether the queue is paused (1) or not (0).\n"
+           "# TYPE gqs_queue_paused gauge\n";
+    for (const auto& name : names) {
+        const auto it = limits.find(name);
+        out << "gqs_queue_paused{queue=\"" << prometheus_label(name) << "\"} "
+            << (it != limits.end() && it->second.paused ? 1 : 0) << '\n';
+    }
+    out << "# HELP gqs_queue_limit A limit stored for the queue (docs/limits.md); none when "
+           "unset.\n# TYPE gqs_queue_limit gauge\n";
+    for (const auto& [name, l] : limits) {
+        if (!names.contains(name)) continue;
+        const std::string queue = prometheus_label(name);
+        auto gauge = [&](const char* limit, double value) {
+            out << "gqs_queue_limit{queue=\"" << queue << "\",limit=\"" << limit << "\"} " << value
+                << '\n';
+        };
+        if (l.max_running) gauge("max_running", *l.max_running);
+        if (l.rate) {
+            gauge("rate", *l.rate);
+            gauge("burst", l.burst);
+        }
+        if (l.max_running_per_key) gauge("max_running_per_key", *l.max_running_per_key);
+        if (l.fair_share || !l.group_weights.empty()) gauge("fair_share", 1);
+    }
+}
+
 // The gauges of `queues` (name -> counts) as of `at`, in the Prometheus text format.
 void print_prometheus(std::ostream& out,
                       const std::map<std::string, QueueStats, std::less<>>& queues, TimePoint at) {
@@ -418,6 +450,24 @@ void run_stats(const Context& ctx, const StatsOptions& options) {
 
     if (options.prometheus) {
         print_prometheus(*ctx.out, queues, s.at);
+        // A database older than the current queue limits (version 5 or less; `init` upgrades
+        // it) has none to print.
+        std::map<std::string, QueueLimits, std::less<>> limits;
+        try {
+            for (auto& [name, l] : opened.queues().list())
+                limits.emplace(name, std::move(l));
+        } catch (const gqs::Error&) {
+        }
+        std::set<std::string, std::less<>> names;
+        for (const auto& [name, q] : queues)
+            names.insert(name);
+        if (options.queue) {
+            names = {*options.queue};
+        } else {
+            for (const auto& [name, l] : limits)
+                names.insert(name);
+        }
+        print_limit_gauges(*ctx.out, names, limits);
         return;
     }
     if (ctx.json) {

@@ -515,6 +515,38 @@ TEST_CASE("cli: stats --prometheus prints per-queue gauges in the Prometheus tex
     CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
         return line.rfind("gqs_queue_lag_seconds{queue=\"default\"} ", 0) == 0;
     }));
+    // No limits stored yet: every queue is open.
+    CHECK(has("gqs_queue_paused{queue=\"default\"} 0"));
+    CHECK(std::none_of(lines.begin(), lines.end(), [](const std::string& line) {
+        return line.rfind("gqs_queue_limit{", 0) == 0;
+    }));
+
+    // Stored limits, also of a queue without jobs.
+    REQUIRE(
+        q.run({"queue", "limits", "default", "--max-running", "2", "--rate", "2.5", "--burst", "5"})
+            .status == 0);
+    REQUIRE(q.run({"queue", "limits", "idle", "--max-running-per-key", "1"}).status == 0);
+    REQUIRE(q.run({"queue", "pause", "idle"}).status == 0);
+    r = q.run({"stats", "--prometheus"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto limited = gqs::test::lines(r.out);
+    auto has_limited = [&](const std::string& line) {
+        return std::find(limited.begin(), limited.end(), line) != limited.end();
+    };
+    CHECK(has_limited("# TYPE gqs_queue_limit gauge"));
+    CHECK(has_limited("gqs_queue_limit{queue=\"default\",limit=\"max_running\"} 2"));
+    CHECK(has_limited("gqs_queue_limit{queue=\"default\",limit=\"rate\"} 2.5"));
+    CHECK(has_limited("gqs_queue_limit{queue=\"default\",limit=\"burst\"} 5"));
+    CHECK(has_limited("gqs_queue_limit{queue=\"idle\",limit=\"max_running_per_key\"} 1"));
+    CHECK(has_limited("gqs_queue_paused{queue=\"default\"} 0"));
+    CHECK(has_limited("gqs_queue_paused{queue=\"idle\"} 1"));
+    CHECK(has_limited("gqs_queue_paused{queue=\"we\\\"ird\\\\q\"} 0"));
+    // With --queue, that queue's alone.
+    auto one = q.run({"stats", "--prometheus", "--queue", "idle"});
+    REQUIRE(one.status == 0);
+    CHECK(one.out.find("gqs_queue_paused{queue=\"idle\"} 1") != std::string::npos);
+    CHECK(one.out.find("queue=\"default\"") == std::string::npos);
 
     // Debian's prometheus package checks the text as a scraper would parse it.
     if (std::system("command -v promtool > /dev/null 2>&1") == 0) {
