@@ -502,8 +502,8 @@ TEST_CASE("cli: stats --prometheus prints per-queue gauges in the Prometheus tex
     auto r = q.run({"stats", "--prometheus"});
     INFO(r.err);
     REQUIRE(r.status == 0);
-    const auto lines = gqs::test::lines(r.out);
-    auto has = [&](const std::string& line) {
+    std::vector<std::string> lines = gqs::test::lines(r.out);
+    auto has = [&lines](const std::string& line) {
         return std::find(lines.begin(), lines.end(), line) != lines.end();
     };
     CHECK(has("# TYPE gqs_jobs gauge"));
@@ -530,18 +530,15 @@ TEST_CASE("cli: stats --prometheus prints per-queue gauges in the Prometheus tex
     r = q.run({"stats", "--prometheus"});
     INFO(r.err);
     REQUIRE(r.status == 0);
-    const auto limited = gqs::test::lines(r.out);
-    auto has_limited = [&](const std::string& line) {
-        return std::find(limited.begin(), limited.end(), line) != limited.end();
-    };
-    CHECK(has_limited("# TYPE gqs_queue_limit gauge"));
-    CHECK(has_limited("gqs_queue_limit{queue=\"default\",limit=\"max_running\"} 2"));
-    CHECK(has_limited("gqs_queue_limit{queue=\"default\",limit=\"rate\"} 2.5"));
-    CHECK(has_limited("gqs_queue_limit{queue=\"default\",limit=\"burst\"} 5"));
-    CHECK(has_limited("gqs_queue_limit{queue=\"idle\",limit=\"max_running_per_key\"} 1"));
-    CHECK(has_limited("gqs_queue_paused{queue=\"default\"} 0"));
-    CHECK(has_limited("gqs_queue_paused{queue=\"idle\"} 1"));
-    CHECK(has_limited("gqs_queue_paused{queue=\"we\\\"ird\\\\q\"} 0"));
+    lines = gqs::test::lines(r.out); // `has` reads these now
+    CHECK(has("# TYPE gqs_queue_limit gauge"));
+    CHECK(has("gqs_queue_limit{queue=\"default\",limit=\"max_running\"} 2"));
+    CHECK(has("gqs_queue_limit{queue=\"default\",limit=\"rate\"} 2.5"));
+    CHECK(has("gqs_queue_limit{queue=\"default\",limit=\"burst\"} 5"));
+    CHECK(has("gqs_queue_limit{queue=\"idle\",limit=\"max_running_per_key\"} 1"));
+    CHECK(has("gqs_queue_paused{queue=\"default\"} 0"));
+    CHECK(has("gqs_queue_paused{queue=\"idle\"} 1"));
+    CHECK(has("gqs_queue_paused{queue=\"we\\\"ird\\\\q\"} 0"));
     // With --queue, that queue's alone.
     auto one = q.run({"stats", "--prometheus", "--queue", "idle"});
     REQUIRE(one.status == 0);
