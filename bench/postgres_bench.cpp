@@ -152,6 +152,13 @@ public:
         name_ = "gqs_bench_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
         connection = open_gqs(conninfo, name_);
         pg::init_db(*connection);
+        // A schema lever to measure (issue 26: fill factor, fewer indexes), on both sides.
+        if (const char* lever = std::getenv("GQS_BENCH_PG_SCHEMA_SQL")) {
+            std::string sql = lever;
+            for (auto at = sql.find("{s}"); at != std::string::npos; at = sql.find("{s}", at))
+                sql.replace(at, 3, ident());
+            admin_sql(conninfo, sql);
+        }
     }
     ~Schema() {
         connection.reset();
