@@ -510,7 +510,11 @@ std::vector<TickCost> gqs_schedule_tick(const Config& c, const TickSizes& z,
             sql += "'";
             return sql;
         };
-        u.due_sql = move_every("- interval '1 millisecond'");
+        // The jobs earlier ticks pushed go first (untimed): a tick whose latest slot is the
+        // whole second it follows by under a millisecond would find the key of an earlier
+        // tick's job held, and push nothing.
+        u.due_sql = "DELETE FROM " + u.schema->ident() + ".jobs WHERE status = 1; " +
+                    move_every("- interval '1 millisecond'");
         u.far_sql = move_every("+ interval '1 hour'");
         u.raw = std::make_unique<Raw>(c.conninfo, *u.schema);
     }

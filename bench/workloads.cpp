@@ -458,6 +458,10 @@ struct TickDb {
                                      .count();
         const std::int64_t at = due ? now - 1'000 : now + 3'600'000'000;
         connection->with_database([&](SQLite::Database& database) {
+            // The jobs earlier ticks pushed go first: a tick whose latest slot is the whole
+            // second it follows by under a millisecond would find the key of an earlier tick's
+            // job held, and push nothing.
+            if (due) database.exec("DELETE FROM jobs WHERE status = 1");
             SQLite::Statement update(database,
                                      "UPDATE gqs_schedules SET next_fire = ? WHERE cron = ?");
             update.bind(1, at);
