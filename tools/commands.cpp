@@ -451,12 +451,16 @@ void run_stats(const Context& ctx, const StatsOptions& options) {
     if (options.prometheus) {
         print_prometheus(*ctx.out, queues, s.at);
         // A database older than the current queue limits (version 5 or less; `init` upgrades
-        // it) has none to print.
-        std::map<std::string, QueueLimits, std::less<>> limits;
+        // it) has none to print; a failure to read them is an error as any other.
+        Queues* stored = nullptr;
         try {
-            for (auto& [name, l] : opened.queues().list())
-                limits.emplace(name, std::move(l));
+            stored = &opened.queues();
         } catch (const gqs::Error&) {
+        }
+        std::map<std::string, QueueLimits, std::less<>> limits;
+        if (stored != nullptr) {
+            for (auto& [name, l] : stored->list())
+                limits.emplace(name, std::move(l));
         }
         std::set<std::string, std::less<>> names;
         for (const auto& [name, q] : queues)

@@ -227,6 +227,12 @@ TEST_CASE("cli: queue commands on a version-5 file say that init adds fair share
     check_failure(run_on(tmp, {"queue", "limits", "q"}), failed,
                   "init` upgrades it to version " + std::to_string(gqs::sqlite::schema_version) +
                       " in place, keeping every job");
+    // The metrics still print, without the limits' gauges.
+    auto metrics = run_on(tmp, {"stats", "--prometheus"});
+    INFO(metrics.err);
+    CHECK(metrics.status == 0);
+    CHECK(metrics.out.find("# TYPE gqs_jobs gauge") != std::string::npos);
+    CHECK(metrics.out.find("gqs_queue_limit{") == std::string::npos);
     REQUIRE(run_on(tmp, {"init"}).status == 0);
     auto list = run_on(tmp, {"queue", "list"});
     CHECK(list.status == 0);
