@@ -153,12 +153,8 @@ public:
         connection = open_gqs(conninfo, name_);
         pg::init_db(*connection);
         // A schema lever to measure (issue 26: fill factor, fewer indexes), on both sides.
-        if (const char* lever = std::getenv("GQS_BENCH_PG_SCHEMA_SQL")) {
-            std::string sql = lever;
-            for (auto at = sql.find("{s}"); at != std::string::npos; at = sql.find("{s}", at))
-                sql.replace(at, 3, ident());
-            admin_sql(conninfo, sql);
-        }
+        if (const char* lever = std::getenv("GQS_BENCH_PG_SCHEMA_SQL"))
+            admin_sql(conninfo, pgd::in_schema(ident(), lever));
     }
     ~Schema() {
         connection.reset();
